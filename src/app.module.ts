@@ -1,0 +1,27 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BoardsConfig } from 'src/core/config/boards-config';
+import { ConfigModule } from 'src/core/config/config.module';
+import { ContextModule } from 'src/core/context/context.module';
+import { DatabaseModule } from 'src/core/database/database.module';
+import { RedisModule } from 'src/core/redis/redis.module';
+import { HealthModule } from 'src/modules/health/health.module';
+import { MetricsModule } from 'src/modules/metrics/metrics.module';
+import { TenantsModule } from 'src/modules/tenants/tenants.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: BoardsConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ContextModule,
+        MetricsModule,
+        DatabaseModule,
+        RedisModule,
+        TenantsModule,
+        HealthModule,
+      ],
+    };
+  }
+}

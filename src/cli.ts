@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, Option } from 'commander';
+import { MIGRATION_NAMES } from 'migrations/index';
+import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
+import { ConfigError } from 'src/core/config/env-parsers';
+import { DatabaseTarget } from 'src/core/database/data-sources';
+import { IsolationInspector } from 'src/core/database/isolation-inspector';
+import { MigrationRunner } from 'src/core/database/migration-runner';
+import { serve } from 'src/main';
+
+type OutputFormat = 'table' | 'json';
+
+/** Writes rows as an aligned table, or one JSON document, to stdout. */
+function printRows(rows: Record<string, unknown>[], format: OutputFormat, document?: unknown): void {
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify(document ?? rows, null, 2)}\n`);
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write('(none)\n');
+    return;
+  }
+  const columns = Object.keys(rows[0]);
+  const cell = (value: unknown) => (value === null || value === undefined ? '' : String(value));
+  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(row[column]).length)));
+  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i])).join('  ').trimEnd();
+  process.stdout.write(`${line(columns)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
+  for (const row of rows) process.stdout.write(`${line(columns.map((column) => cell(row[column])))}\n`);
+}
+
+function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+const formatOption = () =>
+  new Option('--output-format <format>', 'table or json').choices(['table', 'json']).default('table');
+
+/** Loads the config or exits with one line naming the variable at fault. */
+function configOrExit(): BoardsConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`boards: configuration error: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}
+
+async function withOwner<T>(config: BoardsConfig, work: (runner: MigrationRunner) => Promise<T>): Promise<T> {
+  const target = await DatabaseTarget.open(config);
+  try {
+    const owner = await target.connect('owner');
+    try {
+      return await work(new MigrationRunner(owner, config.database.runtimeRole));
+    } finally {
+      await owner.destroy();
+    }
+  } finally {
+    await target.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('boards')
+    .description('Boards API: serve, migrate and inspect the multi-tenant backend')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('start the HTTP server (configuration from BOARDS_* variables)')
+    .action(async () => {
+      const config = configOrExit();
+      await serve(config);
+    });
+
+  const migrate = program.command('migrate').description('apply, revert or list database migrations (owner role)');
+  migrate
+    .command('up')
+    .description('apply every pending migration')
+    .action(async () => {
+      const config = configOrExit();
+      progress(`applying migrations (${MIGRATION_NAMES.length} known)…`);
+      const applied = await withOwner(config, (runner) => runner.up());
+      progress(applied.length === 0 ? 'nothing to apply: the schema is up to date' : `applied: ${applied.join(', ')}`);
+    });
+  migrate
+    .command('down')
+    .description('revert the last applied migration')
+    .action(async () => {
+      const config = configOrExit();
+      const reverted = await withOwner(config, (runner) => runner.down());
+      progress(reverted ? `reverted: ${reverted}` : 'nothing to revert');
+    });
+  migrate
+    .command('status')
+    .description('list migrations and whether each is applied')
+    .addOption(formatOption())
+    .action(async (options: { outputFormat: OutputFormat }) => {
+      const config = configOrExit();
+      const status = await withOwner(config, (runner) => runner.status());
+      printRows(status.map((s) => ({ migration: s.name, applied: s.applied ? 'yes' : 'no' })), options.outputFormat, status);
+      if (status.some((s) => !s.applied)) process.exitCode = 1;
+    });
+
+  program
+    .command('db')
+    .description('database checks')
+    .command('check')
+    .description('connect as the runtime role and verify migrations and the isolation configuration')
+    .addOption(formatOption())
+    .action(async (options: { outputFormat: OutputFormat }) => {
+      const config = configOrExit();
+      const target = await DatabaseTarget.open(config);
+      try {
+        const runtime = await target.connect('runtime');
+        try {
+          const report = await new IsolationInspector(runtime).inspect();
+          const rows = (await runtime.query('SELECT name FROM migrations')) as { name: string }[];
+          const applied = new Set(rows.map((row) => row.name));
+          const pending = MIGRATION_NAMES.filter((name) => !applied.has(name));
+          const document = {
+            database: config.usesEmbeddedDatabase ? 'embedded' : 'postgresql',
+            runtime_role: report.runtimeRole,
+            isolation_status: report.status,
+            problems: report.problems,
+            pending_migrations: pending,
+          };
+          printRows(
+            [
+              { check: 'connection', result: 'ok', detail: document.database },
+              { check: 'migrations', result: pending.length ? 'pending' : 'ok', detail: pending.join(', ') },
+              { check: 'isolation', result: report.status, detail: report.problems.join('; ') },
+            ],
+            options.outputFormat,
+            document,
+          );
+          if (pending.length > 0 || report.status !== 'ok') process.exitCode = 1;
+        } finally {
+          await runtime.destroy();
+        }
+      } finally {
+        await target.close();
+      }
+    });
+
+  return program;
+}
+
+/** Entry point of the `boards` command. */
+export function main(argv: string[] = process.argv): void {
+  buildProgram()
+    .parseAsync(argv)
+    .catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`boards: ${message}\n`);
+      process.exit(1);
+    });
+}
+
+if (require.main === module) main();

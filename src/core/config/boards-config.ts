@@ -1,0 +1,382 @@
+import { isValidSlug } from 'src/common/slug';
+import { ConfigError, EnvReader, type Env } from './env-parsers';
+
+export const ENVIRONMENTS = ['development', 'staging', 'production', 'test'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const AUTH_PROVIDERS = ['none', 'jwt', 'oidc'] as const;
+export type AuthProviderName = (typeof AUTH_PROVIDERS)[number];
+
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const ISOLATION_STRATEGIES = ['shared', 'database'] as const;
+export type IsolationStrategy = (typeof ISOLATION_STRATEGIES)[number];
+
+export interface DatabaseConfig {
+  /** Runtime connection (plain role, no BYPASSRLS). Undefined means the embedded database. */
+  readonly url: string | undefined;
+  /** Owner connection for migrations and owner-level CLI commands. */
+  readonly ownerUrl: string | undefined;
+  readonly poolSize: number;
+  readonly runtimeRole: string;
+  readonly autoMigrate: boolean;
+  readonly embeddedDataDir: string;
+  readonly statementTimeoutMs: number;
+}
+
+export interface AuthConfig {
+  readonly providers: readonly AuthProviderName[];
+  readonly jwt: {
+    readonly secret: string | undefined;
+    readonly algorithm: JwtAlgorithm;
+    readonly publicKey: string | undefined;
+    readonly publicKeyUrl: string | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    readonly tenantClaim: string | undefined;
+    readonly clockSkewSeconds: number;
+  };
+  readonly oidc: {
+    readonly issuers: readonly string[];
+    readonly clientId: string | undefined;
+    readonly clientSecret: string | undefined;
+    readonly audience: string | undefined;
+  };
+  readonly jwksCacheSeconds: number;
+  readonly jwksCooldownSeconds: number;
+  readonly platformAdminSubjects: readonly string[];
+  readonly platformAdminRole: string | undefined;
+}
+
+export interface TenancyConfig {
+  readonly multiTenantMode: boolean;
+  readonly defaultTenantName: string;
+  readonly defaultTenantSlug: string;
+  readonly isolation: IsolationStrategy;
+  readonly tenantDatabaseUrlTemplate: string | undefined;
+  readonly registration: {
+    readonly requiresApproval: boolean;
+    readonly allowedDomains: readonly string[];
+    readonly maxTenantsPerUser: number;
+  };
+}
+
+export interface ApiConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly workers: number;
+  readonly corsOrigins: readonly string[];
+  readonly frontendBaseUrl: string | undefined;
+  readonly bodyLimitBytes: number;
+  readonly shutdownDrainSeconds: number;
+}
+
+export interface ObservabilityConfig {
+  readonly logLevel: LogLevel;
+  readonly auditLogging: boolean;
+  readonly advancedMetrics: boolean;
+  readonly metricsToken: string | undefined;
+  readonly metricsTenantLabelLimit: number;
+}
+
+/** Every BOARDS_* setting, parsed and validated once at start. Nothing else reads process.env. */
+export class BoardsConfig {
+  readonly environment: Environment;
+  readonly debug: boolean;
+  readonly database: DatabaseConfig;
+  readonly redisUrl: string | undefined;
+  readonly auth: AuthConfig;
+  readonly tenancy: TenancyConfig;
+  readonly api: ApiConfig;
+  readonly observability: ObservabilityConfig;
+  /** Non-fatal findings (such as unknown BOARDS_* names) to log once at start. */
+  readonly warnings: readonly string[];
+
+  constructor(fields: Omit<BoardsConfig, 'isProduction' | 'usesEmbeddedDatabase'>) {
+    Object.assign(this, fields);
+  }
+
+  get isProduction(): boolean {
+    return this.environment === 'production';
+  }
+
+  get usesEmbeddedDatabase(): boolean {
+    return this.database.url === undefined;
+  }
+}
+
+/** The variables this service understands; anything else starting with BOARDS_ is reported. */
+export const KNOWN_VARIABLES = [
+  'BOARDS_ENVIRONMENT',
+  'BOARDS_DEBUG',
+  'BOARDS_LOG_LEVEL',
+  'BOARDS_AUTH_PROVIDER',
+  'BOARDS_JWT_SECRET',
+  'BOARDS_JWT_ALGORITHM',
+  'BOARDS_JWT_PUBLIC_KEY',
+  'BOARDS_JWT_PUBLIC_KEY_URL',
+  'BOARDS_JWT_ISSUER',
+  'BOARDS_JWT_AUDIENCE',
+  'BOARDS_JWT_TENANT_CLAIM',
+  'BOARDS_JWT_CLOCK_SKEW_SECONDS',
+  'BOARDS_OIDC_ISSUER',
+  'BOARDS_OIDC_CLIENT_ID',
+  'BOARDS_OIDC_CLIENT_SECRET',
+  'BOARDS_OIDC_AUDIENCE',
+  'BOARDS_JWKS_CACHE_SECONDS',
+  'BOARDS_JWKS_COOLDOWN_SECONDS',
+  'BOARDS_PLATFORM_ADMIN_SUBJECTS',
+  'BOARDS_PLATFORM_ADMIN_ROLE',
+  'BOARDS_MULTI_TENANT_MODE',
+  'BOARDS_TENANT_NAME',
+  'BOARDS_TENANT_SLUG',
+  'BOARDS_TENANT_ISOLATION',
+  'BOARDS_TENANT_DATABASE_URL_TEMPLATE',
+  'BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL',
+  'BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS',
+  'BOARDS_MAX_TENANTS_PER_USER',
+  'BOARDS_FRONTEND_BASE_URL',
+  'BOARDS_DATABASE_URL',
+  'BOARDS_DATABASE_OWNER_URL',
+  'BOARDS_DATABASE_POOL_SIZE',
+  'BOARDS_DATABASE_RUNTIME_ROLE',
+  'BOARDS_DATABASE_AUTO_MIGRATE',
+  'BOARDS_DATABASE_STATEMENT_TIMEOUT_MS',
+  'BOARDS_EMBEDDED_DATA_DIR',
+  'BOARDS_REDIS_URL',
+  'BOARDS_API_HOST',
+  'BOARDS_API_PORT',
+  'BOARDS_API_WORKERS',
+  'BOARDS_API_BODY_LIMIT_BYTES',
+  'BOARDS_SHUTDOWN_DRAIN_SECONDS',
+  'BOARDS_CORS_ORIGINS',
+  'BOARDS_ENABLE_AUDIT_LOGGING',
+  'BOARDS_ENABLE_ADVANCED_METRICS',
+  'BOARDS_METRICS_TOKEN',
+  'BOARDS_METRICS_TENANT_LABEL_LIMIT',
+] as const;
+
+const POSTGRES_PROTOCOLS = ['postgres', 'postgresql'] as const;
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Parses and validates the environment. Throws ConfigError (one line naming the variable) on the
+ * first bad value; the caller prints it and exits non-zero.
+ */
+export function loadConfig(env: Env): BoardsConfig {
+  const read = new EnvReader(env);
+
+  const environment = read.oneOf('BOARDS_ENVIRONMENT', ENVIRONMENTS, 'development');
+  const isProduction = environment === 'production';
+  const debug = read.bool('BOARDS_DEBUG', false);
+
+  const providers = read.list('BOARDS_AUTH_PROVIDER').map((name) => {
+    const lowered = name.toLowerCase();
+    if (!(AUTH_PROVIDERS as readonly string[]).includes(lowered)) {
+      throw new ConfigError(
+        'BOARDS_AUTH_PROVIDER',
+        `unknown provider "${name}" (use none, jwt, oidc, or a comma-separated chain such as jwt,oidc)`,
+      );
+    }
+    return lowered as AuthProviderName;
+  });
+  if (providers.length === 0) providers.push('none');
+  if (providers.includes('none') && providers.length > 1) {
+    throw new ConfigError('BOARDS_AUTH_PROVIDER', '"none" cannot be combined with other providers');
+  }
+  if (isProduction && providers.includes('none')) {
+    throw new ConfigError(
+      'BOARDS_AUTH_PROVIDER',
+      '"none" is refused when BOARDS_ENVIRONMENT=production; use jwt or oidc',
+    );
+  }
+
+  const jwtSecret = read.string('BOARDS_JWT_SECRET');
+  const jwtPublicKey = read.string('BOARDS_JWT_PUBLIC_KEY');
+  const jwtPublicKeyUrl = read.url('BOARDS_JWT_PUBLIC_KEY_URL', ['https', 'http']);
+  const defaultAlgorithm: JwtAlgorithm = jwtSecret || (!jwtPublicKey && !jwtPublicKeyUrl) ? 'HS256' : 'RS256';
+  const jwtAlgorithm = parseAlgorithm(read.raw('BOARDS_JWT_ALGORITHM'), defaultAlgorithm);
+  if (providers.includes('jwt')) {
+    if (jwtAlgorithm.startsWith('HS')) {
+      if (!jwtSecret) {
+        throw new ConfigError('BOARDS_JWT_SECRET', `is required for BOARDS_AUTH_PROVIDER=jwt with ${jwtAlgorithm}`);
+      }
+    } else if (!jwtPublicKey && !jwtPublicKeyUrl) {
+      throw new ConfigError(
+        'BOARDS_JWT_PUBLIC_KEY',
+        `${jwtAlgorithm} needs BOARDS_JWT_PUBLIC_KEY (PEM) or BOARDS_JWT_PUBLIC_KEY_URL (JWKS URL)`,
+      );
+    }
+  }
+  if (isProduction && jwtSecret !== undefined && Buffer.byteLength(jwtSecret, 'utf8') < 32) {
+    throw new ConfigError('BOARDS_JWT_SECRET', 'must be at least 32 bytes when BOARDS_ENVIRONMENT=production');
+  }
+
+  const oidcIssuers = read.urlList('BOARDS_OIDC_ISSUER', isProduction ? ['https'] : ['https', 'http']);
+  const oidcClientId = read.string('BOARDS_OIDC_CLIENT_ID');
+  if (providers.includes('oidc')) {
+    if (oidcIssuers.length === 0) {
+      throw new ConfigError('BOARDS_OIDC_ISSUER', 'is required for BOARDS_AUTH_PROVIDER=oidc');
+    }
+    if (!oidcClientId) {
+      throw new ConfigError('BOARDS_OIDC_CLIENT_ID', 'is required for BOARDS_AUTH_PROVIDER=oidc');
+    }
+  }
+
+  const multiTenantMode = read.bool('BOARDS_MULTI_TENANT_MODE', false);
+  const defaultTenantSlug = read.string('BOARDS_TENANT_SLUG', 'default');
+  if (!isValidSlug(defaultTenantSlug)) {
+    throw new ConfigError(
+      'BOARDS_TENANT_SLUG',
+      `"${defaultTenantSlug}" is not a valid slug (lowercase letters, digits and inner hyphens, at most 50)`,
+    );
+  }
+  const defaultTenantName = read.string('BOARDS_TENANT_NAME', 'Default Organization');
+  if (defaultTenantName.length > 255) {
+    throw new ConfigError('BOARDS_TENANT_NAME', 'must be at most 255 characters');
+  }
+
+  const isolation = read.oneOf('BOARDS_TENANT_ISOLATION', ISOLATION_STRATEGIES, 'shared');
+  const tenantDatabaseUrlTemplate = read.string('BOARDS_TENANT_DATABASE_URL_TEMPLATE');
+  if (isolation === 'database') {
+    if (!tenantDatabaseUrlTemplate || !tenantDatabaseUrlTemplate.includes('{slug}')) {
+      throw new ConfigError(
+        'BOARDS_TENANT_DATABASE_URL_TEMPLATE',
+        'is required with BOARDS_TENANT_ISOLATION=database and must contain {slug}',
+      );
+    }
+    throw new ConfigError(
+      'BOARDS_TENANT_ISOLATION',
+      '"database" (a database per tenant) is not available in this release; use "shared"',
+    );
+  }
+
+  const databaseUrl = read.url('BOARDS_DATABASE_URL', POSTGRES_PROTOCOLS);
+  const ownerUrl = read.url('BOARDS_DATABASE_OWNER_URL', POSTGRES_PROTOCOLS);
+  if (isProduction && databaseUrl === undefined) {
+    throw new ConfigError(
+      'BOARDS_DATABASE_URL',
+      'is required when BOARDS_ENVIRONMENT=production (the embedded database is for development only)',
+    );
+  }
+  if (ownerUrl !== undefined && databaseUrl === undefined) {
+    throw new ConfigError('BOARDS_DATABASE_OWNER_URL', 'needs BOARDS_DATABASE_URL as well');
+  }
+  const runtimeRole = read.string('BOARDS_DATABASE_RUNTIME_ROLE', 'boards_app');
+  if (!ROLE_NAME.test(runtimeRole)) {
+    throw new ConfigError(
+      'BOARDS_DATABASE_RUNTIME_ROLE',
+      `"${runtimeRole}" is not a plain role name (lowercase letters, digits, underscores)`,
+    );
+  }
+
+  const logLevel = read.oneOf('BOARDS_LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info');
+
+  const corsOrigins = read.list('BOARDS_CORS_ORIGINS');
+  for (const origin of corsOrigins) {
+    if (origin === '*') continue;
+    try {
+      new URL(origin);
+    } catch {
+      throw new ConfigError('BOARDS_CORS_ORIGINS', `"${origin}" is not an origin such as https://app.example.com`);
+    }
+  }
+  if (isProduction && corsOrigins.includes('*')) {
+    throw new ConfigError('BOARDS_CORS_ORIGINS', '"*" is refused when BOARDS_ENVIRONMENT=production; list the origins');
+  }
+
+  const allowedDomains = read.list('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS').map((domain) => {
+    const lowered = domain.toLowerCase().replace(/^@/, '');
+    if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(lowered)) {
+      throw new ConfigError('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS', `"${domain}" is not a domain name`);
+    }
+    return lowered;
+  });
+
+  const warnings = Object.keys(env)
+    .filter((name) => name.startsWith('BOARDS_') && !(KNOWN_VARIABLES as readonly string[]).includes(name))
+    .map((name) => `${name} is not a known setting and is ignored (check the spelling)`);
+
+  return new BoardsConfig({
+    environment,
+    debug,
+    database: {
+      url: databaseUrl,
+      ownerUrl: ownerUrl ?? databaseUrl,
+      poolSize: read.int('BOARDS_DATABASE_POOL_SIZE', 10, { min: 1, max: 500 }),
+      runtimeRole,
+      autoMigrate: read.bool('BOARDS_DATABASE_AUTO_MIGRATE', !isProduction),
+      embeddedDataDir: read.string('BOARDS_EMBEDDED_DATA_DIR', '.boards/pgdata'),
+      statementTimeoutMs: read.int('BOARDS_DATABASE_STATEMENT_TIMEOUT_MS', 30_000, { min: 0, max: 3_600_000 }),
+    },
+    redisUrl: read.url('BOARDS_REDIS_URL', ['redis', 'rediss']),
+    auth: {
+      providers,
+      jwt: {
+        secret: jwtSecret,
+        algorithm: jwtAlgorithm,
+        publicKey: jwtPublicKey,
+        publicKeyUrl: jwtPublicKeyUrl,
+        issuer: read.string('BOARDS_JWT_ISSUER'),
+        audience: read.string('BOARDS_JWT_AUDIENCE'),
+        tenantClaim: read.string('BOARDS_JWT_TENANT_CLAIM'),
+        clockSkewSeconds: read.int('BOARDS_JWT_CLOCK_SKEW_SECONDS', 30, { min: 0, max: 600 }),
+      },
+      oidc: {
+        issuers: oidcIssuers,
+        clientId: oidcClientId,
+        clientSecret: read.string('BOARDS_OIDC_CLIENT_SECRET'),
+        audience: read.string('BOARDS_OIDC_AUDIENCE') ?? oidcClientId,
+      },
+      jwksCacheSeconds: read.int('BOARDS_JWKS_CACHE_SECONDS', 600, { min: 10, max: 86_400 }),
+      jwksCooldownSeconds: read.int('BOARDS_JWKS_COOLDOWN_SECONDS', 30, { min: 1, max: 3_600 }),
+      platformAdminSubjects: read.list('BOARDS_PLATFORM_ADMIN_SUBJECTS'),
+      platformAdminRole: read.string('BOARDS_PLATFORM_ADMIN_ROLE'),
+    },
+    tenancy: {
+      multiTenantMode,
+      defaultTenantName,
+      defaultTenantSlug,
+      isolation,
+      tenantDatabaseUrlTemplate,
+      registration: {
+        requiresApproval: read.bool('BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL', false),
+        allowedDomains,
+        maxTenantsPerUser: read.int('BOARDS_MAX_TENANTS_PER_USER', 3, { min: 1, max: 10_000 }),
+      },
+    },
+    api: {
+      host: read.string('BOARDS_API_HOST', '0.0.0.0'),
+      port: read.int('BOARDS_API_PORT', 8800, { min: 0, max: 65_535 }),
+      workers: read.int('BOARDS_API_WORKERS', 1, { min: 1, max: 64 }),
+      corsOrigins,
+      frontendBaseUrl: read.url('BOARDS_FRONTEND_BASE_URL', ['https', 'http']),
+      bodyLimitBytes: read.int('BOARDS_API_BODY_LIMIT_BYTES', 1_048_576, { min: 1_024, max: 104_857_600 }),
+      shutdownDrainSeconds: read.int('BOARDS_SHUTDOWN_DRAIN_SECONDS', 5, { min: 0, max: 300 }),
+    },
+    observability: {
+      logLevel,
+      auditLogging: read.bool('BOARDS_ENABLE_AUDIT_LOGGING', false),
+      advancedMetrics: read.bool('BOARDS_ENABLE_ADVANCED_METRICS', false),
+      metricsToken: read.string('BOARDS_METRICS_TOKEN'),
+      metricsTenantLabelLimit: read.int('BOARDS_METRICS_TENANT_LABEL_LIMIT', 100, { min: 1, max: 100_000 }),
+    },
+    warnings,
+  });
+}
+
+function parseAlgorithm(value: string | undefined, fallback: JwtAlgorithm): JwtAlgorithm {
+  if (value === undefined) return fallback;
+  const upper = value.toUpperCase();
+  if (!(JWT_ALGORITHMS as readonly string[]).includes(upper)) {
+    throw new ConfigError(
+      'BOARDS_JWT_ALGORITHM',
+      `must be one of ${JWT_ALGORITHMS.join(', ')}, got "${value}" ("none" is never accepted)`,
+    );
+  }
+  return upper as JwtAlgorithm;
+}

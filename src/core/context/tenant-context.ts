@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { ClsService, type ClsStore } from 'nestjs-cls';
+import type { EntityManager } from 'typeorm';
+import { TenantContextMissingError } from 'src/core/errors/domain-error';
+
+export type TenantRole = 'admin' | 'member';
+
+/** Who is calling, as established by the auth guard. */
+export interface Principal {
+  readonly provider: string;
+  readonly subject: string;
+  readonly email?: string;
+  readonly name?: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly isPlatformAdmin: boolean;
+}
+
+/**
+ * The store's shape. ClsService is used untyped (its key-path types recurse too deep through
+ * EntityManager); `get` below gives typed access.
+ */
+export interface TenantContextStore extends ClsStore {
+  tenantId?: string;
+  tenantSlug?: string;
+  userId?: string;
+  tenantRole?: TenantRole;
+  principal?: Principal;
+  /** The open tenant transaction's manager; only core/database reads it. */
+  entityManager?: EntityManager;
+}
+
+/**
+ * The per-request store (AsyncLocalStorage through nestjs-cls). Providers stay singletons and read
+ * the request's values here. Accessors fail closed: reading the tenant where none was set throws.
+ */
+@Injectable()
+export class TenantContext {
+  constructor(private readonly cls: ClsService) {}
+
+  get tenantId(): string {
+    const tenantId = this.get('tenantId');
+    if (!tenantId) throw new TenantContextMissingError('tenant id');
+    return tenantId;
+  }
+
+  get tenantSlug(): string {
+    const slug = this.get('tenantSlug');
+    if (!slug) throw new TenantContextMissingError('tenant slug');
+    return slug;
+  }
+
+  get userId(): string {
+    const userId = this.get('userId');
+    if (!userId) throw new TenantContextMissingError('user id');
+    return userId;
+  }
+
+  /** The tenant id when one is set; for code that must behave differently outside a tenant. */
+  get optionalTenantId(): string | undefined {
+    return this.get('tenantId');
+  }
+
+  get optionalTenantSlug(): string | undefined {
+    return this.get('tenantSlug');
+  }
+
+  get optionalUserId(): string | undefined {
+    return this.get('userId');
+  }
+
+  get principal(): Principal | undefined {
+    return this.get('principal');
+  }
+
+  get tenantRole(): TenantRole | undefined {
+    return this.get('tenantRole');
+  }
+
+  get requestId(): string | undefined {
+    return this.cls.isActive() ? this.cls.getId() : undefined;
+  }
+
+  private get<K extends keyof TenantContextStore>(key: K): TenantContextStore[K] | undefined {
+    return this.cls.isActive() ? (this.cls.get(key as string) as TenantContextStore[K]) : undefined;
+  }
+
+  get isActive(): boolean {
+    return this.cls.isActive();
+  }
+
+  setTenant(tenant: { id: string; slug: string }): void {
+    this.cls.set('tenantId', tenant.id);
+    this.cls.set('tenantSlug', tenant.slug);
+  }
+
+  setUser(user: { id: string; role: TenantRole }): void {
+    this.cls.set('userId', user.id);
+    this.cls.set('tenantRole', user.role);
+  }
+
+  setPrincipal(principal: Principal): void {
+    this.cls.set('principal', principal);
+  }
+
+  /** Runs `fn` in a fresh context (CLI commands, background work, tests). */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return this.cls.run(fn);
+  }
+
+  /** Runs `fn` in a fresh context bound to one tenant. */
+  runForTenant<T>(tenant: { id: string; slug: string }, fn: () => Promise<T>): Promise<T> {
+    return this.cls.run(() => {
+      this.setTenant(tenant);
+      return fn();
+    });
+  }
+}

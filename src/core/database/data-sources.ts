@@ -1,0 +1,81 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
+import { MIGRATIONS } from 'migrations/index';
+import type { BoardsConfig } from 'src/core/config/boards-config';
+import { EmbeddedDatabase } from './embedded-database';
+import { ENTITIES } from './entities';
+import { SnakeNamingStrategy } from './snake-naming.strategy';
+
+export type ConnectionPurpose = 'runtime' | 'owner';
+
+/**
+ * Where the database lives: a PostgreSQL server (URLs from the config) or the embedded PGlite.
+ * Opened once per process; the runtime and owner data sources are built on it.
+ */
+export class DatabaseTarget {
+  private constructor(
+    private readonly config: BoardsConfig,
+    readonly embedded: EmbeddedDatabase | undefined,
+  ) {}
+
+  static async open(config: BoardsConfig): Promise<DatabaseTarget> {
+    const embedded = config.usesEmbeddedDatabase
+      ? await EmbeddedDatabase.open(config.database.embeddedDataDir)
+      : undefined;
+    return new DatabaseTarget(config, embedded);
+  }
+
+  /**
+   * Options for a data source. The runtime one always acts as the runtime role (a startup
+   * `role` setting on a server, `SET ROLE` on the embedded session), carries the tenant
+   * subscriber, and has a statement timeout; the owner one runs migrations and owner-level tools.
+   */
+  options(purpose: ConnectionPurpose, extra: Partial<PostgresDataSourceOptions> = {}): DataSourceOptions {
+    const { database } = this.config;
+    const base: PostgresDataSourceOptions = {
+      type: 'postgres',
+      entities: ENTITIES,
+      migrations: MIGRATIONS,
+      migrationsTableName: 'migrations',
+      migrationsTransactionMode: 'all',
+      namingStrategy: new SnakeNamingStrategy(),
+      installExtensions: false,
+      uuidExtension: 'pgcrypto',
+      synchronize: false,
+      logging: false,
+      applicationName: purpose === 'runtime' ? 'boards-api' : 'boards-owner',
+    };
+    if (this.embedded) {
+      return {
+        ...base,
+        driver: this.embedded.driverFor(purpose === 'runtime' ? database.runtimeRole : null),
+        poolSize: 1,
+        ...extra,
+      };
+    }
+    const runtime = purpose === 'runtime';
+    return {
+      ...base,
+      url: runtime ? database.url : database.ownerUrl,
+      poolSize: runtime ? database.poolSize : 2,
+      extra: {
+        ...(runtime && {
+          options: `-c role=${database.runtimeRole} -c statement_timeout=${database.statementTimeoutMs}`,
+        }),
+        connectionTimeoutMillis: 10_000,
+        idleTimeoutMillis: 30_000,
+      },
+      ...extra,
+    };
+  }
+
+  async connect(purpose: ConnectionPurpose, extra: Partial<PostgresDataSourceOptions> = {}): Promise<DataSource> {
+    const dataSource = new DataSource(this.options(purpose, extra));
+    await dataSource.initialize();
+    return dataSource;
+  }
+
+  async close(): Promise<void> {
+    await this.embedded?.close();
+  }
+}

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import {
+  DataSource,
+  type EntityMetadata,
+  type EntitySubscriberInterface,
+  type InsertEvent,
+  type LoadEvent,
+  type RemoveEvent,
+  type SoftRemoveEvent,
+  type UpdateEvent,
+} from 'typeorm';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { TenantIsolationViolationError } from 'src/core/errors/domain-error';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
+
+export type ViolationType =
+  | 'insert_without_tenant'
+  | 'cross_tenant_insert'
+  | 'write_without_tenant'
+  | 'cross_tenant_update'
+  | 'cross_tenant_remove'
+  | 'load_without_tenant'
+  | 'cross_tenant_load';
+
+/**
+ * The ORM isolation layer: stamps tenant_id on insert, refuses writes of another tenant's entity,
+ * and checks every loaded entity. A mismatch throws and increments
+ * boards_tenant_isolation_violations_total{violation_type}. Registered on the runtime data source
+ * only; owner-level tools run without a tenant on purpose.
+ */
+@Injectable()
+export class TenantEntitySubscriber implements EntitySubscriberInterface {
+  constructor(
+    dataSource: DataSource,
+    private readonly context: TenantContext,
+    private readonly metrics: MetricsService,
+  ) {
+    dataSource.subscribers.push(this);
+  }
+
+  beforeInsert(event: InsertEvent<Record<string, unknown>>): void {
+    if (!isTenantOwned(event.metadata) || !event.entity) return;
+    const tenantId = this.context.optionalTenantId;
+    if (!tenantId) this.violation('insert_without_tenant', event.metadata);
+    const stamped = event.entity.tenantId;
+    if (stamped !== undefined && stamped !== null && stamped !== tenantId) {
+      this.violation('cross_tenant_insert', event.metadata);
+    }
+    event.entity.tenantId = tenantId;
+  }
+
+  beforeUpdate(event: UpdateEvent<Record<string, unknown>>): void {
+    if (!isTenantOwned(event.metadata)) return;
+    const tenantId = this.context.optionalTenantId;
+    if (!tenantId) this.violation('write_without_tenant', event.metadata);
+    for (const entity of [event.entity, event.databaseEntity]) {
+      const owner = (entity as Record<string, unknown> | undefined)?.tenantId;
+      if (owner !== undefined && owner !== tenantId) this.violation('cross_tenant_update', event.metadata);
+    }
+  }
+
+  beforeRemove(event: RemoveEvent<Record<string, unknown>>): void {
+    this.checkRemoval(event);
+  }
+
+  beforeSoftRemove(event: SoftRemoveEvent<Record<string, unknown>>): void {
+    this.checkRemoval(event);
+  }
+
+  afterLoad(entity: Record<string, unknown>, event?: LoadEvent<Record<string, unknown>>): void {
+    if (!event || !isTenantOwned(event.metadata)) return;
+    const tenantId = this.context.optionalTenantId;
+    if (!tenantId) this.violation('load_without_tenant', event.metadata);
+    if (entity.tenantId !== undefined && entity.tenantId !== tenantId) {
+      this.violation('cross_tenant_load', event.metadata);
+    }
+  }
+
+  private checkRemoval(event: RemoveEvent<Record<string, unknown>> | SoftRemoveEvent<Record<string, unknown>>): void {
+    if (!isTenantOwned(event.metadata)) return;
+    const tenantId = this.context.optionalTenantId;
+    if (!tenantId) this.violation('write_without_tenant', event.metadata);
+    for (const entity of [event.entity, event.databaseEntity]) {
+      const owner = (entity as Record<string, unknown> | undefined)?.tenantId;
+      if (owner !== undefined && owner !== tenantId) this.violation('cross_tenant_remove', event.metadata);
+    }
+  }
+
+  private violation(type: ViolationType, metadata: EntityMetadata): never {
+    this.metrics.isolationViolations.inc({ violation_type: type });
+    throw new TenantIsolationViolationError(type, metadata.tableName);
+  }
+}
+
+function isTenantOwned(metadata: EntityMetadata): boolean {
+  return metadata.findColumnWithPropertyName('tenantId') !== undefined;
+}

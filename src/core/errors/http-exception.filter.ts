@@ -1,0 +1,131 @@
+import {
+  Catch,
+  HttpException,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from './domain-error';
+import { errorMapping } from './error-code';
+
+export interface ErrorBody {
+  error: string;
+  detail: string;
+  status: number;
+  request_id: string;
+  [extra: string]: unknown;
+}
+
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  411: 'Length Required',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  428: 'Precondition Required',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** A generic sentence for a status, used where the underlying message must not be shown. */
+const GENERIC_DETAIL: Record<number, string> = {
+  500: 'An unexpected error occurred. Quote the request id when reporting it.',
+  503: 'The service is temporarily unavailable. Try again shortly.',
+};
+
+/**
+ * The one place errors become HTTP responses: `{error, detail, status, request_id}` plus documented
+ * extras. 5xx bodies carry only a generic sentence and the request id; the cause goes to the log.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const { body, headers } = toErrorResponse(exception, String(request.id));
+    if (body.status >= 500) {
+      this.logger.error(
+        { err: exception, request_id: body.request_id, method: request.method, url: request.url },
+        exception instanceof Error ? exception.stack : String(exception),
+      );
+    }
+    void reply.status(body.status).headers(headers).send(body);
+  }
+}
+
+export function toErrorResponse(
+  exception: unknown,
+  requestId: string,
+): { body: ErrorBody; headers: Record<string, string> } {
+  if (exception instanceof DomainError) {
+    const { status, title } = errorMapping(exception.code);
+    const detail = status >= 500 ? GENERIC_DETAIL[500] : exception.detail;
+    const extra = status >= 500 ? {} : exception.extra;
+    return {
+      body: { error: title, detail, status, request_id: requestId, ...extra },
+      headers: { ...exception.headers },
+    };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    return {
+      body: {
+        error: STATUS_TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Error'),
+        detail: status >= 500 ? (GENERIC_DETAIL[status] ?? GENERIC_DETAIL[500]) : httpExceptionDetail(exception),
+        status,
+        request_id: requestId,
+      },
+      headers: {},
+    };
+  }
+  // Errors raised by Fastify itself (body parsing, size limits) carry a 4xx statusCode.
+  const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return {
+      body: {
+        error: STATUS_TITLES[statusCode] ?? 'Error',
+        detail: fastifyClientErrorDetail(statusCode, exception),
+        status: statusCode,
+        request_id: requestId,
+      },
+      headers: {},
+    };
+  }
+  return {
+    body: { error: STATUS_TITLES[500], detail: GENERIC_DETAIL[500], status: 500, request_id: requestId },
+    headers: {},
+  };
+}
+
+function httpExceptionDetail(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.map(String).join('; ');
+  if (typeof message === 'string') return message;
+  return exception.message;
+}
+
+function fastifyClientErrorDetail(status: number, exception: unknown): string {
+  if (status === 413) return 'The request body is larger than the server accepts.';
+  if (status === 415) return 'The request content type is not supported; send application/json.';
+  const code = (exception as { code?: unknown }).code;
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || exception instanceof SyntaxError) {
+    return 'The request body is not valid JSON.';
+  }
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'The request body is empty but declared as JSON.';
+  return 'The request could not be processed.';
+}

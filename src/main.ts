@@ -1,0 +1,81 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Logger, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from 'src/app.module';
+import { BoardsConfig } from 'src/core/config/boards-config';
+import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
+import { createAppLogger } from 'src/core/logging/app-logger';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Routes served outside the /api prefix. */
+export const UNPREFIXED_ROUTES = ['health', 'health/live', 'health/ready', 'metrics'];
+
+/** A well-formed incoming X-Request-Id is kept; anything else gets a fresh UUID. */
+function requestIdFor(raw: IncomingMessage): string {
+  const header = raw.headers['x-request-id'];
+  const incoming = Array.isArray(header) ? header[0] : header;
+  const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  (raw as IncomingMessage & { id?: string }).id = id;
+  return id;
+}
+
+/** Builds the application (not listening). Tests and `boards serve` both start here. */
+export async function createApp(config: BoardsConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.api.bodyLimitBytes,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    trustProxy: config.isProduction,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: createAppLogger(config),
+    abortOnError: false,
+  });
+  app.setGlobalPrefix('api', { exclude: UNPREFIXED_ROUTES });
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
+  );
+  app.enableShutdownHooks();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Boards API')
+      .setDescription('Multi-tenant API for AI content boards')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/openapi.json', useGlobalPrefix: false });
+
+  await app.init();
+  await fastify.ready();
+  return app;
+}
+
+/** `boards serve`: builds the app and listens on BOARDS_API_HOST:BOARDS_API_PORT. */
+export async function serve(config: BoardsConfig): Promise<NestFastifyApplication> {
+  const app = await createApp(config);
+  const logger = new Logger('Boards');
+  for (const warning of config.warnings) logger.warn(warning);
+  await app.listen({ port: config.api.port, host: config.api.host });
+  logger.log(
+    `listening on http://${config.api.host}:${config.api.port} (${config.environment}, ` +
+      `${config.usesEmbeddedDatabase ? 'embedded database' : 'PostgreSQL'}, ` +
+      `${config.tenancy.multiTenantMode ? 'multi-tenant' : 'single-tenant'})`,
+  );
+  return app;
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { TenantsModule } from 'src/modules/tenants/tenants.module';
+import { HealthController } from './health.controller';
+import { HealthIndicators } from './health-indicators';
+import { ShutdownState } from './shutdown-state';
+
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false }), TenantsModule],
+  controllers: [HealthController],
+  providers: [HealthIndicators, ShutdownState],
+  exports: [ShutdownState],
+})
+export class HealthModule {}

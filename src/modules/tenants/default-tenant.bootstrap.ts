@@ -1,0 +1,21 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { BoardsConfig } from 'src/core/config/boards-config';
+import { TenantsRepository } from './tenants.repository';
+
+/** In single-tenant mode, makes sure the default tenant exists before the server takes traffic. */
+@Injectable()
+export class DefaultTenantBootstrap implements OnApplicationBootstrap {
+  private readonly logger = new Logger('DefaultTenant');
+
+  constructor(
+    private readonly config: BoardsConfig,
+    private readonly tenants: TenantsRepository,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.tenancy.multiTenantMode) return;
+    const { defaultTenantName, defaultTenantSlug } = this.config.tenancy;
+    const { tenant, created } = await this.tenants.ensure(defaultTenantName, defaultTenantSlug);
+    if (created) this.logger.log(`created default tenant "${tenant.slug}" (${tenant.id})`);
+  }
+}

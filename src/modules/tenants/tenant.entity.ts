@@ -1,0 +1,33 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export const TENANT_STATUSES = ['active', 'pending_approval', 'suspended', 'rejected'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+/** The tenant registry. Not tenant-owned: platform admins list it, requests resolve against it. */
+@Entity('tenants')
+export class Tenant {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column('varchar', { length: 255 })
+  name: string;
+
+  @Column('varchar', { length: 50 })
+  slug: string;
+
+  @Column('varchar', { length: 20, default: 'active' })
+  status: TenantStatus;
+
+  @Column('jsonb', { default: {} })
+  settings: Record<string, unknown>;
+
+  /** `provider:subject` of the registrant, for per-identity limits. */
+  @Column('text', { nullable: true })
+  registeredBy: string | null;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt: Date;
+}
