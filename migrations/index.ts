@@ -4,4 +4,6 @@ import { InitialSchema1764201600000 } from './1764201600000-initial-schema';
 export const MIGRATIONS = [InitialSchema1764201600000];
 
 /** The names recorded in the migrations table once each has run. */
-export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((migration) => new migration().name);
+export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(
+  (migration) => new migration().name,
+);

@@ -12,7 +12,11 @@ import { serve } from 'src/main';
 type OutputFormat = 'table' | 'json';
 
 /** Writes rows as an aligned table, or one JSON document, to stdout. */
-function printRows(rows: Record<string, unknown>[], format: OutputFormat, document?: unknown): void {
+function printRows(
+  rows: Record<string, unknown>[],
+  format: OutputFormat,
+  document?: unknown,
+): void {
   if (format === 'json') {
     process.stdout.write(`${JSON.stringify(document ?? rows, null, 2)}\n`);
     return;
@@ -23,10 +27,17 @@ function printRows(rows: Record<string, unknown>[], format: OutputFormat, docume
   }
   const columns = Object.keys(rows[0]);
   const cell = (value: unknown) => (value === null || value === undefined ? '' : String(value));
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(row[column]).length)));
-  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i])).join('  ').trimEnd();
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${line(columns)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
-  for (const row of rows) process.stdout.write(`${line(columns.map((column) => cell(row[column])))}\n`);
+  for (const row of rows)
+    process.stdout.write(`${line(columns.map((column) => cell(row[column])))}\n`);
 }
 
 function progress(message: string): void {
@@ -34,11 +45,15 @@ function progress(message: string): void {
 }
 
 const formatOption = () =>
-  new Option('--output-format <format>', 'table or json').choices(['table', 'json']).default('table');
+  new Option('--output-format <format>', 'table or json')
+    .choices(['table', 'json'])
+    .default('table');
 
 /** Loads the config or exits with one line naming the variable at fault. */
 function configOrExit(): BoardsConfig {
   try {
+    // The one place the environment is handed to the config parser.
+    // eslint-disable-next-line no-restricted-properties
     return loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -49,7 +64,10 @@ function configOrExit(): BoardsConfig {
   }
 }
 
-async function withOwner<T>(config: BoardsConfig, work: (runner: MigrationRunner) => Promise<T>): Promise<T> {
+async function withOwner<T>(
+  config: BoardsConfig,
+  work: (runner: MigrationRunner) => Promise<T>,
+): Promise<T> {
   const target = await DatabaseTarget.open(config);
   try {
     const owner = await target.connect('owner');
@@ -76,7 +94,9 @@ export function buildProgram(): Command {
       await serve(config);
     });
 
-  const migrate = program.command('migrate').description('apply, revert or list database migrations (owner role)');
+  const migrate = program
+    .command('migrate')
+    .description('apply, revert or list database migrations (owner role)');
   migrate
     .command('up')
     .description('apply every pending migration')
@@ -84,7 +104,11 @@ export function buildProgram(): Command {
       const config = configOrExit();
       progress(`applying migrations (${MIGRATION_NAMES.length} known)…`);
       const applied = await withOwner(config, (runner) => runner.up());
-      progress(applied.length === 0 ? 'nothing to apply: the schema is up to date' : `applied: ${applied.join(', ')}`);
+      progress(
+        applied.length === 0
+          ? 'nothing to apply: the schema is up to date'
+          : `applied: ${applied.join(', ')}`,
+      );
     });
   migrate
     .command('down')
@@ -101,7 +125,11 @@ export function buildProgram(): Command {
     .action(async (options: { outputFormat: OutputFormat }) => {
       const config = configOrExit();
       const status = await withOwner(config, (runner) => runner.status());
-      printRows(status.map((s) => ({ migration: s.name, applied: s.applied ? 'yes' : 'no' })), options.outputFormat, status);
+      printRows(
+        status.map((s) => ({ migration: s.name, applied: s.applied ? 'yes' : 'no' })),
+        options.outputFormat,
+        status,
+      );
       if (status.some((s) => !s.applied)) process.exitCode = 1;
     });
 
@@ -109,7 +137,9 @@ export function buildProgram(): Command {
     .command('db')
     .description('database checks')
     .command('check')
-    .description('connect as the runtime role and verify migrations and the isolation configuration')
+    .description(
+      'connect as the runtime role and verify migrations and the isolation configuration',
+    )
     .addOption(formatOption())
     .action(async (options: { outputFormat: OutputFormat }) => {
       const config = configOrExit();
@@ -131,7 +161,11 @@ export function buildProgram(): Command {
           printRows(
             [
               { check: 'connection', result: 'ok', detail: document.database },
-              { check: 'migrations', result: pending.length ? 'pending' : 'ok', detail: pending.join(', ') },
+              {
+                check: 'migrations',
+                result: pending.length ? 'pending' : 'ok',
+                detail: pending.join(', '),
+              },
               { check: 'isolation', result: report.status, detail: report.problems.join('; ') },
             ],
             options.outputFormat,

@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from 'src/app.module';
-import { BoardsConfig } from 'src/core/config/boards-config';
+import type { BoardsConfig } from 'src/core/config/boards-config';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { createAppLogger } from 'src/core/logging/app-logger';
 
@@ -40,7 +40,12 @@ export async function createApp(config: BoardsConfig): Promise<NestFastifyApplic
   app.setGlobalPrefix('api', { exclude: UNPREFIXED_ROUTES });
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: false,
+    }),
   );
   app.enableShutdownHooks();
 
@@ -59,7 +64,10 @@ export async function createApp(config: BoardsConfig): Promise<NestFastifyApplic
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/openapi.json', useGlobalPrefix: false });
+  SwaggerModule.setup('api/docs', app, document, {
+    jsonDocumentUrl: 'api/openapi.json',
+    useGlobalPrefix: false,
+  });
 
   await app.init();
   await fastify.ready();

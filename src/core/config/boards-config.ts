@@ -7,7 +7,17 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 export const AUTH_PROVIDERS = ['none', 'jwt', 'oidc'] as const;
 export type AuthProviderName = (typeof AUTH_PROVIDERS)[number];
 
-export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256'] as const;
+export const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'ES256',
+  'ES384',
+  'PS256',
+] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -198,12 +208,16 @@ export function loadConfig(env: Env): BoardsConfig {
   const jwtSecret = read.string('BOARDS_JWT_SECRET');
   const jwtPublicKey = read.string('BOARDS_JWT_PUBLIC_KEY');
   const jwtPublicKeyUrl = read.url('BOARDS_JWT_PUBLIC_KEY_URL', ['https', 'http']);
-  const defaultAlgorithm: JwtAlgorithm = jwtSecret || (!jwtPublicKey && !jwtPublicKeyUrl) ? 'HS256' : 'RS256';
+  const defaultAlgorithm: JwtAlgorithm =
+    jwtSecret || (!jwtPublicKey && !jwtPublicKeyUrl) ? 'HS256' : 'RS256';
   const jwtAlgorithm = parseAlgorithm(read.raw('BOARDS_JWT_ALGORITHM'), defaultAlgorithm);
   if (providers.includes('jwt')) {
     if (jwtAlgorithm.startsWith('HS')) {
       if (!jwtSecret) {
-        throw new ConfigError('BOARDS_JWT_SECRET', `is required for BOARDS_AUTH_PROVIDER=jwt with ${jwtAlgorithm}`);
+        throw new ConfigError(
+          'BOARDS_JWT_SECRET',
+          `is required for BOARDS_AUTH_PROVIDER=jwt with ${jwtAlgorithm}`,
+        );
       }
     } else if (!jwtPublicKey && !jwtPublicKeyUrl) {
       throw new ConfigError(
@@ -213,10 +227,16 @@ export function loadConfig(env: Env): BoardsConfig {
     }
   }
   if (isProduction && jwtSecret !== undefined && Buffer.byteLength(jwtSecret, 'utf8') < 32) {
-    throw new ConfigError('BOARDS_JWT_SECRET', 'must be at least 32 bytes when BOARDS_ENVIRONMENT=production');
+    throw new ConfigError(
+      'BOARDS_JWT_SECRET',
+      'must be at least 32 bytes when BOARDS_ENVIRONMENT=production',
+    );
   }
 
-  const oidcIssuers = read.urlList('BOARDS_OIDC_ISSUER', isProduction ? ['https'] : ['https', 'http']);
+  const oidcIssuers = read.urlList(
+    'BOARDS_OIDC_ISSUER',
+    isProduction ? ['https'] : ['https', 'http'],
+  );
   const oidcClientId = read.string('BOARDS_OIDC_CLIENT_ID');
   if (providers.includes('oidc')) {
     if (oidcIssuers.length === 0) {
@@ -282,23 +302,35 @@ export function loadConfig(env: Env): BoardsConfig {
     try {
       new URL(origin);
     } catch {
-      throw new ConfigError('BOARDS_CORS_ORIGINS', `"${origin}" is not an origin such as https://app.example.com`);
+      throw new ConfigError(
+        'BOARDS_CORS_ORIGINS',
+        `"${origin}" is not an origin such as https://app.example.com`,
+      );
     }
   }
   if (isProduction && corsOrigins.includes('*')) {
-    throw new ConfigError('BOARDS_CORS_ORIGINS', '"*" is refused when BOARDS_ENVIRONMENT=production; list the origins');
+    throw new ConfigError(
+      'BOARDS_CORS_ORIGINS',
+      '"*" is refused when BOARDS_ENVIRONMENT=production; list the origins',
+    );
   }
 
   const allowedDomains = read.list('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS').map((domain) => {
     const lowered = domain.toLowerCase().replace(/^@/, '');
     if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(lowered)) {
-      throw new ConfigError('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS', `"${domain}" is not a domain name`);
+      throw new ConfigError(
+        'BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS',
+        `"${domain}" is not a domain name`,
+      );
     }
     return lowered;
   });
 
   const warnings = Object.keys(env)
-    .filter((name) => name.startsWith('BOARDS_') && !(KNOWN_VARIABLES as readonly string[]).includes(name))
+    .filter(
+      (name) =>
+        name.startsWith('BOARDS_') && !(KNOWN_VARIABLES as readonly string[]).includes(name),
+    )
     .map((name) => `${name} is not a known setting and is ignored (check the spelling)`);
 
   return new BoardsConfig({
@@ -311,7 +343,10 @@ export function loadConfig(env: Env): BoardsConfig {
       runtimeRole,
       autoMigrate: read.bool('BOARDS_DATABASE_AUTO_MIGRATE', !isProduction),
       embeddedDataDir: read.string('BOARDS_EMBEDDED_DATA_DIR', '.boards/pgdata'),
-      statementTimeoutMs: read.int('BOARDS_DATABASE_STATEMENT_TIMEOUT_MS', 30_000, { min: 0, max: 3_600_000 }),
+      statementTimeoutMs: read.int('BOARDS_DATABASE_STATEMENT_TIMEOUT_MS', 30_000, {
+        min: 0,
+        max: 3_600_000,
+      }),
     },
     redisUrl: read.url('BOARDS_REDIS_URL', ['redis', 'rediss']),
     auth: {
@@ -355,7 +390,10 @@ export function loadConfig(env: Env): BoardsConfig {
       workers: read.int('BOARDS_API_WORKERS', 1, { min: 1, max: 64 }),
       corsOrigins,
       frontendBaseUrl: read.url('BOARDS_FRONTEND_BASE_URL', ['https', 'http']),
-      bodyLimitBytes: read.int('BOARDS_API_BODY_LIMIT_BYTES', 1_048_576, { min: 1_024, max: 104_857_600 }),
+      bodyLimitBytes: read.int('BOARDS_API_BODY_LIMIT_BYTES', 1_048_576, {
+        min: 1_024,
+        max: 104_857_600,
+      }),
       shutdownDrainSeconds: read.int('BOARDS_SHUTDOWN_DRAIN_SECONDS', 5, { min: 0, max: 300 }),
     },
     observability: {
@@ -363,7 +401,10 @@ export function loadConfig(env: Env): BoardsConfig {
       auditLogging: read.bool('BOARDS_ENABLE_AUDIT_LOGGING', false),
       advancedMetrics: read.bool('BOARDS_ENABLE_ADVANCED_METRICS', false),
       metricsToken: read.string('BOARDS_METRICS_TOKEN'),
-      metricsTenantLabelLimit: read.int('BOARDS_METRICS_TENANT_LABEL_LIMIT', 100, { min: 1, max: 100_000 }),
+      metricsTenantLabelLimit: read.int('BOARDS_METRICS_TENANT_LABEL_LIMIT', 100, {
+        min: 1,
+        max: 100_000,
+      }),
     },
     warnings,
   });

@@ -30,7 +30,10 @@ export class DatabaseTarget {
    * `role` setting on a server, `SET ROLE` on the embedded session), carries the tenant
    * subscriber, and has a statement timeout; the owner one runs migrations and owner-level tools.
    */
-  options(purpose: ConnectionPurpose, extra: Partial<PostgresDataSourceOptions> = {}): DataSourceOptions {
+  options(
+    purpose: ConnectionPurpose,
+    extra: Partial<PostgresDataSourceOptions> = {},
+  ): DataSourceOptions {
     const { database } = this.config;
     const base: PostgresDataSourceOptions = {
       type: 'postgres',
@@ -69,7 +72,10 @@ export class DatabaseTarget {
     };
   }
 
-  async connect(purpose: ConnectionPurpose, extra: Partial<PostgresDataSourceOptions> = {}): Promise<DataSource> {
+  async connect(
+    purpose: ConnectionPurpose,
+    extra: Partial<PostgresDataSourceOptions> = {},
+  ): Promise<DataSource> {
     const dataSource = new DataSource(this.options(purpose, extra));
     await dataSource.initialize();
     return dataSource;

@@ -13,12 +13,16 @@ import { TenantTransactions } from './tenant-transactions';
  * Opens the database once: applies pending migrations with the owner connection when
  * BOARDS_DATABASE_AUTO_MIGRATE is on, then connects the runtime data source as the runtime role.
  */
-export async function connectRuntimeDataSource(config: BoardsConfig, target: DatabaseTarget): Promise<DataSource> {
+export async function connectRuntimeDataSource(
+  config: BoardsConfig,
+  target: DatabaseTarget,
+): Promise<DataSource> {
   if (config.database.autoMigrate) {
     const owner = await target.connect('owner');
     try {
       const applied = await new MigrationRunner(owner, config.database.runtimeRole).up();
-      if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
+      if (applied.length > 0)
+        new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
     } finally {
       await owner.destroy();
     }
@@ -29,8 +33,16 @@ export async function connectRuntimeDataSource(config: BoardsConfig, target: Dat
 @Global()
 @Module({
   providers: [
-    { provide: DatabaseTarget, inject: [BoardsConfig], useFactory: (config: BoardsConfig) => DatabaseTarget.open(config) },
-    { provide: DataSource, inject: [BoardsConfig, DatabaseTarget], useFactory: connectRuntimeDataSource },
+    {
+      provide: DatabaseTarget,
+      inject: [BoardsConfig],
+      useFactory: (config: BoardsConfig) => DatabaseTarget.open(config),
+    },
+    {
+      provide: DataSource,
+      inject: [BoardsConfig, DatabaseTarget],
+      useFactory: connectRuntimeDataSource,
+    },
     TenantTransactions,
     TenantEntitySubscriber,
     IsolationInspector,

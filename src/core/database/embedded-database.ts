@@ -138,7 +138,9 @@ class EmbeddedClient extends EventEmitter {
     // Without parameters the simple protocol runs multi-statement text (migrations).
     const results = await this.pglite.exec(sql);
     const last = results[results.length - 1];
-    return last ? toResult(sql, last) : { rows: [], rowCount: 0, command: commandOf(sql), fields: [] };
+    return last
+      ? toResult(sql, last)
+      : { rows: [], rowCount: 0, command: commandOf(sql), fields: [] };
   }
 
   release(): void {
@@ -148,10 +150,17 @@ class EmbeddedClient extends EventEmitter {
 
 function toResult(
   sql: string,
-  result: { rows: unknown[]; fields: unknown[]; affectedRows?: number; command?: string; rowCount?: number },
+  result: {
+    rows: unknown[];
+    fields: unknown[];
+    affectedRows?: number;
+    command?: string;
+    rowCount?: number;
+  },
 ): QueryResultLike {
   const command = result.command ?? commandOf(sql);
-  const rowCount = result.rowCount ?? (command === 'SELECT' ? result.rows.length : (result.affectedRows ?? 0));
+  const rowCount =
+    result.rowCount ?? (command === 'SELECT' ? result.rows.length : (result.affectedRows ?? 0));
   return { rows: result.rows, rowCount, command, fields: result.fields };
 }
 

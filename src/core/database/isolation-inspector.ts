@@ -59,14 +59,22 @@ export class IsolationInspector {
     const problems: string[] = [];
     if (role.is_superuser) problems.push(`runtime role ${role.role} is a superuser`);
     if (role.bypasses_rls) problems.push(`runtime role ${role.role} has BYPASSRLS`);
-    if (role.owned_tables > 0) problems.push(`runtime role ${role.role} owns or can act as the owner of ${role.owned_tables} table(s)`);
+    if (role.owned_tables > 0)
+      problems.push(
+        `runtime role ${role.role} owns or can act as the owner of ${role.owned_tables} table(s)`,
+      );
     if (role.login_is_superuser && role.login_role !== role.role) {
-      problems.push(`the connection logs in as superuser ${role.login_role} and only switches to ${role.role}`);
+      problems.push(
+        `the connection logs in as superuser ${role.login_role} and only switches to ${role.role}`,
+      );
     }
-    if (tables.length === 0) problems.push('no tenant-owned tables found (migrations not applied?)');
+    if (tables.length === 0)
+      problems.push('no tenant-owned tables found (migrations not applied?)');
     for (const table of tables) {
       if (!table.rls_enabled || !table.rls_forced || !table.has_policy) {
-        problems.push(`table ${table.table_name} lacks enabled+forced row-level security with a policy`);
+        problems.push(
+          `table ${table.table_name} lacks enabled+forced row-level security with a policy`,
+        );
       }
     }
     return { status: problems.length === 0 ? 'ok' : 'degraded', runtimeRole: role.role, problems };

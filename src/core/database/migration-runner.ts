@@ -49,7 +49,9 @@ export class MigrationRunner {
     const session: QueryRunner = this.owner.createQueryRunner();
     await session.connect();
     try {
-      await session.query(`SELECT set_config('boards.runtime_role', $1, false)`, [this.runtimeRole]);
+      await session.query(`SELECT set_config('boards.runtime_role', $1, false)`, [
+        this.runtimeRole,
+      ]);
       await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
       try {
         const executor = new MigrationExecutor(this.owner, session);

@@ -55,7 +55,8 @@ export class TenantEntitySubscriber implements EntitySubscriberInterface {
     if (!tenantId) this.violation('write_without_tenant', event.metadata);
     for (const entity of [event.entity, event.databaseEntity]) {
       const owner = (entity as Record<string, unknown> | undefined)?.tenantId;
-      if (owner !== undefined && owner !== tenantId) this.violation('cross_tenant_update', event.metadata);
+      if (owner !== undefined && owner !== tenantId)
+        this.violation('cross_tenant_update', event.metadata);
     }
   }
 
@@ -76,13 +77,16 @@ export class TenantEntitySubscriber implements EntitySubscriberInterface {
     }
   }
 
-  private checkRemoval(event: RemoveEvent<Record<string, unknown>> | SoftRemoveEvent<Record<string, unknown>>): void {
+  private checkRemoval(
+    event: RemoveEvent<Record<string, unknown>> | SoftRemoveEvent<Record<string, unknown>>,
+  ): void {
     if (!isTenantOwned(event.metadata)) return;
     const tenantId = this.context.optionalTenantId;
     if (!tenantId) this.violation('write_without_tenant', event.metadata);
     for (const entity of [event.entity, event.databaseEntity]) {
       const owner = (entity as Record<string, unknown> | undefined)?.tenantId;
-      if (owner !== undefined && owner !== tenantId) this.violation('cross_tenant_remove', event.metadata);
+      if (owner !== undefined && owner !== tenantId)
+        this.violation('cross_tenant_remove', event.metadata);
     }
   }
 

@@ -1,4 +1,9 @@
-import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantTransactions } from './tenant-transactions';
@@ -18,6 +23,10 @@ export class TenantTransactionInterceptor implements NestInterceptor {
   intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
     const tenantId = this.context.optionalTenantId;
     if (!tenantId) return next.handle();
-    return from(this.transactions.run(tenantId, () => lastValueFrom(next.handle(), { defaultValue: undefined })));
+    return from(
+      this.transactions.run(tenantId, () =>
+        lastValueFrom(next.handle(), { defaultValue: undefined }),
+      ),
+    );
   }
 }

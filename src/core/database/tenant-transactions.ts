@@ -21,7 +21,9 @@ export class TenantTransactions {
 
   /** The open tenant transaction's manager. Fails closed outside one. */
   get manager(): EntityManager {
-    const manager = this.cls.isActive() ? (this.cls.get('entityManager') as TenantContextStore['entityManager']) : undefined;
+    const manager = this.cls.isActive()
+      ? (this.cls.get('entityManager') as TenantContextStore['entityManager'])
+      : undefined;
     if (!manager) throw new TenantContextMissingError('the tenant transaction');
     return manager;
   }
@@ -46,7 +48,10 @@ export class TenantTransactions {
     return this.cls.isActive() ? execute() : this.cls.run(execute);
   }
 
-  private async transaction<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  private async transaction<T>(
+    tenantId: string,
+    work: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     const previousTenant = this.cls.get('tenantId');

@@ -84,7 +84,10 @@ export function toErrorResponse(
     return {
       body: {
         error: STATUS_TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Error'),
-        detail: status >= 500 ? (GENERIC_DETAIL[status] ?? GENERIC_DETAIL[500]) : httpExceptionDetail(exception),
+        detail:
+          status >= 500
+            ? (GENERIC_DETAIL[status] ?? GENERIC_DETAIL[500])
+            : httpExceptionDetail(exception),
         status,
         request_id: requestId,
       },
@@ -105,7 +108,12 @@ export function toErrorResponse(
     };
   }
   return {
-    body: { error: STATUS_TITLES[500], detail: GENERIC_DETAIL[500], status: 500, request_id: requestId },
+    body: {
+      error: STATUS_TITLES[500],
+      detail: GENERIC_DETAIL[500],
+      status: 500,
+      request_id: requestId,
+    },
     headers: {},
   };
 }
@@ -126,6 +134,7 @@ function fastifyClientErrorDetail(status: number, exception: unknown): string {
   if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || exception instanceof SyntaxError) {
     return 'The request body is not valid JSON.';
   }
-  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'The request body is empty but declared as JSON.';
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return 'The request body is empty but declared as JSON.';
   return 'The request could not be processed.';
 }

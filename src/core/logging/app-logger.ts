@@ -2,7 +2,15 @@ import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import type { BoardsConfig, LogLevel } from 'src/core/config/boards-config';
 
 const ORDER: readonly NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-const THRESHOLD: Record<LogLevel, number> = { silent: -1, fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
+const THRESHOLD: Record<LogLevel, number> = {
+  silent: -1,
+  fatal: 0,
+  error: 1,
+  warn: 2,
+  info: 3,
+  debug: 4,
+  trace: 5,
+};
 
 /** Nest's logger at BOARDS_LOG_LEVEL: JSON lines outside development, readable text in it. */
 export function createAppLogger(config: BoardsConfig): ConsoleLogger | false {

@@ -4,7 +4,13 @@ import { TenantOwnedEntity } from 'src/core/database/tenant-owned.entity';
 export const ARTIFACT_TYPES = ['image', 'video', 'audio', 'text', 'lora', 'model'] as const;
 export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
 
-export const GENERATION_STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export const GENERATION_STATUSES = [
+  'pending',
+  'processing',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
 /** A record of an AI artifact on a board; no provider is called by this service. */

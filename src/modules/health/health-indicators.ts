@@ -51,7 +51,9 @@ export class HealthIndicators {
     const check = this.indicators.check('migrations');
     try {
       const pending = await this.pendingMigrations();
-      return pending.length === 0 ? check.up({ applied: MIGRATION_NAMES.length }) : check.down({ message: 'migrations pending', pending });
+      return pending.length === 0
+        ? check.up({ applied: MIGRATION_NAMES.length })
+        : check.down({ message: 'migrations pending', pending });
     } catch {
       return check.down({ message: 'migrations table not readable' });
     }
@@ -62,15 +64,24 @@ export class HealthIndicators {
     const check = this.indicators.check('isolation');
     try {
       const report = await withTimeout(this.inspector.inspect(), DATABASE_TIMEOUT_MS);
-      const details = { isolation_status: report.status, runtime_role: report.runtimeRole, problems: report.problems };
-      return report.status === 'ok' || !this.config.isProduction ? check.up(details) : check.down(details);
+      const details = {
+        isolation_status: report.status,
+        runtime_role: report.runtimeRole,
+        problems: report.problems,
+      };
+      return report.status === 'ok' || !this.config.isProduction
+        ? check.up(details)
+        : check.down(details);
     } catch {
       return check.down({ message: 'isolation configuration could not be read' });
     }
   }
 
   async pendingMigrations(): Promise<string[]> {
-    const rows = (await withTimeout(this.dataSource.query('SELECT name FROM migrations'), DATABASE_TIMEOUT_MS)) as {
+    const rows = (await withTimeout(
+      this.dataSource.query('SELECT name FROM migrations'),
+      DATABASE_TIMEOUT_MS,
+    )) as {
       name: string;
     }[];
     const applied = new Set(rows.map((row) => row.name));

@@ -1,5 +1,10 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { BoardsConfig } from 'src/core/config/boards-config';
@@ -40,7 +45,9 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: database, Redis, migrations and isolation configuration' })
   @ApiOkResponse({ description: 'Ready to take traffic' })
-  @ApiServiceUnavailableResponse({ description: 'Not ready (dependency down, migrations pending, or draining)' })
+  @ApiServiceUnavailableResponse({
+    description: 'Not ready (dependency down, migrations pending, or draining)',
+  })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
       return await this.health.check([
@@ -70,7 +77,11 @@ export class HealthController {
       this.indicators.pendingMigrations().catch(() => null),
     ]);
     const databaseUp = tenantCount !== null;
-    const redisState = !this.config.redisUrl ? 'not_configured' : redis.redis.status === 'up' ? 'up' : 'down';
+    const redisState = !this.config.redisUrl
+      ? 'not_configured'
+      : redis.redis.status === 'up'
+        ? 'up'
+        : 'down';
     const summary: HealthSummary = {
       status: 'healthy',
       environment: this.config.environment,
@@ -84,7 +95,11 @@ export class HealthController {
     if (!databaseUp) {
       summary.status = 'unhealthy';
       void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
-    } else if (summary.isolation_status !== 'ok' || redisState === 'down' || summary.migrations !== 'applied') {
+    } else if (
+      summary.isolation_status !== 'ok' ||
+      redisState === 'down' ||
+      summary.migrations !== 'applied'
+    ) {
       summary.status = 'degraded';
     }
     return summary;

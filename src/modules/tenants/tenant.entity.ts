@@ -1,4 +1,10 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 
 export const TENANT_STATUSES = ['active', 'pending_approval', 'suspended', 'rejected'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];

@@ -19,7 +19,9 @@ export class TenantsRepository {
   }
 
   async count(): Promise<number> {
-    const [row] = (await this.dataSource.query('SELECT count(*)::int AS count FROM tenants')) as { count: number }[];
+    const [row] = (await this.dataSource.query('SELECT count(*)::int AS count FROM tenants')) as {
+      count: number;
+    }[];
     return row.count;
   }
 
