@@ -28,8 +28,8 @@ CREATE TABLE tenants (
     CHECK (status IN ('active', 'pending_approval', 'suspended', 'rejected')),
   settings jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(settings) = 'object'),
   registered_by text,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
+  created_at timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at timestamptz(3) NOT NULL DEFAULT now(),
   CONSTRAINT tenants_slug_key UNIQUE (slug)
 );
 CREATE INDEX tenants_registered_by_idx ON tenants (registered_by) WHERE registered_by IS NOT NULL;
@@ -45,8 +45,8 @@ CREATE TABLE users (
   display_name varchar(255),
   avatar_url text,
   metadata jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(metadata) = 'object'),
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
+  created_at timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at timestamptz(3) NOT NULL DEFAULT now(),
   CONSTRAINT users_pkey PRIMARY KEY (tenant_id, id),
   CONSTRAINT users_identity_key UNIQUE (tenant_id, auth_provider, auth_subject)
 );
@@ -63,8 +63,8 @@ CREATE TABLE boards (
   settings jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(settings) = 'object'),
   metadata jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(metadata) = 'object'),
   version integer NOT NULL DEFAULT 1,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
+  created_at timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at timestamptz(3) NOT NULL DEFAULT now(),
   CONSTRAINT boards_pkey PRIMARY KEY (tenant_id, id),
   CONSTRAINT boards_owner_fkey FOREIGN KEY (tenant_id, owner_id)
     REFERENCES users (tenant_id, id) ON DELETE CASCADE
@@ -82,7 +82,7 @@ CREATE TABLE board_members (
   user_id uuid NOT NULL,
   role varchar(20) NOT NULL DEFAULT 'viewer' CHECK (role IN ('viewer', 'editor', 'admin')),
   invited_by uuid,
-  joined_at timestamptz NOT NULL DEFAULT now(),
+  joined_at timestamptz(3) NOT NULL DEFAULT now(),
   CONSTRAINT board_members_pkey PRIMARY KEY (tenant_id, id),
   CONSTRAINT board_members_board_user_key UNIQUE (tenant_id, board_id, user_id),
   CONSTRAINT board_members_board_fkey FOREIGN KEY (tenant_id, board_id)
@@ -111,10 +111,10 @@ CREATE TABLE generations (
   output_metadata jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(output_metadata) = 'object'),
   progress real NOT NULL DEFAULT 0 CHECK (progress >= 0 AND progress <= 100),
   error_message text,
-  started_at timestamptz,
-  completed_at timestamptz,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
+  started_at timestamptz(3),
+  completed_at timestamptz(3),
+  created_at timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at timestamptz(3) NOT NULL DEFAULT now(),
   CONSTRAINT generations_pkey PRIMARY KEY (tenant_id, id),
   CONSTRAINT generations_board_fkey FOREIGN KEY (tenant_id, board_id)
     REFERENCES boards (tenant_id, id) ON DELETE CASCADE,
@@ -137,7 +137,7 @@ CREATE TABLE audit_events (
   request_id varchar(128),
   ip varchar(64),
   details jsonb NOT NULL DEFAULT '{}'::jsonb,
-  created_at timestamptz NOT NULL DEFAULT now(),
+  created_at timestamptz(3) NOT NULL DEFAULT now(),
   CONSTRAINT audit_events_pkey PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX audit_events_created_idx ON audit_events (tenant_id, created_at DESC, id DESC);
@@ -153,8 +153,8 @@ CREATE TABLE idempotency_keys (
   response_status integer,
   response_body jsonb,
   response_headers jsonb NOT NULL DEFAULT '{}'::jsonb,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  expires_at timestamptz NOT NULL DEFAULT now() + interval '24 hours',
+  created_at timestamptz(3) NOT NULL DEFAULT now(),
+  expires_at timestamptz(3) NOT NULL DEFAULT now() + interval '24 hours',
   CONSTRAINT idempotency_keys_pkey PRIMARY KEY (tenant_id, user_id, idempotency_key),
   CONSTRAINT idempotency_keys_user_fkey FOREIGN KEY (tenant_id, user_id)
     REFERENCES users (tenant_id, id) ON DELETE CASCADE

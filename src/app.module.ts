@@ -4,6 +4,7 @@ import { ConfigModule } from 'src/core/config/config.module';
 import { ContextModule } from 'src/core/context/context.module';
 import { DatabaseModule } from 'src/core/database/database.module';
 import { RedisModule } from 'src/core/redis/redis.module';
+import { BoardsModule } from 'src/modules/boards/boards.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { TenantsModule } from 'src/modules/tenants/tenants.module';
@@ -21,6 +22,7 @@ export class AppModule {
         RedisModule,
         TenantsModule,
         HealthModule,
+        BoardsModule,
       ],
     };
   }

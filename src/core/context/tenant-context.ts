@@ -29,6 +29,13 @@ export interface TenantContextStore extends ClsStore {
   entityManager?: EntityManager;
 }
 
+/** The caller within a tenant, handed explicitly to services: `boards.list(actor, query)`. */
+export interface Actor {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly tenantRole: TenantRole;
+}
+
 /**
  * The per-request store (AsyncLocalStorage through nestjs-cls). Providers stay singletons and read
  * the request's values here. Accessors fail closed: reading the tenant where none was set throws.
@@ -53,6 +60,15 @@ export class TenantContext {
     const userId = this.get('userId');
     if (!userId) throw new TenantContextMissingError('user id');
     return userId;
+  }
+
+  /** The authenticated caller in its tenant. Fails closed when the guards did not set them. */
+  actor(): Actor {
+    return {
+      tenantId: this.tenantId,
+      userId: this.userId,
+      tenantRole: this.tenantRole ?? 'member',
+    };
   }
 
   /** The tenant id when one is set; for code that must behave differently outside a tenant. */

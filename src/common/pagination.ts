@@ -1,0 +1,60 @@
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
+
+/** A keyset position: the sort value of the last row returned and its id (the tie-breaker). */
+export interface CursorPosition {
+  readonly value: string;
+  readonly id: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly next_cursor: string | null;
+}
+
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify([position.value, position.id]), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor from a client; anything malformed is a 400, never a 500. */
+export function decodeCursor(cursor: string): CursorPosition {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(decoded) &&
+      decoded.length === 2 &&
+      typeof decoded[0] === 'string' &&
+      typeof decoded[1] === 'string' &&
+      /^[0-9a-f-]{36}$/i.test(decoded[1]) &&
+      !Number.isNaN(Date.parse(decoded[0]))
+    ) {
+      return { value: decoded[0], id: decoded[1] };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new DomainError(
+    ErrorCode.BadRequest,
+    'The cursor is not valid; use next_cursor from a previous page.',
+  );
+}
+
+/** Builds a page from `limit + 1` fetched rows. */
+export function toPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  position: (row: Row) => CursorPosition,
+  map: (row: Row) => Item,
+): Page<Item> {
+  const hasMore = rows.length > limit;
+  const visible = hasMore ? rows.slice(0, limit) : rows;
+  return {
+    items: visible.map(map),
+    next_cursor: hasMore ? encodeCursor(position(visible[visible.length - 1])) : null,
+  };
+}
+
+/** Escapes LIKE wildcards so user text matches literally (used with ESCAPE '\'). */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+}

@@ -1,0 +1,14 @@
+import { Param, ParseUUIDPipe } from '@nestjs/common';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
+
+/** A path parameter that must be a UUID: anything else is a 400 with the documented body, not a 500. */
+export function UuidParam(name: string): ParameterDecorator {
+  return Param(
+    name,
+    new ParseUUIDPipe({
+      exceptionFactory: () =>
+        new DomainError(ErrorCode.BadRequest, `Path parameter ${name} must be a UUID.`),
+    }),
+  );
+}

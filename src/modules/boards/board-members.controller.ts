@@ -1,0 +1,93 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Patch,
+  Post,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
+import { UuidParam } from 'src/common/uuid-param';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { BoardMembersService } from './board-members.service';
+import { IDEMPOTENCY_HEADER } from './boards.controller';
+import { AddMemberDto } from './dto/add-member.dto';
+import { MemberListResponse, MemberResponse } from './dto/member.response';
+import { UpdateMemberDto } from './dto/update-member.dto';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
+
+@ApiTags('members')
+@ApiBearerAuth()
+@ApiErrors(401)
+@Controller('boards/:board_id/members')
+export class BoardMembersController {
+  constructor(
+    private readonly members: BoardMembersService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'List the members of a board (public profile fields only)',
+    operationId: 'listBoardMembers',
+  })
+  @ApiOkResponse({ type: MemberListResponse })
+  @ApiErrors(400, 404)
+  list(@UuidParam('board_id') boardId: string): Promise<MemberListResponse> {
+    return this.members.list(this.context.actor(), boardId);
+  }
+
+  @Post()
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary: 'Add a user of the organization to the board',
+    operationId: 'addBoardMember',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiCreatedResponse({ type: MemberResponse })
+  @ApiErrors(400, 403, 404, 409, 422)
+  add(@UuidParam('board_id') boardId: string, @Body() dto: AddMemberDto): Promise<MemberResponse> {
+    return this.members.add(this.context.actor(), boardId, dto);
+  }
+
+  @Patch(':user_id')
+  @ApiOperation({
+    summary: "Change a member's role (owner or board admin)",
+    operationId: 'updateBoardMember',
+  })
+  @ApiOkResponse({ type: MemberResponse })
+  @ApiErrors(400, 403, 404)
+  changeRole(
+    @UuidParam('board_id') boardId: string,
+    @UuidParam('user_id') userId: string,
+    @Body() dto: UpdateMemberDto,
+  ): Promise<MemberResponse> {
+    return this.members.changeRole(this.context.actor(), boardId, userId, dto);
+  }
+
+  @Delete(':user_id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Remove a member (owner or board admin), or leave the board',
+    operationId: 'removeBoardMember',
+  })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiErrors(400, 403, 404)
+  async remove(
+    @UuidParam('board_id') boardId: string,
+    @UuidParam('user_id') userId: string,
+  ): Promise<void> {
+    await this.members.remove(this.context.actor(), boardId, userId);
+  }
+}

@@ -1,0 +1,147 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Patch,
+  Post,
+  Query,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ApiErrors } from 'src/common/api-error.response';
+import { UuidParam } from 'src/common/uuid-param';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { BoardsService } from './boards.service';
+import { boardEtag, BoardPageResponse, BoardResponse } from './dto/board.response';
+import { CreateBoardDto } from './dto/create-board.dto';
+import { ListBoardsQuery } from './dto/list-boards.query';
+import { TransferOwnershipDto } from './dto/transfer-ownership.dto';
+import { UpdateBoardDto } from './dto/update-board.dto';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
+
+export const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'Retry-safe key: the same key and body replay the first response for 24 hours',
+};
+
+@ApiTags('boards')
+@ApiBearerAuth()
+@ApiErrors(401)
+@Controller('boards')
+export class BoardsController {
+  constructor(
+    private readonly boards: BoardsService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'List the boards the caller can read (owned, member of, or public)',
+    operationId: 'listBoards',
+  })
+  @ApiOkResponse({ type: BoardPageResponse })
+  @ApiErrors(400)
+  list(@Query() query: ListBoardsQuery): Promise<BoardPageResponse> {
+    return this.boards.list(this.context.actor(), query);
+  }
+
+  @Post()
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({ summary: 'Create a board owned by the caller', operationId: 'createBoard' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiCreatedResponse({
+    type: BoardResponse,
+    description: 'Created; Location and ETag headers set',
+  })
+  @ApiErrors(400, 409, 413, 422)
+  async create(
+    @Body() dto: CreateBoardDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<BoardResponse> {
+    const board = await this.boards.create(this.context.actor(), dto);
+    void reply.header('location', `/api/boards/${board.id}`).header('etag', boardEtag(board));
+    return board;
+  }
+
+  @Get(':board_id')
+  @ApiOperation({ summary: 'Get a board', operationId: 'getBoard' })
+  @ApiOkResponse({ type: BoardResponse, description: 'The board; ETag header set' })
+  @ApiErrors(400, 404)
+  async get(
+    @UuidParam('board_id') boardId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<BoardResponse> {
+    const board = await this.boards.get(this.context.actor(), boardId);
+    void reply.header('etag', boardEtag(board));
+    return board;
+  }
+
+  @Patch(':board_id')
+  @ApiOperation({
+    summary: 'Update a board (partial); If-Match makes it conditional',
+    operationId: 'updateBoard',
+  })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'ETag from a previous read; 412 when the board changed since',
+  })
+  @ApiOkResponse({ type: BoardResponse })
+  @ApiErrors(400, 403, 404, 412, 413)
+  async update(
+    @UuidParam('board_id') boardId: string,
+    @Body() dto: UpdateBoardDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<BoardResponse> {
+    const board = await this.boards.update(this.context.actor(), boardId, dto, ifMatch);
+    void reply.header('etag', boardEtag(board));
+    return board;
+  }
+
+  @Delete(':board_id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete a board (owner only), with its members and generations',
+    operationId: 'deleteBoard',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(400, 403, 404)
+  async remove(@UuidParam('board_id') boardId: string): Promise<void> {
+    await this.boards.remove(this.context.actor(), boardId);
+  }
+
+  @Post(':board_id/transfer')
+  @HttpCode(200)
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary: 'Transfer ownership to another user of the organization (owner only)',
+    operationId: 'transferBoard',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({ type: BoardResponse })
+  @ApiErrors(400, 403, 404, 409, 422)
+  async transfer(
+    @UuidParam('board_id') boardId: string,
+    @Body() dto: TransferOwnershipDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<BoardResponse> {
+    const board = await this.boards.transfer(this.context.actor(), boardId, dto);
+    void reply.header('etag', boardEtag(board));
+    return board;
+  }
+}

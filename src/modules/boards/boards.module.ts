@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { BoardMembersController } from './board-members.controller';
+import { BoardMembersRepository } from './board-members.repository';
+import { BoardMembersService } from './board-members.service';
+import { BoardsController } from './boards.controller';
+import { BoardsRepository } from './boards.repository';
+import { BoardsService } from './boards.service';
+import { GenerationsController } from './generations.controller';
+import { GenerationsRepository } from './generations.repository';
+import { GenerationsService } from './generations.service';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotencyRepository } from './idempotency.repository';
+
+@Module({
+  controllers: [BoardsController, BoardMembersController, GenerationsController],
+  providers: [
+    BoardsRepository,
+    BoardMembersRepository,
+    GenerationsRepository,
+    IdempotencyRepository,
+    BoardsService,
+    BoardMembersService,
+    GenerationsService,
+    IdempotencyInterceptor,
+  ],
+})
+export class BoardsModule {}

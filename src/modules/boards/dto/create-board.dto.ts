@@ -1,0 +1,41 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsObject, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { MaxJsonBytes } from 'src/common/json-size.validator';
+
+export class CreateBoardDto {
+  @ApiProperty({ minLength: 1, maxLength: 255, example: 'Moodboard for spring campaign' })
+  @IsString()
+  @Length(1, 255)
+  title: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 10_000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  description?: string | null;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  is_public?: boolean;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Free-form settings, at most 64 KB as JSON',
+  })
+  @IsOptional()
+  @IsObject()
+  @MaxJsonBytes(65_536)
+  settings?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Free-form metadata, at most 64 KB as JSON',
+  })
+  @IsOptional()
+  @IsObject()
+  @MaxJsonBytes(65_536)
+  metadata?: Record<string, unknown>;
+}

@@ -1,0 +1,100 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Post,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
+import { UuidParam } from 'src/common/uuid-param';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { IDEMPOTENCY_HEADER } from './boards.controller';
+import { CreateGenerationDto } from './dto/create-generation.dto';
+import { GenerationPageResponse, GenerationResponse } from './dto/generation.response';
+import { ListGenerationsQuery } from './dto/list-generations.query';
+import { GenerationsService } from './generations.service';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
+
+@ApiTags('generations')
+@ApiBearerAuth()
+@ApiErrors(401)
+@Controller()
+export class GenerationsController {
+  constructor(
+    private readonly generations: GenerationsService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Get('boards/:board_id/generations')
+  @ApiOperation({
+    summary: 'List the generations of a board, newest first',
+    operationId: 'listGenerations',
+  })
+  @ApiOkResponse({ type: GenerationPageResponse })
+  @ApiErrors(400, 404)
+  list(
+    @UuidParam('board_id') boardId: string,
+    @Query() query: ListGenerationsQuery,
+  ): Promise<GenerationPageResponse> {
+    return this.generations.list(this.context.actor(), boardId, query);
+  }
+
+  @Post('boards/:board_id/generations')
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary: 'Record a new generation (status pending) on a board',
+    operationId: 'createGeneration',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiCreatedResponse({ type: GenerationResponse })
+  @ApiErrors(400, 403, 404, 409, 413, 422)
+  create(
+    @UuidParam('board_id') boardId: string,
+    @Body() dto: CreateGenerationDto,
+  ): Promise<GenerationResponse> {
+    return this.generations.create(this.context.actor(), boardId, dto);
+  }
+
+  @Get('generations/:generation_id')
+  @ApiOperation({ summary: 'Get a generation', operationId: 'getGeneration' })
+  @ApiOkResponse({ type: GenerationResponse })
+  @ApiErrors(400, 404)
+  get(@UuidParam('generation_id') generationId: string): Promise<GenerationResponse> {
+    return this.generations.get(this.context.actor(), generationId);
+  }
+
+  @Post('generations/:generation_id/cancel')
+  @HttpCode(200)
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary: 'Cancel a pending or processing generation',
+    operationId: 'cancelGeneration',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({ type: GenerationResponse })
+  @ApiErrors(400, 403, 404, 409, 422)
+  cancel(@UuidParam('generation_id') generationId: string): Promise<GenerationResponse> {
+    return this.generations.cancel(this.context.actor(), generationId);
+  }
+
+  @Delete('generations/:generation_id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a generation', operationId: 'deleteGeneration' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(400, 403, 404)
+  async remove(@UuidParam('generation_id') generationId: string): Promise<void> {
+    await this.generations.remove(this.context.actor(), generationId);
+  }
+}

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import {
+  HttpStatus,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { from, type Observable, lastValueFrom } from 'rxjs';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
+import { IdempotencyRepository, type IdempotencyScope } from './idempotency.repository';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const REPLAYED_HEADERS = ['location', 'etag'] as const;
+
+/**
+ * Idempotency-Key on POST: the first request's response is stored with its write (same
+ * transaction); the same key and body replays it; another body is 422; a duplicate that arrives
+ * while the first is still running is 409. Keys are scoped to tenant and user.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly context: TenantContext,
+    private readonly records: IdempotencyRepository,
+  ) {}
+
+  intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = execution.switchToHttp().getRequest<FastifyRequest>();
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return next.handle();
+    const key = Array.isArray(header) ? header[0] : header;
+    if (!KEY_PATTERN.test(key)) {
+      throw new DomainError(
+        ErrorCode.BadRequest,
+        'Idempotency-Key must be 1 to 255 visible ASCII characters.',
+      );
+    }
+    const reply = execution.switchToHttp().getResponse<FastifyReply>();
+    const status =
+      (Reflect.getMetadata(HTTP_CODE_METADATA, execution.getHandler()) as number | undefined) ??
+      HttpStatus.CREATED;
+    const scope: IdempotencyScope = {
+      tenantId: this.context.tenantId,
+      userId: this.context.userId,
+      key,
+    };
+    const path = request.url.split('?')[0];
+    const requestHash = createHash('sha256')
+      .update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`)
+      .digest('hex');
+    return from(
+      this.handle(scope, { method: request.method, path, requestHash, status }, reply, next),
+    );
+  }
+
+  private async handle(
+    scope: IdempotencyScope,
+    request: { method: string; path: string; requestHash: string; status: number },
+    reply: FastifyReply,
+    next: CallHandler,
+  ): Promise<unknown> {
+    if (!(await this.records.tryLock(scope))) {
+      throw new DomainError(
+        ErrorCode.Conflict,
+        'A request with this Idempotency-Key is still being processed; retry shortly.',
+      );
+    }
+    const stored = await this.records.find(scope);
+    if (stored) {
+      if (stored.requestHash !== request.requestHash) {
+        throw new DomainError(
+          ErrorCode.Unprocessable,
+          'This Idempotency-Key was used with a different request; use a new key for a new request.',
+        );
+      }
+      for (const [name, value] of Object.entries(stored.responseHeaders))
+        void reply.header(name, value);
+      void reply.header('idempotent-replayed', 'true');
+      return stored.responseBody;
+    }
+    const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const value = reply.getHeader(name);
+      if (typeof value === 'string') headers[name] = value;
+    }
+    await this.records.save(scope, { ...request, body: body ?? null, headers });
+    return body;
+  }
+}

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { IdempotencyKey } from './idempotency-key.entity';
+
+export interface IdempotencyScope {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly key: string;
+}
+
+/** Stored responses for Idempotency-Key, written in the same transaction as the request's write. */
+@Injectable()
+export class IdempotencyRepository {
+  constructor(private readonly transactions: TenantTransactions) {}
+
+  /**
+   * Takes the key for this transaction. False when a concurrent request holds it (its transaction
+   * is still running).
+   */
+  async tryLock(scope: IdempotencyScope): Promise<boolean> {
+    const [row] = (await this.transactions.manager.query(
+      `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2 || ':' || $3, 0)) AS locked`,
+      [scope.tenantId, scope.userId, scope.key],
+    )) as { locked: boolean }[];
+    return row.locked;
+  }
+
+  /** The stored, unexpired record; an expired one is deleted and treated as absent. */
+  async find(scope: IdempotencyScope): Promise<IdempotencyKey | null> {
+    const repository = this.transactions.manager.getRepository(IdempotencyKey);
+    const where = { tenantId: scope.tenantId, userId: scope.userId, idempotencyKey: scope.key };
+    const record = await repository.findOneBy(where);
+    if (record && record.expiresAt.getTime() <= Date.now()) {
+      await repository.delete(where);
+      return null;
+    }
+    return record;
+  }
+
+  async save(
+    scope: IdempotencyScope,
+    record: {
+      method: string;
+      path: string;
+      requestHash: string;
+      status: number;
+      body: unknown;
+      headers: Record<string, string>;
+    },
+  ): Promise<void> {
+    await this.transactions.manager
+      .createQueryBuilder()
+      .insert()
+      .into(IdempotencyKey)
+      .values({
+        tenantId: scope.tenantId,
+        userId: scope.userId,
+        idempotencyKey: scope.key,
+        method: record.method,
+        path: record.path,
+        requestHash: record.requestHash,
+        responseStatus: record.status,
+        responseBody: record.body as object,
+        responseHeaders: record.headers,
+        expiresAt: () => "now() + interval '24 hours'",
+      })
+      .execute();
+  }
+}
