@@ -3,6 +3,7 @@ import { BoardsConfig } from 'src/core/config/boards-config';
 import { ConfigModule } from 'src/core/config/config.module';
 import { ContextModule } from 'src/core/context/context.module';
 import { DatabaseModule } from 'src/core/database/database.module';
+import { LoggingModule } from 'src/core/logging/logging.module';
 import { RedisModule } from 'src/core/redis/redis.module';
 import { BoardsModule } from 'src/modules/boards/boards.module';
 import { HealthModule } from 'src/modules/health/health.module';
@@ -17,6 +18,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         ContextModule,
+        LoggingModule,
         MetricsModule,
         DatabaseModule,
         RedisModule,

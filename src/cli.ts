@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { MIGRATION_NAMES } from 'migrations/index';
 import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
@@ -7,7 +8,8 @@ import { ConfigError } from 'src/core/config/env-parsers';
 import { DatabaseTarget } from 'src/core/database/data-sources';
 import { IsolationInspector } from 'src/core/database/isolation-inspector';
 import { MigrationRunner } from 'src/core/database/migration-runner';
-import { serve } from 'src/main';
+import { createApp, serve } from 'src/main';
+import { buildOpenApiDocument } from 'src/openapi';
 
 type OutputFormat = 'table' | 'json';
 
@@ -177,6 +179,31 @@ export function buildProgram(): Command {
         }
       } finally {
         await target.close();
+      }
+    });
+
+  program
+    .command('openapi')
+    .description('write the OpenAPI document (as served at /api/openapi.json) to a file or stdout')
+    .option('--output <file>', 'file to write; stdout when omitted')
+    .action(async (options: { output?: string }) => {
+      // A fixed, self-contained configuration: the document must not depend on the caller's environment.
+      const config = loadConfig({
+        BOARDS_EMBEDDED_DATA_DIR: 'memory://',
+        BOARDS_LOG_LEVEL: 'silent',
+      });
+      progress('building the application on an in-memory database…');
+      const app = await createApp(config);
+      try {
+        const text = `${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`;
+        if (options.output) {
+          writeFileSync(options.output, text);
+          progress(`wrote ${options.output}`);
+        } else {
+          process.stdout.write(text);
+        }
+      } finally {
+        await app.close();
       }
     });
 

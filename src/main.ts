@@ -1,14 +1,15 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger as NestLogger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from 'src/app.module';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
-import { createAppLogger } from 'src/core/logging/app-logger';
+import { annotateRequest } from 'src/core/logging/request-log-fields';
+import { mountOpenApi } from 'src/openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -34,9 +35,11 @@ export async function createApp(config: BoardsConfig): Promise<NestFastifyApplic
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: createAppLogger(config),
+    bufferLogs: true,
     abortOnError: false,
   });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
   app.setGlobalPrefix('api', { exclude: UNPREFIXED_ROUTES });
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
@@ -52,22 +55,11 @@ export async function createApp(config: BoardsConfig): Promise<NestFastifyApplic
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    if (request.routeOptions.url) annotateRequest(request.raw, { route: request.routeOptions.url });
     done();
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Boards API')
-      .setDescription('Multi-tenant API for AI content boards')
-      .setVersion('0.1.0')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, document, {
-    jsonDocumentUrl: 'api/openapi.json',
-    useGlobalPrefix: false,
-  });
+  mountOpenApi(app);
 
   await app.init();
   await fastify.ready();
@@ -77,7 +69,7 @@ export async function createApp(config: BoardsConfig): Promise<NestFastifyApplic
 /** `boards serve`: builds the app and listens on BOARDS_API_HOST:BOARDS_API_PORT. */
 export async function serve(config: BoardsConfig): Promise<NestFastifyApplication> {
   const app = await createApp(config);
-  const logger = new Logger('Boards');
+  const logger = new NestLogger('Boards');
   for (const warning of config.warnings) logger.warn(warning);
   await app.listen({ port: config.api.port, host: config.api.host });
   logger.log(

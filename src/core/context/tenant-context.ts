@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ClsService, type ClsStore } from 'nestjs-cls';
+import { CLS_REQ, ClsService, type ClsStore } from 'nestjs-cls';
 import type { EntityManager } from 'typeorm';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
+import { annotateRequest, type RequestLogFields } from 'src/core/logging/request-log-fields';
 
 export type TenantRole = 'admin' | 'member';
 
@@ -107,11 +108,19 @@ export class TenantContext {
   setTenant(tenant: { id: string; slug: string }): void {
     this.cls.set('tenantId', tenant.id);
     this.cls.set('tenantSlug', tenant.slug);
+    this.annotateLog({ tenant_slug: tenant.slug });
   }
 
   setUser(user: { id: string; role: TenantRole }): void {
     this.cls.set('userId', user.id);
     this.cls.set('tenantRole', user.role);
+    this.annotateLog({ user_id: user.id });
+  }
+
+  /** The request log line is written after the response, so it reads these from the request. */
+  private annotateLog(fields: RequestLogFields): void {
+    const request = this.cls.get(CLS_REQ) as object | undefined;
+    if (request) annotateRequest(request, fields);
   }
 
   setPrincipal(principal: Principal): void {

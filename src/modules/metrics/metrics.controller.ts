@@ -1,15 +1,46 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { timingSafeEqual } from 'node:crypto';
+import { Controller, Get, Headers, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { Public } from 'src/common/decorators/public.decorator';
+import type { FastifyReply } from 'fastify';
+import { BoardsConfig } from 'src/core/config/boards-config';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
 import { MetricsService } from './metrics.service';
 
+/** Prometheus scrape endpoint; guarded by BOARDS_METRICS_TOKEN when set. */
+@Public()
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: MetricsService) {}
+  private readonly expected: Buffer | undefined;
+
+  constructor(
+    private readonly metrics: MetricsService,
+    config: BoardsConfig,
+  ) {
+    this.expected = config.observability.metricsToken
+      ? Buffer.from(`Bearer ${config.observability.metricsToken}`)
+      : undefined;
+  }
 
   @Get()
-  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  render(): Promise<string> {
+  async render(
+    @Headers('authorization') authorization: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    if (this.expected) {
+      const given = Buffer.from(authorization ?? '');
+      if (given.length !== this.expected.length || !timingSafeEqual(given, this.expected)) {
+        throw new DomainError(
+          ErrorCode.Unauthenticated,
+          'The metrics endpoint needs its bearer token.',
+          {},
+          { 'WWW-Authenticate': 'Bearer' },
+        );
+      }
+    }
+    void reply.header('content-type', this.metrics.contentType());
     return this.metrics.render();
   }
 }
