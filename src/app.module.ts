@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { ConfigModule } from 'src/core/config/config.module';
 import { ContextModule } from 'src/core/context/context.module';
+import type { DatabaseTarget } from 'src/core/database/data-sources';
 import { DatabaseModule } from 'src/core/database/database.module';
 import { LoggingModule } from 'src/core/logging/logging.module';
 import { RedisModule } from 'src/core/redis/redis.module';
@@ -10,9 +11,14 @@ import { HealthModule } from 'src/modules/health/health.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { TenantsModule } from 'src/modules/tenants/tenants.module';
 
+export interface AppOptions {
+  readonly databaseTarget?: DatabaseTarget;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(config: BoardsConfig): DynamicModule {
+  /** `options.databaseTarget`: share an already open database (tests). */
+  static forRoot(config: BoardsConfig, options: AppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -20,7 +26,7 @@ export class AppModule {
         ContextModule,
         LoggingModule,
         MetricsModule,
-        DatabaseModule,
+        DatabaseModule.forRoot(options.databaseTarget),
         RedisModule,
         TenantsModule,
         HealthModule,

@@ -5,7 +5,7 @@ import { Logger as NestLogger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppModule } from 'src/app.module';
+import { AppModule, type AppOptions } from 'src/app.module';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { annotateRequest } from 'src/core/logging/request-log-fields';
@@ -26,7 +26,10 @@ function requestIdFor(raw: IncomingMessage): string {
 }
 
 /** Builds the application (not listening). Tests and `boards serve` both start here. */
-export async function createApp(config: BoardsConfig): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: BoardsConfig,
+  options: AppOptions = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.api.bodyLimitBytes,
     genReqId: requestIdFor,
@@ -34,10 +37,14 @@ export async function createApp(config: BoardsConfig): Promise<NestFastifyApplic
     trustProxy: config.isProduction,
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, options),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.setGlobalPrefix('api', { exclude: UNPREFIXED_ROUTES });

@@ -4,6 +4,7 @@ import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { createApp } from 'src/main';
 import { BoardMembersService } from 'src/modules/boards/board-members.service';
 import { BoardsService } from 'src/modules/boards/boards.service';
+import type { BoardResponse } from 'src/modules/boards/dto/board.response';
 import { GenerationsService } from 'src/modules/boards/generations.service';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
@@ -28,7 +29,9 @@ describe('boards services', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    app = await createApp(db.config({ BOARDS_TENANT_SLUG: 'boards-svc' }));
+    app = await createApp(db.config({ BOARDS_TENANT_SLUG: 'boards-svc' }), {
+      databaseTarget: db.target,
+    });
     [{ id: tenantId }] = await db.owner.query(`SELECT id FROM tenants WHERE slug = 'boards-svc'`);
     const users = (await db.owner.transaction(async (manager) => {
       await manager.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
@@ -50,7 +53,7 @@ describe('boards services', () => {
 
   it('creates, lists with cursor pagination, updates with versions and enforces permissions', async () => {
     const boards = app.get(BoardsService);
-    const created = [];
+    const created: BoardResponse[] = [];
     for (let i = 0; i < 5; i++) {
       created.push(
         await as(owner, () =>

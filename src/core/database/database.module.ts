@@ -1,4 +1,11 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
@@ -30,34 +37,50 @@ export async function connectRuntimeDataSource(
   return target.connect('runtime');
 }
 
+/** True when the module opened the target itself (and so closes it at shutdown). */
+const OWNS_TARGET = Symbol('OWNS_TARGET');
+
 @Global()
-@Module({
-  providers: [
-    {
-      provide: DatabaseTarget,
-      inject: [BoardsConfig],
-      useFactory: (config: BoardsConfig) => DatabaseTarget.open(config),
-    },
-    {
-      provide: DataSource,
-      inject: [BoardsConfig, DatabaseTarget],
-      useFactory: connectRuntimeDataSource,
-    },
-    TenantTransactions,
-    TenantEntitySubscriber,
-    IsolationInspector,
-    { provide: APP_INTERCEPTOR, useClass: TenantTransactionInterceptor },
-  ],
-  exports: [DataSource, DatabaseTarget, TenantTransactions, IsolationInspector],
-})
+@Module({})
 export class DatabaseModule implements OnApplicationShutdown {
+  /**
+   * `external`: a target opened by the caller (tests share one embedded database between the
+   * app and their own connections); the caller closes it.
+   */
+  static forRoot(external?: DatabaseTarget): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [
+        external
+          ? { provide: DatabaseTarget, useValue: external }
+          : {
+              provide: DatabaseTarget,
+              inject: [BoardsConfig],
+              useFactory: (config: BoardsConfig) => DatabaseTarget.open(config),
+            },
+        { provide: OWNS_TARGET, useValue: external === undefined },
+        {
+          provide: DataSource,
+          inject: [BoardsConfig, DatabaseTarget],
+          useFactory: connectRuntimeDataSource,
+        },
+        TenantTransactions,
+        TenantEntitySubscriber,
+        IsolationInspector,
+        { provide: APP_INTERCEPTOR, useClass: TenantTransactionInterceptor },
+      ],
+      exports: [DataSource, DatabaseTarget, TenantTransactions, IsolationInspector],
+    };
+  }
+
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(DatabaseTarget) private readonly target: DatabaseTarget,
+    @Inject(OWNS_TARGET) private readonly ownsTarget: boolean,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
-    await this.target.close();
+    if (this.ownsTarget) await this.target.close();
   }
 }
