@@ -8,7 +8,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule, type AppOptions } from 'src/app.module';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
+import { applyHttpHardening } from 'src/core/http/http-hardening';
+import { installGracefulShutdown, runAsClusterPrimary } from 'src/core/http/lifecycle';
 import { annotateRequest } from 'src/core/logging/request-log-fields';
+import { ShutdownState } from 'src/modules/health/shutdown-state';
 import { mountOpenApi } from 'src/openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -35,7 +38,10 @@ export async function createApp(
     genReqId: requestIdFor,
     requestIdHeader: false,
     trustProxy: config.isProduction,
-    return503OnClosing: true,
+    // During shutdown, requests on open keep-alive connections are still served, not 503'd.
+    return503OnClosing: false,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 72_000,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, options),
@@ -57,7 +63,7 @@ export async function createApp(
       stopAtFirstError: false,
     }),
   );
-  app.enableShutdownHooks();
+  await applyHttpHardening(app, config);
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -73,9 +79,14 @@ export async function createApp(
   return app;
 }
 
-/** `boards serve`: builds the app and listens on BOARDS_API_HOST:BOARDS_API_PORT. */
-export async function serve(config: BoardsConfig): Promise<NestFastifyApplication> {
+/**
+ * `boards serve`: builds the app and listens on BOARDS_API_HOST:BOARDS_API_PORT, with graceful
+ * shutdown; with BOARDS_API_WORKERS > 1 this process only supervises the workers.
+ */
+export async function serve(config: BoardsConfig): Promise<NestFastifyApplication | undefined> {
+  if (runAsClusterPrimary(config)) return undefined;
   const app = await createApp(config);
+  installGracefulShutdown(app, config, app.get(ShutdownState));
   const logger = new NestLogger('Boards');
   for (const warning of config.warnings) logger.warn(warning);
   await app.listen({ port: config.api.port, host: config.api.host });

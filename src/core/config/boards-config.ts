@@ -83,6 +83,8 @@ export interface ApiConfig {
   readonly frontendBaseUrl: string | undefined;
   readonly bodyLimitBytes: number;
   readonly shutdownDrainSeconds: number;
+  /** Refuse plain-HTTP API requests (behind a proxy: X-Forwarded-Proto). Default on in production. */
+  readonly requireHttps: boolean;
 }
 
 export interface ObservabilityConfig {
@@ -163,6 +165,7 @@ export const KNOWN_VARIABLES = [
   'BOARDS_API_WORKERS',
   'BOARDS_API_BODY_LIMIT_BYTES',
   'BOARDS_SHUTDOWN_DRAIN_SECONDS',
+  'BOARDS_REQUIRE_HTTPS',
   'BOARDS_CORS_ORIGINS',
   'BOARDS_ENABLE_AUDIT_LOGGING',
   'BOARDS_ENABLE_ADVANCED_METRICS',
@@ -294,6 +297,14 @@ export function loadConfig(env: Env): BoardsConfig {
     );
   }
 
+  const workers = read.int('BOARDS_API_WORKERS', 1, { min: 1, max: 64 });
+  if (workers > 1 && databaseUrl === undefined) {
+    throw new ConfigError(
+      'BOARDS_API_WORKERS',
+      'more than one worker needs BOARDS_DATABASE_URL (the embedded database belongs to one process)',
+    );
+  }
+
   const logLevel = read.oneOf('BOARDS_LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info');
 
   const corsOrigins = read.list('BOARDS_CORS_ORIGINS');
@@ -387,7 +398,7 @@ export function loadConfig(env: Env): BoardsConfig {
     api: {
       host: read.string('BOARDS_API_HOST', '0.0.0.0'),
       port: read.int('BOARDS_API_PORT', 8800, { min: 0, max: 65_535 }),
-      workers: read.int('BOARDS_API_WORKERS', 1, { min: 1, max: 64 }),
+      workers,
       corsOrigins,
       frontendBaseUrl: read.url('BOARDS_FRONTEND_BASE_URL', ['https', 'http']),
       bodyLimitBytes: read.int('BOARDS_API_BODY_LIMIT_BYTES', 1_048_576, {
@@ -395,6 +406,7 @@ export function loadConfig(env: Env): BoardsConfig {
         max: 104_857_600,
       }),
       shutdownDrainSeconds: read.int('BOARDS_SHUTDOWN_DRAIN_SECONDS', 5, { min: 0, max: 300 }),
+      requireHttps: read.bool('BOARDS_REQUIRE_HTTPS', isProduction),
     },
     observability: {
       logLevel,

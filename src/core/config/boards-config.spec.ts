@@ -1,0 +1,572 @@
+import { loadConfig, type BoardsConfig } from './boards-config';
+import { ConfigError, type Env } from './env-parsers';
+
+const SECRET_32 = 'k'.repeat(32);
+const DB_URL = 'postgresql://boards_app:pw@db:5432/boards';
+/** The smallest valid production environment; each test changes one thing. */
+const PRODUCTION: Env = {
+  BOARDS_ENVIRONMENT: 'production',
+  BOARDS_AUTH_PROVIDER: 'jwt',
+  BOARDS_JWT_SECRET: SECRET_32,
+  BOARDS_DATABASE_URL: DB_URL,
+};
+
+/** The ConfigError thrown for this environment (fails the test when none is thrown). */
+function configError(env: Env): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+function expectRefused(env: Env, variable: string, problem?: RegExp): ConfigError {
+  const error = configError(env);
+  expect(error.variable).toBe(variable);
+  expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  expect(error.message).not.toContain('\n');
+  if (problem) expect(error.problem).toMatch(problem);
+  return error;
+}
+
+describe('loadConfig', () => {
+  describe('defaults with an empty environment', () => {
+    let config: BoardsConfig;
+    beforeAll(() => {
+      config = loadConfig({});
+    });
+
+    it('is a development, single-tenant setup on the embedded database without auth', () => {
+      expect(config.environment).toBe('development');
+      expect(config.isProduction).toBe(false);
+      expect(config.debug).toBe(false);
+      expect(config.usesEmbeddedDatabase).toBe(true);
+      expect(config.auth.providers).toEqual(['none']);
+      expect(config.tenancy).toEqual({
+        multiTenantMode: false,
+        defaultTenantName: 'Default Organization',
+        defaultTenantSlug: 'default',
+        isolation: 'shared',
+        tenantDatabaseUrlTemplate: undefined,
+        registration: { requiresApproval: false, allowedDomains: [], maxTenantsPerUser: 3 },
+      });
+      expect(config.warnings).toEqual([]);
+    });
+
+    it('has the documented database, API and observability defaults', () => {
+      expect(config.database).toEqual({
+        url: undefined,
+        ownerUrl: undefined,
+        poolSize: 10,
+        runtimeRole: 'boards_app',
+        autoMigrate: true,
+        embeddedDataDir: '.boards/pgdata',
+        statementTimeoutMs: 30_000,
+      });
+      expect(config.redisUrl).toBeUndefined();
+      expect(config.api).toEqual({
+        host: '0.0.0.0',
+        port: 8800,
+        workers: 1,
+        corsOrigins: [],
+        frontendBaseUrl: undefined,
+        bodyLimitBytes: 1_048_576,
+        shutdownDrainSeconds: 5,
+      });
+      expect(config.observability).toEqual({
+        logLevel: 'info',
+        auditLogging: false,
+        advancedMetrics: false,
+        metricsToken: undefined,
+        metricsTenantLabelLimit: 100,
+      });
+    });
+
+    it('has the documented auth defaults', () => {
+      expect(config.auth.jwt).toEqual({
+        secret: undefined,
+        algorithm: 'HS256',
+        publicKey: undefined,
+        publicKeyUrl: undefined,
+        issuer: undefined,
+        audience: undefined,
+        tenantClaim: undefined,
+        clockSkewSeconds: 30,
+      });
+      expect(config.auth.oidc).toEqual({
+        issuers: [],
+        clientId: undefined,
+        clientSecret: undefined,
+        audience: undefined,
+      });
+      expect(config.auth.jwksCacheSeconds).toBe(600);
+      expect(config.auth.jwksCooldownSeconds).toBe(30);
+      expect(config.auth.platformAdminSubjects).toEqual([]);
+      expect(config.auth.platformAdminRole).toBeUndefined();
+    });
+
+    it('treats blank values as unset', () => {
+      const blank = loadConfig({
+        BOARDS_API_PORT: '  ',
+        BOARDS_TENANT_SLUG: '',
+        BOARDS_DEBUG: ' ',
+      });
+      expect(blank.api.port).toBe(8800);
+      expect(blank.tenancy.defaultTenantSlug).toBe('default');
+      expect(blank.debug).toBe(false);
+    });
+
+    it('does not read process.env', () => {
+      const before = process.env.BOARDS_API_PORT;
+      process.env.BOARDS_API_PORT = '1234';
+      try {
+        expect(loadConfig({}).api.port).toBe(8800);
+      } finally {
+        if (before === undefined) delete process.env.BOARDS_API_PORT;
+        else process.env.BOARDS_API_PORT = before;
+      }
+    });
+  });
+
+  describe('booleans', () => {
+    it.each(['true', 'TRUE', '1', 'yes', 'on', ' On '])('reads %p as true', (value) => {
+      expect(loadConfig({ BOARDS_MULTI_TENANT_MODE: value }).tenancy.multiTenantMode).toBe(true);
+    });
+
+    it.each(['false', 'False', '0', 'no', 'off'])('reads %p as false', (value) => {
+      expect(loadConfig({ BOARDS_ENABLE_AUDIT_LOGGING: value }).observability.auditLogging).toBe(
+        false,
+      );
+    });
+
+    it.each(['maybe', '2', 'y', 'enabled'])('refuses %p', (value) => {
+      expectRefused({ BOARDS_DEBUG: value }, 'BOARDS_DEBUG', /expected true or false/);
+    });
+
+    it('turns debug logging on with BOARDS_DEBUG unless a level is given', () => {
+      expect(loadConfig({ BOARDS_DEBUG: 'true' }).observability.logLevel).toBe('debug');
+      expect(
+        loadConfig({ BOARDS_DEBUG: 'true', BOARDS_LOG_LEVEL: 'warn' }).observability.logLevel,
+      ).toBe('warn');
+    });
+  });
+
+  describe('whole numbers with ranges', () => {
+    it.each([
+      ['BOARDS_API_PORT', '0', (c: BoardsConfig) => c.api.port, 0],
+      ['BOARDS_API_PORT', '65535', (c: BoardsConfig) => c.api.port, 65_535],
+      ['BOARDS_DATABASE_POOL_SIZE', '1', (c: BoardsConfig) => c.database.poolSize, 1],
+      ['BOARDS_DATABASE_POOL_SIZE', '500', (c: BoardsConfig) => c.database.poolSize, 500],
+      ['BOARDS_API_BODY_LIMIT_BYTES', '1024', (c: BoardsConfig) => c.api.bodyLimitBytes, 1_024],
+      [
+        'BOARDS_MAX_TENANTS_PER_USER',
+        ' 7 ',
+        (c: BoardsConfig) => c.tenancy.registration.maxTenantsPerUser,
+        7,
+      ],
+      [
+        'BOARDS_DATABASE_STATEMENT_TIMEOUT_MS',
+        '0',
+        (c: BoardsConfig) => c.database.statementTimeoutMs,
+        0,
+      ],
+    ])('accepts %s=%p', (name, value, pick, expected) => {
+      expect(pick(loadConfig({ [name]: value }))).toBe(expected);
+    });
+
+    it.each([
+      ['BOARDS_API_PORT', 'abc', /whole number/],
+      ['BOARDS_API_PORT', '80.5', /whole number/],
+      ['BOARDS_API_PORT', '1e3', /whole number/],
+      ['BOARDS_API_PORT', '0x50', /whole number/],
+      ['BOARDS_API_PORT', '65536', /between 0 and 65535/],
+      ['BOARDS_API_PORT', '-1', /between 0 and 65535/],
+      ['BOARDS_DATABASE_POOL_SIZE', '0', /between 1 and 500/],
+      ['BOARDS_DATABASE_POOL_SIZE', '501', /between 1 and 500/],
+      ['BOARDS_API_WORKERS', '65', /between 1 and 64/],
+      ['BOARDS_API_BODY_LIMIT_BYTES', '1023', /between/],
+      ['BOARDS_JWT_CLOCK_SKEW_SECONDS', '601', /between 0 and 600/],
+      ['BOARDS_JWKS_CACHE_SECONDS', '9', /between 10 and 86400/],
+      ['BOARDS_JWKS_COOLDOWN_SECONDS', '0', /between 1 and 3600/],
+      ['BOARDS_SHUTDOWN_DRAIN_SECONDS', '301', /between 0 and 300/],
+      ['BOARDS_METRICS_TENANT_LABEL_LIMIT', '0', /between/],
+      ['BOARDS_MAX_TENANTS_PER_USER', 'three', /whole number/],
+    ])('refuses %s=%p', (name, value, problem) => {
+      expectRefused({ [name]: value }, name, problem);
+    });
+  });
+
+  describe('enumerations', () => {
+    it('accepts values case-insensitively and stores them lowercased', () => {
+      const config = loadConfig({ BOARDS_ENVIRONMENT: 'Staging', BOARDS_LOG_LEVEL: 'WARN' });
+      expect(config.environment).toBe('staging');
+      expect(config.observability.logLevel).toBe('warn');
+    });
+
+    it.each([
+      ['BOARDS_ENVIRONMENT', 'prod'],
+      ['BOARDS_LOG_LEVEL', 'verbose'],
+      ['BOARDS_TENANT_ISOLATION', 'schema'],
+    ])('refuses %s=%p and lists the allowed values', (name, value) => {
+      const error = expectRefused({ [name]: value }, name, /must be one of/);
+      expect(error.problem).toContain(`"${value}"`);
+    });
+
+    it('refuses an unknown JWT algorithm and never accepts "none"', () => {
+      expectRefused({ BOARDS_JWT_ALGORITHM: 'none' }, 'BOARDS_JWT_ALGORITHM', /never accepted/);
+      expectRefused({ BOARDS_JWT_ALGORITHM: 'HS999' }, 'BOARDS_JWT_ALGORITHM', /must be one of/);
+      expect(
+        loadConfig({ BOARDS_JWT_ALGORITHM: 'es256', BOARDS_JWT_PUBLIC_KEY_URL: 'https://idp/jwks' })
+          .auth.jwt.algorithm,
+      ).toBe('ES256');
+    });
+  });
+
+  describe('URLs', () => {
+    it.each([
+      ['BOARDS_DATABASE_URL', 'postgres://u@h/db'],
+      ['BOARDS_DATABASE_URL', 'postgresql://u:p@h:5432/db?sslmode=require'],
+      ['BOARDS_REDIS_URL', 'redis://127.0.0.1:6379'],
+      ['BOARDS_REDIS_URL', 'rediss://cache:6380/0'],
+      ['BOARDS_FRONTEND_BASE_URL', 'https://app.example.com'],
+      ['BOARDS_JWT_PUBLIC_KEY_URL', 'http://idp.local/jwks.json'],
+    ])('accepts %s=%p', (name, value) => {
+      expect(() => loadConfig({ [name]: value })).not.toThrow();
+    });
+
+    it.each([
+      ['BOARDS_DATABASE_URL', 'mysql://u@h/db', 'mysql'],
+      ['BOARDS_REDIS_URL', 'http://127.0.0.1:6379', 'http'],
+      ['BOARDS_FRONTEND_BASE_URL', 'ftp://files.example.com', 'ftp'],
+      ['BOARDS_JWT_PUBLIC_KEY_URL', 'file:///etc/keys.json', 'file'],
+    ])('refuses %s with the wrong scheme (%p)', (name, value, scheme) => {
+      expectRefused({ [name]: value }, name, new RegExp(`got scheme "${scheme}"`));
+    });
+
+    it.each([
+      ['BOARDS_DATABASE_URL', 'localhost/boards'],
+      ['BOARDS_REDIS_URL', 'not a url'],
+    ])('refuses %s that is not a URL (%p)', (name, value) => {
+      expectRefused({ [name]: value }, name, /expected a URL/);
+    });
+
+    it('never prints the password of a URL it refuses', () => {
+      const invalid = configError({
+        BOARDS_DATABASE_URL: 'postgresql://boards:s3cr3t-pw@db host/x',
+      });
+      expect(invalid.variable).toBe('BOARDS_DATABASE_URL');
+      expect(invalid.message).not.toContain('s3cr3t-pw');
+      expect(invalid.message).toContain('boards:***@');
+
+      const wrongScheme = configError({ BOARDS_DATABASE_URL: 'mysql://root:s3cr3t-pw@db/x' });
+      expect(wrongScheme.message).not.toContain('s3cr3t-pw');
+    });
+
+    it.each([
+      [
+        'a password without a user name (the usual Redis form)',
+        'BOARDS_REDIS_URL',
+        'redis://:s3cr3t-pw@cache host:6379',
+      ],
+      [
+        'a password containing "@"',
+        'BOARDS_DATABASE_URL',
+        'postgresql://boards:s3cr3t@pw@db host/x',
+      ],
+    ])('never prints %s', (_, name, value) => {
+      const error = configError({ [name]: value });
+      expect(error.variable).toBe(name);
+      expect(error.message).not.toContain('s3cr3t');
+      expect(error.message).not.toContain('pw@');
+    });
+
+    it('falls back to the runtime URL for the owner URL, and needs it for an owner URL', () => {
+      expect(loadConfig({ BOARDS_DATABASE_URL: DB_URL }).database.ownerUrl).toBe(DB_URL);
+      const owner = 'postgresql://boards_owner@db/boards';
+      expect(
+        loadConfig({ BOARDS_DATABASE_URL: DB_URL, BOARDS_DATABASE_OWNER_URL: owner }).database
+          .ownerUrl,
+      ).toBe(owner);
+      expectRefused({ BOARDS_DATABASE_OWNER_URL: owner }, 'BOARDS_DATABASE_OWNER_URL');
+    });
+
+    it('only uses the embedded database when no URL is given', () => {
+      expect(loadConfig({ BOARDS_DATABASE_URL: DB_URL }).usesEmbeddedDatabase).toBe(false);
+    });
+  });
+
+  describe('comma-separated lists', () => {
+    it('trims entries and drops blanks', () => {
+      const config = loadConfig({
+        BOARDS_PLATFORM_ADMIN_SUBJECTS: ' alice , ,bob,,  ',
+        BOARDS_CORS_ORIGINS: 'https://a.example.com, ,http://localhost:3000',
+        BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS: 'Acme.com, @globex.io ,',
+      });
+      expect(config.auth.platformAdminSubjects).toEqual(['alice', 'bob']);
+      expect(config.api.corsOrigins).toEqual(['https://a.example.com', 'http://localhost:3000']);
+      expect(config.tenancy.registration.allowedDomains).toEqual(['acme.com', 'globex.io']);
+    });
+
+    it('gives an empty list for a value of only commas', () => {
+      expect(
+        loadConfig({ BOARDS_PLATFORM_ADMIN_SUBJECTS: ' , ,' }).auth.platformAdminSubjects,
+      ).toEqual([]);
+    });
+
+    it('refuses a CORS origin that is not a URL, and "*" in production', () => {
+      expectRefused({ BOARDS_CORS_ORIGINS: 'https://ok.example.com,app' }, 'BOARDS_CORS_ORIGINS');
+      expect(loadConfig({ BOARDS_CORS_ORIGINS: '*' }).api.corsOrigins).toEqual(['*']);
+      expectRefused(
+        { ...PRODUCTION, BOARDS_CORS_ORIGINS: '*' },
+        'BOARDS_CORS_ORIGINS',
+        /production/,
+      );
+    });
+
+    it('refuses an allowed registration domain that is not a domain', () => {
+      expectRefused(
+        { BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS: 'acme.com,localhost' },
+        'BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS',
+        /"localhost"/,
+      );
+    });
+
+    it('reads several OIDC issuers and checks each', () => {
+      const config = loadConfig({
+        BOARDS_AUTH_PROVIDER: 'oidc',
+        BOARDS_OIDC_ISSUER: 'https://a.example.com, https://b.example.com',
+        BOARDS_OIDC_CLIENT_ID: 'boards',
+      });
+      expect(config.auth.oidc.issuers).toEqual(['https://a.example.com', 'https://b.example.com']);
+      expectRefused(
+        {
+          BOARDS_AUTH_PROVIDER: 'oidc',
+          BOARDS_OIDC_ISSUER: 'https://a.example.com,ldap://b',
+          BOARDS_OIDC_CLIENT_ID: 'boards',
+        },
+        'BOARDS_OIDC_ISSUER',
+        /scheme "ldap"/,
+      );
+    });
+  });
+
+  describe('auth providers', () => {
+    const jwt = { BOARDS_JWT_SECRET: 'dev-secret' };
+    const oidc = {
+      BOARDS_OIDC_ISSUER: 'https://idp.example.com',
+      BOARDS_OIDC_CLIENT_ID: 'boards-web',
+    };
+
+    it('reads a chain in order, case-insensitively', () => {
+      const config = loadConfig({ BOARDS_AUTH_PROVIDER: 'JWT, oidc', ...jwt, ...oidc });
+      expect(config.auth.providers).toEqual(['jwt', 'oidc']);
+    });
+
+    it('refuses an unknown provider', () => {
+      expectRefused({ BOARDS_AUTH_PROVIDER: 'jwt,saml', ...jwt }, 'BOARDS_AUTH_PROVIDER', /"saml"/);
+    });
+
+    it('does not combine "none" with other providers', () => {
+      expectRefused(
+        { BOARDS_AUTH_PROVIDER: 'none,jwt', ...jwt },
+        'BOARDS_AUTH_PROVIDER',
+        /cannot be combined/,
+      );
+    });
+
+    it('requires a secret for jwt with an HS algorithm', () => {
+      expectRefused({ BOARDS_AUTH_PROVIDER: 'jwt' }, 'BOARDS_JWT_SECRET', /HS256/);
+      expectRefused(
+        { BOARDS_AUTH_PROVIDER: 'jwt', BOARDS_JWT_ALGORITHM: 'HS512' },
+        'BOARDS_JWT_SECRET',
+        /HS512/,
+      );
+      expect(loadConfig({ BOARDS_AUTH_PROVIDER: 'jwt', ...jwt }).auth.jwt).toMatchObject({
+        secret: 'dev-secret',
+        algorithm: 'HS256',
+      });
+    });
+
+    it('requires a public key or a JWKS URL for RS256', () => {
+      expectRefused(
+        { BOARDS_AUTH_PROVIDER: 'jwt', BOARDS_JWT_ALGORITHM: 'RS256' },
+        'BOARDS_JWT_PUBLIC_KEY',
+        /BOARDS_JWT_PUBLIC_KEY_URL/,
+      );
+      const byUrl = loadConfig({
+        BOARDS_AUTH_PROVIDER: 'jwt',
+        BOARDS_JWT_ALGORITHM: 'RS256',
+        BOARDS_JWT_PUBLIC_KEY_URL: 'https://idp.example.com/.well-known/jwks.json',
+      });
+      expect(byUrl.auth.jwt.algorithm).toBe('RS256');
+      const byKey = loadConfig({
+        BOARDS_AUTH_PROVIDER: 'jwt',
+        BOARDS_JWT_ALGORITHM: 'RS256',
+        BOARDS_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----',
+      });
+      expect(byKey.auth.jwt.publicKey).toContain('BEGIN PUBLIC KEY');
+    });
+
+    it('defaults to RS256 when only a public key or JWKS URL is given', () => {
+      const config = loadConfig({
+        BOARDS_AUTH_PROVIDER: 'jwt',
+        BOARDS_JWT_PUBLIC_KEY_URL: 'https://idp.example.com/jwks',
+      });
+      expect(config.auth.jwt.algorithm).toBe('RS256');
+    });
+
+    it('requires an issuer and a client id for oidc; the audience defaults to the client id', () => {
+      expectRefused(
+        { BOARDS_AUTH_PROVIDER: 'oidc', BOARDS_OIDC_CLIENT_ID: 'boards-web' },
+        'BOARDS_OIDC_ISSUER',
+      );
+      expectRefused(
+        { BOARDS_AUTH_PROVIDER: 'oidc', BOARDS_OIDC_ISSUER: 'https://idp.example.com' },
+        'BOARDS_OIDC_CLIENT_ID',
+      );
+      expect(loadConfig({ BOARDS_AUTH_PROVIDER: 'oidc', ...oidc }).auth.oidc.audience).toBe(
+        'boards-web',
+      );
+      expect(
+        loadConfig({ BOARDS_AUTH_PROVIDER: 'oidc', ...oidc, BOARDS_OIDC_AUDIENCE: 'api://boards' })
+          .auth.oidc.audience,
+      ).toBe('api://boards');
+    });
+
+    it('checks both providers of a chain', () => {
+      expectRefused({ BOARDS_AUTH_PROVIDER: 'jwt,oidc', ...oidc }, 'BOARDS_JWT_SECRET');
+      expectRefused({ BOARDS_AUTH_PROVIDER: 'jwt,oidc', ...jwt }, 'BOARDS_OIDC_ISSUER');
+    });
+  });
+
+  describe('production guards', () => {
+    it('accepts the minimal production environment', () => {
+      const config = loadConfig(PRODUCTION);
+      expect(config.isProduction).toBe(true);
+      expect(config.database.autoMigrate).toBe(false);
+      expect(config.usesEmbeddedDatabase).toBe(false);
+    });
+
+    it('refuses auth provider none', () => {
+      expectRefused(
+        { ...PRODUCTION, BOARDS_AUTH_PROVIDER: 'none' },
+        'BOARDS_AUTH_PROVIDER',
+        /production/,
+      );
+      const unset: Env = { ...PRODUCTION, BOARDS_AUTH_PROVIDER: undefined };
+      expectRefused(unset, 'BOARDS_AUTH_PROVIDER');
+    });
+
+    it('refuses a JWT secret shorter than 32 bytes, counting bytes rather than characters', () => {
+      expectRefused(
+        { ...PRODUCTION, BOARDS_JWT_SECRET: '0123456789' },
+        'BOARDS_JWT_SECRET',
+        /32 bytes/,
+      );
+      expectRefused({ ...PRODUCTION, BOARDS_JWT_SECRET: 'k'.repeat(31) }, 'BOARDS_JWT_SECRET');
+      // 16 two-byte characters are 32 bytes.
+      expect(loadConfig({ ...PRODUCTION, BOARDS_JWT_SECRET: 'é'.repeat(16) }).auth.jwt.secret).toBe(
+        'é'.repeat(16),
+      );
+      // Outside production a short secret is fine (development tokens).
+      expect(() =>
+        loadConfig({ BOARDS_AUTH_PROVIDER: 'jwt', BOARDS_JWT_SECRET: 'dev' }),
+      ).not.toThrow();
+    });
+
+    it('refuses the embedded database', () => {
+      expectRefused(
+        { ...PRODUCTION, BOARDS_DATABASE_URL: undefined },
+        'BOARDS_DATABASE_URL',
+        /embedded database is for development/,
+      );
+    });
+
+    it('requires https OIDC issuers', () => {
+      const oidc: Env = {
+        ...PRODUCTION,
+        BOARDS_AUTH_PROVIDER: 'oidc',
+        BOARDS_OIDC_CLIENT_ID: 'boards',
+      };
+      expectRefused({ ...oidc, BOARDS_OIDC_ISSUER: 'http://idp.internal' }, 'BOARDS_OIDC_ISSUER');
+      expect(() =>
+        loadConfig({ ...oidc, BOARDS_OIDC_ISSUER: 'https://idp.internal' }),
+      ).not.toThrow();
+    });
+
+    it('turns auto-migration off by default but allows it explicitly', () => {
+      expect(
+        loadConfig({ ...PRODUCTION, BOARDS_DATABASE_AUTO_MIGRATE: 'true' }).database.autoMigrate,
+      ).toBe(true);
+    });
+  });
+
+  describe('tenancy', () => {
+    it.each(['acme', 'acme-corp', 'a1'])('accepts the default tenant slug %p', (slug) => {
+      expect(loadConfig({ BOARDS_TENANT_SLUG: slug }).tenancy.defaultTenantSlug).toBe(slug);
+    });
+
+    it.each(['Bad_Slug', '-acme', 'acme-', 'a'.repeat(51), 'acme corp'])(
+      'refuses the default tenant slug %p',
+      (slug) => {
+        expectRefused({ BOARDS_TENANT_SLUG: slug }, 'BOARDS_TENANT_SLUG', /not a valid slug/);
+      },
+    );
+
+    it('limits the default tenant name to 255 characters', () => {
+      expect(
+        loadConfig({ BOARDS_TENANT_NAME: 'n'.repeat(255) }).tenancy.defaultTenantName,
+      ).toHaveLength(255);
+      expectRefused({ BOARDS_TENANT_NAME: 'n'.repeat(256) }, 'BOARDS_TENANT_NAME');
+    });
+
+    it('refuses database-per-tenant isolation with a message saying so', () => {
+      expectRefused(
+        {
+          BOARDS_TENANT_ISOLATION: 'database',
+          BOARDS_TENANT_DATABASE_URL_TEMPLATE: 'postgresql://boards:pw@db:5432/tenant_{slug}',
+        },
+        'BOARDS_TENANT_ISOLATION',
+        /not available in this release; use "shared"/,
+      );
+      expectRefused(
+        { BOARDS_TENANT_ISOLATION: 'database' },
+        'BOARDS_TENANT_DATABASE_URL_TEMPLATE',
+        /\{slug\}/,
+      );
+    });
+
+    it.each(['Boards', 'boards-app', 'pg_1; DROP', '1role'])(
+      'refuses the runtime role name %p',
+      (role) => {
+        expectRefused({ BOARDS_DATABASE_RUNTIME_ROLE: role }, 'BOARDS_DATABASE_RUNTIME_ROLE');
+      },
+    );
+
+    it('reads multi-tenant registration settings', () => {
+      const config = loadConfig({
+        BOARDS_MULTI_TENANT_MODE: 'true',
+        BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL: 'yes',
+        BOARDS_MAX_TENANTS_PER_USER: '5',
+      });
+      expect(config.tenancy.multiTenantMode).toBe(true);
+      expect(config.tenancy.registration).toEqual({
+        requiresApproval: true,
+        allowedDomains: [],
+        maxTenantsPerUser: 5,
+      });
+    });
+  });
+
+  describe('unknown variables', () => {
+    it('warns about an unknown BOARDS_ name and ignores other variables', () => {
+      const config = loadConfig({ BOARDS_API_PROT: '9000', PATH: '/usr/bin', HOME: '/root' });
+      expect(config.warnings).toEqual([
+        'BOARDS_API_PROT is not a known setting and is ignored (check the spelling)',
+      ]);
+      expect(config.api.port).toBe(8800);
+    });
+  });
+});
