@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { BoardsConfig } from 'src/core/config/boards-config';
@@ -47,6 +47,11 @@ export function createRootLogger(config: BoardsConfig): pino.Logger {
     LoggerModule.forRootAsync({
       inject: [BoardsConfig],
       useFactory: (config: BoardsConfig) => ({
+        // Probes arrive every few seconds from every kubelet; they are not worth a line each.
+        exclude: [
+          { method: RequestMethod.GET, path: 'health/live' },
+          { method: RequestMethod.GET, path: 'health/ready' },
+        ],
         pinoHttp: {
           level: config.observability.logLevel,
           logger: createRootLogger(config),
