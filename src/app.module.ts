@@ -1,11 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BoardsConfig } from 'src/core/config/boards-config';
+import { CacheModule } from 'src/core/cache/tenant-cache';
 import { ConfigModule } from 'src/core/config/config.module';
 import { ContextModule } from 'src/core/context/context.module';
 import type { DatabaseTarget } from 'src/core/database/data-sources';
 import { DatabaseModule } from 'src/core/database/database.module';
 import { LoggingModule } from 'src/core/logging/logging.module';
 import { RedisModule } from 'src/core/redis/redis.module';
+import { AuthModule } from 'src/modules/auth/auth.module';
 import { BoardsModule } from 'src/modules/boards/boards.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
@@ -28,7 +30,9 @@ export class AppModule {
         MetricsModule,
         DatabaseModule.forRoot(options.databaseTarget),
         RedisModule,
+        CacheModule,
         TenantsModule,
+        AuthModule,
         HealthModule,
         BoardsModule,
       ],

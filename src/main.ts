@@ -68,7 +68,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
-    if (request.routeOptions.url) annotateRequest(request.raw, { route: request.routeOptions.url });
+    annotateRequest(request.raw, { route: request.routeOptions.url, ip: request.ip });
     done();
   });
 

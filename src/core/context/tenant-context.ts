@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CLS_REQ, ClsService, type ClsStore } from 'nestjs-cls';
 import type { EntityManager } from 'typeorm';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
-import { annotateRequest, type RequestLogFields } from 'src/core/logging/request-log-fields';
+import { annotateRequest, requestLogFields, type RequestLogFields } from 'src/core/logging/request-log-fields';
 
 export type TenantRole = 'admin' | 'member';
 
@@ -99,6 +99,12 @@ export class TenantContext {
 
   private get<K extends keyof TenantContextStore>(key: K): TenantContextStore[K] | undefined {
     return this.cls.isActive() ? (this.cls.get(key as string) as TenantContextStore[K]) : undefined;
+  }
+
+  /** The caller's address, for audit events. */
+  get clientIp(): string | undefined {
+    const request = this.cls.isActive() ? (this.cls.get(CLS_REQ) as object | undefined) : undefined;
+    return request ? requestLogFields(request).ip : undefined;
   }
 
   get isActive(): boolean {

@@ -7,6 +7,8 @@ const LOG_FIELDS = Symbol('boards.logFields');
 
 export interface RequestLogFields {
   route?: string;
+  /** Client address as Fastify sees it (X-Forwarded-For honoured behind a trusted proxy). */
+  ip?: string;
   tenant_slug?: string;
   user_id?: string;
 }

@@ -17,6 +17,7 @@ export class RedisConnection implements OnApplicationShutdown {
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,
           connectTimeout: 2_000,
+          commandTimeout: 500,
           retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
         })
       : undefined;

@@ -58,12 +58,10 @@ export class BoardMembersRepository {
 
   /** The user's public profile when the user exists in this tenant. */
   async findProfile(key: { tenantId: string; userId: string }): Promise<PublicProfile | null> {
-    const user = await this.transactions.manager
-      .getRepository(User)
-      .findOne({
-        where: { tenantId: key.tenantId, id: key.userId },
-        select: { tenantId: true, id: true, displayName: true, avatarUrl: true },
-      });
+    const user = await this.transactions.manager.getRepository(User).findOne({
+      where: { tenantId: key.tenantId, id: key.userId },
+      select: { tenantId: true, id: true, displayName: true, avatarUrl: true },
+    });
     return user
       ? { id: user.id, display_name: user.displayName, avatar_url: user.avatarUrl }
       : null;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Actor } from 'src/core/context/tenant-context';
+import { AuditService } from 'src/modules/tenants/audit.service';
 import { BoardMembersRepository } from './board-members.repository';
 import { BoardPermissions } from './board-permissions';
 import { BoardErrors } from './boards.errors';
@@ -17,6 +18,7 @@ export class BoardMembersService {
   constructor(
     private readonly boards: BoardsService,
     private readonly members: BoardMembersRepository,
+    private readonly audit: AuditService,
   ) {}
 
   async list(actor: Actor, boardId: string): Promise<MemberListResponse> {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { TenantsModule } from 'src/modules/tenants/tenants.module';
 import { BoardMembersController } from './board-members.controller';
 import { BoardMembersRepository } from './board-members.repository';
 import { BoardMembersService } from './board-members.service';
@@ -12,6 +13,7 @@ import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IdempotencyRepository } from './idempotency.repository';
 
 @Module({
+  imports: [TenantsModule],
   controllers: [BoardsController, BoardMembersController, GenerationsController],
   providers: [
     BoardsRepository,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, toPage } from 'src/common/pagination';
 import type { Actor } from 'src/core/context/tenant-context';
+import { AuditService } from 'src/modules/tenants/audit.service';
 import { BoardMembersRepository } from './board-members.repository';
 import { BoardPermissions, type BoardRelation } from './board-permissions';
 import { BoardErrors } from './boards.errors';
@@ -29,6 +30,7 @@ export class BoardsService {
   constructor(
     private readonly boards: BoardsRepository,
     private readonly members: BoardMembersRepository,
+    private readonly audit: AuditService,
   ) {}
 
   async list(actor: Actor, query: ListBoardsQuery): Promise<BoardPageResponse> {
@@ -61,6 +63,12 @@ export class BoardsService {
       isPublic: dto.is_public ?? false,
       settings: dto.settings ?? {},
       metadata: dto.metadata ?? {},
+    });
+    await this.audit.record({
+      tenantId: actor.tenantId,
+      action: 'board.create',
+      targetType: 'board',
+      targetId: board.id,
     });
     return this.get(actor, board.id);
   }
@@ -99,6 +107,13 @@ export class BoardsService {
       throw BoardErrors.stale();
     if (Object.keys(changes).length === 0) return toBoardResponse(view, actor.userId);
     await this.boards.update({ tenantId: actor.tenantId, boardId }, changes);
+    await this.audit.record({
+      tenantId: actor.tenantId,
+      action: 'board.update',
+      targetType: 'board',
+      targetId: boardId,
+      details: { fields: Object.keys(changes) },
+    });
     return this.get(actor, boardId);
   }
 
@@ -107,6 +122,12 @@ export class BoardsService {
     if (!BoardPermissions.canAdminister(relationOf(view, actor)))
       throw BoardErrors.forbidden('delete this board');
     await this.boards.delete({ tenantId: actor.tenantId, boardId });
+    await this.audit.record({
+      tenantId: actor.tenantId,
+      action: 'board.delete',
+      targetType: 'board',
+      targetId: boardId,
+    });
   }
 
   /** The owner hands the board to another user of the tenant and stays on it as an admin. */

@@ -13,6 +13,7 @@ import {
 import type { ListGenerationsQuery } from './dto/list-generations.query';
 import type { Generation } from './generation.entity';
 import { GenerationsRepository } from './generations.repository';
+import { AuditService } from 'src/modules/tenants/audit.service';
 
 const CANCELLABLE = new Set(['pending', 'processing']);
 
@@ -22,6 +23,7 @@ export class GenerationsService {
   constructor(
     private readonly boards: BoardsService,
     private readonly generations: GenerationsRepository,
+    private readonly audit: AuditService,
   ) {}
 
   async create(
@@ -39,6 +41,10 @@ export class GenerationsService {
       generatorName: dto.generator_name,
       artifactType: dto.artifact_type,
       inputParams: dto.input_params ?? {},
+    });
+    await this.record(actor, 'generation.create', generation.id, {
+      board_id: boardId,
+      generator_name: dto.generator_name,
     });
     return toGenerationResponse(generation);
   }
@@ -75,13 +81,30 @@ export class GenerationsService {
     if (!canControl) throw BoardErrors.forbidden('cancel this generation');
     if (!CANCELLABLE.has(generation.status)) throw BoardErrors.notCancellable(generation.status);
     await this.generations.cancel({ tenantId: actor.tenantId, generationId });
+    await this.record(actor, 'generation.cancel', generationId, { board_id: generation.boardId });
     return this.get(actor, generationId);
   }
 
   async remove(actor: Actor, generationId: string): Promise<void> {
-    const { canControl } = await this.readable(actor, generationId, true);
+    const { generation, canControl } = await this.readable(actor, generationId, true);
     if (!canControl) throw BoardErrors.forbidden('delete this generation');
     await this.generations.delete({ tenantId: actor.tenantId, generationId });
+    await this.record(actor, 'generation.delete', generationId, { board_id: generation.boardId });
+  }
+
+  private record(
+    actor: Actor,
+    action: string,
+    generationId: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    return this.audit.record({
+      tenantId: actor.tenantId,
+      action,
+      targetType: 'generation',
+      targetId: generationId,
+      details,
+    });
   }
 
   /** The generation when its board is readable by the caller; otherwise 404 like a missing one. */

@@ -1,28 +1,117 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { Tenant } from './tenant.entity';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { Tenant, type TenantStatus } from './tenant.entity';
+
+export interface NewTenant {
+  readonly id: string;
+  readonly name: string;
+  readonly slug: string;
+  readonly status: TenantStatus;
+  readonly settings: Record<string, unknown>;
+  readonly registeredBy: string | null;
+}
 
 /**
  * The tenant registry. `tenants` is not tenant-owned (no RLS): every request resolves against it
- * and platform admins manage it, so it is read with the runtime data source directly.
+ * and platform admins manage it. Reads use the runtime data source; writes that must commit with
+ * tenant rows (creation with sample data, deletion) run in that tenant's transaction.
  */
 @Injectable()
 export class TenantsRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly transactions: TenantTransactions,
+  ) {}
 
   findBySlug(slug: string): Promise<Tenant | null> {
-    return this.dataSource.getRepository(Tenant).findOneBy({ slug });
+    return this.db().getRepository(Tenant).findOneBy({ slug });
   }
 
   findById(id: string): Promise<Tenant | null> {
-    return this.dataSource.getRepository(Tenant).findOneBy({ id });
+    return this.db().getRepository(Tenant).findOneBy({ id });
   }
 
   async count(): Promise<number> {
-    const [row] = (await this.dataSource.query('SELECT count(*)::int AS count FROM tenants')) as {
+    const [row] = (await this.db().query('SELECT count(*)::int AS count FROM tenants')) as {
       count: number;
     }[];
     return row.count;
+  }
+
+  async list(query: {
+    status?: TenantStatus;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: Tenant[]; total: number }> {
+    const [items, total] = await this.db()
+      .getRepository(Tenant)
+      .findAndCount({
+        where: query.status ? { status: query.status } : {},
+        order: { createdAt: 'ASC', id: 'ASC' },
+        take: query.limit,
+        skip: query.offset,
+      });
+    return { items, total };
+  }
+
+  /** Slugs already taken among `candidates`. */
+  async takenSlugs(candidates: string[]): Promise<Set<string>> {
+    const rows = (await this.db().query('SELECT slug FROM tenants WHERE slug = ANY($1)', [
+      candidates,
+    ])) as {
+      slug: string;
+    }[];
+    return new Set(rows.map((row) => row.slug));
+  }
+
+  /** Tenants registered by one identity (`provider:subject`), rejected ones not counted. */
+  async countRegisteredBy(identity: string): Promise<number> {
+    const [row] = (await this.db().query(
+      `SELECT count(*)::int AS count FROM tenants WHERE registered_by = $1 AND status <> 'rejected'`,
+      [identity],
+    )) as { count: number }[];
+    return row.count;
+  }
+
+  /** Inserts the tenant inside its own open tenant transaction. */
+  async insert(tenant: NewTenant): Promise<Tenant> {
+    const repository = this.manager().getRepository(Tenant);
+    return repository.save(repository.create(tenant));
+  }
+
+  /** In the tenant's open transaction. */
+  async update(
+    id: string,
+    changes: Partial<Pick<Tenant, 'name' | 'settings' | 'status'>>,
+  ): Promise<Tenant | null> {
+    const repository = this.manager().getRepository(Tenant);
+    if (Object.keys(changes).length > 0)
+      await repository.update({ id }, changes as QueryDeepPartialEntity<Tenant>);
+    return repository.findOneBy({ id });
+  }
+
+  /** Moves a tenant from one status to another, in its open transaction; false when it is no longer in `from`. */
+  async transition(id: string, from: readonly TenantStatus[], to: TenantStatus): Promise<boolean> {
+    const result = await this.manager()
+      .createQueryBuilder()
+      .update(Tenant)
+      .set({ status: to })
+      .where('id = :id AND status IN (:...from)', { id, from })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Deletes the tenant; every row it owns goes with it (ON DELETE CASCADE), in the caller's transaction. */
+  async delete(id: string): Promise<boolean> {
+    const result = await this.manager()
+      .createQueryBuilder()
+      .delete()
+      .from(Tenant)
+      .where('id = :id', { id })
+      .execute();
+    return (result.affected ?? 0) > 0;
   }
 
   /**
@@ -37,5 +126,24 @@ export class TenantsRepository {
     const tenant = await this.findBySlug(slug);
     if (!tenant) throw new Error(`tenant ${slug} vanished right after it was ensured`);
     return { tenant, created: inserted.length > 0 };
+  }
+
+  /** Serializes registrations of one identity until the transaction ends. */
+  async lockIdentity(identity: string): Promise<void> {
+    await this.manager().query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `register:${identity}`,
+    ]);
+  }
+
+  private manager(): EntityManager {
+    return this.transactions.manager;
+  }
+
+  /**
+   * Inside a tenant transaction, reads go through it (a second connection would not see its
+   * writes, and the embedded database has only one session); otherwise the runtime data source.
+   */
+  private db(): EntityManager {
+    return this.transactions.inTransaction ? this.transactions.manager : this.dataSource.manager;
   }
 }

@@ -1,0 +1,150 @@
+import { Global, Injectable, Logger, Module } from '@nestjs/common';
+import type { TenantRole } from 'src/core/context/tenant-context';
+import { RedisConnection } from 'src/core/redis/redis.module';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
+import type { TenantStatus } from 'src/modules/tenants/tenant.entity';
+import { LruTtlCache } from './lru-ttl-cache';
+
+/** What a request needs to know about its tenant. */
+export interface TenantRecord {
+  readonly id: string;
+  readonly slug: string;
+  readonly name: string;
+  readonly status: TenantStatus;
+}
+
+/** A provisioned user, as the guards and /api/auth/me see it. */
+export interface UserRecord {
+  readonly id: string;
+  readonly tenantRole: TenantRole;
+  readonly email: string | null;
+  readonly displayName: string | null;
+  readonly avatarUrl: string | null;
+}
+
+export const TENANT_CACHE_TTL_MS = 15_000;
+export const USER_CACHE_TTL_MS = 30_000;
+const SHARED_TTL_MS = 60_000;
+const KEY_PREFIX = 'boards:cache:';
+
+/**
+ * The hot-path lookups (tenant by slug, user by identity) in two tiers: an in-process LRU with a
+ * short TTL, then Redis (BOARDS_REDIS_URL) shared by all replicas. Keys are tenant-aware:
+ * `tenant:{tenant_id}:user:{provider}:{subject}`; tenants by slug are `tenants:slug:{slug}`.
+ *
+ * forget*() drops the key here and in Redis; other replicas' in-process copies expire within
+ * the local TTL. A Redis failure never fails a request: it counts as a miss (metric
+ * boards_cache_requests_total{cache="redis",result="error"}) and the database answers.
+ */
+@Injectable()
+export class TenantCache {
+  private readonly logger = new Logger('TenantCache');
+  private readonly tenants = new LruTtlCache<TenantRecord>(10_000, TENANT_CACHE_TTL_MS);
+  private readonly users = new LruTtlCache<UserRecord>(50_000, USER_CACHE_TTL_MS);
+  private lastRedisWarning = 0;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  static tenantKey(slug: string): string {
+    return `tenants:slug:${slug}`;
+  }
+
+  static userKey(tenantId: string, provider: string, subject: string): string {
+    return `tenant:${tenantId}:user:${provider}:${subject}`;
+  }
+
+  getTenant(slug: string): Promise<TenantRecord | undefined> {
+    return this.get(this.tenants, 'tenant', TenantCache.tenantKey(slug));
+  }
+
+  setTenant(tenant: TenantRecord): Promise<void> {
+    return this.set(this.tenants, TenantCache.tenantKey(tenant.slug), tenant);
+  }
+
+  forgetTenant(slug: string): Promise<void> {
+    return this.forget(this.tenants, TenantCache.tenantKey(slug));
+  }
+
+  getUser(tenantId: string, provider: string, subject: string): Promise<UserRecord | undefined> {
+    return this.get(this.users, 'user', TenantCache.userKey(tenantId, provider, subject));
+  }
+
+  setUser(tenantId: string, provider: string, subject: string, user: UserRecord): Promise<void> {
+    return this.set(this.users, TenantCache.userKey(tenantId, provider, subject), user);
+  }
+
+  forgetUser(tenantId: string, provider: string, subject: string): Promise<void> {
+    return this.forget(this.users, TenantCache.userKey(tenantId, provider, subject));
+  }
+
+  /** Drops the in-process tier (tests, and operators after bulk changes). */
+  async clear(): Promise<void> {
+    this.tenants.clear();
+    this.users.clear();
+  }
+
+  private async get<V>(local: LruTtlCache<V>, name: string, key: string): Promise<V | undefined> {
+    const hit = local.get(key);
+    if (hit !== undefined) {
+      this.metrics.cacheRequests.inc({ cache: name, result: 'hit' });
+      return hit;
+    }
+    const client = this.redis.client;
+    if (client) {
+      try {
+        const shared = await client.get(KEY_PREFIX + key);
+        if (shared !== null) {
+          const value = JSON.parse(shared) as V;
+          local.set(key, value);
+          this.metrics.cacheRequests.inc({ cache: 'redis', result: 'hit' });
+          return value;
+        }
+        this.metrics.cacheRequests.inc({ cache: 'redis', result: 'miss' });
+      } catch (err) {
+        this.redisFailed(err);
+      }
+    }
+    this.metrics.cacheRequests.inc({ cache: name, result: 'miss' });
+    return undefined;
+  }
+
+  private async set<V>(local: LruTtlCache<V>, key: string, value: V): Promise<void> {
+    local.set(key, value);
+    const client = this.redis.client;
+    if (!client) return;
+    try {
+      await client.set(KEY_PREFIX + key, JSON.stringify(value), 'PX', SHARED_TTL_MS);
+    } catch (err) {
+      this.redisFailed(err);
+    }
+  }
+
+  private async forget<V>(local: LruTtlCache<V>, key: string): Promise<void> {
+    local.delete(key);
+    const client = this.redis.client;
+    if (!client) return;
+    try {
+      await client.del(KEY_PREFIX + key);
+    } catch (err) {
+      this.redisFailed(err);
+    }
+  }
+
+  private redisFailed(err: unknown): void {
+    this.metrics.cacheRequests.inc({ cache: 'redis', result: 'error' });
+    const now = Date.now();
+    if (now - this.lastRedisWarning > 60_000) {
+      this.lastRedisWarning = now;
+      this.logger.warn(
+        `Redis cache unavailable, serving from the database: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+}
+
+@Global()
+@Module({ providers: [TenantCache], exports: [TenantCache] })
+export class CacheModule {}

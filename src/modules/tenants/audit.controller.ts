@@ -1,0 +1,34 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
+import { AuditService } from './audit.service';
+import { AuditEventPageResponse, ListAuditEventsQuery } from './dto/audit-event.response';
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('audit-events')
+export class AuditController {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "The tenant's audit events, newest first (tenant admins)",
+    operationId: 'listAuditEvents',
+  })
+  @ApiOkResponse({ type: AuditEventPageResponse })
+  @ApiErrors(400, 401, 403, 404)
+  list(@Query() query: ListAuditEventsQuery): Promise<AuditEventPageResponse> {
+    if (!this.audit.enabled)
+      throw new DomainError(ErrorCode.NotFound, 'Audit logging is not enabled on this server.');
+    const actor = this.context.actor();
+    if (actor.tenantRole !== 'admin')
+      throw new DomainError(ErrorCode.Forbidden, 'Only tenant admins may read audit events.');
+    return this.audit.list(actor.tenantId, query);
+  }
+}

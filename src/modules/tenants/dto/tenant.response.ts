@@ -1,0 +1,51 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { TENANT_STATUSES, type Tenant, type TenantStatus } from '../tenant.entity';
+
+export class TenantResponse {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty()
+  name: string;
+
+  @ApiProperty()
+  slug: string;
+
+  @ApiProperty({ enum: TENANT_STATUSES })
+  status: TenantStatus;
+
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  settings: Record<string, unknown>;
+
+  @ApiProperty({ format: 'date-time' })
+  created_at: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updated_at: string;
+}
+
+export class TenantPageResponse {
+  @ApiProperty({ type: [TenantResponse] })
+  items: TenantResponse[];
+
+  @ApiProperty({ description: 'Tenants matching the filter, across all pages' })
+  total_count: number;
+
+  @ApiProperty()
+  limit: number;
+
+  @ApiProperty()
+  offset: number;
+}
+
+export function toTenantResponse(tenant: Tenant): TenantResponse {
+  return {
+    id: tenant.id,
+    name: tenant.name,
+    slug: tenant.slug,
+    status: tenant.status,
+    settings: tenant.settings,
+    created_at: tenant.createdAt.toISOString(),
+    updated_at: tenant.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,53 @@
+import { Body, Controller, Get, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
+import { NoTenant } from 'src/common/decorators/no-tenant.decorator';
+import { Public } from 'src/common/decorators/public.decorator';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
+import { RegisterTenantDto } from './dto/register-tenant.dto';
+import { RegistrationResponse, RegistrationStatusResponse } from './dto/registration.response';
+import { RegistrationService } from './registration.service';
+
+@ApiTags('registration')
+@Controller('tenants')
+export class RegistrationController {
+  constructor(
+    private readonly registration: RegistrationService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Get('registration/status')
+  @Public()
+  @ApiOperation({
+    summary: 'Whether self-service registration is open, and its rules',
+    operationId: 'getRegistrationStatus',
+  })
+  @ApiOkResponse({ type: RegistrationStatusResponse })
+  status(): RegistrationStatusResponse {
+    return this.registration.status();
+  }
+
+  @Post('register')
+  @NoTenant()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Register a new organization; the caller becomes its admin',
+    operationId: 'registerTenant',
+  })
+  @ApiCreatedResponse({ type: RegistrationResponse })
+  @ApiErrors(400, 401, 403, 409, 429)
+  register(@Body() dto: RegisterTenantDto): Promise<RegistrationResponse> {
+    const principal = this.context.principal;
+    if (!principal)
+      throw new DomainError(ErrorCode.Unauthenticated, 'Sign in to register an organization.');
+    return this.registration.register(principal, dto);
+  }
+}

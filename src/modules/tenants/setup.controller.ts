@@ -1,0 +1,164 @@
+import { Body, Controller, Delete, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
+import { NoTenant } from 'src/common/decorators/no-tenant.decorator';
+import { PlatformAdmin } from 'src/common/decorators/platform-admin.decorator';
+import { Public } from 'src/common/decorators/public.decorator';
+import { UuidParam } from 'src/common/uuid-param';
+import { CreateTenantDto } from './dto/create-tenant.dto';
+import { ListTenantsQuery } from './dto/list-tenants.query';
+import { SetupStatusResponse } from './dto/setup-status.response';
+import { TenantPageResponse, TenantResponse } from './dto/tenant.response';
+import { UpdateTenantDto } from './dto/update-tenant.dto';
+import { TenantAdminService, type TenantAction } from './tenant-admin.service';
+
+/** Platform administration of tenants. Everything but the status needs a platform admin. */
+@ApiTags('setup')
+@Controller('setup')
+export class SetupController {
+  constructor(private readonly admin: TenantAdminService) {}
+
+  @Get('status')
+  @Public()
+  @ApiOperation({
+    summary: 'Whether the installation still needs setting up (public, no side effects)',
+    operationId: 'getSetupStatus',
+  })
+  @ApiOkResponse({ type: SetupStatusResponse })
+  status(): Promise<SetupStatusResponse> {
+    return this.admin.status();
+  }
+
+  @Post('tenant')
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Create a tenant', operationId: 'createTenant' })
+  @ApiCreatedResponse({ type: TenantResponse })
+  @ApiErrors(400, 401, 403, 409, 429)
+  create(@Body() dto: CreateTenantDto): Promise<TenantResponse> {
+    return this.admin.create(dto);
+  }
+
+  @Get('tenants')
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'List tenants (offset pagination with total_count)',
+    operationId: 'listTenants',
+  })
+  @ApiOkResponse({ type: TenantPageResponse })
+  @ApiErrors(400, 401, 403, 429)
+  list(@Query() query: ListTenantsQuery): Promise<TenantPageResponse> {
+    return this.admin.list(query);
+  }
+
+  @Get('tenant/:tenant_id')
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Get a tenant', operationId: 'getTenant' })
+  @ApiOkResponse({ type: TenantResponse })
+  @ApiErrors(400, 401, 403, 404, 429)
+  get(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
+    return this.admin.get(id);
+  }
+
+  @Put('tenant/:tenant_id')
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: "Update a tenant's name or settings (partial)",
+    operationId: 'updateTenant',
+  })
+  @ApiOkResponse({ type: TenantResponse })
+  @ApiErrors(400, 401, 403, 404, 429)
+  update(
+    @UuidParam('tenant_id') id: string,
+    @Body() dto: UpdateTenantDto,
+  ): Promise<TenantResponse> {
+    return this.admin.update(id, dto);
+  }
+
+  @Delete('tenant/:tenant_id')
+  @HttpCode(204)
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Delete a tenant and everything it owns, in one transaction',
+    operationId: 'deleteTenant',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(400, 401, 403, 404, 429)
+  async remove(@UuidParam('tenant_id') id: string): Promise<void> {
+    await this.admin.remove(id);
+  }
+
+  @Post('tenant/:tenant_id/approve')
+  @HttpCode(200)
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Approve a tenant waiting for approval', operationId: 'approveTenant' })
+  @ApiOkResponse({ type: TenantResponse })
+  @ApiErrors(400, 401, 403, 404, 409, 429)
+  approve(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
+    return this.act(id, 'approve');
+  }
+
+  @Post('tenant/:tenant_id/reject')
+  @HttpCode(200)
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Reject a tenant waiting for approval', operationId: 'rejectTenant' })
+  @ApiOkResponse({ type: TenantResponse })
+  @ApiErrors(400, 401, 403, 404, 409, 429)
+  reject(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
+    return this.act(id, 'reject');
+  }
+
+  @Post('tenant/:tenant_id/suspend')
+  @HttpCode(200)
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Suspend an active tenant: its users get 403 until it is activated',
+    operationId: 'suspendTenant',
+  })
+  @ApiOkResponse({ type: TenantResponse })
+  @ApiErrors(400, 401, 403, 404, 409, 429)
+  suspend(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
+    return this.act(id, 'suspend');
+  }
+
+  @Post('tenant/:tenant_id/activate')
+  @HttpCode(200)
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Activate a suspended or rejected tenant',
+    operationId: 'activateTenant',
+  })
+  @ApiOkResponse({ type: TenantResponse })
+  @ApiErrors(400, 401, 403, 404, 409, 429)
+  activate(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
+    return this.act(id, 'activate');
+  }
+
+  private act(id: string, action: TenantAction): Promise<TenantResponse> {
+    return this.admin.act(id, action);
+  }
+}

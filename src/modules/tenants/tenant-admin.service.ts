@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { normalizeSlug } from 'src/common/slug';
+import { TenantCache } from 'src/core/cache/tenant-cache';
+import { BoardsConfig } from 'src/core/config/boards-config';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { AuditService } from './audit.service';
+import type { CreateTenantDto } from './dto/create-tenant.dto';
+import type { ListTenantsQuery } from './dto/list-tenants.query';
+import type { SetupStatusResponse } from './dto/setup-status.response';
+import {
+  toTenantResponse,
+  type TenantPageResponse,
+  type TenantResponse,
+} from './dto/tenant.response';
+import type { UpdateTenantDto } from './dto/update-tenant.dto';
+import { TenantSeeder } from './tenant-seeder.service';
+import type { Tenant, TenantStatus } from './tenant.entity';
+import { TenantErrors } from './tenants.errors';
+import { TenantsRepository, type NewTenant } from './tenants.repository';
+
+export type TenantAction = 'approve' | 'reject' | 'suspend' | 'activate';
+
+/** Which statuses each action applies to, and the status it leads to. */
+export const TENANT_TRANSITIONS: Record<
+  TenantAction,
+  { from: readonly TenantStatus[]; to: TenantStatus; verb: string }
+> = {
+  approve: { from: ['pending_approval'], to: 'active', verb: 'approved' },
+  reject: { from: ['pending_approval'], to: 'rejected', verb: 'rejected' },
+  suspend: { from: ['active'], to: 'suspended', verb: 'suspended' },
+  activate: { from: ['suspended', 'rejected'], to: 'active', verb: 'activated' },
+};
+
+/** What creating a tenant needs besides its row. */
+export interface TenantSeed {
+  /** Make this identity the tenant's first admin user. */
+  readonly admin?: {
+    provider: string;
+    subject: string;
+    email: string | null;
+    displayName: string | null;
+  };
+  readonly includeSampleData: boolean;
+  readonly auditAction: string;
+  readonly auditDetails?: Record<string, unknown>;
+}
+
+/**
+ * Tenant management for platform admins (the /api/setup routes) and the shared creation path
+ * used by self-service registration. Every change writes its audit event in the same transaction.
+ */
+@Injectable()
+export class TenantAdminService {
+  private readonly logger = new Logger('TenantAdmin');
+
+  constructor(
+    private readonly config: BoardsConfig,
+    private readonly tenants: TenantsRepository,
+    private readonly transactions: TenantTransactions,
+    private readonly seeder: TenantSeeder,
+    private readonly audit: AuditService,
+    private readonly cache: TenantCache,
+  ) {}
+
+  /** Public and side-effect free. */
+  async status(): Promise<SetupStatusResponse> {
+    const { multiTenantMode, defaultTenantSlug } = this.config.tenancy;
+    const [count, defaultTenant] = await Promise.all([
+      this.tenants.count(),
+      this.tenants.findBySlug(defaultTenantSlug),
+    ]);
+    const recommendations: string[] = [];
+    const { auth, observability } = this.config;
+    if (auth.providers.includes('none')) {
+      recommendations.push(
+        'Authentication is off (BOARDS_AUTH_PROVIDER=none): use jwt or oidc outside development.',
+      );
+    }
+    if (auth.platformAdminSubjects.length === 0 && !auth.platformAdminRole) {
+      recommendations.push(
+        'No platform admin is configured: set BOARDS_PLATFORM_ADMIN_SUBJECTS or BOARDS_PLATFORM_ADMIN_ROLE.',
+      );
+    }
+    if (multiTenantMode && count === 0)
+      recommendations.push('Create the first tenant: POST /api/setup/tenant.');
+    if (!this.config.redisUrl) {
+      recommendations.push(
+        'Set BOARDS_REDIS_URL so rate limits and caches are shared by all replicas.',
+      );
+    }
+    if (!observability.auditLogging)
+      recommendations.push(
+        'Enable BOARDS_ENABLE_AUDIT_LOGGING to record tenant and board changes.',
+      );
+    const usable = multiTenantMode ? count > 0 : defaultTenant !== null;
+    return {
+      setup_needed: !usable,
+      has_default_tenant: defaultTenant !== null,
+      default_tenant: defaultTenant ? { id: defaultTenant.id, slug: defaultTenant.slug } : null,
+      multi_tenant_mode: multiTenantMode,
+      auth_provider: auth.providers.join(','),
+      recommendations,
+    };
+  }
+
+  async create(dto: CreateTenantDto): Promise<TenantResponse> {
+    const slug = dto.slug ?? (await this.availableSlug(dto.name));
+    const tenant = await this.createTenant(
+      {
+        id: randomUUID(),
+        name: dto.name,
+        slug,
+        status: 'active',
+        settings: dto.settings ?? {},
+        registeredBy: null,
+      },
+      { includeSampleData: dto.include_sample_data ?? false, auditAction: 'tenant.create' },
+    );
+    return toTenantResponse(tenant);
+  }
+
+  /**
+   * Inserts the tenant, its first admin and sample data, and the audit event, in one transaction
+   * bound to the new tenant. A slug taken meanwhile is 409.
+   */
+  async createTenant(tenant: NewTenant, seed: TenantSeed): Promise<Tenant> {
+    if ((await this.tenants.takenSlugs([tenant.slug])).size > 0)
+      throw TenantErrors.slugTaken(tenant.slug);
+    try {
+      return await this.transactions.run(tenant.id, async () => {
+        const stored = await this.tenants.insert(tenant);
+        let ownerId: string | undefined;
+        if (seed.admin) ownerId = await this.seeder.adminUser(tenant.id, seed.admin);
+        if (seed.includeSampleData) {
+          ownerId ??= await this.seeder.systemUser(tenant.id);
+          await this.seeder.sampleData(tenant.id, ownerId);
+        }
+        await this.audit.record({
+          tenantId: tenant.id,
+          actorId: null,
+          action: seed.auditAction,
+          targetType: 'tenant',
+          targetId: tenant.id,
+          details: {
+            slug: tenant.slug,
+            status: tenant.status,
+            sample_data: seed.includeSampleData,
+            ...seed.auditDetails,
+          },
+        });
+        return stored;
+      });
+    } catch (err) {
+      if (
+        (err as { code?: string; driverError?: { code?: string } }).driverError?.code === '23505'
+      ) {
+        throw TenantErrors.slugTaken(tenant.slug);
+      }
+      throw err;
+    }
+  }
+
+  async list(query: ListTenantsQuery): Promise<TenantPageResponse> {
+    const limit = query.limit ?? 20;
+    const offset = query.offset ?? 0;
+    const { items, total } = await this.tenants.list({ status: query.status, limit, offset });
+    return { items: items.map(toTenantResponse), total_count: total, limit, offset };
+  }
+
+  async get(id: string): Promise<TenantResponse> {
+    return toTenantResponse(await this.existing(id));
+  }
+
+  async update(id: string, dto: UpdateTenantDto): Promise<TenantResponse> {
+    const before = await this.existing(id);
+    const changes: { name?: string; settings?: Record<string, unknown> } = {};
+    if (dto.name !== undefined) changes.name = dto.name;
+    if (dto.settings !== undefined) changes.settings = dto.settings;
+    const updated = await this.transactions.run(id, async () => {
+      const tenant = await this.tenants.update(id, changes);
+      await this.audit.record({
+        tenantId: id,
+        actorId: null,
+        action: 'tenant.update',
+        targetType: 'tenant',
+        targetId: id,
+        details: { fields: Object.keys(changes) },
+      });
+      return tenant;
+    });
+    await this.cache.forgetTenant(before.slug);
+    return toTenantResponse(updated ?? before);
+  }
+
+  /** Deletes the tenant and every row it owns in one transaction. The default tenant is kept in single-tenant mode. */
+  async remove(id: string): Promise<void> {
+    const tenant = await this.existing(id);
+    if (
+      !this.config.tenancy.multiTenantMode &&
+      tenant.slug === this.config.tenancy.defaultTenantSlug
+    ) {
+      throw TenantErrors.defaultTenantProtected();
+    }
+    await this.transactions.run(id, () => this.tenants.delete(id));
+    await this.cache.forgetTenant(tenant.slug);
+    // The tenant's own audit trail went with it; the platform log keeps the record.
+    this.logger.log(
+      { action: 'tenant.delete', tenant_id: id, tenant_slug: tenant.slug },
+      `deleted tenant ${tenant.slug}`,
+    );
+  }
+
+  async act(id: string, action: TenantAction): Promise<TenantResponse> {
+    const tenant = await this.existing(id);
+    const transition = TENANT_TRANSITIONS[action];
+    const moved = await this.transactions.run(id, async () => {
+      if (!(await this.tenants.transition(id, transition.from, transition.to))) return false;
+      await this.audit.record({
+        tenantId: id,
+        actorId: null,
+        action: `tenant.${action}`,
+        targetType: 'tenant',
+        targetId: id,
+        details: { from: tenant.status, to: transition.to },
+      });
+      return true;
+    });
+    if (!moved) throw TenantErrors.invalidTransition(tenant.status, transition.verb);
+    await this.cache.forgetTenant(tenant.slug);
+    return this.get(id);
+  }
+
+  /** A free slug made from `name`: the name's slug, else with -2, -3, … appended. */
+  async availableSlug(name: string): Promise<string> {
+    const base = normalizeSlug(name);
+    if (!base) throw TenantErrors.noSlugFromName();
+    const stem = base.slice(0, 45).replace(/-+$/, '');
+    const candidates = [base, ...Array.from({ length: 20 }, (_, i) => `${stem}-${i + 2}`)];
+    const taken = await this.tenants.takenSlugs(candidates);
+    const free = candidates.find((candidate) => !taken.has(candidate));
+    return free ?? `${stem}-${randomUUID().slice(0, 4)}`;
+  }
+
+  private async existing(id: string): Promise<Tenant> {
+    const tenant = await this.tenants.findById(id);
+    if (!tenant) throw TenantErrors.notFound();
+    return tenant;
+  }
+}
