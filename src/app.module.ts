@@ -6,6 +6,7 @@ import { ContextModule } from 'src/core/context/context.module';
 import type { DatabaseTarget } from 'src/core/database/data-sources';
 import { DatabaseModule } from 'src/core/database/database.module';
 import { LoggingModule } from 'src/core/logging/logging.module';
+import { RateLimitModule } from 'src/core/rate-limit/rate-limit.module';
 import { RedisModule } from 'src/core/redis/redis.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { BoardsModule } from 'src/modules/boards/boards.module';
@@ -35,6 +36,8 @@ export class AppModule {
         AuthModule,
         HealthModule,
         BoardsModule,
+        // After the auth guards: limits key on the principal and tenant.
+        RateLimitModule,
       ],
     };
   }

@@ -87,6 +87,14 @@ export interface ApiConfig {
   readonly requireHttps: boolean;
 }
 
+export interface RateLimitConfig {
+  readonly enabled: boolean;
+  readonly perUserPerMinute: number;
+  readonly perTenantPerMinute: number;
+  /** Prefix of the shared counters' keys (separate installations or test runs sharing one Redis). */
+  readonly keyPrefix: string;
+}
+
 export interface ObservabilityConfig {
   readonly logLevel: LogLevel;
   readonly auditLogging: boolean;
@@ -104,6 +112,7 @@ export class BoardsConfig {
   readonly auth: AuthConfig;
   readonly tenancy: TenancyConfig;
   readonly api: ApiConfig;
+  readonly rateLimits: RateLimitConfig;
   readonly observability: ObservabilityConfig;
   /** Non-fatal findings (such as unknown BOARDS_* names) to log once at start. */
   readonly warnings: readonly string[];
@@ -167,6 +176,10 @@ export const KNOWN_VARIABLES = [
   'BOARDS_SHUTDOWN_DRAIN_SECONDS',
   'BOARDS_REQUIRE_HTTPS',
   'BOARDS_CORS_ORIGINS',
+  'BOARDS_RATE_LIMIT_ENABLED',
+  'BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE',
+  'BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE',
+  'BOARDS_RATE_LIMIT_KEY_PREFIX',
   'BOARDS_ENABLE_AUDIT_LOGGING',
   'BOARDS_ENABLE_ADVANCED_METRICS',
   'BOARDS_METRICS_TOKEN',
@@ -407,6 +420,18 @@ export function loadConfig(env: Env): BoardsConfig {
       }),
       shutdownDrainSeconds: read.int('BOARDS_SHUTDOWN_DRAIN_SECONDS', 5, { min: 0, max: 300 }),
       requireHttps: read.bool('BOARDS_REQUIRE_HTTPS', isProduction),
+    },
+    rateLimits: {
+      enabled: read.bool('BOARDS_RATE_LIMIT_ENABLED', true),
+      perUserPerMinute: read.int('BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE', 600, {
+        min: 1,
+        max: 10_000_000,
+      }),
+      perTenantPerMinute: read.int('BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE', 6_000, {
+        min: 1,
+        max: 10_000_000,
+      }),
+      keyPrefix: read.string('BOARDS_RATE_LIMIT_KEY_PREFIX', 'boards'),
     },
     observability: {
       logLevel,

@@ -1,4 +1,6 @@
+import { SkipThrottle } from '@nestjs/throttler';
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { Public } from 'src/common/decorators/public.decorator';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -24,7 +26,9 @@ export interface HealthSummary {
 }
 
 /** Kubernetes probes and the operator's summary. Outside the /api prefix, no auth. */
+@Public()
 @ApiTags('health')
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(

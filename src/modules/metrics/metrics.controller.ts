@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Controller, Get, Headers, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from 'src/common/decorators/public.decorator';
@@ -11,6 +12,7 @@ import { MetricsService } from './metrics.service';
 /** Prometheus scrape endpoint; guarded by BOARDS_METRICS_TOKEN when set. */
 @Public()
 @ApiExcludeController()
+@SkipThrottle()
 @Controller('metrics')
 export class MetricsController {
   private readonly expected: Buffer | undefined;

@@ -10,6 +10,7 @@ import { ApiErrors } from 'src/common/api-error.response';
 import { NoTenant } from 'src/common/decorators/no-tenant.decorator';
 import { Public } from 'src/common/decorators/public.decorator';
 import { TenantContext } from 'src/core/context/tenant-context';
+import { RouteLimit } from 'src/core/rate-limit/route-limit.decorator';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import { RegisterTenantDto } from './dto/register-tenant.dto';
@@ -36,6 +37,7 @@ export class RegistrationController {
   }
 
   @Post('register')
+  @RouteLimit('register', 3, 3_600_000)
   @NoTenant()
   @ApiBearerAuth()
   @ApiOperation({

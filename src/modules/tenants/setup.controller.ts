@@ -12,6 +12,7 @@ import { NoTenant } from 'src/common/decorators/no-tenant.decorator';
 import { PlatformAdmin } from 'src/common/decorators/platform-admin.decorator';
 import { Public } from 'src/common/decorators/public.decorator';
 import { UuidParam } from 'src/common/uuid-param';
+import { RouteLimit } from 'src/core/rate-limit/route-limit.decorator';
 import { CreateTenantDto } from './dto/create-tenant.dto';
 import { ListTenantsQuery } from './dto/list-tenants.query';
 import { SetupStatusResponse } from './dto/setup-status.response';
@@ -27,6 +28,7 @@ export class SetupController {
 
   @Get('status')
   @Public()
+  @RouteLimit('setup-read', 100, 60_000)
   @ApiOperation({
     summary: 'Whether the installation still needs setting up (public, no side effects)',
     operationId: 'getSetupStatus',
@@ -37,6 +39,7 @@ export class SetupController {
   }
 
   @Post('tenant')
+  @RouteLimit('create-tenant', 10, 3_600_000)
   @NoTenant()
   @PlatformAdmin()
   @ApiBearerAuth()
@@ -48,6 +51,7 @@ export class SetupController {
   }
 
   @Get('tenants')
+  @RouteLimit('setup-read', 100, 60_000)
   @NoTenant()
   @PlatformAdmin()
   @ApiBearerAuth()
@@ -62,6 +66,7 @@ export class SetupController {
   }
 
   @Get('tenant/:tenant_id')
+  @RouteLimit('setup-read', 100, 60_000)
   @NoTenant()
   @PlatformAdmin()
   @ApiBearerAuth()
@@ -90,6 +95,7 @@ export class SetupController {
   }
 
   @Delete('tenant/:tenant_id')
+  @RouteLimit('delete-tenant', 5, 3_600_000)
   @HttpCode(204)
   @NoTenant()
   @PlatformAdmin()

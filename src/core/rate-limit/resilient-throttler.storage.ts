@@ -1,0 +1,47 @@
+import { Logger } from '@nestjs/common';
+import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+
+/**
+ * Rate-limit counters in a shared store (Redis, so every replica counts together), falling back
+ * to this replica's memory while the shared store fails: requests keep being served with a
+ * per-replica limit instead of erroring. Each fallback is counted and logged (at most once a minute).
+ */
+export class ResilientThrottlerStorage implements ThrottlerStorage {
+  private readonly memory = new ThrottlerStorageService();
+  private readonly logger = new Logger('RateLimit');
+  private lastWarning = 0;
+
+  constructor(
+    private readonly shared: ThrottlerStorage | undefined,
+    private readonly onFallback: () => void,
+  ) {}
+
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    name: string,
+  ): Promise<ThrottlerStorageRecord> {
+    if (this.shared) {
+      try {
+        return await this.shared.increment(key, ttl, limit, blockDuration, name);
+      } catch (err) {
+        this.onFallback();
+        const now = Date.now();
+        if (now - this.lastWarning > 60_000) {
+          this.lastWarning = now;
+          this.logger.warn(
+            `shared rate-limit store unavailable, counting per replica: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+      }
+    }
+    return this.memory.increment(key, ttl, limit, blockDuration, name);
+  }
+
+  onApplicationShutdown(): void {
+    this.memory.onApplicationShutdown();
+  }
+}
