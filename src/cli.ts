@@ -1,55 +1,19 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { MIGRATION_NAMES } from 'migrations/index';
+import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
 import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
 import { ConfigError } from 'src/core/config/env-parsers';
 import { DatabaseTarget } from 'src/core/database/data-sources';
 import { IsolationInspector } from 'src/core/database/isolation-inspector';
 import { MigrationRunner } from 'src/core/database/migration-runner';
+import { withOwnerDataSource } from 'src/core/database/owner-session';
+import { registerTenantCommands } from 'src/modules/tenants/cli/tenant-commands';
 import { createApp, serve } from 'src/main';
+import { registerAuthCommands } from 'src/modules/auth/auth-token.command';
 import { buildOpenApiDocument } from 'src/openapi';
-
-type OutputFormat = 'table' | 'json';
-
-/** Writes rows as an aligned table, or one JSON document, to stdout. */
-function printRows(
-  rows: Record<string, unknown>[],
-  format: OutputFormat,
-  document?: unknown,
-): void {
-  if (format === 'json') {
-    process.stdout.write(`${JSON.stringify(document ?? rows, null, 2)}\n`);
-    return;
-  }
-  if (rows.length === 0) {
-    process.stdout.write('(none)\n');
-    return;
-  }
-  const columns = Object.keys(rows[0]);
-  const cell = (value: unknown) => (value === null || value === undefined ? '' : String(value));
-  const widths = columns.map((column) =>
-    Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
-  );
-  const line = (values: string[]) =>
-    values
-      .map((value, i) => value.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  process.stdout.write(`${line(columns)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
-  for (const row of rows)
-    process.stdout.write(`${line(columns.map((column) => cell(row[column])))}\n`);
-}
-
-function progress(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
-const formatOption = () =>
-  new Option('--output-format <format>', 'table or json')
-    .choices(['table', 'json'])
-    .default('table');
 
 /** Loads the config or exits with one line naming the variable at fault. */
 function configOrExit(): BoardsConfig {
@@ -66,21 +30,13 @@ function configOrExit(): BoardsConfig {
   }
 }
 
-async function withOwner<T>(
+function withOwner<T>(
   config: BoardsConfig,
   work: (runner: MigrationRunner) => Promise<T>,
 ): Promise<T> {
-  const target = await DatabaseTarget.open(config);
-  try {
-    const owner = await target.connect('owner');
-    try {
-      return await work(new MigrationRunner(owner, config.database.runtimeRole));
-    } finally {
-      await owner.destroy();
-    }
-  } finally {
-    await target.close();
-  }
+  return withOwnerDataSource(config, (owner) =>
+    work(new MigrationRunner(owner, config.database.runtimeRole)),
+  );
 }
 
 export function buildProgram(): Command {
@@ -207,6 +163,8 @@ export function buildProgram(): Command {
       }
     });
 
+  registerAuthCommands(program, configOrExit);
+  registerTenantCommands(program, configOrExit);
   return program;
 }
 

@@ -21,8 +21,9 @@ export class HttpMetricsHook implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onResponse', (request, reply, done) => {
+    // Absent in an application context without HTTP (CLI commands).
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    fastify?.addHook('onResponse', (request, reply, done) => {
       this.metrics.recordRequest({
         method: request.method,
         route: request.routeOptions.url,

@@ -1,0 +1,208 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { NestFactory } from '@nestjs/core';
+import type { Command } from 'commander';
+import { AppModule } from 'src/app.module';
+import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
+import type { BoardsConfig } from 'src/core/config/boards-config';
+import { withOwnerDataSource } from 'src/core/database/owner-session';
+import { toTenantResponse, type TenantResponse } from '../dto/tenant.response';
+import { TenantAdminService, TENANT_TRANSITIONS, type TenantAction } from '../tenant-admin.service';
+import { TenantErrors } from '../tenants.errors';
+import { TenantsRepository } from '../tenants.repository';
+import { auditTenants } from './tenant-audit';
+import { exportTenant, importTenant, validateSnapshot } from './tenant-snapshot';
+
+function tenantRow(tenant: TenantResponse): Record<string, unknown> {
+  return {
+    id: tenant.id,
+    slug: tenant.slug,
+    name: tenant.name,
+    status: tenant.status,
+    created_at: tenant.created_at,
+  };
+}
+
+/**
+ * Runs `work` with the application's services on the runtime connection (the same rules and
+ * audit events as the API), without an HTTP server.
+ */
+async function withServices<T>(
+  config: BoardsConfig,
+  work: (admin: TenantAdminService, tenants: TenantsRepository) => Promise<T>,
+): Promise<T> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    logger: false,
+    abortOnError: false,
+  });
+  try {
+    return await work(app.get(TenantAdminService), app.get(TenantsRepository));
+  } finally {
+    await app.close();
+  }
+}
+
+async function idOf(tenants: TenantsRepository, slugOrId: string): Promise<string> {
+  const tenant = /^[0-9a-f-]{36}$/i.test(slugOrId)
+    ? await tenants.findById(slugOrId)
+    : await tenants.findBySlug(slugOrId);
+  if (!tenant) throw TenantErrors.notFound();
+  return tenant.id;
+}
+
+/** `boards tenant create|list|approve|reject|suspend|activate|audit|export|import`. */
+export function registerTenantCommands(program: Command, loadConfig: () => BoardsConfig): void {
+  const tenant = program.command('tenant').description('manage tenants (organizations)');
+
+  tenant
+    .command('create')
+    .description('create a tenant')
+    .requiredOption('--name <name>', 'display name')
+    .option('--slug <slug>', 'URL-safe identifier (generated from the name when omitted)')
+    .option('--sample-data', 'add a few sample boards and generations', false)
+    .addOption(formatOption())
+    .action(
+      async (options: {
+        name: string;
+        slug?: string;
+        sampleData: boolean;
+        outputFormat: OutputFormat;
+      }) => {
+        const created = await withServices(loadConfig(), (admin) =>
+          admin.create({
+            name: options.name,
+            slug: options.slug,
+            include_sample_data: options.sampleData,
+          }),
+        );
+        printRows([tenantRow(created)], options.outputFormat, created);
+      },
+    );
+
+  tenant
+    .command('list')
+    .description('list tenants')
+    .option('--status <status>', 'active, pending_approval, suspended or rejected')
+    .addOption(formatOption())
+    .action(async (options: { status?: string; outputFormat: OutputFormat }) => {
+      const all = await withServices(loadConfig(), async (_admin, tenants) => {
+        const items: TenantResponse[] = [];
+        for (let offset = 0; ; offset += 100) {
+          const page = await tenants.list({ status: options.status as never, limit: 100, offset });
+          items.push(...page.items.map(toTenantResponse));
+          if (offset + 100 >= page.total) return items;
+        }
+      });
+      printRows(all.map(tenantRow), options.outputFormat, all);
+    });
+
+  for (const action of Object.keys(TENANT_TRANSITIONS) as TenantAction[]) {
+    tenant
+      .command(`${action} <tenant>`)
+      .description(`${action} a tenant (by slug or id)`)
+      .addOption(formatOption())
+      .action(async (slugOrId: string, options: { outputFormat: OutputFormat }) => {
+        const result = await withServices(loadConfig(), async (admin, tenants) =>
+          admin.act(await idOf(tenants, slugOrId), action),
+        );
+        printRows([tenantRow(result)], options.outputFormat, result);
+      });
+  }
+
+  tenant
+    .command('audit')
+    .description(
+      'check cross-tenant references, row-level security and the runtime role (owner role); exit 1 on a violation',
+    )
+    .option('--tenant-slug <slug>', 'check one tenant only')
+    .addOption(formatOption())
+    .action(async (options: { tenantSlug?: string; outputFormat: OutputFormat }) => {
+      const config = loadConfig();
+      const report = await withOwnerDataSource(config, (owner) =>
+        auditTenants(
+          owner,
+          { runtimeRole: config.database.runtimeRole, tenantSlug: options.tenantSlug },
+          progress,
+        ),
+      );
+      const rows = report.findings.map((finding) => ({
+        check: finding.check,
+        tenant: finding.tenant ?? '',
+        table: finding.table ?? '',
+        detail: finding.detail,
+      }));
+      printRows(rows, options.outputFormat, report);
+      progress(
+        report.ok
+          ? `no violations in ${report.tenants_checked} tenant(s)`
+          : `${report.findings.length} violation(s) found`,
+      );
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  tenant
+    .command('export')
+    .description(
+      'write a consistent snapshot of everything a tenant owns (JSON) to stdout or a file',
+    )
+    .requiredOption('--slug <slug>', 'the tenant to export')
+    .option('--output <file>', 'file to write (stdout when omitted)')
+    .action(async (options: { slug: string; output?: string }) => {
+      const snapshot = await withOwnerDataSource(loadConfig(), (owner) =>
+        exportTenant(owner, options.slug, progress),
+      );
+      const text = `${JSON.stringify(snapshot)}\n`;
+      if (options.output) writeFileSync(options.output, text);
+      else process.stdout.write(text);
+      const total = Object.values(snapshot.counts).reduce((sum, n) => sum + n, 0);
+      progress(
+        `exported ${total} rows of tenant ${snapshot.tenant.slug}${options.output ? ` to ${options.output}` : ''}`,
+      );
+    });
+
+  tenant
+    .command('import')
+    .description(
+      'restore a snapshot (into an empty database, or under a new slug); counts and checksums are verified',
+    )
+    .option('--file <file>', 'snapshot to read (stdin when omitted)')
+    .option('--slug <slug>', 'restore under this new slug (a new tenant id)')
+    .option('--name <name>', 'display name for the restored tenant')
+    .addOption(formatOption())
+    .action(
+      async (options: {
+        file?: string;
+        slug?: string;
+        name?: string;
+        outputFormat: OutputFormat;
+      }) => {
+        const text = readFileSync(options.file ?? 0, 'utf8');
+        let document: unknown;
+        try {
+          document = JSON.parse(text);
+        } catch {
+          throw new Error('the snapshot is not valid JSON');
+        }
+        const snapshot = validateSnapshot(document);
+        const result = await withOwnerDataSource(loadConfig(), (owner) =>
+          importTenant(owner, snapshot, { newSlug: options.slug, newName: options.name }, progress),
+        );
+        printRows(
+          Object.keys(result.counts).map((table) => ({
+            table,
+            rows: result.counts[table as keyof typeof result.counts],
+            checksum: result.checksums[table as keyof typeof result.checksums].slice(0, 16),
+          })),
+          options.outputFormat,
+          {
+            tenant_id: result.tenantId,
+            slug: result.slug,
+            counts: result.counts,
+            checksums: result.checksums,
+          },
+        );
+        progress(
+          `imported tenant ${result.slug} (${result.tenantId}); counts and checksums match the snapshot`,
+        );
+      },
+    );
+}

@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** Tenant-owned tables in dependency order (parents first): the order of import. */
+export const SNAPSHOT_TABLES = [
+  'users',
+  'boards',
+  'board_members',
+  'generations',
+  'audit_events',
+  'idempotency_keys',
+] as const;
+export type SnapshotTable = (typeof SNAPSHOT_TABLES)[number];
+
+export const SNAPSHOT_FORMAT = 'boards-tenant-export';
+export const SNAPSHOT_VERSION = 1;
+
+export interface TenantSnapshot {
+  format: typeof SNAPSHOT_FORMAT;
+  version: number;
+  exported_at: string;
+  tenant: {
+    id: string;
+    name: string;
+    slug: string;
+    status: string;
+    settings: Record<string, unknown>;
+  };
+  counts: Record<SnapshotTable, number>;
+  checksums: Record<SnapshotTable, string>;
+  tables: Record<SnapshotTable, Record<string, unknown>[]>;
+}
+
+type Row = Record<string, unknown>;
+
+/** JSON with keys sorted at every level, so equal data gives equal text. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value as Row)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Row)[key])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Checksum of a table's rows, independent of the tenant they live in (tenant_id is left out, so
+ * a snapshot restored under a new slug checks out equal).
+ */
+export function tableChecksum(rows: Row[]): string {
+  const hash = createHash('sha256');
+  for (const row of rows) {
+    const { tenant_id: _tenant, ...rest } = row;
+    hash.update(canonical(rest)).update('\n');
+  }
+  return hash.digest('hex');
+}
+
+/** Reads every row the tenant owns through `manager`, whose transaction is bound to the tenant. */
+async function readTables(
+  manager: EntityManager,
+  progress: (message: string) => void,
+): Promise<Record<SnapshotTable, Row[]>> {
+  const tables = {} as Record<SnapshotTable, Row[]>;
+  for (const table of SNAPSHOT_TABLES) {
+    const rows = (await manager.query(
+      `SELECT to_jsonb(t) AS row FROM ${table} t ORDER BY ${table === 'idempotency_keys' ? 'user_id, idempotency_key' : 'id'}`,
+    )) as { row: Row }[];
+    tables[table] = rows.map((r) => r.row);
+    progress(`  ${table}: ${rows.length} rows`);
+  }
+  return tables;
+}
+
+function summarize(
+  tables: Record<SnapshotTable, Row[]>,
+): Pick<TenantSnapshot, 'counts' | 'checksums'> {
+  const counts = {} as Record<SnapshotTable, number>;
+  const checksums = {} as Record<SnapshotTable, string>;
+  for (const table of SNAPSHOT_TABLES) {
+    counts[table] = tables[table].length;
+    checksums[table] = tableChecksum(tables[table]);
+  }
+  return { counts, checksums };
+}
+
+/**
+ * A consistent snapshot of everything a tenant owns: one REPEATABLE READ transaction bound to the
+ * tenant (row-level security keeps every other tenant out of it), as the owner role.
+ */
+export async function exportTenant(
+  owner: DataSource,
+  slug: string,
+  progress: (message: string) => void,
+): Promise<TenantSnapshot> {
+  const runner = owner.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.startTransaction('REPEATABLE READ');
+    const [tenant] = (await runner.query(
+      'SELECT id, name, slug, status, settings FROM tenants WHERE slug = $1',
+      [slug],
+    )) as TenantSnapshot['tenant'][];
+    if (!tenant) throw new Error(`no tenant with slug "${slug}"`);
+    await runner.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant.id]);
+    progress(`exporting tenant ${slug} (${tenant.id})`);
+    const tables = await readTables(runner.manager, progress);
+    await runner.commitTransaction();
+    return {
+      format: SNAPSHOT_FORMAT,
+      version: SNAPSHOT_VERSION,
+      exported_at: new Date().toISOString(),
+      tenant,
+      ...summarize(tables),
+      tables,
+    };
+  } catch (err) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw err;
+  } finally {
+    await runner.release();
+  }
+}
+
+/** Checks the document's shape and that its rows match its own counts and checksums. */
+export function validateSnapshot(document: unknown): TenantSnapshot {
+  const snapshot = document as TenantSnapshot;
+  if (snapshot?.format !== SNAPSHOT_FORMAT) throw new Error(`not a ${SNAPSHOT_FORMAT} document`);
+  if (snapshot.version !== SNAPSHOT_VERSION)
+    throw new Error(`unsupported snapshot version ${String(snapshot.version)}`);
+  for (const table of SNAPSHOT_TABLES) {
+    const rows = snapshot.tables?.[table];
+    if (!Array.isArray(rows)) throw new Error(`the snapshot has no ${table} table`);
+    if (rows.length !== snapshot.counts[table])
+      throw new Error(`${table}: ${rows.length} rows but the count says ${snapshot.counts[table]}`);
+    if (tableChecksum(rows) !== snapshot.checksums[table])
+      throw new Error(`${table}: checksum mismatch (the file was altered or truncated)`);
+  }
+  return snapshot;
+}
+
+export interface ImportResult {
+  tenantId: string;
+  slug: string;
+  counts: Record<SnapshotTable, number>;
+  checksums: Record<SnapshotTable, string>;
+}
+
+/**
+ * Restores a snapshot into this database, as the owner role, in one transaction: under its own
+ * id and slug, or under `newSlug` (a new tenant id; row ids are kept, since keys include the
+ * tenant). Afterwards the stored rows are read back and must match the snapshot's counts and
+ * checksums, or the whole import is rolled back.
+ */
+export async function importTenant(
+  owner: DataSource,
+  snapshot: TenantSnapshot,
+  options: { newSlug?: string; newName?: string },
+  progress: (message: string) => void,
+): Promise<ImportResult> {
+  const slug = options.newSlug ?? snapshot.tenant.slug;
+  const runner = owner.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.startTransaction();
+    const [taken] = (await runner.query('SELECT id FROM tenants WHERE slug = $1', [slug])) as {
+      id: string;
+    }[];
+    if (taken)
+      throw new Error(
+        `a tenant with slug "${slug}" already exists; import under a new slug with --slug`,
+      );
+    const [{ id: tenantId }] = (await runner.query(
+      `INSERT INTO tenants (id, name, slug, status, settings)
+       VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5::jsonb) RETURNING id`,
+      [
+        options.newSlug ? null : snapshot.tenant.id,
+        options.newName ?? snapshot.tenant.name,
+        slug,
+        snapshot.tenant.status,
+        JSON.stringify(snapshot.tenant.settings ?? {}),
+      ],
+    )) as { id: string }[];
+    await runner.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+    progress(`importing into tenant ${slug} (${tenantId})`);
+    for (const table of SNAPSHOT_TABLES) {
+      const rows = snapshot.tables[table].map((row) => ({ ...row, tenant_id: tenantId }));
+      for (let start = 0; start < rows.length; start += 1_000) {
+        await runner.query(
+          `INSERT INTO ${table} SELECT * FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)`,
+          [JSON.stringify(rows.slice(start, start + 1_000))],
+        );
+      }
+      progress(`  ${table}: ${rows.length} rows`);
+    }
+    const restored = summarize(await readTables(runner.manager, () => undefined));
+    for (const table of SNAPSHOT_TABLES) {
+      if (
+        restored.counts[table] !== snapshot.counts[table] ||
+        restored.checksums[table] !== snapshot.checksums[table]
+      ) {
+        throw new Error(`${table}: restored rows do not match the snapshot; nothing was imported`);
+      }
+    }
+    await runner.commitTransaction();
+    return { tenantId, slug, ...restored };
+  } catch (err) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw err;
+  } finally {
+    await runner.release();
+  }
+}
