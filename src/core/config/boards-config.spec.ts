@@ -74,6 +74,7 @@ describe('loadConfig', () => {
         frontendBaseUrl: undefined,
         bodyLimitBytes: 1_048_576,
         shutdownDrainSeconds: 5,
+        requireHttps: false,
       });
       expect(config.observability).toEqual({
         logLevel: 'info',
@@ -496,10 +497,27 @@ describe('loadConfig', () => {
       ).not.toThrow();
     });
 
+    it('requires HTTPS by default, and can be told not to', () => {
+      expect(loadConfig(PRODUCTION).api.requireHttps).toBe(true);
+      expect(loadConfig({ ...PRODUCTION, BOARDS_REQUIRE_HTTPS: 'false' }).api.requireHttps).toBe(
+        false,
+      );
+      expect(loadConfig({ BOARDS_REQUIRE_HTTPS: 'true' }).api.requireHttps).toBe(true);
+    });
+
     it('turns auto-migration off by default but allows it explicitly', () => {
       expect(
         loadConfig({ ...PRODUCTION, BOARDS_DATABASE_AUTO_MIGRATE: 'true' }).database.autoMigrate,
       ).toBe(true);
+    });
+  });
+
+  describe('workers', () => {
+    it('allows several workers only with a PostgreSQL URL', () => {
+      expectRefused({ BOARDS_API_WORKERS: '2' }, 'BOARDS_API_WORKERS', /BOARDS_DATABASE_URL/);
+      expect(loadConfig({ BOARDS_API_WORKERS: '4', BOARDS_DATABASE_URL: DB_URL }).api.workers).toBe(
+        4,
+      );
     });
   });
 

@@ -105,5 +105,5 @@ function assertUrl(name: string, value: string, protocols: readonly string[]): v
 
 /** Hides a password in a URL before it is printed. */
 export function redactUrl(value: string): string {
-  return value.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:/@]*):[^/]*@/i, '$1$2:***@');
 }

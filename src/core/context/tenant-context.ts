@@ -2,7 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { CLS_REQ, ClsService, type ClsStore } from 'nestjs-cls';
 import type { EntityManager } from 'typeorm';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
-import { annotateRequest, requestLogFields, type RequestLogFields } from 'src/core/logging/request-log-fields';
+import {
+  annotateRequest,
+  requestLogFields,
+  type RequestLogFields,
+} from 'src/core/logging/request-log-fields';
 
 export type TenantRole = 'admin' | 'member';
 

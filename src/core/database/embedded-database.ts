@@ -105,7 +105,6 @@ export class EmbeddedDatabase {
       releaseTurn();
       throw err;
     }
-    const client = new EmbeddedClient(this.pglite);
     let released = false;
     const release: Release = (err) => {
       if (released) return;
@@ -114,7 +113,7 @@ export class EmbeddedDatabase {
       const cleanup = err ? this.pglite.exec('ROLLBACK').then(() => undefined) : Promise.resolve();
       void cleanup.catch(() => undefined).finally(releaseTurn);
     };
-    return { client, release };
+    return { client: new EmbeddedClient(this.pglite, release), release };
   }
 
   private async actAs(role: string | null): Promise<void> {
@@ -126,7 +125,10 @@ export class EmbeddedDatabase {
 
 /** One borrowed use of the session, shaped like a `pg` client for TypeORM. */
 class EmbeddedClient extends EventEmitter {
-  constructor(private readonly pglite: PGlite) {
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly handBack: Release,
+  ) {
     super();
   }
 
@@ -143,8 +145,9 @@ class EmbeddedClient extends EventEmitter {
       : { rows: [], rowCount: 0, command: commandOf(sql), fields: [] };
   }
 
-  release(): void {
-    // Release goes through the callback handed out by the pool.
+  /** Hands the session back, as `pg`'s client.release() does (promise-style connect()). */
+  release(err?: unknown): void {
+    this.handBack(err);
   }
 }
 

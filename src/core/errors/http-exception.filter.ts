@@ -72,7 +72,8 @@ export function toErrorResponse(
 ): { body: ErrorBody; headers: Record<string, string> } {
   if (exception instanceof DomainError) {
     const { status, title } = errorMapping(exception.code);
-    const detail = status >= 500 ? GENERIC_DETAIL[500] : exception.detail;
+    const detail =
+      status >= 500 ? (GENERIC_DETAIL[status] ?? GENERIC_DETAIL[500]) : exception.detail;
     const extra = status >= 500 ? {} : exception.extra;
     return {
       body: { error: title, detail, status, request_id: requestId, ...extra },

@@ -1,4 +1,11 @@
-import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import Redis from 'ioredis';
 import { BoardsConfig } from 'src/core/config/boards-config';
 
@@ -7,7 +14,7 @@ import { BoardsConfig } from 'src/core/config/boards-config';
  * down (no offline queue), so callers degrade instead of hanging.
  */
 @Injectable()
-export class RedisConnection implements OnApplicationShutdown {
+export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   readonly client: Redis | undefined;
 
   constructor(@Inject(BoardsConfig) config: BoardsConfig) {
@@ -18,11 +25,24 @@ export class RedisConnection implements OnApplicationShutdown {
           maxRetriesPerRequest: 1,
           connectTimeout: 2_000,
           commandTimeout: 500,
+          disconnectTimeout: 200,
           retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
         })
       : undefined;
     this.client?.on('error', () => undefined);
-    void this.client?.connect().catch(() => undefined);
+  }
+
+  /** Connects before the app takes traffic (up to 2 s); a Redis that is down does not stop the start. */
+  async onModuleInit(): Promise<void> {
+    if (!this.client) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.client.connect().catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 2_000);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   get configured(): boolean {

@@ -1,0 +1,334 @@
+import { randomBytes } from 'node:crypto';
+import { MigrationRunner } from 'src/core/database/migration-runner';
+import { describeWithPostgres, describeWithRedis, REDIS_URL } from 'test/support/environment';
+import { freePort, getJson, startApp, type RunningApp } from 'test/support/http';
+import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * Health endpoints through HTTP on a real database: liveness, readiness (database, Redis,
+ * migrations, isolation), the operator summary, request ids and the error body of unknown routes.
+ */
+
+interface IndicatorState {
+  status: 'up' | 'down';
+  [detail: string]: unknown;
+}
+interface ReadyBody {
+  status: 'ok' | 'error' | 'shutting_down';
+  info?: Record<string, IndicatorState>;
+  error?: Record<string, IndicatorState>;
+  details: Record<string, IndicatorState>;
+}
+interface SummaryBody {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  multi_tenant_mode: boolean;
+  tenant_count: number | null;
+  isolation_status: string;
+  database: string;
+  redis: string;
+  migrations: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const marker = randomBytes(4).toString('hex');
+
+/**
+ * Starts an app on this test database. The embedded database is one in-memory PGlite that the app
+ * must share (a second `memory://` would be another, empty database); a server is reached by URL,
+ * so overrides such as another runtime URL take effect.
+ */
+function startOn(db: TestDatabase, overrides: Record<string, string> = {}): Promise<RunningApp> {
+  return startApp(db.config(overrides), db.embedded ? { databaseTarget: db.target } : {});
+}
+
+/** Checks the HTTP status; a mismatch shows the body (which says which indicator is down). */
+function expectStatus(response: { status: number; body: unknown }, status: number): void {
+  if (response.status !== status) {
+    throw new Error(
+      `expected HTTP ${status}, got ${response.status}: ${JSON.stringify(response.body)}`,
+    );
+  }
+}
+
+async function elapsed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = Date.now();
+  const result = await work();
+  return [result, Date.now() - started];
+}
+
+describe('health endpoints', () => {
+  let db: TestDatabase;
+  let server: RunningApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startOn(db);
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+
+  it('/health/live answers 200 {status: ok}', async () => {
+    const live = await getJson(`${server.baseUrl}/health/live`);
+    expectStatus(live, 200);
+    expect(live.body).toEqual({ status: 'ok' });
+  });
+
+  it('/health/ready answers 200 with database, migrations and isolation up', async () => {
+    const ready = await getJson<ReadyBody>(`${server.baseUrl}/health/ready`);
+    expectStatus(ready, 200);
+    expect(ready.body.status).toBe('ok');
+    const info = ready.body.info ?? {};
+    expect(info.server.status).toBe('up');
+    expect(info.database).toMatchObject({ status: 'up', embedded: db.embedded });
+    expect(info.migrations.status).toBe('up');
+    expect(info.redis).toMatchObject({ status: 'up', configured: false });
+    // A plain login role on a real server; the embedded session logs in as superuser.
+    expect(info.isolation).toMatchObject({
+      status: 'up',
+      isolation_status: db.embedded ? 'degraded' : 'ok',
+      runtime_role: db.runtimeRole,
+    });
+    if (!db.embedded) expect(info.isolation.problems).toEqual([]);
+  });
+
+  it('/health summarizes status, tenancy mode, tenant count and isolation status', async () => {
+    const summary = await getJson<SummaryBody>(`${server.baseUrl}/health`);
+    expectStatus(summary, 200);
+    expect(summary.body).toMatchObject({
+      status: db.embedded ? 'degraded' : 'healthy',
+      multi_tenant_mode: false,
+      tenant_count: 1,
+      isolation_status: db.embedded ? 'degraded' : 'ok',
+      database: 'up',
+      redis: 'not_configured',
+      migrations: 'applied',
+    });
+  });
+
+  it('puts a generated X-Request-Id on every response', async () => {
+    const paths = ['/health/live', '/health/ready', '/health', `/api/nothing-${marker}`];
+    const ids = await Promise.all(
+      paths.map(async (path) => {
+        const response = await fetch(`${server.baseUrl}${path}`);
+        await response.arrayBuffer();
+        return response.headers.get('x-request-id');
+      }),
+    );
+    for (const id of ids) expect(id).toMatch(UUID);
+    expect(new Set(ids).size).toBe(paths.length);
+  });
+
+  it('echoes a well-formed incoming X-Request-Id', async () => {
+    const incoming = `trace-${marker}:1.2_a`;
+    const response = await fetch(`${server.baseUrl}/health/live`, {
+      headers: { 'X-Request-Id': incoming },
+    });
+    await response.arrayBuffer();
+    expect(response.headers.get('x-request-id')).toBe(incoming);
+  });
+
+  it.each([
+    ['300 characters', 'a'.repeat(300)],
+    ['markup', '<script>alert(1)</script>'],
+    ['spaces', 'two words'],
+  ])('replaces a malformed incoming X-Request-Id (%s) with a generated one', async (_, bad) => {
+    const response = await fetch(`${server.baseUrl}/health/live`, {
+      headers: { 'X-Request-Id': bad },
+    });
+    await response.arrayBuffer();
+    expect(response.headers.get('x-request-id')).toMatch(UUID);
+  });
+
+  it.each([`/api/nothing-${marker}`, `/nothing-${marker}`])(
+    'answers an unknown route (%s) with the documented 404 body',
+    async (path) => {
+      const notFound = await getJson(`${server.baseUrl}${path}`);
+      expectStatus(notFound, 404);
+      expect(notFound.body).toEqual({
+        error: 'Not Found',
+        detail: expect.any(String),
+        status: 404,
+        request_id: notFound.headers.get('x-request-id'),
+      });
+      expect(notFound.body.request_id).toMatch(UUID);
+    },
+  );
+
+  it('the 404 body carries the echoed incoming request id', async () => {
+    const incoming = `req-${marker}`;
+    const notFound = await getJson(`${server.baseUrl}/api/nothing-${marker}`, {
+      'X-Request-Id': incoming,
+    });
+    expect(notFound.body.request_id).toBe(incoming);
+    expect(notFound.headers.get('x-request-id')).toBe(incoming);
+  });
+
+  describe('while migrations are pending', () => {
+    let dedicated: TestDatabase;
+    let pendingServer: RunningApp;
+
+    beforeAll(async () => {
+      // A database of its own: reverting the schema must not disturb the other tests.
+      dedicated = await createTestDatabase();
+      pendingServer = await startOn(dedicated);
+    }, 60_000);
+
+    afterAll(async () => {
+      await pendingServer?.close();
+      await dedicated?.drop();
+    });
+
+    it('readiness answers 503 with migrations down, and 200 again once they are applied', async () => {
+      const runner = new MigrationRunner(dedicated.owner, dedicated.runtimeRole);
+      expect(await runner.down()).toBeDefined();
+
+      const ready = await getJson<ReadyBody>(`${pendingServer.baseUrl}/health/ready`);
+      expectStatus(ready, 503);
+      expect(ready.body.status).toBe('error');
+      expect(ready.body.error?.migrations.status).toBe('down');
+
+      const summary = await getJson<SummaryBody>(`${pendingServer.baseUrl}/health`);
+      expect(['degraded', 'unhealthy']).toContain(summary.body.status);
+      expect(summary.body.migrations).not.toBe('applied');
+
+      expect((await runner.up()).length).toBeGreaterThan(0);
+      const again = await getJson<ReadyBody>(`${pendingServer.baseUrl}/health/ready`);
+      expectStatus(again, 200);
+    });
+  });
+
+  describeWithPostgres('production readiness and the isolation configuration', () => {
+    const production = {
+      BOARDS_ENVIRONMENT: 'production',
+      BOARDS_AUTH_PROVIDER: 'jwt',
+      BOARDS_JWT_SECRET: 's'.repeat(40),
+    };
+
+    it('is ready with the plain runtime role', async () => {
+      const prod = await startOn(db, production);
+      try {
+        const ready = await getJson<ReadyBody>(`${prod.baseUrl}/health/ready`);
+        expectStatus(ready, 200);
+        expect(ready.body.info?.isolation.isolation_status).toBe('ok');
+      } finally {
+        await prod.close();
+      }
+    });
+
+    it('answers 503 with isolation down when the runtime connection owns the tables', async () => {
+      const ownerUrl = db.env.BOARDS_DATABASE_OWNER_URL;
+      const ownerRole = new URL(ownerUrl).username;
+      const prod = await startOn(db, {
+        ...production,
+        BOARDS_DATABASE_URL: ownerUrl,
+        BOARDS_DATABASE_RUNTIME_ROLE: ownerRole,
+      });
+      try {
+        const ready = await getJson<ReadyBody>(`${prod.baseUrl}/health/ready`);
+        expectStatus(ready, 503);
+        expect(ready.body.error?.isolation).toMatchObject({
+          status: 'down',
+          isolation_status: 'degraded',
+          runtime_role: ownerRole,
+        });
+        expect(ready.body.error?.isolation.problems).toEqual(
+          expect.arrayContaining([expect.stringContaining('owns')]),
+        );
+        expect(ready.body.info?.database.status).toBe('up');
+
+        const summary = await getJson<SummaryBody>(`${prod.baseUrl}/health`);
+        expect(summary.body).toMatchObject({ status: 'degraded', isolation_status: 'degraded' });
+      } finally {
+        await prod.close();
+      }
+    });
+  });
+
+  describe('three replicas starting at once on one database', () => {
+    let fresh: TestDatabase;
+    const slug = `replicas-${marker}`;
+
+    beforeAll(async () => {
+      fresh = await createTestDatabase();
+      // Pending migrations too: the replicas race to apply them and to create the tenant.
+      await new MigrationRunner(fresh.owner, fresh.runtimeRole).down();
+    });
+
+    afterAll(async () => {
+      await fresh?.drop();
+    });
+
+    it('migrate once and create the default tenant exactly once', async () => {
+      // On the embedded database the three share its one session (serialized borrowers).
+      const settings = { BOARDS_TENANT_SLUG: slug, BOARDS_DATABASE_AUTO_MIGRATE: 'true' };
+      const started = await Promise.allSettled([
+        startOn(fresh, settings),
+        startOn(fresh, settings),
+        startOn(fresh, settings),
+      ]);
+      const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      try {
+        expect(started.map((s) => (s.status === 'rejected' ? String(s.reason) : 'ok'))).toEqual([
+          'ok',
+          'ok',
+          'ok',
+        ]);
+        const tenants = (await fresh.owner.query('SELECT slug FROM tenants')) as { slug: string }[];
+        expect(tenants).toEqual([{ slug }]);
+        const migrations = (await fresh.owner.query('SELECT name FROM migrations')) as unknown[];
+        expect(migrations).toHaveLength(1);
+        for (const s of servers) {
+          const summary = await getJson<SummaryBody>(`${s.baseUrl}/health`);
+          expect(summary.body.tenant_count).toBe(1);
+        }
+      } finally {
+        await Promise.all(servers.map((s) => s.close()));
+      }
+    });
+  });
+
+  describeWithRedis('with Redis configured and reachable', () => {
+    it('readiness reports redis up', async () => {
+      const withRedis = await startOn(db, { BOARDS_REDIS_URL: REDIS_URL });
+      try {
+        const ready = await getJson<ReadyBody>(`${withRedis.baseUrl}/health/ready`);
+        expectStatus(ready, 200);
+        expect(ready.body.info?.redis).toMatchObject({ status: 'up', configured: true });
+        const summary = await getJson<SummaryBody>(`${withRedis.baseUrl}/health`);
+        expect(summary.body.redis).toBe('up');
+      } finally {
+        await withRedis.close();
+      }
+    });
+  });
+
+  describe('with Redis configured but unreachable', () => {
+    it('readiness answers 503 with redis down, promptly, and the app still closes', async () => {
+      const port = await freePort();
+      const noRedis = await startOn(db, { BOARDS_REDIS_URL: `redis://127.0.0.1:${port}` });
+      let closed = false;
+      try {
+        const [ready, ms] = await elapsed(() =>
+          getJson<ReadyBody>(`${noRedis.baseUrl}/health/ready`),
+        );
+        expectStatus(ready, 503);
+        expect(ready.body.error?.redis.status).toBe('down');
+        expect(ready.body.info?.database.status).toBe('up');
+        expect(ms).toBeLessThan(5_000);
+
+        const summary = await getJson<SummaryBody>(`${noRedis.baseUrl}/health`);
+        expectStatus(summary, 200);
+        expect(summary.body).toMatchObject({ status: 'degraded', redis: 'down', database: 'up' });
+
+        const [, closeMs] = await elapsed(() => noRedis.close());
+        closed = true;
+        expect(closeMs).toBeLessThan(5_000);
+      } finally {
+        if (!closed) await noRedis.close();
+      }
+    });
+  });
+});

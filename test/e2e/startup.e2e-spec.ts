@@ -1,0 +1,218 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CLI_ENTRY,
+  cleanEnv,
+  ensureBuilt,
+  freePort,
+  getJson,
+  runCli,
+  type CliResult,
+} from 'test/support/http';
+
+/**
+ * `npm start` with no configuration: the compiled server (`node dist/src/cli.js serve`, what
+ * `npm start` runs after its build step) comes up on the embedded database, creates the default
+ * tenant, shuts down on SIGTERM, and reopens the same data folder. Bad settings stop it with one
+ * readable line.
+ */
+
+const READY_TIMEOUT_MS = 60_000;
+
+interface Server {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly baseUrl: string;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startServer(cwd: string, env: Record<string, string>, port: number): Server {
+  const child = spawn(process.execPath, [CLI_ENTRY, 'serve'], { cwd, env, stdio: 'pipe' });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  return { child, baseUrl: `http://127.0.0.1:${port}`, output: () => output, exited };
+}
+
+async function waitUntilReady(server: Server): Promise<number> {
+  const started = Date.now();
+  let exitedEarly = false;
+  void server.exited.then(() => (exitedEarly = true));
+  while (Date.now() - started < READY_TIMEOUT_MS) {
+    if (exitedEarly) throw new Error(`server exited before it was ready:\n${server.output()}`);
+    try {
+      const response = await fetch(`${server.baseUrl}/health/ready`);
+      await response.arrayBuffer();
+      if (response.status === 200) return Date.now() - started;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  throw new Error(`not ready after ${READY_TIMEOUT_MS} ms:\n${server.output()}`);
+}
+
+/** SIGTERM: readiness turns 503 while the server drains, then the process exits on its own. */
+async function stop(
+  server: Server,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; readyWhileDraining: number }> {
+  server.child.kill('SIGTERM');
+  let readyWhileDraining = 0;
+  for (let attempt = 0; attempt < 20 && server.child.exitCode === null; attempt++) {
+    const response = await fetch(`${server.baseUrl}/health/ready`).catch(() => undefined);
+    await response?.arrayBuffer();
+    readyWhileDraining = response?.status ?? 0;
+    if (readyWhileDraining === 503) break;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(
+      () => fail(new Error(`no exit 20 s after SIGTERM:\n${server.output()}`)),
+      20_000,
+    );
+  });
+  try {
+    return { ...(await Promise.race([server.exited, timeout])), readyWhileDraining };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('npm start with no configuration (compiled server, embedded database)', () => {
+  let workDir: string;
+  let dataDir: string;
+  const running: Server[] = [];
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    workDir = mkdtempSync(join(tmpdir(), 'boards-start-'));
+    dataDir = join(workDir, 'pgdata');
+  }, 200_000);
+
+  afterAll(async () => {
+    for (const server of running) {
+      if (server.child.exitCode === null && server.child.signalCode === null) {
+        server.child.kill('SIGKILL');
+        await server.exited;
+      }
+    }
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  async function startAndCheck(): Promise<void> {
+    const port = await freePort();
+    const server = startServer(
+      workDir,
+      cleanEnv({ BOARDS_API_PORT: String(port), BOARDS_EMBEDDED_DATA_DIR: dataDir }),
+      port,
+    );
+    running.push(server);
+    await waitUntilReady(server);
+
+    const ready = await getJson<{ status: string; info: Record<string, { status: string }> }>(
+      `${server.baseUrl}/health/ready`,
+    );
+    expect(ready.status).toBe(200);
+    expect(ready.body.info.database.status).toBe('up');
+    expect(ready.body.info.migrations.status).toBe('up');
+
+    const summary = await getJson(`${server.baseUrl}/health`);
+    expect(summary.status).toBe(200);
+    expect(summary.body).toMatchObject({
+      environment: 'development',
+      multi_tenant_mode: false,
+      tenant_count: 1,
+      database: 'up',
+      migrations: 'applied',
+    });
+
+    const exit = await stop(server);
+    expect(exit).toEqual({ code: 0, signal: null, readyWhileDraining: 503 });
+  }
+
+  it('answers /health/ready with 200 and creates the default tenant, then exits on SIGTERM', async () => {
+    await startAndCheck();
+    // The data lives in the configured folder (a real PostgreSQL data directory), not in the repo.
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+    expect(readdirSync(workDir)).toEqual(['pgdata']);
+  }, 90_000);
+
+  it('reopens the same data folder and is ready again with still one tenant', async () => {
+    await startAndCheck();
+  }, 90_000);
+});
+
+describe('a bad setting stops `boards serve` with one line naming the variable', () => {
+  let workDir: string;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    workDir = mkdtempSync(join(tmpdir(), 'boards-badcfg-'));
+  }, 200_000);
+
+  afterAll(() => {
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const secret40 = 'x'.repeat(40);
+  const cases: [string, string, Record<string, string>][] = [
+    ['a port that is not a number', 'BOARDS_API_PORT', { BOARDS_API_PORT: 'abc' }],
+    ['a pool size of 0', 'BOARDS_DATABASE_POOL_SIZE', { BOARDS_DATABASE_POOL_SIZE: '0' }],
+    [
+      'production without authentication',
+      'BOARDS_AUTH_PROVIDER',
+      { BOARDS_ENVIRONMENT: 'production', BOARDS_AUTH_PROVIDER: 'none' },
+    ],
+    [
+      'production with a 10-byte JWT secret',
+      'BOARDS_JWT_SECRET',
+      {
+        BOARDS_ENVIRONMENT: 'production',
+        BOARDS_AUTH_PROVIDER: 'jwt',
+        BOARDS_JWT_SECRET: '0123456789',
+        BOARDS_DATABASE_URL: 'postgresql://boards_app@127.0.0.1:5432/boards',
+      },
+    ],
+    [
+      'production on the embedded database',
+      'BOARDS_DATABASE_URL',
+      {
+        BOARDS_ENVIRONMENT: 'production',
+        BOARDS_AUTH_PROVIDER: 'jwt',
+        BOARDS_JWT_SECRET: secret40,
+      },
+    ],
+    [
+      'a default tenant slug with capitals',
+      'BOARDS_TENANT_SLUG',
+      { BOARDS_TENANT_SLUG: 'Bad_Slug' },
+    ],
+  ];
+
+  it.each(cases)('%s (%s)', async (_name, variable, settings) => {
+    const port = await freePort();
+    const result: CliResult = await runCli(['serve'], {
+      cwd: workDir,
+      env: cleanEnv({
+        BOARDS_API_PORT: String(port),
+        BOARDS_EMBEDDED_DATA_DIR: join(workDir, 'pgdata'),
+        ...settings,
+      }),
+      timeoutMs: 20_000,
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBeNull();
+    expect(result.stderr).toContain(variable);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(result.stderr).not.toMatch(/^\s{4}at /m);
+    // Refused before anything was opened: no data folder was created.
+    expect(existsSync(join(workDir, 'pgdata'))).toBe(false);
+  });
+});
