@@ -41,6 +41,8 @@ export async function createApp(
     // During shutdown, requests on open keep-alive connections are still served, not 503'd.
     return503OnClosing: false,
     requestTimeout: 30_000,
+    // Room for bearer tokens up to 16 KiB plus other headers; the auth guard caps tokens itself.
+    http: { maxHeaderSize: 32 * 1024 },
     keepAliveTimeout: 72_000,
   });
   const app = await NestFactory.create<NestFastifyApplication>(

@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+#
+# Boards API image. Build:  docker build -t boards-api .
+# Run (configuration from BOARDS_* variables; production needs BOARDS_DATABASE_URL and jwt/oidc):
+#   docker run -p 8800:8800 --env-file .env.production boards-api
+# Migrations: the same image with `node dist/src/cli.js migrate up` (owner URL), e.g. as a
+# Kubernetes initContainer (k8s/deployment.yaml).
+
+# --- build: all dependencies, compile TypeScript to dist/ -------------------------------------
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# @scarf/scarf (a transitive dependency) phones home from its install script unless told not to.
+ENV SCARF_ANALYTICS=false
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY src ./src
+COPY migrations ./migrations
+RUN npm run build
+
+# --- runtime: production dependencies, compiled code, non-root ---------------------------------
+FROM node:20-bookworm-slim AS runtime
+WORKDIR /app
+ENV NODE_ENV=production \
+    SCARF_ANALYTICS=false \
+    BOARDS_ENVIRONMENT=production \
+    BOARDS_API_HOST=0.0.0.0 \
+    BOARDS_API_PORT=8800
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+# Files stay owned by root (read-only for the process); the server writes nothing to disk.
+USER node
+EXPOSE 8800
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8800/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/cli.js", "serve"]

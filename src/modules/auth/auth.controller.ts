@@ -1,0 +1,65 @@
+import { Controller, Get } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { TenantContextMissingError } from 'src/core/errors/domain-error';
+import { MeResponseDto } from './dto/me-response.dto';
+import { TenantDirectory } from './tenant-directory';
+import { UserProvisioningService } from './user-provisioning.service';
+
+@ApiTags('auth')
+@ApiBearerAuth()
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly context: TenantContext,
+    private readonly directory: TenantDirectory,
+    private readonly provisioning: UserProvisioningService,
+  ) {}
+
+  @Get('me')
+  @ApiOperation({ summary: 'The authenticated caller: principal, user, tenant and roles' })
+  @ApiHeader({
+    name: 'X-Tenant',
+    required: false,
+    description: 'Tenant slug, when the token does not name one',
+  })
+  @ApiOkResponse({ type: MeResponseDto })
+  @ApiBadRequestResponse({ description: 'Malformed X-Tenant header, or no tenant (multi-tenant)' })
+  @ApiUnauthorizedResponse({ description: 'Missing or invalid bearer token' })
+  @ApiForbiddenResponse({ description: 'Tenant not active, or X-Tenant contradicts the token' })
+  @ApiNotFoundResponse({ description: 'Unknown tenant (multi-tenant mode)' })
+  async me(): Promise<MeResponseDto> {
+    const principal = this.context.principal;
+    if (!principal) throw new TenantContextMissingError('the principal');
+    const tenant = await this.directory.findBySlug(this.context.tenantSlug);
+    if (!tenant) throw new TenantContextMissingError('the tenant');
+    const user = await this.provisioning.ensureUser(tenant, principal);
+    return {
+      principal: {
+        provider: principal.provider,
+        subject: principal.subject,
+        email: principal.email ?? null,
+        name: principal.name ?? null,
+        is_platform_admin: principal.isPlatformAdmin,
+      },
+      user: {
+        id: user.id,
+        tenant_role: user.tenantRole,
+        email: user.email,
+        display_name: user.displayName,
+      },
+      tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, status: tenant.status },
+      roles: principal.isPlatformAdmin ? [user.tenantRole, 'platform_admin'] : [user.tenantRole],
+    };
+  }
+}

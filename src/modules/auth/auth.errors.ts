@@ -1,0 +1,83 @@
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
+
+/**
+ * Short reasons for a rejected bearer token. They go into `WWW-Authenticate: Bearer
+ * error="invalid_token", error_description="…"` and the error body, so they name what is wrong
+ * with the token without echoing configuration (expected issuer, audience, key ids).
+ */
+export type TokenRejection =
+  | 'malformed token'
+  | 'token too large'
+  | 'algorithm not allowed'
+  | 'unsupported critical header'
+  | 'unknown signing key'
+  | 'ambiguous signing key'
+  | 'signing keys unavailable'
+  | 'invalid signature'
+  | 'token expired'
+  | 'token not yet valid'
+  | 'token issued in the future'
+  | 'missing exp claim'
+  | 'invalid claims'
+  | 'invalid issuer'
+  | 'untrusted issuer'
+  | 'invalid audience'
+  | 'missing sub claim'
+  | 'invalid token';
+
+/**
+ * How far a token got with a provider before it was refused: its algorithm is not the provider's,
+ * its issuer is not the provider's, or it was meant for the provider and failed verification.
+ * A chain reports the reason of the provider the token got furthest with.
+ */
+export type RejectionStage = 'algorithm' | 'issuer' | 'verification';
+
+export const REJECTION_STAGES: readonly RejectionStage[] = ['algorithm', 'issuer', 'verification'];
+
+/** Thrown by a token verifier. */
+export class TokenRejectedError extends Error {
+  constructor(
+    readonly reason: TokenRejection,
+    readonly stage: RejectionStage = 'verification',
+    cause?: unknown,
+  ) {
+    super(reason, { cause });
+    this.name = 'TokenRejectedError';
+  }
+}
+
+/** 401 for a request without bearer credentials: `WWW-Authenticate: Bearer`, no error code. */
+export function missingCredentials(): DomainError {
+  return new DomainError(
+    ErrorCode.Unauthenticated,
+    'Authentication is required: send an Authorization: Bearer <token> header.',
+    {},
+    { 'WWW-Authenticate': 'Bearer' },
+  );
+}
+
+/** 401 for a rejected token, with the reason in the challenge and the body. */
+export function invalidToken(reason: TokenRejection): DomainError {
+  return new DomainError(
+    ErrorCode.Unauthenticated,
+    `The bearer token was rejected: ${reason}.`,
+    {},
+    { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${reason}"` },
+  );
+}
+
+export function platformAdminRequired(): DomainError {
+  return new DomainError(ErrorCode.Forbidden, 'This operation is reserved to platform admins.');
+}
+
+/**
+ * 403 when a caller names a tenant (X-Tenant) it does not belong to: membership comes from the
+ * token (a tenant claim, a corporate e-mail domain), registration, or an earlier provisioning.
+ */
+export function notAMember(): DomainError {
+  return new DomainError(
+    ErrorCode.Forbidden,
+    'You are not a member of this organization; ask its admin to add you, or use a token that names it.',
+  );
+}

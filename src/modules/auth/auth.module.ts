@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TenantsModule } from 'src/modules/tenants/tenants.module';
+import { AuthController } from './auth.controller';
+import { AuthProviderChain } from './auth-provider.chain';
+import { AuthenticationGuard } from './authentication.guard';
+import { TenantDirectory } from './tenant-directory';
+import { TenantGuard } from './tenant.guard';
+import { TenantResolver } from './tenant-resolver';
+import { UserProvisioningService } from './user-provisioning.service';
+import { UsersRepository } from './users.repository';
+
+/**
+ * Authentication and tenant resolution. Registers two global guards, in this order:
+ * AuthenticationGuard (token → principal) then TenantGuard (tenant + just-in-time user).
+ * Lookups go through the global TenantCache (src/core/cache), which the tenant admin service
+ * invalidates when a tenant changes.
+ */
+@Module({
+  imports: [TenantsModule],
+  controllers: [AuthController],
+  providers: [
+    AuthProviderChain,
+    TenantDirectory,
+    TenantResolver,
+    UsersRepository,
+    UserProvisioningService,
+    { provide: APP_GUARD, useClass: AuthenticationGuard },
+    { provide: APP_GUARD, useClass: TenantGuard },
+  ],
+  exports: [TenantDirectory, UserProvisioningService],
+})
+export class AuthModule {}

@@ -1,0 +1,67 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { TENANT_STATUSES, type TenantStatus } from 'src/modules/tenants/tenant.entity';
+import type { TenantRole } from 'src/core/context/tenant-context';
+
+export class MePrincipalDto {
+  @ApiProperty({ description: 'Identity namespace: none, jwt, or oidc:<issuer>', example: 'jwt' })
+  provider: string;
+
+  @ApiProperty({ description: 'The token subject (sub)', example: 'user-123' })
+  subject: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'ada@acme.com' })
+  email: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'Ada Lovelace' })
+  name: string | null;
+
+  @ApiProperty({ description: 'May manage all tenants through /api/setup/*' })
+  is_platform_admin: boolean;
+}
+
+export class MeUserDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ enum: ['admin', 'member'] })
+  tenant_role: TenantRole;
+
+  @ApiPropertyOptional({ type: String, nullable: true })
+  email: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true })
+  display_name: string | null;
+}
+
+export class MeTenantDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ example: 'acme' })
+  slug: string;
+
+  @ApiProperty({ example: 'Acme Corp' })
+  name: string;
+
+  @ApiProperty({ enum: TENANT_STATUSES })
+  status: TenantStatus;
+}
+
+/** GET /api/auth/me: who the caller is, as which user, in which tenant. */
+export class MeResponseDto {
+  @ApiProperty({ type: MePrincipalDto })
+  principal: MePrincipalDto;
+
+  @ApiProperty({ type: MeUserDto })
+  user: MeUserDto;
+
+  @ApiProperty({ type: MeTenantDto })
+  tenant: MeTenantDto;
+
+  @ApiProperty({
+    type: [String],
+    description: 'The tenant role, plus platform_admin for platform admins',
+    example: ['admin'],
+  })
+  roles: string[];
+}

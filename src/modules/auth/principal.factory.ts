@@ -1,0 +1,78 @@
+import type { AuthConfig } from 'src/core/config/boards-config';
+import type { Principal } from 'src/core/context/tenant-context';
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const MAX_EMAIL_LENGTH = 320;
+const MAX_NAME_LENGTH = 255;
+
+/** The fixed caller of BOARDS_AUTH_PROVIDER=none (development only; refused in production). */
+export const DEVELOPMENT_IDENTITY = {
+  provider: 'none',
+  subject: 'dev-user',
+  email: 'dev@localhost',
+  name: 'Development User',
+} as const;
+
+/** Builds the request's principal from verified claims. */
+export function buildPrincipal(
+  provider: string,
+  claims: Readonly<Record<string, unknown>> & { sub: string },
+  auth: AuthConfig,
+): Principal {
+  const subject = claims.sub;
+  return {
+    provider,
+    subject,
+    email: emailFrom(claims.email),
+    name: nameFrom(claims.name) ?? nameFrom(claims.preferred_username),
+    claims: Object.freeze({ ...claims }),
+    isPlatformAdmin: isPlatformAdmin(provider, subject, claims, auth),
+  };
+}
+
+export function developmentPrincipal(auth: AuthConfig): Principal {
+  const { provider, subject, email, name } = DEVELOPMENT_IDENTITY;
+  return buildPrincipal(provider, { sub: subject, email, name }, auth);
+}
+
+/**
+ * A caller is a platform admin when
+ * - BOARDS_PLATFORM_ADMIN_SUBJECTS lists its subject, either bare (`alice`) or qualified by
+ *   provider (`jwt:alice`, `oidc:idp.example.com:alice`; prefer this form when several issuers
+ *   are trusted, since a bare subject matches in every one of them), or
+ * - BOARDS_PLATFORM_ADMIN_ROLE is set and appears in one of the role claims `roles`, `role`,
+ *   `groups` (an array of strings, or one string holding space- or comma-separated values) or
+ *   Keycloak's `realm_access.roles`. Matching is exact and case-sensitive.
+ */
+export function isPlatformAdmin(
+  provider: string,
+  subject: string,
+  claims: Readonly<Record<string, unknown>>,
+  auth: AuthConfig,
+): boolean {
+  const subjects = auth.platformAdminSubjects;
+  if (subjects.includes(subject) || subjects.includes(`${provider}:${subject}`)) return true;
+  const role = auth.platformAdminRole;
+  if (!role) return false;
+  const realmAccess = claims.realm_access as { roles?: unknown } | undefined;
+  const sources = [claims.roles, claims.role, claims.groups, realmAccess?.roles];
+  return sources.some((source) => roleValues(source).includes(role));
+}
+
+function roleValues(source: unknown): string[] {
+  if (typeof source === 'string') return source.split(/[\s,]+/).filter(Boolean);
+  if (Array.isArray(source)) return source.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+function emailFrom(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const email = value.trim();
+  return email.length <= MAX_EMAIL_LENGTH && EMAIL.test(email) ? email : undefined;
+}
+
+function nameFrom(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const name = value.trim();
+  return name ? name.slice(0, MAX_NAME_LENGTH) : undefined;
+}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { TenantsRepository } from 'src/modules/tenants/tenants.repository';
+import { TenantCache, type TenantRecord } from 'src/core/cache/tenant-cache';
+
+/** Tenant-by-slug lookups for the tenant guard, through the short-lived cache. */
+@Injectable()
+export class TenantDirectory {
+  constructor(
+    private readonly tenants: TenantsRepository,
+    private readonly cache: TenantCache,
+  ) {}
+
+  async findBySlug(slug: string): Promise<TenantRecord | undefined> {
+    const cached = await this.cache.getTenant(slug);
+    if (cached) return cached;
+    const tenant = await this.tenants.findBySlug(slug);
+    if (!tenant) return undefined;
+    const record: TenantRecord = {
+      id: tenant.id,
+      slug: tenant.slug,
+      name: tenant.name,
+      status: tenant.status,
+    };
+    await this.cache.setTenant(record);
+    return record;
+  }
+}
