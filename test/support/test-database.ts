@@ -74,7 +74,7 @@ export async function createTestDatabase(
 
   const config = (overrides: Record<string, string> = {}) =>
     loadConfig({
-      BOARDS_RATE_LIMIT_KEY_PREFIX: `bt_${id}`,
+      BOARDS_REDIS_KEY_PREFIX: `bt_${id}`,
       BOARDS_ENVIRONMENT: 'test',
       BOARDS_LOG_LEVEL: 'silent',
       BOARDS_DATABASE_AUTO_MIGRATE: 'false',

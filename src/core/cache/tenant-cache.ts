@@ -1,5 +1,6 @@
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
 import type { TenantRole } from 'src/core/context/tenant-context';
+import { BoardsConfig } from 'src/core/config/boards-config';
 import { RedisConnection } from 'src/core/redis/redis.module';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import type { TenantStatus } from 'src/modules/tenants/tenant.entity';
@@ -25,7 +26,6 @@ export interface UserRecord {
 export const TENANT_CACHE_TTL_MS = 15_000;
 export const USER_CACHE_TTL_MS = 30_000;
 const SHARED_TTL_MS = 60_000;
-const KEY_PREFIX = 'boards:cache:';
 
 /**
  * The hot-path lookups (tenant by slug, user by identity) in two tiers: an in-process LRU with a
@@ -42,11 +42,15 @@ export class TenantCache {
   private readonly tenants = new LruTtlCache<TenantRecord>(10_000, TENANT_CACHE_TTL_MS);
   private readonly users = new LruTtlCache<UserRecord>(50_000, USER_CACHE_TTL_MS);
   private lastRedisWarning = 0;
+  private readonly keyPrefix: string;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly metrics: MetricsService,
-  ) {}
+    config: BoardsConfig,
+  ) {
+    this.keyPrefix = `${config.redisKeyPrefix}:cache:`;
+  }
 
   static tenantKey(slug: string): string {
     return `tenants:slug:${slug}`;
@@ -95,7 +99,7 @@ export class TenantCache {
     const client = this.redis.client;
     if (client) {
       try {
-        const shared = await client.get(KEY_PREFIX + key);
+        const shared = await client.get(this.keyPrefix + key);
         if (shared !== null) {
           const value = JSON.parse(shared) as V;
           local.set(key, value);
@@ -116,7 +120,7 @@ export class TenantCache {
     const client = this.redis.client;
     if (!client) return;
     try {
-      await client.set(KEY_PREFIX + key, JSON.stringify(value), 'PX', SHARED_TTL_MS);
+      await client.set(this.keyPrefix + key, JSON.stringify(value), 'PX', SHARED_TTL_MS);
     } catch (err) {
       this.redisFailed(err);
     }
@@ -127,7 +131,7 @@ export class TenantCache {
     const client = this.redis.client;
     if (!client) return;
     try {
-      await client.del(KEY_PREFIX + key);
+      await client.del(this.keyPrefix + key);
     } catch (err) {
       this.redisFailed(err);
     }

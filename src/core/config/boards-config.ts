@@ -91,8 +91,6 @@ export interface RateLimitConfig {
   readonly enabled: boolean;
   readonly perUserPerMinute: number;
   readonly perTenantPerMinute: number;
-  /** Prefix of the shared counters' keys (separate installations or test runs sharing one Redis). */
-  readonly keyPrefix: string;
 }
 
 export interface ObservabilityConfig {
@@ -109,6 +107,8 @@ export class BoardsConfig {
   readonly debug: boolean;
   readonly database: DatabaseConfig;
   readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key (cache and rate-limit counters): installations sharing one Redis stay apart. */
+  readonly redisKeyPrefix: string;
   readonly auth: AuthConfig;
   readonly tenancy: TenancyConfig;
   readonly api: ApiConfig;
@@ -179,7 +179,7 @@ export const KNOWN_VARIABLES = [
   'BOARDS_RATE_LIMIT_ENABLED',
   'BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE',
   'BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE',
-  'BOARDS_RATE_LIMIT_KEY_PREFIX',
+  'BOARDS_REDIS_KEY_PREFIX',
   'BOARDS_ENABLE_AUDIT_LOGGING',
   'BOARDS_ENABLE_ADVANCED_METRICS',
   'BOARDS_METRICS_TOKEN',
@@ -373,6 +373,7 @@ export function loadConfig(env: Env): BoardsConfig {
       }),
     },
     redisUrl: read.url('BOARDS_REDIS_URL', ['redis', 'rediss']),
+    redisKeyPrefix: read.string('BOARDS_REDIS_KEY_PREFIX', 'boards'),
     auth: {
       providers,
       jwt: {
@@ -431,7 +432,6 @@ export function loadConfig(env: Env): BoardsConfig {
         min: 1,
         max: 10_000_000,
       }),
-      keyPrefix: read.string('BOARDS_RATE_LIMIT_KEY_PREFIX', 'boards'),
     },
     observability: {
       logLevel,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 
@@ -54,10 +54,15 @@ export class TenantTransactions {
   ): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
-    const previousTenant = this.cls.get('tenantId');
+    const previousTenant: unknown = this.cls.get('tenantId');
     try {
-      await runner.startTransaction();
-      await runner.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+      // One round trip opens the transaction and binds it to the tenant. The id is a UUID checked
+      // above, so it is safe as a literal (a parameter would need the extended protocol, which
+      // takes one statement per message).
+      await runner.query(
+        `START TRANSACTION; SELECT set_config('app.tenant_id', '${tenantId}', true)`,
+      );
+      markTransactionOpen(runner);
       this.cls.set('tenantId', tenantId);
       this.cls.set('entityManager', runner.manager);
       const result = await work(runner.manager);
@@ -72,4 +77,15 @@ export class TenantTransactions {
       await runner.release();
     }
   }
+}
+
+/**
+ * Tells TypeORM that the runner's transaction is open (as startTransaction() would), so that
+ * save() and friends join it instead of opening and committing one of their own, and
+ * commitTransaction()/rollbackTransaction() end it.
+ */
+function markTransactionOpen(runner: QueryRunner): void {
+  const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+  state.isTransactionActive = true;
+  state.transactionDepth = 1;
 }

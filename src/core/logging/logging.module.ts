@@ -1,19 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module, RequestMethod } from '@nestjs/common';
+import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { requestLogFields } from './request-log-fields';
 
-type RawRequest = IncomingMessage & { id?: string };
-
-/** Paths of headers and fields never written to a log. */
+/** Paths of fields never written to a log. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["idempotency-key"]',
-  'res.headers["set-cookie"]',
+  '*.authorization',
   '*.token',
   '*.access_token',
   '*.refresh_token',
@@ -23,57 +20,80 @@ export const REDACTED_PATHS = [
   '*.client_secret',
 ];
 
+/** Probes arrive every few seconds from every kubelet; they are not worth a line each. */
+const UNLOGGED_ROUTES = new Set(['/health/live', '/health/ready']);
+
+const rootLoggers = new WeakMap<BoardsConfig, pino.Logger>();
+
 /** The process's pino logger: JSON to stdout, written asynchronously, secrets redacted. */
-export function createRootLogger(config: BoardsConfig): pino.Logger {
-  return pino(
-    {
-      level: config.observability.logLevel,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      base: { service: 'boards-api' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label: string) => ({ level: label }) },
-    },
-    pino.destination({ dest: 1, sync: false }),
-  );
+export function rootLogger(config: BoardsConfig): pino.Logger {
+  let logger = rootLoggers.get(config);
+  if (!logger) {
+    logger = pino(
+      {
+        level: config.observability.logLevel,
+        redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+        base: { service: 'boards-api' },
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label: string) => ({ level: label }) },
+      },
+      pino.destination({ dest: 1, sync: false }),
+    );
+    rootLoggers.set(config, logger);
+  }
+  return logger;
 }
 
 /**
- * pino through nestjs-pino: application logs and one JSON line per request with request_id,
- * tenant_slug, user_id, method, route, status and response_time. Written asynchronously so the
- * request path never waits on stdout.
+ * One JSON line per request, written when the response is done: request_id, tenant_slug,
+ * user_id, method, route (the template, never the raw URL), status, response_time (ms), ip.
+ * A Fastify hook on the root logger: no middleware and no child logger per request.
+ */
+@Injectable()
+export class RequestLogHook implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly config: BoardsConfig,
+  ) {}
+
+  onModuleInit(): void {
+    // Absent in an application context without HTTP (CLI commands).
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    const logger = rootLogger(this.config);
+    fastify?.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url;
+      if (!route || !UNLOGGED_ROUTES.has(route)) {
+        const line = {
+          request_id: request.id,
+          ...requestLogFields(request.raw),
+          method: request.method,
+          status: reply.statusCode,
+          response_time: Math.round(reply.elapsedTime * 10) / 10,
+        };
+        if (reply.statusCode >= 500) logger.error(line, 'request failed');
+        else logger.info(line, 'request completed');
+      }
+      done();
+    });
+  }
+}
+
+/**
+ * pino for everything: nestjs-pino carries the application's logs (Nest's Logger) to the root
+ * logger; RequestLogHook writes the request lines. Output is asynchronous, so the request path
+ * never waits on stdout.
  */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
       inject: [BoardsConfig],
       useFactory: (config: BoardsConfig) => ({
-        // Probes arrive every few seconds from every kubelet; they are not worth a line each.
-        exclude: [
-          { method: RequestMethod.GET, path: 'health/live' },
-          { method: RequestMethod.GET, path: 'health/ready' },
-        ],
-        pinoHttp: {
-          level: config.observability.logLevel,
-          logger: createRootLogger(config),
-          genReqId: (req: IncomingMessage) => (req as RawRequest).id ?? '',
-          customAttributeKeys: { reqId: 'request_id', responseTime: 'response_time' },
-          quietReqLogger: true,
-          // The request line carries flat fields (below), not pino-http's req/res objects.
-          serializers: { req: () => undefined, res: () => undefined },
-          // Called when the request starts and again when it ends; only the end knows everything.
-          customProps: (req: IncomingMessage, res: ServerResponse) =>
-            res.writableFinished
-              ? { ...requestLogFields(req), method: req.method, status: res.statusCode }
-              : {},
-          customSuccessMessage: () => 'request completed',
-          customErrorMessage: () => 'request failed',
-          autoLogging: {
-            ignore: (req: IncomingMessage) =>
-              req.url === '/health/live' || req.url === '/health/ready',
-          },
-        },
+        pinoHttp: { logger: rootLogger(config), autoLogging: false, quietReqLogger: true },
+        // Request lines come from RequestLogHook; nestjs-pino's per-request middleware stays off.
+        forRoutes: [],
       }),
     }),
   ],
+  providers: [RequestLogHook],
 })
 export class LoggingModule {}

@@ -39,7 +39,7 @@ export class RateLimitGuard extends ThrottlerGuard {
       context.getClass(),
     ]);
     const scope = name === 'default' && route ? `route:${route}` : 'all';
-    return `${this.config.rateLimits.keyPrefix}:rl:${name}:${scope}:${tracker}`;
+    return `${this.config.redisKeyPrefix}:rl:${name}:${scope}:${tracker}`;
   }
 
   protected override async throwThrottlingException(

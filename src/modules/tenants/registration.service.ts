@@ -48,44 +48,50 @@ export class RegistrationService {
       const refused = domains.find((domain) => !registration.allowedDomains.includes(domain));
       if (refused) throw TenantErrors.domainNotAllowed(refused);
     }
-    const slug = dto.organization_slug ?? (await this.admin.availableSlug(dto.organization_name));
     const identity = `${principal.provider}:${principal.subject}`;
     const id = randomUUID();
     const status = registration.requiresApproval ? 'pending_approval' : 'active';
 
-    const tenant = await this.transactions.run(id, async () => {
-      await this.tenants.lockIdentity(identity);
-      if ((await this.tenants.countRegisteredBy(identity)) >= registration.maxTenantsPerUser) {
-        throw TenantErrors.tenantLimit(registration.maxTenantsPerUser);
-      }
-      return this.admin.createTenant(
-        {
-          id,
-          name: dto.organization_name,
-          slug,
-          status,
-          settings: {
-            registration: {
-              use_case: dto.use_case ?? null,
-              organization_size: dto.organization_size ?? null,
-              metadata: dto.metadata ?? {},
+    const register = (slug: string) =>
+      this.transactions.run(id, async () => {
+        await this.tenants.lockIdentity(identity);
+        if ((await this.tenants.countRegisteredBy(identity)) >= registration.maxTenantsPerUser) {
+          throw TenantErrors.tenantLimit(registration.maxTenantsPerUser);
+        }
+        return this.admin.createTenant(
+          {
+            id,
+            name: dto.organization_name,
+            slug,
+            status,
+            settings: {
+              registration: {
+                use_case: dto.use_case ?? null,
+                organization_size: dto.organization_size ?? null,
+                metadata: dto.metadata ?? {},
+              },
             },
+            registeredBy: identity,
           },
-          registeredBy: identity,
-        },
-        {
-          admin: {
-            provider: principal.provider,
-            subject: principal.subject,
-            email: dto.admin_email,
-            displayName: dto.admin_name ?? principal.name ?? null,
+          {
+            admin: {
+              provider: principal.provider,
+              subject: principal.subject,
+              email: dto.admin_email,
+              displayName: dto.admin_name ?? principal.name ?? null,
+            },
+            includeSampleData: dto.include_sample_data ?? false,
+            auditAction: 'tenant.register',
+            auditDetails: { registered_by: identity },
           },
-          includeSampleData: dto.include_sample_data ?? false,
-          auditAction: 'tenant.register',
-          auditDetails: { registered_by: identity },
-        },
-      );
-    });
+        );
+      });
+    const tenant = await this.admin.withGeneratedSlug(
+      dto.organization_slug,
+      dto.organization_name,
+      'organization_slug',
+      register,
+    );
 
     const base = this.config.api.frontendBaseUrl?.replace(/\/+$/, '');
     return {

@@ -4,6 +4,8 @@ import { normalizeSlug } from 'src/common/slug';
 import { TenantCache } from 'src/core/cache/tenant-cache';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
 import { AuditService } from './audit.service';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
 import type { ListTenantsQuery } from './dto/list-tenants.query';
@@ -105,19 +107,43 @@ export class TenantAdminService {
   }
 
   async create(dto: CreateTenantDto): Promise<TenantResponse> {
-    const slug = dto.slug ?? (await this.availableSlug(dto.name));
-    const tenant = await this.createTenant(
-      {
-        id: randomUUID(),
-        name: dto.name,
-        slug,
-        status: 'active',
-        settings: dto.settings ?? {},
-        registeredBy: null,
-      },
-      { includeSampleData: dto.include_sample_data ?? false, auditAction: 'tenant.create' },
+    const tenant = await this.withGeneratedSlug(dto.slug, dto.name, 'slug', (slug) =>
+      this.createTenant(
+        {
+          id: randomUUID(),
+          name: dto.name,
+          slug,
+          status: 'active',
+          settings: dto.settings ?? {},
+          registeredBy: null,
+        },
+        { includeSampleData: dto.include_sample_data ?? false, auditAction: 'tenant.create' },
+      ),
     );
     return toTenantResponse(tenant);
+  }
+
+  /**
+   * Runs `create` with the given slug, or with one generated from `name`; a generated slug taken
+   * by a concurrent creation is generated again (up to three tries) instead of answering 409 for
+   * a slug the caller never chose.
+   */
+  async withGeneratedSlug<T>(
+    given: string | undefined,
+    name: string,
+    field: string,
+    create: (slug: string) => Promise<T>,
+  ): Promise<T> {
+    if (given !== undefined) return create(given);
+    for (let attempt = 1; ; attempt++) {
+      const slug = await this.availableSlug(name, field);
+      try {
+        return await create(slug);
+      } catch (err) {
+        const taken = err instanceof DomainError && err.code === ErrorCode.Conflict;
+        if (!taken || attempt >= 3) throw err;
+      }
+    }
   }
 
   /**
@@ -232,9 +258,9 @@ export class TenantAdminService {
   }
 
   /** A free slug made from `name`: the name's slug, else with -2, -3, … appended. */
-  async availableSlug(name: string): Promise<string> {
+  async availableSlug(name: string, field = 'slug'): Promise<string> {
     const base = normalizeSlug(name);
-    if (!base) throw TenantErrors.noSlugFromName();
+    if (!base) throw TenantErrors.noSlugFromName(field);
     const stem = base.slice(0, 45).replace(/-+$/, '');
     const candidates = [base, ...Array.from({ length: 20 }, (_, i) => `${stem}-${i + 2}`)];
     const taken = await this.tenants.takenSlugs(candidates);

@@ -30,9 +30,9 @@ export const TenantErrors = {
       ErrorCode.Forbidden,
       `You have reached the limit of ${max} organization(s) per user.`,
     ),
-  noSlugFromName: () =>
+  noSlugFromName: (field: string) =>
     new DomainError(
       ErrorCode.BadRequest,
-      'No slug can be made from this name; give organization_slug explicitly.',
+      `No slug can be made from this name; give ${field} explicitly.`,
     ),
 };

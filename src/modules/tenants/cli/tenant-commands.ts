@@ -1,10 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import type { Command } from 'commander';
 import { AppModule } from 'src/app.module';
 import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { withOwnerDataSource } from 'src/core/database/owner-session';
+import { CreateTenantDto } from '../dto/create-tenant.dto';
 import { toTenantResponse, type TenantResponse } from '../dto/tenant.response';
 import { TenantAdminService, TENANT_TRANSITIONS, type TenantAction } from '../tenant-admin.service';
 import { TenantErrors } from '../tenants.errors';
@@ -41,6 +44,23 @@ async function withServices<T>(
   }
 }
 
+/** The API's validation rules for a CLI input: a clear message instead of a database error. */
+async function validated<T extends object>(
+  type: new () => T,
+  input: Record<string, unknown>,
+): Promise<T> {
+  const defined = Object.fromEntries(
+    Object.entries(input).filter(([, value]) => value !== undefined),
+  );
+  const dto = plainToInstance(type, defined);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) {
+    const messages = errors.flatMap((error) => Object.values(error.constraints ?? {}));
+    throw new Error(`invalid input: ${messages.join('; ')}`);
+  }
+  return dto;
+}
+
 async function idOf(tenants: TenantsRepository, slugOrId: string): Promise<string> {
   const tenant = /^[0-9a-f-]{36}$/i.test(slugOrId)
     ? await tenants.findById(slugOrId)
@@ -67,13 +87,12 @@ export function registerTenantCommands(program: Command, loadConfig: () => Board
         sampleData: boolean;
         outputFormat: OutputFormat;
       }) => {
-        const created = await withServices(loadConfig(), (admin) =>
-          admin.create({
-            name: options.name,
-            slug: options.slug,
-            include_sample_data: options.sampleData,
-          }),
-        );
+        const dto = await validated(CreateTenantDto, {
+          name: options.name,
+          slug: options.slug,
+          include_sample_data: options.sampleData,
+        });
+        const created = await withServices(loadConfig(), (admin) => admin.create(dto));
         printRows([tenantRow(created)], options.outputFormat, created);
       },
     );

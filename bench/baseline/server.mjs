@@ -1,0 +1,129 @@
+// The bare baseline: node:http + pg doing the same work as the project for GET /api/boards and
+// GET /api/boards/:id — verify the HS256 token with node:crypto, resolve tenant and user (cached
+// in memory, as the project caches them), open a transaction, set_config('app.tenant_id', …, true),
+// run the same SQL the project runs, commit, and serialize the same JSON. Same pool size.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import pg from 'pg';
+
+const PORT = Number(process.env.PORT ?? 8900);
+const SECRET = process.env.JWT_SECRET ?? '';
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.POOL_SIZE ?? 10) });
+pool.on('error', () => undefined);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const tenants = new Map();
+const users = new Map();
+
+// The project's SQL (TypeORM's output for BoardsRepository.viewQuery), verbatim.
+const VIEW_SELECT = `SELECT "b"."tenant_id" AS "b_tenant_id", "b"."id" AS "b_id", "b"."owner_id" AS "b_owner_id", "b"."title" AS "b_title", "b"."description" AS "b_description", "b"."is_public" AS "b_is_public", "b"."settings" AS "b_settings", "b"."metadata" AS "b_metadata", "b"."version" AS "b_version", "b"."created_at" AS "b_created_at", "b"."updated_at" AS "b_updated_at", "o"."id" AS "o_id", "o"."display_name" AS "o_display_name", "o"."avatar_url" AS "o_avatar_url", "o"."tenant_id" AS "o_tenant_id", "m"."id" AS "m_id", "m"."role" AS "m_role", "m"."tenant_id" AS "m_tenant_id" FROM "boards" "b" LEFT JOIN "users" "o" ON "o"."tenant_id" = "b"."tenant_id" AND "o"."id" = "b"."owner_id"  LEFT JOIN "board_members" "m" ON "m"."tenant_id" = "b"."tenant_id" AND "m"."board_id" = "b"."id" AND "m"."user_id" = $1 WHERE "b"."tenant_id" = $2`;
+const LIST_SQL = `${VIEW_SELECT} AND ("b"."owner_id" = $1 OR "m"."id" IS NOT NULL OR "b"."is_public") ORDER BY "b"."updated_at" DESC, "b"."id" DESC LIMIT 21`;
+const GET_SQL = `${VIEW_SELECT} AND "b"."id" = $3`;
+
+function verify(header) {
+  if (!header?.startsWith('Bearer ')) return undefined;
+  const [h, p, s] = header.slice(7).split('.');
+  if (!h || !p || !s) return undefined;
+  const expected = createHmac('sha256', SECRET).update(`${h}.${p}`).digest();
+  const given = Buffer.from(s, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  if (JSON.parse(Buffer.from(h, 'base64url').toString()).alg !== 'HS256') return undefined;
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return undefined;
+  return claims;
+}
+
+async function inTenant(tenantId, work) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function actor(claims) {
+  let tenant = tenants.get(claims.tenant);
+  if (!tenant) {
+    const { rows } = await pool.query(`SELECT id, status FROM tenants WHERE slug = $1`, [claims.tenant]);
+    if (!rows[0] || rows[0].status !== 'active') return undefined;
+    tenant = rows[0].id;
+    tenants.set(claims.tenant, tenant);
+  }
+  const key = `${tenant}:${claims.sub}`;
+  let user = users.get(key);
+  if (!user) {
+    const rows = await inTenant(tenant, async (client) =>
+      (await client.query(`SELECT id FROM users WHERE auth_provider = 'jwt' AND auth_subject = $1`, [claims.sub])).rows,
+    );
+    if (!rows[0]) return undefined;
+    user = rows[0].id;
+    users.set(key, user);
+  }
+  return { tenant, user };
+}
+
+function board(row, userId) {
+  return {
+    id: row.b_id,
+    title: row.b_title,
+    description: row.b_description,
+    is_public: row.b_is_public,
+    settings: row.b_settings,
+    metadata: row.b_metadata,
+    owner_id: row.b_owner_id,
+    owner: row.o_id ? { id: row.o_id, display_name: row.o_display_name, avatar_url: row.o_avatar_url } : null,
+    my_role: row.b_owner_id === userId ? 'owner' : (row.m_role ?? null),
+    version: row.b_version,
+    created_at: row.b_created_at.toISOString(),
+    updated_at: row.b_updated_at.toISOString(),
+  };
+}
+
+function send(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const server = http.createServer((req, res) => {
+  handle(req, res).catch(() => send(res, 500, { error: 'Internal Server Error', status: 500 }));
+});
+
+async function handle(req, res) {
+  const path = req.url.split('?')[0];
+  if (path === '/health/ready') {
+    await pool.query('SELECT 1');
+    return send(res, 200, { status: 'ok' });
+  }
+  const claims = verify(req.headers.authorization);
+  if (!claims) return send(res, 401, { error: 'Unauthorized', status: 401 });
+  const who = await actor(claims);
+  if (!who) return send(res, 403, { error: 'Forbidden', status: 403 });
+  if (path === '/api/boards') {
+    const rows = await inTenant(who.tenant, async (client) => (await client.query(LIST_SQL, [who.user, who.tenant])).rows);
+    const more = rows.length > 20;
+    const items = rows.slice(0, 20).map((row) => board(row, who.user));
+    const last = items[items.length - 1];
+    const next = more ? Buffer.from(JSON.stringify([last.updated_at, last.id])).toString('base64url') : null;
+    return send(res, 200, { items, next_cursor: next });
+  }
+  const match = /^\/api\/boards\/([^/]+)$/.exec(path);
+  if (match && UUID.test(match[1])) {
+    const rows = await inTenant(who.tenant, async (client) => (await client.query(GET_SQL, [who.user, who.tenant, match[1]])).rows);
+    const row = rows[0];
+    if (!row || !(row.b_is_public || row.b_owner_id === who.user || row.m_id)) return send(res, 404, { error: 'Not Found', status: 404 });
+    return send(res, 200, board(row, who.user));
+  }
+  return send(res, 404, { error: 'Not Found', status: 404 });
+}
+
+server.listen(PORT, '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => pool.end().then(() => process.exit(0))));

@@ -1,0 +1,87 @@
+// Starts the project and the baseline as child processes, waits for readiness, reads peak RSS.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+async function waitReady(url, child, timeoutMs) {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode} before it was ready`);
+    try {
+      const response = await fetch(url, { headers: { 'x-forwarded-proto': 'https' } });
+      await response.arrayBuffer();
+      if (response.status === 200) return Date.now() - started;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${url} not ready within ${timeoutMs} ms`);
+}
+
+/** Peak resident set size of a process (VmHWM), in MB. */
+export function peakRssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+function start(command, args, env, port, label) {
+  const child = spawn(process.execPath, [command, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  return {
+    label,
+    child,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async ready(timeoutMs = 30_000) {
+      try {
+        return await waitReady(`http://127.0.0.1:${port}/health/ready`, child, timeoutMs);
+      } catch (err) {
+        throw new Error(`${label}: ${err.message}\n${stderr}`);
+      }
+    },
+    peakRssMb: () => peakRssMb(child.pid),
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The project in production mode: JWT HS256, multi-tenant, logs at info to /dev/null. */
+export function startProject({ cliPath, db, port, poolSize, secret }) {
+  return start(
+    cliPath,
+    ['serve'],
+    {
+      BOARDS_ENVIRONMENT: 'production',
+      BOARDS_AUTH_PROVIDER: 'jwt',
+      BOARDS_JWT_SECRET: secret,
+      BOARDS_MULTI_TENANT_MODE: 'true',
+      BOARDS_DATABASE_URL: db.runtimeUrl,
+      BOARDS_DATABASE_OWNER_URL: db.ownerUrl,
+      BOARDS_DATABASE_RUNTIME_ROLE: db.runtimeRole,
+      BOARDS_DATABASE_POOL_SIZE: String(poolSize),
+      BOARDS_DATABASE_AUTO_MIGRATE: 'false',
+      BOARDS_API_HOST: '127.0.0.1',
+      BOARDS_API_PORT: String(port),
+      BOARDS_LOG_LEVEL: 'info',
+      BOARDS_SHUTDOWN_DRAIN_SECONDS: '0',
+      // The limiter stays on the request path, with limits no benchmark reaches.
+      BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE: '10000000',
+      BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE: '10000000',
+    },
+    port,
+    'project',
+  );
+}
+
+export function startBaseline({ db, port, poolSize, secret, serverPath }) {
+  return start(serverPath, [], { PORT: String(port), DATABASE_URL: db.runtimeUrl, POOL_SIZE: String(poolSize), JWT_SECRET: secret }, port, 'baseline');
+}
