@@ -1,9 +1,9 @@
+import { CursorPageQuery } from 'src/common/cursor-page.query';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { BoardRoleFilter, BoardSort } from '../boards.repository';
 
-export class ListBoardsQuery {
+export class ListBoardsQuery extends CursorPageQuery {
   @ApiPropertyOptional({ enum: ['any', 'owner', 'member'], default: 'any' })
   @IsOptional()
   @IsIn(['any', 'owner', 'member'])
@@ -25,18 +25,4 @@ export class ListBoardsQuery {
   @IsOptional()
   @IsIn(['updated_desc', 'updated_asc', 'created_desc', 'created_asc'])
   sort?: BoardSort;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
 }

@@ -1,6 +1,6 @@
+import { CursorPageQuery } from 'src/common/cursor-page.query';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
 import {
   ARTIFACT_TYPES,
   GENERATION_STATUSES,
@@ -8,7 +8,7 @@ import {
   type GenerationStatus,
 } from '../generation.entity';
 
-export class ListGenerationsQuery {
+export class ListGenerationsQuery extends CursorPageQuery {
   @ApiPropertyOptional({ enum: GENERATION_STATUSES })
   @IsOptional()
   @IsIn(GENERATION_STATUSES)
@@ -18,18 +18,4 @@ export class ListGenerationsQuery {
   @IsOptional()
   @IsIn(ARTIFACT_TYPES)
   artifact_type?: ArtifactType;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
 }

@@ -1,6 +1,6 @@
+import { CursorPageQuery } from 'src/common/cursor-page.query';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
 import type { AuditEvent } from '../audit-event.entity';
 
 export class AuditEventResponse {
@@ -46,26 +46,12 @@ export class AuditEventPageResponse {
   next_cursor: string | null;
 }
 
-export class ListAuditEventsQuery {
+export class ListAuditEventsQuery extends CursorPageQuery {
   @ApiPropertyOptional({ description: 'Filter by action, e.g. board.create' })
   @IsOptional()
   @IsString()
   @MaxLength(100)
   action?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
 }
 
 export function toAuditEventResponse(event: AuditEvent): AuditEventResponse {
