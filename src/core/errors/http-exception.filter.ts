@@ -88,7 +88,7 @@ export function toErrorResponse(
         detail:
           status >= 500
             ? (GENERIC_DETAIL[status] ?? GENERIC_DETAIL[500])
-            : httpExceptionDetail(exception),
+            : (clientErrorSentence(status, exception) ?? httpExceptionDetail(exception)),
         status,
         request_id: requestId,
       },
@@ -126,6 +126,23 @@ function httpExceptionDetail(exception: HttpException): string {
   if (Array.isArray(message)) return message.map(String).join('; ');
   if (typeof message === 'string') return message;
   return exception.message;
+}
+
+/**
+ * Nest hands Fastify's own errors (body too large, unparsable JSON) on as HttpExceptions carrying
+ * Fastify's wording; they get this service's sentences instead.
+ */
+function clientErrorSentence(status: number, exception: HttpException): string | undefined {
+  if (status === 413) return fastifyClientErrorDetail(413, exception);
+  const message = exception.message;
+  if (status !== 400) return undefined;
+  if (/^Body is not valid JSON/.test(message) || exception.cause instanceof SyntaxError) {
+    return 'The request body is not valid JSON.';
+  }
+  if (/^Body cannot be empty when content-type is set to 'application\/json'/.test(message)) {
+    return 'The request body is empty but declared as JSON.';
+  }
+  return undefined;
 }
 
 function fastifyClientErrorDetail(status: number, exception: unknown): string {

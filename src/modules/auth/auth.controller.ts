@@ -1,15 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 import { MeResponseDto } from './dto/me-response.dto';
@@ -34,10 +25,7 @@ export class AuthController {
     description: 'Tenant slug, when the token does not name one',
   })
   @ApiOkResponse({ type: MeResponseDto })
-  @ApiBadRequestResponse({ description: 'Malformed X-Tenant header, or no tenant (multi-tenant)' })
-  @ApiUnauthorizedResponse({ description: 'Missing or invalid bearer token' })
-  @ApiForbiddenResponse({ description: 'Tenant not active, or X-Tenant contradicts the token' })
-  @ApiNotFoundResponse({ description: 'Unknown tenant (multi-tenant mode)' })
+  @ApiErrors(400, 401, 403, 404)
   async me(): Promise<MeResponseDto> {
     const principal = this.context.principal;
     if (!principal) throw new TenantContextMissingError('the principal');

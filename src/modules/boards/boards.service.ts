@@ -151,6 +151,13 @@ export class BoardsService {
       role: 'admin',
       invitedBy: newOwnerId,
     });
+    await this.audit.record({
+      tenantId: actor.tenantId,
+      action: 'board.transfer',
+      targetType: 'board',
+      targetId: boardId,
+      details: { from: view.board.ownerId, to: newOwnerId },
+    });
     return this.get(actor, boardId);
   }
 

@@ -1,0 +1,233 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTenant, uniqueMarker } from 'test/factories/seed';
+import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import { apiClient, whoAmI, type Api } from 'test/sdk/api-client';
+import { SdkWorkspace, lintOpenApi } from 'test/sdk/sdk-workspace';
+import { REPO_ROOT, startApp, type RunningApp } from 'test/support/http';
+import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * The OpenAPI document as a contract: what the server serves at /api/openapi.json is the
+ * committed openapi.json (so API changes show in review), it passes @redocly/cli's recommended
+ * ruleset (redocly.yaml) without errors, every operation is complete (operationId, error
+ * responses with the error schema, request body schemas), and a TypeScript client generated from
+ * it at test time (openapi-typescript + openapi-fetch) type-checks and drives a board's whole
+ * lifecycle against the running server.
+ */
+
+const COMMITTED = join(REPO_ROOT, 'openapi.json');
+const REGENERATE =
+  'npm run openapi  (builds, then: node dist/src/cli.js openapi --output openapi.json)';
+
+interface Operation {
+  operationId?: string;
+  security?: unknown[];
+  parameters?: { name: string; in: string; schema?: { format?: string } }[];
+  requestBody?: { content?: Record<string, { schema?: unknown }> };
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+}
+
+/** JSON pointers where two documents differ (at most `max`). */
+function differences(
+  a: unknown,
+  b: unknown,
+  pointer = '',
+  found: string[] = [],
+  max = 20,
+): string[] {
+  if (found.length >= max) return found;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    if (JSON.stringify(a) !== JSON.stringify(b)) found.push(pointer || '/');
+    return found;
+  }
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) {
+    differences(
+      (a as Record<string, unknown>)[key],
+      (b as Record<string, unknown>)[key],
+      `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      found,
+      max,
+    );
+  }
+  return found;
+}
+
+function operations(doc: OpenApiDocument): { label: string; operation: Operation }[] {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+      .map(([method, operation]) => ({ label: `${method.toUpperCase()} ${path}`, operation })),
+  );
+}
+
+describe('OpenAPI document and generated SDK', () => {
+  let db: TestDatabase;
+  let server: RunningApp;
+  let api: Api;
+  let served: OpenApiDocument;
+  let workspace: SdkWorkspace;
+  let ownerToken: string;
+  let memberId: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const slug = uniqueMarker('sdk');
+    await createTenant(db.owner, slug);
+    server = await startApp(
+      db.config(jwtAuthEnv({ BOARDS_RATE_LIMIT_ENABLED: 'false' })),
+      db.embedded ? { databaseTarget: db.target } : {},
+    );
+    api = apiClient(server.baseUrl);
+    ownerToken = hs256Token({ sub: 'sdk-owner', tenant: slug, name: 'SDK Owner' });
+    await whoAmI(api, ownerToken);
+    memberId = (await whoAmI(api, hs256Token({ sub: 'sdk-member', tenant: slug }))).userId;
+    const response = await api<OpenApiDocument>({ method: 'GET', path: '/api/openapi.json' });
+    expect(response.status).toBe(200);
+    served = response.body;
+    workspace = SdkWorkspace.create();
+  }, 60_000);
+
+  afterAll(async () => {
+    workspace?.remove();
+    await server?.close();
+    await db?.drop();
+  });
+
+  it('the served document is the committed openapi.json', () => {
+    const committed = JSON.parse(readFileSync(COMMITTED, 'utf8')) as unknown;
+    const differing = differences(served, committed);
+    if (differing.length > 0) {
+      throw new Error(
+        `openapi.json differs from /api/openapi.json at ${differing.join(', ')}.\n` +
+          `If the API change is intended, regenerate the file and commit it: ${REGENERATE}`,
+      );
+    }
+    expect(served).toEqual(committed);
+  });
+
+  it('passes the @redocly/cli recommended ruleset (redocly.yaml) without errors', async () => {
+    const file = join(workspace.dir, 'served-openapi.json');
+    writeFileSync(file, JSON.stringify(served));
+    const problems = await lintOpenApi(file);
+    const errors = problems
+      .filter((problem) => problem.severity === 'error')
+      .map((p) => `${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`);
+    expect(errors).toEqual([]);
+  }, 30_000);
+
+  it('every operation has a unique operationId', () => {
+    const ids = operations(served).map(({ label, operation }) => [label, operation.operationId]);
+    expect(ids.filter(([, id]) => !id)).toEqual([]);
+    const names = ids.map(([, id]) => id);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('every 4xx response uses the documented error body, and authenticated routes document 401', () => {
+    const problems: string[] = [];
+    for (const { label, operation } of operations(served)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (Number(status) < 400 || Number(status) >= 500) continue;
+        const ref = response.content?.['application/json']?.schema?.$ref;
+        if (ref !== '#/components/schemas/ApiErrorResponse') {
+          problems.push(`${label} ${status}: ${ref ?? 'no JSON schema'}`);
+        }
+      }
+      if ((operation.security ?? []).length > 0 && !operation.responses['401']) {
+        problems.push(`${label}: authenticated but no 401 documented`);
+      }
+      if (!Object.keys(operation.responses).some((status) => Number(status) < 300)) {
+        problems.push(`${label}: no success response`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every request body has a JSON schema', () => {
+    const bodies = operations(served).filter(({ operation }) => operation.requestBody);
+    expect(bodies.length).toBeGreaterThanOrEqual(8);
+    expect(
+      bodies
+        .filter(({ operation }) => !operation.requestBody?.content?.['application/json']?.schema)
+        .map(({ label }) => label),
+    ).toEqual([]);
+  });
+
+  it('id path parameters are documented as UUIDs (the server answers 400 to anything else)', () => {
+    const untyped = operations(served).flatMap(({ label, operation }) =>
+      (operation.parameters ?? [])
+        .filter((p) => p.in === 'path' && p.name.endsWith('_id') && p.schema?.format !== 'uuid')
+        .map((p) => `${label} {${p.name}}`),
+    );
+    expect(untyped).toEqual([]);
+  });
+
+  it('a client generated from the served document type-checks and drives a board lifecycle', async () => {
+    await workspace.generateTypes(`${server.baseUrl}/api/openapi.json`);
+    const compiled = await workspace.compileLifecycle();
+    expect({ code: compiled.code, diagnostics: compiled.stdout + compiled.stderr }).toEqual({
+      code: 0,
+      diagnostics: '',
+    });
+
+    const run = await workspace.runLifecycle({
+      BOARDS_SDK_BASE_URL: server.baseUrl,
+      BOARDS_SDK_TOKEN: ownerToken,
+      BOARDS_SDK_MEMBER_ID: memberId,
+      BOARDS_SDK_KEY: uniqueMarker('sdk-key'),
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    const summary = JSON.parse(run.stdout) as Record<string, Record<string, unknown>>;
+    const board = summary.created.board as { id: string; version: number };
+    expect(summary.created).toMatchObject({
+      status: 201,
+      location: `/api/boards/${board.id}`,
+      board: { title: 'SDK board', settings: { grid: 3 }, my_role: 'owner', version: 1 },
+    });
+    expect(summary.replay).toEqual({ status: 201, replayed: 'true', id: board.id });
+    expect(summary.fetched).toMatchObject({
+      status: 200,
+      title: 'SDK board',
+      etag: expect.stringMatching(/^".+"$/),
+    });
+    expect(summary.patched).toMatchObject({
+      status: 200,
+      board: { title: 'SDK board, renamed', is_public: true, version: 2 },
+    });
+    expect(summary.patched.etag).not.toBe(summary.fetched.etag);
+    expect(summary.stale).toMatchObject({
+      status: 412,
+      error: { status: 412, error: 'Precondition Failed' },
+    });
+    expect(summary.member).toMatchObject({
+      status: 201,
+      member: { user_id: memberId, role: 'editor' },
+    });
+    expect(summary.members).toEqual([memberId]);
+    const generation = summary.generation.generation as { id: string };
+    expect(summary.generation).toMatchObject({
+      status: 201,
+      generation: {
+        board_id: board.id,
+        status: 'pending',
+        input_params: { prompt: 'a lighthouse' },
+      },
+    });
+    expect(summary.boards).toEqual([board.id]);
+    expect(summary.pending).toEqual([generation.id]);
+    expect(summary.cancelled).toEqual({ status: 200, state: 'cancelled' });
+    expect(summary.cancelledAgain).toMatchObject({ status: 409, error: { status: 409 } });
+    expect(summary.deleted).toEqual({ status: 204 });
+    expect(summary.gone).toMatchObject({ status: 404, error: { status: 404, error: 'Not Found' } });
+    expect(summary.smuggled).toEqual({ status: 400 });
+
+    // The server agrees: the board is gone.
+    const after = await api({ method: 'GET', path: `/api/boards/${board.id}`, token: ownerToken });
+    expect(after.status).toBe(404);
+  }, 60_000);
+});
