@@ -3,7 +3,7 @@
 # Boards API image. Build:  docker build -t boards-api .
 # Run (configuration from BOARDS_* variables; production needs BOARDS_DATABASE_URL and jwt/oidc):
 #   docker run -p 8800:8800 --env-file .env.production boards-api
-# Migrations: the same image with `node dist/src/cli.js migrate up` (owner URL), e.g. as a
+# Migrations: the same image with `boards migrate up` (owner URL), e.g. as a
 # Kubernetes initContainer (k8s/deployment.yaml).
 
 # --- build: all dependencies, compile TypeScript to dist/ -------------------------------------
@@ -30,9 +30,14 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+# `boards` on the PATH (the package's bin entry), so commands read `boards serve`, `boards migrate up`.
+RUN ln -s /app/bin/boards /usr/local/bin/boards
 # Files stay owned by root (read-only for the process); the server writes nothing to disk.
 USER node
 EXPOSE 8800
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8800/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/src/cli.js", "serve"]
+# SIGTERM (docker stop, Kubernetes) starts the graceful drain: readiness 503, keep serving for
+# BOARDS_SHUTDOWN_DRAIN_SECONDS, finish in-flight requests, exit 0.
+STOPSIGNAL SIGTERM
+CMD ["boards", "serve"]

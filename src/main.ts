@@ -65,14 +65,15 @@ export async function createApp(
       stopAtFirstError: false,
     }),
   );
-  await applyHttpHardening(app, config);
-
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     annotateRequest(request.raw, { route: request.routeOptions.url, ip: request.ip });
     done();
   });
+
+  // After the request id hook, so even an early refusal (HTTPS required) carries X-Request-Id.
+  await applyHttpHardening(app, config);
 
   mountOpenApi(app);
 

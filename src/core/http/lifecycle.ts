@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { BoardsConfig } from 'src/core/config/boards-config';
+import { rootLogger } from 'src/core/logging/logging.module';
 
 /** Something that turns readiness to 503 (the health module's ShutdownState). */
 export interface Drainable {
@@ -53,11 +54,12 @@ export function installGracefulShutdown(
  */
 export function runAsClusterPrimary(config: BoardsConfig): boolean {
   if (config.api.workers <= 1 || !cluster.isPrimary) return false;
-  const logger = new Logger('Workers');
+  // The primary runs no Nest application, so it logs through the root pino logger directly.
+  const logger = rootLogger(config).child({ context: 'Workers' });
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.api.workers; i++) fork();
-  logger.log(`started ${config.api.workers} workers`);
+  logger.info(`started ${config.api.workers} workers`);
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -65,12 +67,14 @@ export function runAsClusterPrimary(config: BoardsConfig): boolean {
       return;
     }
     logger.warn(`worker ${worker.process.pid} exited (${signal ?? code}); starting a replacement`);
-    setTimeout(fork, 1_000);
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, 1_000);
   });
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal}: stopping workers`);
+    logger.info(`${signal}: stopping workers`);
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
   };

@@ -1,0 +1,195 @@
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { BoardsConfig } from 'src/core/config/boards-config';
+import { createTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
+import { TOKENS, bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import { REDIS_URL, describeWithRedis } from 'test/support/environment';
+import { freePort, startApp, type RunningApp } from 'test/support/http';
+import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * The hot-path cache of tenants and users with Redis (BOARDS_REDIS_URL): a repeated request reads
+ * neither the tenants nor the users table (queries counted on the app's own TypeORM logger, and
+ * the cache counters of /metrics), Redis keys are tenant-aware and shared by every replica, a
+ * change through the setup API (suspend, activate) takes effect on the next request, and with
+ * Redis unreachable requests still succeed from the database.
+ */
+
+/** SQL that reaches the app's runtime data source, as its logger sees it. */
+function recordQueries(server: RunningApp): string[] {
+  const queries: string[] = [];
+  const { logger } = server.app.get(DataSource);
+  const logQuery = logger.logQuery.bind(logger);
+  logger.logQuery = (query, parameters, runner) => {
+    queries.push(query);
+    return logQuery(query, parameters, runner);
+  };
+  return queries;
+}
+
+const touching = (queries: string[], table: string) =>
+  queries.filter((q) => new RegExp(`\\b(FROM|INTO|UPDATE)\\s+"?${table}"?\\b`, 'i').test(q));
+
+/** boards_cache_requests_total{cache,result} from /metrics. */
+async function cacheCount(server: RunningApp, cache: string, result: string): Promise<number> {
+  const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`boards_cache_requests_total{cache="${cache}",result="${result}"} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+async function me(server: RunningApp, token: string) {
+  const response = await fetch(`${server.baseUrl}/api/auth/me`, { headers: bearer(token) });
+  return {
+    status: response.status,
+    body: (await response.json()) as { user: { id: string }; tenant: { id: string } },
+  };
+}
+
+describeWithRedis('tenant cache with Redis', () => {
+  let db: TestDatabase;
+  let redis: Redis;
+  let first: RunningApp;
+  let second: RunningApp;
+  let tenant: SeededTenant;
+  const subject = uniqueMarker('cached');
+  let token: string;
+  /** `<BOARDS_REDIS_KEY_PREFIX>:cache:`; the test database gives each suite its own prefix. */
+  let CACHE_PREFIX: string;
+  const start = (overrides: Record<string, string> = {}) =>
+    startApp(
+      db.config(jwtAuthEnv({ BOARDS_REDIS_URL: REDIS_URL, ...overrides })),
+      db.embedded ? { databaseTarget: db.target } : {},
+    );
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    tenant = await createTenant(db.owner, uniqueMarker('cache'));
+    token = hs256Token({ sub: subject, tenant: tenant.slug });
+    first = await start();
+    second = await start();
+    CACHE_PREFIX = `${first.app.get(BoardsConfig).redisKeyPrefix}:cache:`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    if (redis) {
+      // Everything this suite's apps wrote (cache entries, rate-limit counters) shares its prefix.
+      const keys = CACHE_PREFIX ? await redis.keys(`${CACHE_PREFIX.split(':')[0]}:*`) : [];
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+    await db?.drop();
+  });
+
+  it('a repeated request reads neither tenants nor users from the database', async () => {
+    const queries = recordQueries(first);
+    const initial = await me(first, token);
+    expect(initial.status).toBe(200);
+    expect(touching(queries, 'tenants').length).toBeGreaterThan(0);
+    expect(touching(queries, 'users').length).toBeGreaterThan(0);
+
+    queries.length = 0;
+    const before = {
+      tenantHits: await cacheCount(first, 'tenant', 'hit'),
+      tenantMisses: await cacheCount(first, 'tenant', 'miss'),
+      userHits: await cacheCount(first, 'user', 'hit'),
+      userMisses: await cacheCount(first, 'user', 'miss'),
+    };
+    for (let i = 0; i < 3; i++) {
+      const again = await me(first, token);
+      expect(again.status).toBe(200);
+      expect(again.body.user.id).toBe(initial.body.user.id);
+    }
+    expect(touching(queries, 'tenants')).toEqual([]);
+    expect(touching(queries, 'users')).toEqual([]);
+    // Every lookup of the three requests was a hit of the in-process tier.
+    expect(await cacheCount(first, 'tenant', 'hit')).toBeGreaterThanOrEqual(before.tenantHits + 3);
+    expect(await cacheCount(first, 'user', 'hit')).toBeGreaterThanOrEqual(before.userHits + 3);
+    expect(await cacheCount(first, 'tenant', 'miss')).toBe(before.tenantMisses);
+    expect(await cacheCount(first, 'user', 'miss')).toBe(before.userMisses);
+  });
+
+  it('Redis holds tenant-aware keys: boards:cache:tenant:<tenant_id>:user:<provider>:<subject>', async () => {
+    const { body } = await me(first, token);
+    const userKeys = await redis.keys(`${CACHE_PREFIX}tenant:${tenant.id}:user:*`);
+    expect(userKeys).toEqual([`${CACHE_PREFIX}tenant:${tenant.id}:user:jwt:${subject}`]);
+    const user = JSON.parse(String(await redis.get(userKeys[0]))) as { id: string };
+    expect(user.id).toBe(body.user.id);
+    const ttl = await redis.pttl(userKeys[0]);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+
+    const bySlug = JSON.parse(
+      String(await redis.get(`${CACHE_PREFIX}tenants:slug:${tenant.slug}`)),
+    ) as { id: string; status: string };
+    expect(bySlug).toMatchObject({ id: tenant.id, slug: tenant.slug, status: 'active' });
+    // Nothing of this tenant's users is stored under another tenant's prefix.
+    const stray = (await redis.keys(`${CACHE_PREFIX}*:user:jwt:${subject}`)).filter(
+      (k) => !k.includes(tenant.id),
+    );
+    expect(stray).toEqual([]);
+  });
+
+  it('another replica is served from Redis without touching the database', async () => {
+    const queries = recordQueries(second);
+    const redisHits = await cacheCount(second, 'redis', 'hit');
+    const answer = await me(second, token);
+    expect(answer.status).toBe(200);
+    expect(answer.body.tenant.id).toBe(tenant.id);
+    expect(touching(queries, 'tenants')).toEqual([]);
+    expect(touching(queries, 'users')).toEqual([]);
+    // The tenant and the user came from Redis (and were then kept in-process).
+    expect((await cacheCount(second, 'redis', 'hit')) - redisHits).toBe(2);
+  });
+
+  it('suspending the tenant through the setup API takes effect on the next request', async () => {
+    expect((await me(first, token)).status).toBe(200);
+    const admin = bearer(TOKENS.platformAdmin);
+    const suspend = await fetch(`${first.baseUrl}/api/setup/tenant/${tenant.id}/suspend`, {
+      method: 'POST',
+      headers: admin,
+    });
+    expect(suspend.status).toBe(200);
+    expect(await redis.exists(`${CACHE_PREFIX}tenants:slug:${tenant.slug}`)).toBe(0);
+
+    const refused = await me(first, token);
+    expect(refused.status).toBe(403);
+
+    const activate = await fetch(`${first.baseUrl}/api/setup/tenant/${tenant.id}/activate`, {
+      method: 'POST',
+      headers: admin,
+    });
+    expect(activate.status).toBe(200);
+    expect((await me(first, token)).status).toBe(200);
+  });
+
+  it('with Redis unreachable, requests still succeed (no cache errors reach the client)', async () => {
+    const deadPort = await freePort();
+    const isolated = await start({ BOARDS_REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+    try {
+      const other = hs256Token({ sub: uniqueMarker('no-redis'), tenant: tenant.slug });
+      const started = Date.now();
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await me(isolated, other)).status);
+      expect(statuses).toEqual([200, 200, 200]);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(await cacheCount(isolated, 'redis', 'error')).toBeGreaterThan(0);
+      // The in-process tier still spares the database.
+      expect(await cacheCount(isolated, 'tenant', 'hit')).toBeGreaterThanOrEqual(2);
+
+      const created = await fetch(`${isolated.baseUrl}/api/boards`, {
+        method: 'POST',
+        headers: { ...bearer(other), 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `${tenant.slug} without redis` }),
+      });
+      expect(created.status).toBe(201);
+    } finally {
+      await isolated.close();
+    }
+  });
+});
