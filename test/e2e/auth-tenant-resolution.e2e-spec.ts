@@ -346,6 +346,26 @@ describeWithPostgres('auth: tenant resolution (DESIGN.md §2)', () => {
     expect(selected.body.tenant?.slug).toBe('initech');
   });
 
+  it('a corporate e-mail domain provisions only verified addresses, and never as the first admin', async () => {
+    const slug = 'globex';
+    const unverified = hs256Token({ sub: 'domain-unverified', email: `ann@${slug}.example` });
+    const refused = await getJson(`${multi.baseUrl}/api/auth/me`, bearer(unverified));
+    expect(refused.status).toBe(403);
+    const verified = hs256Token({
+      sub: 'domain-verified',
+      email: `bob@${slug}.example`,
+      email_verified: true,
+    });
+    const joined = await getJson<MeBody & { user: { tenant_role: string } }>(
+      `${multi.baseUrl}/api/auth/me`,
+      bearer(verified),
+    );
+    expect(joined.status).toBe(200);
+    expect(joined.body.tenant?.slug).toBe(slug);
+    // Even when the tenant had no admin yet, a domain-matched newcomer is a member.
+    expect(joined.body.user.tenant_role).toBe('member');
+  });
+
   it('the 400 for a missing tenant in multi-tenant mode is exactly the documented body', async () => {
     const response = await getJson(
       `${multi.baseUrl}/api/auth/me`,

@@ -165,7 +165,7 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
     expect(provisioning.ensureUser).toHaveBeenCalledWith(
       ACME,
       expect.objectContaining({ subject: 'ann' }),
-      { mayCreate: true },
+      { mayCreate: true, mayBecomeAdmin: true },
     );
   });
 

@@ -4,10 +4,10 @@ import type { FastifyRequest } from 'fastify';
 import { NO_TENANT_KEY } from 'src/common/decorators/no-tenant.decorator';
 import { IS_PUBLIC_KEY } from 'src/common/decorators/public.decorator';
 import { BoardsConfig } from 'src/core/config/boards-config';
-import { TenantContext } from 'src/core/context/tenant-context';
+import { TenantContext, type Principal } from 'src/core/context/tenant-context';
 import { missingCredentials } from './auth.errors';
 import { TenantDirectory } from './tenant-directory';
-import { TenantResolver } from './tenant-resolver';
+import { TenantResolver, type TenantSource } from './tenant-resolver';
 import { UserProvisioningService } from './user-provisioning.service';
 
 /**
@@ -38,16 +38,42 @@ export class TenantGuard implements CanActivate {
       { claims: principal.claims, header: request.headers['x-tenant'] },
       (slug) => this.directory.findBySlug(slug),
     );
-    // Naming a tenant in X-Tenant selects among one's memberships; it never creates one
-    // (development's `none` provider, and the default tenant of a single-tenant install, aside).
-    const { multiTenantMode, defaultTenantSlug } = this.config.tenancy;
-    const mayCreate =
-      source !== 'header' ||
-      principal.provider === 'none' ||
-      (!multiTenantMode && tenant.slug === defaultTenantSlug);
-    const user = await this.provisioning.ensureUser(tenant, principal, { mayCreate });
+    const user = await this.provisioning.ensureUser(
+      tenant,
+      principal,
+      this.membershipRules(source, tenant.slug, principal),
+    );
     this.context.setTenant(tenant);
     this.context.setUser({ id: user.id, role: user.tenantRole });
     return true;
+  }
+
+  /**
+   * Who may become a user of the resolved tenant on first contact, and whether the first one
+   * becomes its admin:
+   * - a tenant claim, or the default tenant of a single-tenant install: yes, and yes;
+   * - a corporate e-mail domain: only with `email_verified: true`, and never as admin (a
+   *   look-alike address must not take over an empty tenant);
+   * - X-Tenant alone: no — the header selects among one's memberships (the `none` development
+   *   provider aside).
+   */
+  private membershipRules(
+    source: TenantSource,
+    slug: string,
+    principal: Principal,
+  ): { mayCreate: boolean; mayBecomeAdmin: boolean } {
+    if (principal.provider === 'none') return { mayCreate: true, mayBecomeAdmin: true };
+    const { multiTenantMode, defaultTenantSlug } = this.config.tenancy;
+    switch (source) {
+      case 'claim':
+      case 'default':
+        return { mayCreate: true, mayBecomeAdmin: true };
+      case 'email_domain': {
+        const verified = principal.claims.email_verified;
+        return { mayCreate: verified === true || verified === 'true', mayBecomeAdmin: false };
+      }
+      case 'header':
+        return { mayCreate: !multiTenantMode && slug === defaultTenantSlug, mayBecomeAdmin: true };
+    }
   }
 }

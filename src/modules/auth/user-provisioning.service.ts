@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { Principal } from 'src/core/context/tenant-context';
 import { TenantCache, type TenantRecord, type UserRecord } from 'src/core/cache/tenant-cache';
 import { notAMember } from './auth.errors';
-import { UsersRepository, profileFillsGaps, type UserProfile } from './users.repository';
+import {
+  UsersRepository,
+  profileFillsGaps,
+  type ProvisioningRules,
+  type UserProfile,
+} from './users.repository';
 
 const MAX_AVATAR_URL_LENGTH = 2_048;
 
@@ -25,7 +30,7 @@ export class UserProvisioningService {
   async ensureUser(
     tenant: TenantRecord,
     principal: Principal,
-    options: { mayCreate: boolean } = { mayCreate: true },
+    options: ProvisioningRules = { mayCreate: true, mayBecomeAdmin: true },
   ): Promise<UserRecord> {
     const profile = profileOf(principal);
     const cached = await this.cache.getUser(tenant.id, principal.provider, principal.subject);

@@ -4,6 +4,12 @@ import type { TenantRole } from 'src/core/context/tenant-context';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import type { UserRecord } from 'src/core/cache/tenant-cache';
 
+/** Whether a first request may create the user, and whether the tenant's first user becomes admin. */
+export interface ProvisioningRules {
+  readonly mayCreate: boolean;
+  readonly mayBecomeAdmin: boolean;
+}
+
 export interface UserIdentity {
   readonly provider: string;
   readonly subject: string;
@@ -48,13 +54,13 @@ export class UsersRepository {
     tenantId: string,
     identity: UserIdentity,
     profile: UserProfile,
-    options: { mayCreate: boolean },
+    options: ProvisioningRules,
   ): Promise<UserRecord | undefined>;
   provision(
     tenantId: string,
     identity: UserIdentity,
     profile: UserProfile,
-    options: { mayCreate: boolean } = { mayCreate: true },
+    options: ProvisioningRules = { mayCreate: true, mayBecomeAdmin: true },
   ): Promise<UserRecord | undefined> {
     return this.transactions.run(tenantId, async (manager) => {
       const existing = await this.find(manager, tenantId, identity);
@@ -64,7 +70,8 @@ export class UsersRepository {
       const inserted = (await manager.query(
         `INSERT INTO users (tenant_id, tenant_role, auth_provider, auth_subject, email, display_name, avatar_url)
          SELECT $1::uuid,
-                CASE WHEN EXISTS (SELECT 1 FROM users WHERE tenant_id = $1::uuid AND auth_provider <> 'system')
+                CASE WHEN NOT $7::boolean
+                       OR EXISTS (SELECT 1 FROM users WHERE tenant_id = $1::uuid AND auth_provider <> 'system')
                      THEN 'member' ELSE 'admin' END,
                 $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::text
          ON CONFLICT (tenant_id, auth_provider, auth_subject) DO NOTHING
@@ -76,6 +83,7 @@ export class UsersRepository {
           profile.email,
           profile.displayName,
           profile.avatarUrl,
+          options.mayBecomeAdmin,
         ],
       )) as UserRow[];
       if (inserted.length > 0) return toRecord(inserted[0]);
