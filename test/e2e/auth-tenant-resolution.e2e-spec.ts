@@ -347,7 +347,9 @@ describeWithPostgres('auth: tenant resolution (DESIGN.md §2)', () => {
   });
 
   it('a corporate e-mail domain provisions only verified addresses, and never as the first admin', async () => {
-    const slug = 'globex';
+    const slug = 'hooli';
+    await createTenant(db.owner, slug);
+    tenantCount += 1;
     const unverified = hs256Token({ sub: 'domain-unverified', email: `ann@${slug}.example` });
     const refused = await getJson(`${multi.baseUrl}/api/auth/me`, bearer(unverified));
     expect(refused.status).toBe(403);
