@@ -24,32 +24,32 @@ const REFERENCE_CHECKS: { check: string; table: string; sql: string }[] = [
   {
     check: 'board owner in another tenant',
     table: 'boards',
-    sql: `SELECT count(*)::int AS n FROM boards b WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = b.tenant_id AND u.id = b.owner_id)`,
+    sql: `SELECT count(*)::int AS n FROM boards b WHERE b.tenant_id = current_setting('app.tenant_id')::uuid AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = b.tenant_id AND u.id = b.owner_id)`,
   },
   {
     check: 'membership of a board in another tenant',
     table: 'board_members',
-    sql: `SELECT count(*)::int AS n FROM board_members m WHERE NOT EXISTS (SELECT 1 FROM boards b WHERE b.tenant_id = m.tenant_id AND b.id = m.board_id)`,
+    sql: `SELECT count(*)::int AS n FROM board_members m WHERE m.tenant_id = current_setting('app.tenant_id')::uuid AND NOT EXISTS (SELECT 1 FROM boards b WHERE b.tenant_id = m.tenant_id AND b.id = m.board_id)`,
   },
   {
     check: 'membership of a user of another tenant',
     table: 'board_members',
-    sql: `SELECT count(*)::int AS n FROM board_members m WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = m.tenant_id AND u.id = m.user_id)`,
+    sql: `SELECT count(*)::int AS n FROM board_members m WHERE m.tenant_id = current_setting('app.tenant_id')::uuid AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = m.tenant_id AND u.id = m.user_id)`,
   },
   {
     check: 'generation on a board of another tenant',
     table: 'generations',
-    sql: `SELECT count(*)::int AS n FROM generations g WHERE NOT EXISTS (SELECT 1 FROM boards b WHERE b.tenant_id = g.tenant_id AND b.id = g.board_id)`,
+    sql: `SELECT count(*)::int AS n FROM generations g WHERE g.tenant_id = current_setting('app.tenant_id')::uuid AND NOT EXISTS (SELECT 1 FROM boards b WHERE b.tenant_id = g.tenant_id AND b.id = g.board_id)`,
   },
   {
     check: 'generation created by a user of another tenant',
     table: 'generations',
-    sql: `SELECT count(*)::int AS n FROM generations g WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = g.tenant_id AND u.id = g.user_id)`,
+    sql: `SELECT count(*)::int AS n FROM generations g WHERE g.tenant_id = current_setting('app.tenant_id')::uuid AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = g.tenant_id AND u.id = g.user_id)`,
   },
   {
     check: 'idempotency key of a user of another tenant',
     table: 'idempotency_keys',
-    sql: `SELECT count(*)::int AS n FROM idempotency_keys k WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = k.tenant_id AND u.id = k.user_id)`,
+    sql: `SELECT count(*)::int AS n FROM idempotency_keys k WHERE k.tenant_id = current_setting('app.tenant_id')::uuid AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = k.tenant_id AND u.id = k.user_id)`,
   },
 ];
 

@@ -58,7 +58,11 @@ export function tableChecksum(rows: Row[]): string {
   return hash.digest('hex');
 }
 
-/** Reads every row the tenant owns through `manager`, whose transaction is bound to the tenant. */
+/**
+ * Reads every row the tenant owns through `manager`, whose transaction is bound to the tenant.
+ * Filtered by tenant_id as well as by row-level security: an owner connection with BYPASSRLS (or
+ * the embedded database's superuser) must not export other tenants.
+ */
 async function readTables(
   manager: EntityManager,
   progress: (message: string) => void,
@@ -66,7 +70,7 @@ async function readTables(
   const tables = {} as Record<SnapshotTable, Row[]>;
   for (const table of SNAPSHOT_TABLES) {
     const rows = (await manager.query(
-      `SELECT to_jsonb(t) AS row FROM ${table} t ORDER BY ${table === 'idempotency_keys' ? 'user_id, idempotency_key' : 'id'}`,
+      `SELECT to_jsonb(t) AS row FROM ${table} t WHERE t.tenant_id = current_setting('app.tenant_id')::uuid ORDER BY ${table === 'idempotency_keys' ? 'user_id, idempotency_key' : 'id'}`,
     )) as { row: Row }[];
     tables[table] = rows.map((r) => r.row);
     progress(`  ${table}: ${rows.length} rows`);
