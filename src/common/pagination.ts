@@ -12,6 +12,10 @@ export interface Page<T> {
   readonly next_cursor: string | null;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The form Date.prototype.toISOString() writes, which PostgreSQL reads back exactly. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify([position.value, position.id]), 'utf8').toString('base64url');
 }
@@ -25,7 +29,8 @@ export function decodeCursor(cursor: string): CursorPosition {
       decoded.length === 2 &&
       typeof decoded[0] === 'string' &&
       typeof decoded[1] === 'string' &&
-      /^[0-9a-f-]{36}$/i.test(decoded[1]) &&
+      UUID.test(decoded[1]) &&
+      ISO_INSTANT.test(decoded[0]) &&
       !Number.isNaN(Date.parse(decoded[0]))
     ) {
       return { value: decoded[0], id: decoded[1] };

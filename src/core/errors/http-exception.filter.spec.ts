@@ -296,4 +296,39 @@ describe('toErrorResponse', () => {
       expect(body).toMatchObject({ status: 500, detail: GENERIC_500 });
     });
   });
+
+  describe('database refusals caused by client input', () => {
+    const refusal = (code: string, message: string) =>
+      new QueryFailedError(
+        'UPDATE "boards" SET "title" = $1 WHERE "id" = $2',
+        ['secret-param'],
+        Object.assign(new Error(message), { code }),
+      );
+
+    it.each([
+      ['23502', 400, 'null value in column "title" violates not-null constraint'],
+      ['23514', 400, 'new row violates check constraint "tenants_name_check"'],
+      ['22021', 400, 'invalid byte sequence for encoding "UTF8": 0x00'],
+      ['22P05', 400, 'unsupported Unicode escape sequence'],
+      ['23503', 409, 'insert or update violates foreign key constraint "generations_board_fkey"'],
+      ['23505', 409, 'duplicate key value violates unique constraint "tenants_slug_key"'],
+    ])(
+      'SQLSTATE %s becomes %i with our sentence, no SQL, parameters or driver text',
+      (code, status, message) => {
+        const body = serialized(refusal(code, message));
+        expect(toErrorResponse(refusal(code, message), REQUEST_ID).body.status).toBe(status);
+        for (const secret of ['UPDATE', 'secret-param', message, code])
+          expect(body).not.toContain(secret);
+      },
+    );
+
+    it('any other SQLSTATE stays a generic 500', () => {
+      expect(
+        toErrorResponse(refusal('42P01', 'relation "x" does not exist'), REQUEST_ID).body,
+      ).toMatchObject({
+        status: 500,
+        detail: GENERIC_500,
+      });
+    });
+  });
 });

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from './domain-error';
-import { errorMapping } from './error-code';
+import { ErrorCode, errorMapping } from './error-code';
 
 export interface ErrorBody {
   error: string;
@@ -56,7 +56,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { body, headers } = toErrorResponse(exception, String(request.id));
-    if (body.status >= 500) {
+    if (databaseClientError(exception)) {
+      const code = (exception as { driverError?: { code?: string } }).driverError?.code;
+      this.logger.warn(
+        { request_id: body.request_id, sqlstate: code },
+        `database refused the request (${code}) → ${body.status}`,
+      );
+    } else if (body.status >= 500) {
       this.logger.error(
         { err: exception, request_id: body.request_id, method: request.method, url: request.url },
         exception instanceof Error ? exception.stack : String(exception),
@@ -66,10 +72,48 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 }
 
+/**
+ * Database refusals that a client's input can cause (a constraint, a character PostgreSQL does
+ * not store, a row deleted meanwhile) are the client's 4xx, in our words; every other database
+ * error stays a generic 500.
+ */
+const DATABASE_CLIENT_ERRORS: Record<string, DomainError> = {
+  '23505': new DomainError(
+    ErrorCode.Conflict,
+    'The request conflicts with data stored meanwhile; fetch it again and retry.',
+  ),
+  '23503': new DomainError(ErrorCode.Conflict, 'An object the request refers to no longer exists.'),
+  '23502': new DomainError(ErrorCode.ValidationFailed, 'A required field is missing or null.'),
+  '23514': new DomainError(
+    ErrorCode.ValidationFailed,
+    'A field has a value the service does not accept.',
+  ),
+  '22001': new DomainError(
+    ErrorCode.ValidationFailed,
+    'A field is longer than the service accepts.',
+  ),
+  '22021': new DomainError(
+    ErrorCode.ValidationFailed,
+    'Text fields must not contain NUL characters.',
+  ),
+  '22P05': new DomainError(
+    ErrorCode.ValidationFailed,
+    'JSON fields must not contain NUL characters.',
+  ),
+  '22P02': new DomainError(ErrorCode.ValidationFailed, 'A field has an invalid format.'),
+};
+
+function databaseClientError(exception: unknown): DomainError | undefined {
+  const code = (exception as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  return typeof code === 'string' ? DATABASE_CLIENT_ERRORS[code] : undefined;
+}
+
 export function toErrorResponse(
   exception: unknown,
   requestId: string,
 ): { body: ErrorBody; headers: Record<string, string> } {
+  const clientError = databaseClientError(exception);
+  if (clientError) return toErrorResponse(clientError, requestId);
   if (exception instanceof DomainError) {
     const { status, title } = errorMapping(exception.code);
     const detail =

@@ -17,6 +17,20 @@ import type { ListBoardsQuery } from './dto/list-boards.query';
 import type { TransferOwnershipDto } from './dto/transfer-ownership.dto';
 import type { UpdateBoardDto } from './dto/update-board.dto';
 
+const ENTITY_TAG = /^(?:W\/)?"[^"]*"$/;
+
+/**
+ * If-Match: `*`, or a comma-separated list of entity tags of which one must equal the current
+ * strong ETag (weak tags never match, RFC 9110). A malformed header is 400.
+ */
+export function ifMatchAllows(header: string, current: string): boolean {
+  const value = header.trim();
+  if (value === '*') return true;
+  const tags = value.split(',').map((tag) => tag.trim());
+  if (tags.some((tag) => !ENTITY_TAG.test(tag))) throw BoardErrors.badIfMatch();
+  return tags.includes(current);
+}
+
 export function relationOf(view: BoardView, actor: Actor): BoardRelation {
   return {
     isOwner: view.board.ownerId === actor.userId,
@@ -103,7 +117,7 @@ export class BoardsService {
         throw BoardErrors.forbidden('change its visibility');
       changes.isPublic = dto.is_public;
     }
-    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== boardEtag(view.board))
+    if (ifMatch !== undefined && !ifMatchAllows(ifMatch, boardEtag(view.board)))
       throw BoardErrors.stale();
     if (Object.keys(changes).length === 0) return toBoardResponse(view, actor.userId);
     await this.boards.update({ tenantId: actor.tenantId, boardId }, changes);

@@ -1,5 +1,6 @@
+import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { IsIn, IsUUID } from 'class-validator';
 import { BOARD_ROLES, type BoardRole } from '../board-member.entity';
 
 export class AddMemberDto {
@@ -8,7 +9,7 @@ export class AddMemberDto {
   user_id: string;
 
   @ApiPropertyOptional({ enum: BOARD_ROLES, default: 'viewer' })
-  @IsOptional()
+  @OptionalNonNull()
   @IsIn(BOARD_ROLES)
   role?: BoardRole;
 }

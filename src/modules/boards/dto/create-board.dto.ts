@@ -1,11 +1,21 @@
+import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsObject, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 
 export class CreateBoardDto {
   @ApiProperty({ minLength: 1, maxLength: 255, example: 'Moodboard for spring campaign' })
   @IsString()
   @Length(1, 255)
+  @Matches(/\S/, { message: 'title must not be blank' })
   title: string;
 
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 10_000 })
@@ -15,7 +25,7 @@ export class CreateBoardDto {
   description?: string | null;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @OptionalNonNull()
   @IsBoolean()
   is_public?: boolean;
 
@@ -24,7 +34,7 @@ export class CreateBoardDto {
     additionalProperties: true,
     description: 'Free-form settings, at most 64 KB as JSON',
   })
-  @IsOptional()
+  @OptionalNonNull()
   @IsObject()
   @MaxJsonBytes(65_536)
   settings?: Record<string, unknown>;
@@ -34,7 +44,7 @@ export class CreateBoardDto {
     additionalProperties: true,
     description: 'Free-form metadata, at most 64 KB as JSON',
   })
-  @IsOptional()
+  @OptionalNonNull()
   @IsObject()
   @MaxJsonBytes(65_536)
   metadata?: Record<string, unknown>;

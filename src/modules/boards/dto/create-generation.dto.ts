@@ -1,5 +1,6 @@
+import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsIn, IsObject, IsString, Length, Matches } from 'class-validator';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 import { ARTIFACT_TYPES, type ArtifactType } from '../generation.entity';
 
@@ -21,7 +22,7 @@ export class CreateGenerationDto {
     additionalProperties: true,
     description: 'Generator input, at most 64 KB as JSON',
   })
-  @IsOptional()
+  @OptionalNonNull()
   @IsObject()
   @MaxJsonBytes(65_536)
   input_params?: Record<string, unknown>;

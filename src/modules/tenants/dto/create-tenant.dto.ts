@@ -1,5 +1,6 @@
+import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsBoolean, IsObject, IsString, Length, Matches } from 'class-validator';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 import { SLUG_PATTERN } from 'src/common/slug';
 
@@ -7,6 +8,7 @@ export class CreateTenantDto {
   @ApiProperty({ minLength: 1, maxLength: 255, example: 'Acme Corporation' })
   @IsString()
   @Length(1, 255)
+  @Matches(/\S/, { message: 'name must not be blank' })
   name: string;
 
   @ApiPropertyOptional({
@@ -14,7 +16,7 @@ export class CreateTenantDto {
     maxLength: 50,
     description: 'Generated from the name when absent',
   })
-  @IsOptional()
+  @OptionalNonNull()
   @IsString()
   @Matches(SLUG_PATTERN, {
     message: 'slug must be lowercase letters, digits and inner hyphens, at most 50 characters',
@@ -22,7 +24,7 @@ export class CreateTenantDto {
   slug?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
+  @OptionalNonNull()
   @IsObject()
   @MaxJsonBytes(65_536)
   settings?: Record<string, unknown>;
@@ -31,7 +33,7 @@ export class CreateTenantDto {
     default: false,
     description: 'Create a few sample boards and generations',
   })
-  @IsOptional()
+  @OptionalNonNull()
   @IsBoolean()
   include_sample_data?: boolean;
 }

@@ -1,3 +1,4 @@
+import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
@@ -19,13 +20,14 @@ export class RegisterTenantDto {
   @ApiProperty({ minLength: 1, maxLength: 255, example: 'Acme Corporation' })
   @IsString()
   @Length(1, 255)
+  @Matches(/\S/, { message: 'organization_name must not be blank' })
   organization_name: string;
 
   @ApiPropertyOptional({
     pattern: SLUG_PATTERN.source,
     description: 'Generated from the name when absent',
   })
-  @IsOptional()
+  @OptionalNonNull()
   @IsString()
   @Matches(SLUG_PATTERN, {
     message:
@@ -39,7 +41,7 @@ export class RegisterTenantDto {
   admin_email: string;
 
   @ApiPropertyOptional({ maxLength: 255 })
-  @IsOptional()
+  @OptionalNonNull()
   @IsString()
   @Length(1, 255)
   admin_name?: string;
@@ -51,18 +53,18 @@ export class RegisterTenantDto {
   use_case?: string;
 
   @ApiPropertyOptional({ enum: ORGANIZATION_SIZES })
-  @IsOptional()
+  @OptionalNonNull()
   @IsIn(ORGANIZATION_SIZES)
   organization_size?: (typeof ORGANIZATION_SIZES)[number];
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
+  @OptionalNonNull()
   @IsObject()
   @MaxJsonBytes(16_384)
   metadata?: Record<string, unknown>;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @OptionalNonNull()
   @IsBoolean()
   include_sample_data?: boolean;
 }

@@ -1,13 +1,15 @@
+import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, Length } from 'class-validator';
+import { IsObject, IsString, Length, Matches } from 'class-validator';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 
 /** Partial update. The slug never changes (tokens and URLs name it); status changes through the actions. */
 export class UpdateTenantDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 255 })
-  @IsOptional()
+  @OptionalNonNull()
   @IsString()
   @Length(1, 255)
+  @Matches(/\S/, { message: 'name must not be blank' })
   name?: string;
 
   @ApiPropertyOptional({
@@ -15,7 +17,7 @@ export class UpdateTenantDto {
     additionalProperties: true,
     description: 'Replaces the settings object',
   })
-  @IsOptional()
+  @OptionalNonNull()
   @IsObject()
   @MaxJsonBytes(65_536)
   settings?: Record<string, unknown>;
