@@ -37,7 +37,7 @@ export async function createApp(
     bodyLimit: config.api.bodyLimitBytes,
     genReqId: requestIdFor,
     requestIdHeader: false,
-    trustProxy: config.isProduction,
+    trustProxy: config.api.trustProxy,
     // During shutdown, requests on open keep-alive connections are still served, not 503'd.
     return503OnClosing: false,
     requestTimeout: 30_000,

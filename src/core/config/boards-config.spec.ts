@@ -75,6 +75,7 @@ describe('loadConfig', () => {
         bodyLimitBytes: 1_048_576,
         shutdownDrainSeconds: 5,
         requireHttps: false,
+        trustProxy: false,
       });
       expect(config.observability).toEqual({
         logLevel: 'info',
@@ -586,5 +587,28 @@ describe('loadConfig', () => {
       ]);
       expect(config.api.port).toBe(8800);
     });
+  });
+});
+
+describe('BOARDS_TRUST_PROXY', () => {
+  const production = {
+    BOARDS_ENVIRONMENT: 'production',
+    BOARDS_AUTH_PROVIDER: 'jwt',
+    BOARDS_JWT_SECRET: 'x'.repeat(40),
+    BOARDS_DATABASE_URL: 'postgresql://app@db/boards',
+  };
+
+  it.each([
+    [{}, false],
+    [production, true],
+    [{ ...production, BOARDS_TRUST_PROXY: 'false' }, false],
+    [{ BOARDS_TRUST_PROXY: '2' }, 2],
+    [{ BOARDS_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7' }, ['10.0.0.0/8', '192.168.1.7']],
+  ])('%j → %j', (env, expected) => {
+    expect(loadConfig(env).api.trustProxy).toEqual(expected);
+  });
+
+  it('refuses a value that is neither a boolean, a count nor addresses', () => {
+    expect(() => loadConfig({ BOARDS_TRUST_PROXY: 'ingress.local' })).toThrow(/BOARDS_TRUST_PROXY/);
   });
 });

@@ -85,6 +85,11 @@ export interface ApiConfig {
   readonly shutdownDrainSeconds: number;
   /** Refuse plain-HTTP API requests (behind a proxy: X-Forwarded-Proto). Default on in production. */
   readonly requireHttps: boolean;
+  /**
+   * Which proxies' X-Forwarded-* headers are believed (client address, protocol): false, true
+   * (any), a hop count, or a list of addresses/CIDRs. Default: true in production, false otherwise.
+   */
+  readonly trustProxy: boolean | number | string[];
 }
 
 export interface RateLimitConfig {
@@ -175,6 +180,7 @@ export const KNOWN_VARIABLES = [
   'BOARDS_API_BODY_LIMIT_BYTES',
   'BOARDS_SHUTDOWN_DRAIN_SECONDS',
   'BOARDS_REQUIRE_HTTPS',
+  'BOARDS_TRUST_PROXY',
   'BOARDS_CORS_ORIGINS',
   'BOARDS_RATE_LIMIT_ENABLED',
   'BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE',
@@ -421,6 +427,7 @@ export function loadConfig(env: Env): BoardsConfig {
       }),
       shutdownDrainSeconds: read.int('BOARDS_SHUTDOWN_DRAIN_SECONDS', 5, { min: 0, max: 300 }),
       requireHttps: read.bool('BOARDS_REQUIRE_HTTPS', isProduction),
+      trustProxy: parseTrustProxy(read.raw('BOARDS_TRUST_PROXY'), isProduction),
     },
     rateLimits: {
       enabled: read.bool('BOARDS_RATE_LIMIT_ENABLED', true),
@@ -445,6 +452,29 @@ export function loadConfig(env: Env): BoardsConfig {
     },
     warnings,
   });
+}
+
+function parseTrustProxy(
+  value: string | undefined,
+  isProduction: boolean,
+): boolean | number | string[] {
+  if (value === undefined) return isProduction;
+  const lowered = value.toLowerCase();
+  if (['true', 'false'].includes(lowered)) return lowered === 'true';
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(entry)) {
+      throw new ConfigError(
+        'BOARDS_TRUST_PROXY',
+        `"${entry}" is not true, false, a hop count, or an address/CIDR`,
+      );
+    }
+  }
+  return entries;
 }
 
 function parseAlgorithm(value: string | undefined, fallback: JwtAlgorithm): JwtAlgorithm {

@@ -141,12 +141,4 @@ export class TenantContext {
   run<T>(fn: () => Promise<T>): Promise<T> {
     return this.cls.run(fn);
   }
-
-  /** Runs `fn` in a fresh context bound to one tenant. */
-  runForTenant<T>(tenant: { id: string; slug: string }, fn: () => Promise<T>): Promise<T> {
-    return this.cls.run(() => {
-      this.setTenant(tenant);
-      return fn();
-    });
-  }
 }

@@ -55,6 +55,7 @@ export class TenantTransactions {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     const previousTenant: unknown = this.cls.get('tenantId');
+    let broken: Error | undefined;
     try {
       // One round trip opens the transaction and binds it to the tenant. The id is a UUID checked
       // above, so it is safe as a literal (a parameter would need the extended protocol, which
@@ -69,14 +70,29 @@ export class TenantTransactions {
       await runner.commitTransaction();
       return result;
     } catch (err) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      if (runner.isTransactionActive) {
+        await runner.rollbackTransaction().catch((rollbackError: unknown) => {
+          broken =
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+      }
       throw err;
     } finally {
       this.cls.set('entityManager', undefined);
       this.cls.set('tenantId', previousTenant);
-      await runner.release();
+      // A connection whose rollback failed may still be inside the transaction, with the tenant
+      // set: it is discarded, never handed to the next request.
+      if (broken) await discardConnection(runner, broken);
+      else await runner.release();
     }
   }
+}
+
+/** Releases the runner's connection with an error, which makes the pool destroy it. */
+async function discardConnection(runner: QueryRunner, err: Error): Promise<void> {
+  await (
+    runner as unknown as { releasePostgresConnection(err: Error): Promise<void> }
+  ).releasePostgresConnection(err);
 }
 
 /**

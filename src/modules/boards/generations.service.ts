@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, toPage } from 'src/common/pagination';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
 import type { Actor } from 'src/core/context/tenant-context';
 import { BoardPermissions } from './board-permissions';
 import { BoardErrors } from './boards.errors';
@@ -119,12 +121,12 @@ export class GenerationsService {
       lock,
     });
     if (!generation) throw BoardErrors.generationNotFound();
-    let view;
-    try {
-      view = await this.boards.readable(actor, generation.boardId);
-    } catch {
-      throw BoardErrors.generationNotFound();
-    }
+    const view = await this.boards.readable(actor, generation.boardId).catch((err: unknown) => {
+      // An unreadable board hides its generations: the same 404 as a missing generation.
+      throw err instanceof DomainError && err.code === ErrorCode.NotFound
+        ? BoardErrors.generationNotFound()
+        : err;
+    });
     const canControl = BoardPermissions.canControlGeneration(
       relationOf(view, actor),
       generation.userId === actor.userId,
