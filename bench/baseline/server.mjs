@@ -15,10 +15,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const tenants = new Map();
 const users = new Map();
 
-// The project's SQL (TypeORM's output for BoardsRepository.viewQuery), verbatim.
-const VIEW_SELECT = `SELECT "b"."tenant_id" AS "b_tenant_id", "b"."id" AS "b_id", "b"."owner_id" AS "b_owner_id", "b"."title" AS "b_title", "b"."description" AS "b_description", "b"."is_public" AS "b_is_public", "b"."settings" AS "b_settings", "b"."metadata" AS "b_metadata", "b"."version" AS "b_version", "b"."created_at" AS "b_created_at", "b"."updated_at" AS "b_updated_at", "o"."id" AS "o_id", "o"."display_name" AS "o_display_name", "o"."avatar_url" AS "o_avatar_url", "o"."tenant_id" AS "o_tenant_id", "m"."id" AS "m_id", "m"."role" AS "m_role", "m"."tenant_id" AS "m_tenant_id" FROM "boards" "b" LEFT JOIN "users" "o" ON "o"."tenant_id" = "b"."tenant_id" AND "o"."id" = "b"."owner_id"  LEFT JOIN "board_members" "m" ON "m"."tenant_id" = "b"."tenant_id" AND "m"."board_id" = "b"."id" AND "m"."user_id" = $1 WHERE "b"."tenant_id" = $2`;
-const LIST_SQL = `${VIEW_SELECT} AND ("b"."owner_id" = $1 OR "m"."id" IS NOT NULL OR "b"."is_public") ORDER BY "b"."updated_at" DESC, "b"."id" DESC LIMIT 21`;
-const GET_SQL = `${VIEW_SELECT} AND "b"."id" = $3`;
+// The project's SQL (BoardsRepository in src/modules/boards/boards.repository.ts), verbatim.
+const VIEW_SQL =
+  'SELECT b.tenant_id, b.id, b.owner_id, b.title, b.description, b.is_public, b.settings, b.metadata, ' +
+  'b.version, b.created_at, b.updated_at, o.id AS owner_user_id, o.display_name AS owner_display_name, ' +
+  'o.avatar_url AS owner_avatar_url, m.role AS member_role, m.id AS member_id ' +
+  'FROM boards b ' +
+  'LEFT JOIN users o ON o.tenant_id = b.tenant_id AND o.id = b.owner_id ' +
+  'LEFT JOIN board_members m ON m.tenant_id = b.tenant_id AND m.board_id = b.id AND m.user_id = $1 ' +
+  'WHERE b.tenant_id = $2';
+const LIST_SQL = `${VIEW_SQL} AND (b.owner_id = $1 OR m.id IS NOT NULL OR b.is_public) ORDER BY b.updated_at DESC, b.id DESC LIMIT $3`;
+const GET_SQL = `${VIEW_SQL} AND b.id = $3`;
 
 function verify(header) {
   if (!header?.startsWith('Bearer ')) return undefined;
@@ -72,18 +79,18 @@ async function actor(claims) {
 
 function board(row, userId) {
   return {
-    id: row.b_id,
-    title: row.b_title,
-    description: row.b_description,
-    is_public: row.b_is_public,
-    settings: row.b_settings,
-    metadata: row.b_metadata,
-    owner_id: row.b_owner_id,
-    owner: row.o_id ? { id: row.o_id, display_name: row.o_display_name, avatar_url: row.o_avatar_url } : null,
-    my_role: row.b_owner_id === userId ? 'owner' : (row.m_role ?? null),
-    version: row.b_version,
-    created_at: row.b_created_at.toISOString(),
-    updated_at: row.b_updated_at.toISOString(),
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    is_public: row.is_public,
+    settings: row.settings,
+    metadata: row.metadata,
+    owner_id: row.owner_id,
+    owner: row.owner_user_id ? { id: row.owner_user_id, display_name: row.owner_display_name, avatar_url: row.owner_avatar_url } : null,
+    my_role: row.owner_id === userId ? 'owner' : (row.member_role ?? null),
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
   };
 }
 
@@ -108,7 +115,7 @@ async function handle(req, res) {
   const who = await actor(claims);
   if (!who) return send(res, 403, { error: 'Forbidden', status: 403 });
   if (path === '/api/boards') {
-    const rows = await inTenant(who.tenant, async (client) => (await client.query(LIST_SQL, [who.user, who.tenant])).rows);
+    const rows = await inTenant(who.tenant, async (client) => (await client.query(LIST_SQL, [who.user, who.tenant, 21])).rows);
     const more = rows.length > 20;
     const items = rows.slice(0, 20).map((row) => board(row, who.user));
     const last = items[items.length - 1];
@@ -119,7 +126,7 @@ async function handle(req, res) {
   if (match && UUID.test(match[1])) {
     const rows = await inTenant(who.tenant, async (client) => (await client.query(GET_SQL, [who.user, who.tenant, match[1]])).rows);
     const row = rows[0];
-    if (!row || !(row.b_is_public || row.b_owner_id === who.user || row.m_id)) return send(res, 404, { error: 'Not Found', status: 404 });
+    if (!row || !(row.is_public || row.owner_id === who.user || row.member_id)) return send(res, 404, { error: 'Not Found', status: 404 });
     return send(res, 200, board(row, who.user));
   }
   return send(res, 404, { error: 'Not Found', status: 404 });

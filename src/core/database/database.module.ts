@@ -69,7 +69,13 @@ export class DatabaseModule implements OnApplicationShutdown {
         IsolationInspector,
         { provide: APP_INTERCEPTOR, useClass: TenantTransactionInterceptor },
       ],
-      exports: [DataSource, DatabaseTarget, TenantTransactions, IsolationInspector],
+      exports: [
+        DataSource,
+        DatabaseTarget,
+        TenantTransactions,
+        TenantEntitySubscriber,
+        IsolationInspector,
+      ],
     };
   }
 

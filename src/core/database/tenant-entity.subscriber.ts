@@ -77,6 +77,19 @@ export class TenantEntitySubscriber implements EntitySubscriberInterface {
     }
   }
 
+  /**
+   * The afterLoad check for rows read with plain SQL (the hot read paths skip entity hydration):
+   * every row must belong to the open tenant transaction's tenant. Same violation types, same
+   * counter.
+   */
+  verifyLoaded(tableName: string, rows: readonly { tenant_id: string }[]): void {
+    const tenantId = this.context.optionalTenantId;
+    if (!tenantId) this.violationIn('load_without_tenant', tableName);
+    for (const row of rows) {
+      if (row.tenant_id !== tenantId) this.violationIn('cross_tenant_load', tableName);
+    }
+  }
+
   private checkRemoval(
     event: RemoveEvent<Record<string, unknown>> | SoftRemoveEvent<Record<string, unknown>>,
   ): void {
@@ -91,8 +104,12 @@ export class TenantEntitySubscriber implements EntitySubscriberInterface {
   }
 
   private violation(type: ViolationType, metadata: EntityMetadata): never {
+    return this.violationIn(type, metadata.tableName);
+  }
+
+  private violationIn(type: ViolationType, tableName: string): never {
     this.metrics.isolationViolations.inc({ violation_type: type });
-    throw new TenantIsolationViolationError(type, metadata.tableName);
+    throw new TenantIsolationViolationError(type, tableName);
   }
 }
 

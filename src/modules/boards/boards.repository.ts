@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { SelectQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { likePattern, type CursorPosition } from 'src/common/pagination';
+import { TenantEntitySubscriber } from 'src/core/database/tenant-entity.subscriber';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
-import { User } from 'src/modules/auth/user.entity';
-import { BoardMember, type BoardRole } from './board-member.entity';
+import type { BoardRole } from './board-member.entity';
 import { Board } from './board.entity';
 
 export type BoardSort = 'updated_desc' | 'updated_asc' | 'created_desc' | 'created_asc';
@@ -65,52 +64,84 @@ const SORT_COLUMNS: Record<
 };
 
 /**
+ * The hot read of a board with its owner's public profile and the caller's membership, as plain
+ * SQL written once (no query building or entity hydration per request). $1 is the caller's user
+ * id, $2 the tenant id.
+ */
+const VIEW_SQL =
+  'SELECT b.tenant_id, b.id, b.owner_id, b.title, b.description, b.is_public, b.settings, b.metadata, ' +
+  'b.version, b.created_at, b.updated_at, o.id AS owner_user_id, o.display_name AS owner_display_name, ' +
+  'o.avatar_url AS owner_avatar_url, m.role AS member_role, m.id AS member_id ' +
+  'FROM boards b ' +
+  'LEFT JOIN users o ON o.tenant_id = b.tenant_id AND o.id = b.owner_id ' +
+  'LEFT JOIN board_members m ON m.tenant_id = b.tenant_id AND m.board_id = b.id AND m.user_id = $1 ' +
+  'WHERE b.tenant_id = $2';
+
+const LIST_FILTERS: Record<BoardRoleFilter, string> = {
+  owner: ' AND b.owner_id = $1',
+  member: ' AND m.id IS NOT NULL',
+  any: ' AND (b.owner_id = $1 OR m.id IS NOT NULL OR b.is_public)',
+};
+
+interface ViewRow {
+  tenant_id: string;
+  id: string;
+  owner_id: string;
+  title: string;
+  description: string | null;
+  is_public: boolean;
+  settings: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+  owner_user_id: string | null;
+  owner_display_name: string | null;
+  owner_avatar_url: string | null;
+  member_role: BoardRole | null;
+  member_id: string | null;
+}
+
+/**
  * Board rows, always through the open tenant transaction, always filtered by tenant_id as well
- * (the indexes lead with it; RLS would hide other tenants' rows anyway).
+ * (the indexes lead with it; RLS would hide other tenants' rows anyway). Reads with plain SQL
+ * pass every row through the ORM layer's loaded-row check (TenantEntitySubscriber.verifyLoaded).
  */
 @Injectable()
 export class BoardsRepository {
-  constructor(private readonly transactions: TenantTransactions) {}
+  constructor(
+    private readonly transactions: TenantTransactions,
+    private readonly isolation: TenantEntitySubscriber,
+  ) {}
 
   /** The board with the caller's relation to it; `lock` takes a row lock for a following write. */
   async findView(key: BoardKey & { userId: string; lock?: boolean }): Promise<BoardView | null> {
-    const query = this.viewQuery(key.tenantId, key.userId).andWhere('b.id = :boardId', {
-      boardId: key.boardId,
-    });
-    if (key.lock) query.setLock('pessimistic_write', undefined, ['b']);
-    const { entities, raw } = await query.getRawAndEntities();
-    return entities.length === 0 ? null : toView(entities[0], raw[0] as RawView);
+    const rows = await this.read(`${VIEW_SQL} AND b.id = $3${key.lock ? ' FOR UPDATE OF b' : ''}`, [
+      key.userId,
+      key.tenantId,
+      key.boardId,
+    ]);
+    return rows.length === 0 ? null : toView(rows[0]);
   }
 
   /** Boards the caller can read, in keyset order; fetches `limit + 1` rows to detect a next page. */
   async list(query: BoardListQuery): Promise<BoardView[]> {
     const { column, direction } = SORT_COLUMNS[query.sort];
-    const builder = this.viewQuery(query.tenantId, query.userId);
-    if (query.role === 'owner') builder.andWhere('b.owner_id = :userId');
-    else if (query.role === 'member') builder.andWhere('m.id IS NOT NULL');
-    else builder.andWhere('(b.owner_id = :userId OR m.id IS NOT NULL OR b.is_public)');
+    const params: unknown[] = [query.userId, query.tenantId];
+    let sql = VIEW_SQL + LIST_FILTERS[query.role];
     if (query.search) {
-      builder.andWhere(
-        `(b.title ILIKE :pattern ESCAPE '\\' OR b.description ILIKE :pattern ESCAPE '\\')`,
-        {
-          pattern: likePattern(query.search),
-        },
-      );
+      params.push(likePattern(query.search));
+      const p = `$${params.length}`;
+      sql += ` AND (b.title ILIKE ${p} ESCAPE '\\' OR b.description ILIKE ${p} ESCAPE '\\')`;
     }
     if (query.after) {
+      params.push(query.after.value, query.after.id);
       const comparison = direction === 'DESC' ? '<' : '>';
-      builder.andWhere(`(b.${column}, b.id) ${comparison} (:afterValue, :afterId)`, {
-        afterValue: query.after.value,
-        afterId: query.after.id,
-      });
+      sql += ` AND (b.${column}, b.id) ${comparison} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
     }
-    builder
-      .orderBy(`b.${column}`, direction)
-      .addOrderBy('b.id', direction)
-      .limit(query.limit + 1);
-    const { entities, raw } = await builder.getRawAndEntities();
-    const rows = new Map((raw as RawView[]).map((row) => [row.b_id, row]));
-    return entities.map((board) => toView(board, rows.get(board.id)));
+    params.push(query.limit + 1);
+    sql += ` ORDER BY b.${column} ${direction}, b.id ${direction} LIMIT $${params.length}`;
+    return (await this.read(sql, params)).map(toView);
   }
 
   async insert(board: NewBoard): Promise<Board> {
@@ -142,35 +173,36 @@ export class BoardsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  private viewQuery(tenantId: string, userId: string): SelectQueryBuilder<Board> {
-    return this.transactions.manager
-      .getRepository(Board)
-      .createQueryBuilder('b')
-      .leftJoin(User, 'o', 'o.tenant_id = b.tenant_id AND o.id = b.owner_id')
-      .leftJoin(
-        BoardMember,
-        'm',
-        'm.tenant_id = b.tenant_id AND m.board_id = b.id AND m.user_id = :userId',
-      )
-      .addSelect(['o.id', 'o.displayName', 'o.avatarUrl', 'm.id', 'm.role'])
-      .where('b.tenant_id = :tenantId', { tenantId, userId });
+  private async read(sql: string, params: unknown[]): Promise<ViewRow[]> {
+    const rows = (await this.transactions.manager.query(sql, params)) as ViewRow[];
+    this.isolation.verifyLoaded('boards', rows);
+    return rows;
   }
 }
 
-interface RawView {
-  b_id: string;
-  o_id: string | null;
-  o_display_name: string | null;
-  o_avatar_url: string | null;
-  m_role: BoardRole | null;
-}
-
-function toView(board: Board, raw: RawView | undefined): BoardView {
+function toView(row: ViewRow): BoardView {
+  const board = Object.assign(new Board(), {
+    tenantId: row.tenant_id,
+    id: row.id,
+    ownerId: row.owner_id,
+    title: row.title,
+    description: row.description,
+    isPublic: row.is_public,
+    settings: row.settings,
+    metadata: row.metadata,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
   return {
     board,
-    owner: raw?.o_id
-      ? { id: raw.o_id, display_name: raw.o_display_name, avatar_url: raw.o_avatar_url }
+    owner: row.owner_user_id
+      ? {
+          id: row.owner_user_id,
+          display_name: row.owner_display_name,
+          avatar_url: row.owner_avatar_url,
+        }
       : null,
-    memberRole: raw?.m_role ?? null,
+    memberRole: row.member_role,
   };
 }
