@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import { MemoryThrottlerStorage } from './memory-throttler.storage';
 
 /**
  * Rate-limit counters in a shared store (Redis, so every replica counts together), falling back
@@ -8,7 +9,7 @@ import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-st
  * per-replica limit instead of erroring. Each fallback is counted and logged (at most once a minute).
  */
 export class ResilientThrottlerStorage implements ThrottlerStorage {
-  private readonly memory = new ThrottlerStorageService();
+  private readonly memory = new MemoryThrottlerStorage();
   private readonly logger = new Logger('RateLimit');
   private lastWarning = 0;
 
@@ -38,7 +39,7 @@ export class ResilientThrottlerStorage implements ThrottlerStorage {
         }
       }
     }
-    return this.memory.increment(key, ttl, limit, blockDuration, name);
+    return this.memory.increment(key, ttl, limit, blockDuration);
   }
 
   onApplicationShutdown(): void {

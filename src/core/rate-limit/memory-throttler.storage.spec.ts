@@ -1,0 +1,57 @@
+import { MemoryThrottlerStorage } from './memory-throttler.storage';
+
+describe('MemoryThrottlerStorage', () => {
+  let clock: number;
+  let storage: MemoryThrottlerStorage;
+
+  beforeEach(() => {
+    clock = 1_000_000;
+    storage = new MemoryThrottlerStorage(() => clock);
+  });
+
+  afterEach(() => storage.onApplicationShutdown());
+
+  it('counts hits in a fixed window and blocks past the limit for blockDuration', async () => {
+    for (let i = 1; i <= 3; i++) {
+      expect(await storage.increment('k', 60_000, 3, 60_000)).toEqual({
+        totalHits: i,
+        timeToExpire: 60,
+        isBlocked: false,
+        timeToBlockExpire: 0,
+      });
+    }
+    expect(await storage.increment('k', 60_000, 3, 60_000)).toMatchObject({
+      totalHits: 4,
+      isBlocked: true,
+      timeToBlockExpire: 60,
+    });
+    clock += 30_000;
+    expect(await storage.increment('k', 60_000, 3, 60_000)).toMatchObject({
+      isBlocked: true,
+      timeToBlockExpire: 30,
+    });
+    clock += 30_001;
+    expect(await storage.increment('k', 60_000, 3, 60_000)).toMatchObject({
+      totalHits: 1,
+      isBlocked: false,
+    });
+  });
+
+  it('keeps keys apart', async () => {
+    await storage.increment('a', 1_000, 1, 1_000);
+    expect(await storage.increment('a', 1_000, 1, 1_000)).toMatchObject({ isBlocked: true });
+    expect(await storage.increment('b', 1_000, 1, 1_000)).toMatchObject({
+      totalHits: 1,
+      isBlocked: false,
+    });
+  });
+
+  it('starts a new window once the old one expired', async () => {
+    await storage.increment('k', 1_000, 5, 1_000);
+    clock += 1_000;
+    expect(await storage.increment('k', 1_000, 5, 1_000)).toMatchObject({
+      totalHits: 1,
+      timeToExpire: 1,
+    });
+  });
+});
