@@ -44,6 +44,8 @@ import { ResilientThrottlerStorage } from './resilient-throttler.storage';
             limit: config.rateLimits.perTenantPerMinute,
             skipIf: () => context.optionalTenantId === undefined,
             getTracker: () => `tenant:${context.optionalTenantId ?? ''}`,
+            // The caller's own limit is the one in X-RateLimit-*; the tenant budget shows itself on 429.
+            setHeaders: false,
           },
         ],
         skipIf: () => !config.rateLimits.enabled,
