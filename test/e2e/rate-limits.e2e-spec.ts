@@ -1,7 +1,7 @@
-import { TOKENS, bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { createTenant, uniqueMarker } from 'test/factories/seed';
 import { REDIS_URL, describeWithPostgres, describeWithRedis } from 'test/support/environment';
-import { freePort, startApp, type RunningApp } from 'test/support/http';
+import { freePort, startApp, type RunningApp, requestJson } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -27,19 +27,7 @@ async function call(
   path: string,
   options: { token?: string; body?: unknown } = {},
 ): Promise<Reply> {
-  const headers: Record<string, string> = options.token ? bearer(options.token) : {};
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
-  };
+  return requestJson<Record<string, unknown> | undefined>(server.baseUrl, method, path, options);
 }
 
 /** A 429 with the four headers and the documented body naming the limit. */

@@ -1,7 +1,7 @@
-import { TOKENS, bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { inTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp } from 'test/support/http';
+import { startApp, type RunningApp, requestJson } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -47,22 +47,7 @@ async function call<T = RegistrationBody>(
   path: string,
   options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Reply<T>> {
-  const headers: Record<string, string> = {
-    ...(options.token ? bearer(options.token) : {}),
-    ...options.headers,
-  };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (text ? JSON.parse(text) : undefined) as T,
-  };
+  return requestJson<T>(server.baseUrl, method, path, options);
 }
 
 function expectError(

@@ -1,7 +1,7 @@
-import { TOKENS, bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { createTenant, inTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp } from 'test/support/http';
+import { startApp, type RunningApp, requestJson } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -52,19 +52,7 @@ async function call<T = TenantBody>(
   path: string,
   options: { token?: string; body?: unknown } = {},
 ): Promise<Reply<T>> {
-  const headers: Record<string, string> = options.token ? bearer(options.token) : {};
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (text ? JSON.parse(text) : undefined) as T,
-  };
+  return requestJson<T>(server.baseUrl, method, path, options);
 }
 
 /** The documented error body, with the request id of the response. */

@@ -138,3 +138,35 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+export interface JsonReply<T> {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body; undefined when the response has none (204). */
+  body: T;
+}
+
+/** One JSON request: bearer token and extra headers optional, body sent as JSON. */
+export async function requestJson<T = Record<string, unknown>>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<JsonReply<T>> {
+  const headers: Record<string, string> = {
+    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    ...options.headers,
+  };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (text ? JSON.parse(text) : undefined) as T,
+  };
+}
