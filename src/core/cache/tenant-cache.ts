@@ -25,6 +25,8 @@ export interface UserRecord {
 
 export const TENANT_CACHE_TTL_MS = 15_000;
 export const USER_CACHE_TTL_MS = 30_000;
+/** How long a slug that named no tenant is answered from memory (probing costs no query). */
+export const MISSING_TENANT_TTL_MS = 5_000;
 const SHARED_TTL_MS = 60_000;
 
 /**
@@ -41,6 +43,7 @@ export class TenantCache {
   private readonly logger = new Logger('TenantCache');
   private readonly tenants = new LruTtlCache<TenantRecord>(10_000, TENANT_CACHE_TTL_MS);
   private readonly users = new LruTtlCache<UserRecord>(50_000, USER_CACHE_TTL_MS);
+  private readonly missingTenants = new LruTtlCache<true>(10_000, MISSING_TENANT_TTL_MS);
   private lastRedisWarning = 0;
   private readonly keyPrefix: string;
 
@@ -69,7 +72,17 @@ export class TenantCache {
   }
 
   forgetTenant(slug: string): Promise<void> {
+    this.missingTenants.delete(slug);
     return this.forget(this.tenants, TenantCache.tenantKey(slug));
+  }
+
+  /** True while `slug` is known to name no tenant (in-process, MISSING_TENANT_TTL_MS). */
+  knownMissing(slug: string): boolean {
+    return this.missingTenants.get(slug) === true;
+  }
+
+  rememberMissing(slug: string): void {
+    this.missingTenants.set(slug, true);
   }
 
   getUser(tenantId: string, provider: string, subject: string): Promise<UserRecord | undefined> {
@@ -88,6 +101,7 @@ export class TenantCache {
   async clear(): Promise<void> {
     this.tenants.clear();
     this.users.clear();
+    this.missingTenants.clear();
   }
 
   private async get<V>(local: LruTtlCache<V>, name: string, key: string): Promise<V | undefined> {

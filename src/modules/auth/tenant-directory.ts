@@ -13,8 +13,13 @@ export class TenantDirectory {
   async findBySlug(slug: string): Promise<TenantRecord | undefined> {
     const cached = await this.cache.getTenant(slug);
     if (cached) return cached;
+    // Unknown slugs (typos, probing through X-Tenant) are answered from memory for a few seconds.
+    if (this.cache.knownMissing(slug)) return undefined;
     const tenant = await this.tenants.findBySlug(slug);
-    if (!tenant) return undefined;
+    if (!tenant) {
+      this.cache.rememberMissing(slug);
+      return undefined;
+    }
     const record: TenantRecord = {
       id: tenant.id,
       slug: tenant.slug,

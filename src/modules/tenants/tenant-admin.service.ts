@@ -154,29 +154,35 @@ export class TenantAdminService {
     if ((await this.tenants.takenSlugs([tenant.slug])).size > 0)
       throw TenantErrors.slugTaken(tenant.slug);
     try {
-      return await this.transactions.run(tenant.id, async () => {
-        const stored = await this.tenants.insert(tenant);
-        let ownerId: string | undefined;
-        if (seed.admin) ownerId = await this.seeder.adminUser(tenant.id, seed.admin);
-        if (seed.includeSampleData) {
-          ownerId ??= await this.seeder.systemUser(tenant.id);
-          await this.seeder.sampleData(tenant.id, ownerId);
-        }
-        await this.audit.record({
-          tenantId: tenant.id,
-          actorId: null,
-          action: seed.auditAction,
-          targetType: 'tenant',
-          targetId: tenant.id,
-          details: {
-            slug: tenant.slug,
-            status: tenant.status,
-            sample_data: seed.includeSampleData,
-            ...seed.auditDetails,
-          },
+      return await this.transactions
+        .run(tenant.id, async () => {
+          const stored = await this.tenants.insert(tenant);
+          let ownerId: string | undefined;
+          if (seed.admin) ownerId = await this.seeder.adminUser(tenant.id, seed.admin);
+          if (seed.includeSampleData) {
+            ownerId ??= await this.seeder.systemUser(tenant.id);
+            await this.seeder.sampleData(tenant.id, ownerId);
+          }
+          await this.audit.record({
+            tenantId: tenant.id,
+            actorId: null,
+            action: seed.auditAction,
+            targetType: 'tenant',
+            targetId: tenant.id,
+            details: {
+              slug: tenant.slug,
+              status: tenant.status,
+              sample_data: seed.includeSampleData,
+              ...seed.auditDetails,
+            },
+          });
+          return stored;
+        })
+        .then(async (stored) => {
+          // The slug may have been remembered as unknown by an earlier request.
+          await this.cache.forgetTenant(tenant.slug);
+          return stored;
         });
-        return stored;
-      });
     } catch (err) {
       if (
         (err as { code?: string; driverError?: { code?: string } }).driverError?.code === '23505'
