@@ -93,10 +93,6 @@ export class TenantCache {
     return this.set(this.users, TenantCache.userKey(tenantId, provider, subject), user);
   }
 
-  forgetUser(tenantId: string, provider: string, subject: string): Promise<void> {
-    return this.forget(this.users, TenantCache.userKey(tenantId, provider, subject));
-  }
-
   /** Drops the in-process tier (tests, and operators after bulk changes). */
   async clear(): Promise<void> {
     this.tenants.clear();

@@ -17,11 +17,28 @@ interface RoleRow {
   owned_tables: number;
 }
 
-interface TableRow {
+/** A table with a tenant_id column, and its row-level security as the catalog records it. */
+export interface TenantTableSecurity {
   table_name: string;
   rls_enabled: boolean;
   rls_forced: boolean;
   has_policy: boolean;
+}
+
+/** Every table of the current schema with a tenant_id column (the tenant-owned ones). */
+export async function readTenantTables(
+  source: Pick<DataSource, 'query'>,
+): Promise<TenantTableSecurity[]> {
+  return (await source.query(`
+    SELECT c.relname::text AS table_name,
+           c.relrowsecurity AS rls_enabled,
+           c.relforcerowsecurity AS rls_forced,
+           EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) AS has_policy
+      FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+     ORDER BY 1`)) as TenantTableSecurity[];
 }
 
 /**
@@ -45,16 +62,7 @@ export class IsolationInspector {
                WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
                  AND pg_has_role(current_user, c.relowner, 'USAGE')) AS owned_tables
         FROM pg_roles r WHERE r.rolname = current_user`)) as RoleRow[];
-    const tables = (await this.dataSource.query(`
-      SELECT c.relname::text AS table_name,
-             c.relrowsecurity AS rls_enabled,
-             c.relforcerowsecurity AS rls_forced,
-             EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) AS has_policy
-        FROM pg_class c
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-       WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-       ORDER BY 1`)) as TableRow[];
+    const tables = await readTenantTables(this.dataSource);
 
     const problems: string[] = [];
     if (role.is_superuser) problems.push(`runtime role ${role.role} is a superuser`);

@@ -21,11 +21,10 @@ import { ApiErrors } from 'src/common/api-error.response';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { BoardMembersService } from './board-members.service';
-import { IDEMPOTENCY_HEADER } from './boards.controller';
 import { AddMemberDto } from './dto/add-member.dto';
 import { MemberListResponse, MemberResponse } from './dto/member.response';
 import { UpdateMemberDto } from './dto/update-member.dto';
-import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { IDEMPOTENCY_HEADER, IdempotencyInterceptor } from './idempotency.interceptor';
 
 @ApiTags('members')
 @ApiBearerAuth()

@@ -30,13 +30,7 @@ import { CreateBoardDto } from './dto/create-board.dto';
 import { ListBoardsQuery } from './dto/list-boards.query';
 import { TransferOwnershipDto } from './dto/transfer-ownership.dto';
 import { UpdateBoardDto } from './dto/update-board.dto';
-import { IdempotencyInterceptor } from './idempotency.interceptor';
-
-export const IDEMPOTENCY_HEADER = {
-  name: 'Idempotency-Key',
-  required: false,
-  description: 'Retry-safe key: the same key and body replay the first response for 24 hours',
-};
+import { IDEMPOTENCY_HEADER, IdempotencyInterceptor } from './idempotency.interceptor';
 
 @ApiTags('boards')
 @ApiBearerAuth()

@@ -20,12 +20,11 @@ import {
 import { ApiErrors } from 'src/common/api-error.response';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
-import { IDEMPOTENCY_HEADER } from './boards.controller';
 import { CreateGenerationDto } from './dto/create-generation.dto';
 import { GenerationPageResponse, GenerationResponse } from './dto/generation.response';
 import { ListGenerationsQuery } from './dto/list-generations.query';
 import { GenerationsService } from './generations.service';
-import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { IDEMPOTENCY_HEADER, IdempotencyInterceptor } from './idempotency.interceptor';
 
 @ApiTags('generations')
 @ApiBearerAuth()

@@ -14,6 +14,13 @@ import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import { IdempotencyRepository, type IdempotencyScope } from './idempotency.repository';
 
+/** How the Idempotency-Key header is documented on every POST. */
+export const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'Retry-safe key: the same key and body replay the first response for 24 hours',
+};
+
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const REPLAYED_HEADERS = ['location', 'etag'] as const;
 

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { readTenantTables } from 'src/core/database/isolation-inspector';
 
 export interface AuditFinding {
   readonly check: string;
@@ -64,26 +65,14 @@ export async function auditTenants(
 ): Promise<TenantAuditReport> {
   const findings: AuditFinding[] = [];
 
-  const tables = (await owner.query(`
-    SELECT c.relname::text AS table_name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
-           EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) AS has_policy
-      FROM pg_class c
-      JOIN pg_namespace n ON n.oid = c.relnamespace
-      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-     ORDER BY 1`)) as {
-    table_name: string;
-    enabled: boolean;
-    forced: boolean;
-    has_policy: boolean;
-  }[];
+  const tables = await readTenantTables(owner);
   progress(`checking row-level security on ${tables.length} tables`);
   for (const table of tables) {
-    if (!table.enabled || !table.forced || !table.has_policy) {
+    if (!table.rls_enabled || !table.rls_forced || !table.has_policy) {
       findings.push({
         check: 'table without forced row-level security',
         table: table.table_name,
-        detail: `enabled=${table.enabled} forced=${table.forced} policy=${table.has_policy}`,
+        detail: `enabled=${table.rls_enabled} forced=${table.rls_forced} policy=${table.has_policy}`,
       });
     }
   }
