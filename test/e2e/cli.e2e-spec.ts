@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { MIGRATION_NAMES } from 'migrations/index';
 import { MigrationRunner } from 'src/core/database/migration-runner';
 import { hasPostgres } from 'test/support/environment';
-import { cleanEnv, ensureBuilt, runCli, type CliResult } from 'test/support/http';
+import {
+  cleanEnv,
+  ensureBuilt,
+  runCli,
+  cliJson,
+  expectExit,
+} from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -33,21 +39,6 @@ describe('boards migrate / db check (compiled CLI)', () => {
   let env: Record<string, string>;
 
   const boards = (...args: string[]) => runCli(args, { env, timeoutMs: 45_000 });
-  /** Checks the exit code; a mismatch shows what the command printed. */
-  const expectExit = (result: CliResult, code: number) => {
-    if (result.code !== code) {
-      throw new Error(
-        `expected exit ${code}, got ${result.code}:\n${result.stdout}${result.stderr}`,
-      );
-    }
-  };
-  const json = <T>(result: CliResult): T => {
-    try {
-      return JSON.parse(result.stdout) as T;
-    } catch {
-      throw new Error(`stdout is not JSON (exit ${result.code}): ${result.stdout}${result.stderr}`);
-    }
-  };
 
   beforeAll(async () => {
     await ensureBuilt();
@@ -71,7 +62,7 @@ describe('boards migrate / db check (compiled CLI)', () => {
   it('migrate status lists the pending migration as JSON and exits 1', async () => {
     const status = await boards('migrate', 'status', '--output-format', 'json');
     expect(status.stderr).toBe('');
-    const migrations = json<MigrationStatus[]>(status);
+    const migrations = cliJson<MigrationStatus[]>(status);
     expect(migrations).toEqual(MIGRATION_NAMES.map((name) => ({ name, applied: false })));
     expectExit(status, 1);
   });
@@ -87,7 +78,7 @@ describe('boards migrate / db check (compiled CLI)', () => {
     expect(again.stderr).toContain('nothing to apply');
 
     const status = await boards('migrate', 'status', '--output-format', 'json');
-    expect(json<MigrationStatus[]>(status)).toEqual(
+    expect(cliJson<MigrationStatus[]>(status)).toEqual(
       MIGRATION_NAMES.map((name) => ({ name, applied: true })),
     );
     expectExit(status, 0);
@@ -95,7 +86,7 @@ describe('boards migrate / db check (compiled CLI)', () => {
 
   it('db check reports the isolation configuration as JSON', async () => {
     const check = await boards('db', 'check', '--output-format', 'json');
-    const report = json<DbCheck>(check);
+    const report = cliJson<DbCheck>(check);
     expect(report.pending_migrations).toEqual([]);
     if (embedded) {
       // The embedded session logs in as superuser and only switches to the runtime role.
@@ -125,7 +116,7 @@ describe('boards migrate / db check (compiled CLI)', () => {
 
     const check = await boards('db', 'check', '--output-format', 'json');
     expectExit(check, 1);
-    const report = json<DbCheck>(check);
+    const report = cliJson<DbCheck>(check);
     expect(report.pending_migrations).toEqual([...MIGRATION_NAMES]);
     expect(report.isolation_status).toBe('degraded');
   });

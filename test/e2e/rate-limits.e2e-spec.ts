@@ -1,7 +1,13 @@
 import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { createTenant, uniqueMarker } from 'test/factories/seed';
 import { REDIS_URL, describeWithPostgres, describeWithRedis } from 'test/support/environment';
-import { freePort, startApp, type RunningApp, requestJson } from 'test/support/http';
+import {
+  freePort,
+  startApp,
+  type RunningApp,
+  requestJson,
+  type JsonReply,
+} from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -15,11 +21,7 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
 const PER_USER = 4;
 const PER_TENANT = 6;
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown> | undefined;
-}
+type Reply = JsonReply<Record<string, unknown> | undefined>;
 
 async function call(
   server: RunningApp,

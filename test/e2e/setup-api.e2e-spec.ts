@@ -1,7 +1,7 @@
 import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { createTenant, inTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp, requestJson } from 'test/support/http';
+import { startApp, type RunningApp, requestJson, type JsonReply } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -17,11 +17,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
-interface Reply<T> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
+type Reply<T> = JsonReply<T>;
 interface TenantBody {
   id: string;
   name: string;

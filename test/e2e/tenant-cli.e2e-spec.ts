@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { validateSnapshot, type TenantSnapshot } from 'src/modules/tenants/cli/tenant-snapshot';
 import { createTenant, inTenant, seedTenantGraph, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import { cleanEnv, ensureBuilt, runCli, type CliResult } from 'test/support/http';
+import {
+  cleanEnv,
+  ensureBuilt,
+  runCli,
+  cliJson,
+  expectExit,
+} from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -32,21 +38,6 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
   let workDir: string;
 
   const boards = (...args: string[]) => runCli(['tenant', ...args], { env, timeoutMs: 30_000 });
-  /** Checks the exit code; a mismatch shows what the command printed. */
-  const expectExit = (result: CliResult, code: number) => {
-    if (result.code !== code) {
-      throw new Error(
-        `expected exit ${code}, got ${result.code}:\n${result.stdout}${result.stderr}`,
-      );
-    }
-  };
-  const json = <T>(result: CliResult): T => {
-    try {
-      return JSON.parse(result.stdout) as T;
-    } catch {
-      throw new Error(`stdout is not JSON (exit ${result.code}): ${result.stdout}${result.stderr}`);
-    }
-  };
   const statusOf = async (slug: string): Promise<string | undefined> => {
     const rows = (await db.owner.query('SELECT status FROM tenants WHERE slug = $1', [slug])) as {
       status: string;
@@ -105,7 +96,7 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
     expect(await statusOf(tableSlug)).toBe('active');
 
     expectExit(asJson, 0);
-    const created = json<TenantJson>(asJson);
+    const created = cliJson<TenantJson>(asJson);
     expect(created).toEqual({
       id: expect.stringMatching(UUID),
       name: marker,
@@ -118,7 +109,7 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
     expect(await statusOf(created.slug)).toBe('active');
 
     expectExit(withSample, 0);
-    const sampled = json<TenantJson>(withSample);
+    const sampled = cliJson<TenantJson>(withSample);
     expect(await countIn(sampled.id, 'boards')).toBeGreaterThan(0);
     expect(await countIn(sampled.id, 'generations')).toBeGreaterThan(0);
   });
@@ -171,11 +162,11 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
     for (const tenant of stored) expect(asTable.stdout).toContain(tenant.slug);
 
     expectExit(asJson, 0);
-    const listed = json<TenantJson[]>(asJson);
+    const listed = cliJson<TenantJson[]>(asJson);
     expect(listed.map((t) => t.id).sort()).toEqual(stored.map((t) => t.id).sort());
 
     expectExit(filtered, 0);
-    const onlySuspended = json<TenantJson[]>(filtered);
+    const onlySuspended = cliJson<TenantJson[]>(filtered);
     expect(onlySuspended.map((t) => t.id).sort()).toEqual(
       stored
         .filter((t) => t.status === 'suspended')
@@ -199,7 +190,7 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toContain('Tenant not found.');
     expectExit(approved, 0);
-    expect(json<TenantJson>(approved)).toMatchObject({ id: pending.id, status: 'active' });
+    expect(cliJson<TenantJson>(approved)).toMatchObject({ id: pending.id, status: 'active' });
     expect(await statusOf(pending.slug)).toBe('active');
 
     const again = await boards('approve', pending.slug);
@@ -214,7 +205,7 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
 
     const activated = await boards('activate', pending.id, '--output-format', 'json');
     expectExit(activated, 0);
-    expect(json<TenantJson>(activated).status).toBe('active');
+    expect(cliJson<TenantJson>(activated).status).toBe('active');
     expect(await statusOf(pending.slug)).toBe('active');
   });
 
@@ -252,7 +243,7 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
       boards('import', '--file', file, '--slug', secondSlug),
     ]);
     expectExit(imported, 0);
-    const result = json<{
+    const result = cliJson<{
       tenant_id: string;
       slug: string;
       counts: Record<string, number>;

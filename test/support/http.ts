@@ -170,3 +170,19 @@ export async function requestJson<T = Record<string, unknown>>(
     body: (text ? JSON.parse(text) : undefined) as T,
   };
 }
+
+/** Fails with what the command printed when its exit code is not `code`. */
+export function expectExit(result: CliResult, code: number): void {
+  if (result.code !== code) {
+    throw new Error(`expected exit ${code}, got ${result.code}:\n${result.stdout}${result.stderr}`);
+  }
+}
+
+/** The command's stdout as one JSON document (fails with what it printed otherwise). */
+export function cliJson<T>(result: CliResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${result.code}): ${result.stdout}${result.stderr}`);
+  }
+}
