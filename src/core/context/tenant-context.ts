@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CLS_REQ, ClsService, type ClsStore } from 'nestjs-cls';
 import type { EntityManager } from 'typeorm';
+import type { TenantRecord, UserRecord } from 'src/core/cache/tenant-cache';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 import {
   annotateRequest,
@@ -30,6 +31,9 @@ export interface TenantContextStore extends ClsStore {
   userId?: string;
   tenantRole?: TenantRole;
   principal?: Principal;
+  /** The tenant and user records the tenant guard resolved for this request. */
+  resolvedTenant?: TenantRecord;
+  resolvedUser?: UserRecord;
   /** The open tenant transaction's manager; only core/database reads it. */
   entityManager?: EntityManager;
 }
@@ -119,6 +123,22 @@ export class TenantContext {
     this.cls.set('tenantId', tenant.id);
     this.cls.set('tenantSlug', tenant.slug);
     this.annotateLog({ tenant_slug: tenant.slug });
+  }
+
+  /** What the tenant guard resolved: sets tenant and user, and keeps both records for the request. */
+  setResolved(tenant: TenantRecord, user: UserRecord): void {
+    this.setTenant(tenant);
+    this.setUser({ id: user.id, role: user.tenantRole });
+    this.cls.set('resolvedTenant', tenant);
+    this.cls.set('resolvedUser', user);
+  }
+
+  /** The request's tenant and user records; fails closed when the tenant guard did not run. */
+  resolved(): { tenant: TenantRecord; user: UserRecord } {
+    const tenant = this.get('resolvedTenant');
+    const user = this.get('resolvedUser');
+    if (!tenant || !user) throw new TenantContextMissingError('the resolved tenant and user');
+    return { tenant, user };
   }
 
   setUser(user: { id: string; role: TenantRole }): void {

@@ -4,18 +4,12 @@ import { ApiErrors } from 'src/common/api-error.response';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 import { MeResponseDto } from './dto/me-response.dto';
-import { TenantDirectory } from './tenant-directory';
-import { UserProvisioningService } from './user-provisioning.service';
 
 @ApiTags('auth')
 @ApiBearerAuth()
 @Controller('auth')
 export class AuthController {
-  constructor(
-    private readonly context: TenantContext,
-    private readonly directory: TenantDirectory,
-    private readonly provisioning: UserProvisioningService,
-  ) {}
+  constructor(private readonly context: TenantContext) {}
 
   @Get('me')
   @ApiOperation({ summary: 'The authenticated caller: principal, user, tenant and roles' })
@@ -26,12 +20,11 @@ export class AuthController {
   })
   @ApiOkResponse({ type: MeResponseDto })
   @ApiErrors(400, 401, 403, 404)
-  async me(): Promise<MeResponseDto> {
+  me(): MeResponseDto {
     const principal = this.context.principal;
     if (!principal) throw new TenantContextMissingError('the principal');
-    const tenant = await this.directory.findBySlug(this.context.tenantSlug);
-    if (!tenant) throw new TenantContextMissingError('the tenant');
-    const user = await this.provisioning.ensureUser(tenant, principal);
+    // Read what the tenant guard resolved; nothing is looked up or provisioned a second time.
+    const { tenant, user } = this.context.resolved();
     return {
       principal: {
         provider: principal.provider,

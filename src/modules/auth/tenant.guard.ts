@@ -43,8 +43,7 @@ export class TenantGuard implements CanActivate {
       principal,
       this.membershipRules(source, tenant.slug, principal),
     );
-    this.context.setTenant(tenant);
-    this.context.setUser({ id: user.id, role: user.tenantRole });
+    this.context.setResolved(tenant, user);
     return true;
   }
 
