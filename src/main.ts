@@ -9,6 +9,8 @@ import { AppModule, type AppOptions } from 'src/app.module';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { applyHttpHardening } from 'src/core/http/http-hardening';
+import { installDirectRoutes, type DirectRoute } from 'src/core/http/direct-routes';
+import { BOARDS_DIRECT_ROUTES } from 'src/modules/boards/boards.controller';
 import { installGracefulShutdown, runAsClusterPrimary } from 'src/core/http/lifecycle';
 import { annotateRequest } from 'src/core/logging/request-log-fields';
 import { ShutdownState } from 'src/modules/health/shutdown-state';
@@ -76,6 +78,7 @@ export async function createApp(
   await applyHttpHardening(app, config);
 
   mountOpenApi(app);
+  installDirectRoutes(app, BOARDS_DIRECT_ROUTES as readonly DirectRoute<unknown>[]);
 
   await app.init();
   await fastify.ready();

@@ -54,12 +54,16 @@ function start(command, args, env, port, label) {
   };
 }
 
-/** The project in production mode: JWT HS256, multi-tenant, logs at info to /dev/null. */
-export function startProject({ cliPath, db, port, poolSize, secret }) {
+/**
+ * The project in production mode: JWT HS256, multi-tenant, logs at info to /dev/null, with the
+ * Node.js options of the production image (`nodeOptions`, read from the Dockerfile by run.mjs).
+ */
+export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions = '' }) {
   return start(
     cliPath,
     ['serve'],
     {
+      NODE_OPTIONS: nodeOptions,
       BOARDS_ENVIRONMENT: 'production',
       BOARDS_AUTH_PROVIDER: 'jwt',
       BOARDS_JWT_SECRET: secret,

@@ -4,11 +4,13 @@ import { ErrorCode } from 'src/core/errors/error-code';
 
 /** A path parameter that must be a UUID: anything else is a 400 with the documented body, not a 500. */
 export function UuidParam(name: string): ParameterDecorator {
-  return Param(
-    name,
-    new ParseUUIDPipe({
-      exceptionFactory: () =>
-        new DomainError(ErrorCode.BadRequest, `Path parameter ${name} must be a UUID.`),
-    }),
-  );
+  return Param(name, uuidParamPipe(name));
+}
+
+/** The pipe behind @UuidParam(name), for the routes dispatched directly (core/http/direct-routes). */
+export function uuidParamPipe(name: string): ParseUUIDPipe {
+  return new ParseUUIDPipe({
+    exceptionFactory: () =>
+      new DomainError(ErrorCode.BadRequest, `Path parameter ${name} must be a UUID.`),
+  });
 }

@@ -1,5 +1,6 @@
 import {
   Injectable,
+  SetMetadata,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
@@ -8,10 +9,20 @@ import { from, lastValueFrom, type Observable } from 'rxjs';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantTransactions } from './tenant-transactions';
 
+const READ_ONLY_ROUTE = 'boards:read-only-route';
+
+/**
+ * Marks a handler that only reads, each read through TenantTransactions.read: the request opens no
+ * transaction of its own, and every read runs in a read-only tenant transaction sent in one round
+ * trip. The transaction manager stays unavailable to such a handler (it throws), so a write there
+ * fails instead of running outside a tenant transaction.
+ */
+export const ReadOnlyRoute = (): MethodDecorator => SetMetadata(READ_ONLY_ROUTE, true);
+
 /**
  * Wraps a request that the tenant guard bound to a tenant in one tenant transaction: the handler's
  * database work commits together, or not at all. Requests without a tenant (health, setup status)
- * pass through untouched.
+ * and @ReadOnlyRoute handlers pass through untouched.
  */
 @Injectable()
 export class TenantTransactionInterceptor implements NestInterceptor {
@@ -20,13 +31,17 @@ export class TenantTransactionInterceptor implements NestInterceptor {
     private readonly transactions: TenantTransactions,
   ) {}
 
-  intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
+  intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
     const tenantId = this.context.optionalTenantId;
-    if (!tenantId) return next.handle();
+    if (!tenantId || isReadOnlyRoute(execution.getHandler())) return next.handle();
     return from(
       this.transactions.run(tenantId, () =>
         lastValueFrom(next.handle(), { defaultValue: undefined }),
       ),
     );
   }
+}
+
+function isReadOnlyRoute(handler: object): boolean {
+  return Reflect.getMetadata(READ_ONLY_ROUTE, handler) === true;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
+import type { Pool, QueryResult } from 'pg';
+import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 
@@ -27,6 +28,55 @@ export class TenantTransactions {
     if (!manager) throw new TenantContextMissingError('the tenant transaction');
     return manager;
   }
+
+  /**
+   * One read statement in a tenant transaction. Inside an open tenant transaction (of the same
+   * tenant) it runs there. Outside one — on routes marked @OwnReadTransactions — it opens a
+   * read-only transaction of its own and sends the whole of it in one round trip:
+   * `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true); <sql>; COMMIT`.
+   * The setting is transaction-local as always and row-level security applies to `sql`; the
+   * parameters are inlined as escaped literals (see inlineParameters), because the simple
+   * protocol that carries several statements takes no parameters. On the embedded database it
+   * falls back to an ordinary tenant transaction.
+   */
+  async read<R>(tenantId: string, sql: string, params: readonly unknown[]): Promise<R[]> {
+    if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
+    const pool = this.pool;
+    // Values a literal cannot carry (a NUL character, which PostgreSQL refuses in text anyway)
+    // go the parameterized way, so the database's own answer (and its 4xx mapping) is kept.
+    if (this.inTransaction || !pool || !params.every(isInlinable)) {
+      return this.run(tenantId, (manager) => manager.query(sql, params as unknown[]));
+    }
+    const text =
+      `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true); ` +
+      `${inlineParameters(sql, params)}; COMMIT`;
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      const results = (await client.query(text)) as unknown as QueryResult[];
+      return results[2].rows as R[];
+    } catch (err) {
+      // An error inside the multi-statement text leaves the transaction open and failed.
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw err instanceof Error ? new QueryFailedError(sql, params as unknown[], err) : err;
+    } finally {
+      // A connection whose rollback failed is destroyed, never handed to the next request.
+      client.release(broken);
+    }
+  }
+
+  /** The runtime pool of a PostgreSQL server; undefined on the embedded database. */
+  private get pool(): Pool | undefined {
+    if (this.serverPool === null) {
+      const master = (this.dataSource.driver as unknown as { master?: unknown }).master;
+      this.serverPool = isPgPool(master) ? master : undefined;
+    }
+    return this.serverPool;
+  }
+
+  private serverPool: Pool | undefined | null = null;
 
   get inTransaction(): boolean {
     return this.cls.isActive() && this.cls.get('entityManager') !== undefined;
@@ -86,6 +136,59 @@ export class TenantTransactions {
       else await runner.release();
     }
   }
+}
+
+function isPgPool(value: unknown): value is Pool {
+  const pool = value as Partial<Pool> | undefined;
+  return (
+    typeof pool?.connect === 'function' &&
+    typeof pool.totalCount === 'number' &&
+    pool.constructor?.name !== 'EmbeddedPool'
+  );
+}
+
+/**
+ * Replaces $1…$n in `sql` with `params` as SQL literals: strings quoted and escaped as pg's own
+ * escapeLiteral does (quotes doubled; with a backslash, an E'' literal with backslashes doubled),
+ * integers as digits (negative ones in parentheses), booleans, null, Dates as ISO timestamps. Anything else is refused. `sql`
+ * must be a statement written in the code, with placeholders outside string literals.
+ */
+export function inlineParameters(sql: string, params: readonly unknown[]): string {
+  return sql.replace(/\$(\d+)/g, (_, digits: string) => {
+    const index = Number(digits) - 1;
+    if (index < 0 || index >= params.length) throw new Error(`no value for $${digits}`);
+    return sqlLiteral(params[index]);
+  });
+}
+
+function isInlinable(value: unknown): boolean {
+  return (
+    value === null ||
+    value === undefined ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isSafeInteger(value)) ||
+    value instanceof Date ||
+    (typeof value === 'string' && !value.includes('\0'))
+  );
+}
+
+function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`cannot inline the number ${value}`);
+    // Parenthesised when negative, so that `- $1` never becomes a `--` comment.
+    return value < 0 ? `(${value})` : String(value);
+  }
+  if (value instanceof Date) return quoteLiteral(value.toISOString());
+  if (typeof value === 'string') return quoteLiteral(value);
+  throw new Error(`cannot inline a value of type ${typeof value}`);
+}
+
+function quoteLiteral(text: string): string {
+  if (text.includes('\0')) throw new Error('cannot inline a string with a NUL character');
+  const quoted = `'${text.replace(/'/g, "''")}'`;
+  return text.includes('\\') ? ` E${quoted.replace(/\\/g, '\\\\')}` : quoted;
 }
 
 /** Releases the runner's connection with an error, which makes the pool destroy it. */

@@ -31,6 +31,7 @@ interface UserRow {
 }
 
 const COLUMNS = 'id, tenant_role, email, display_name, avatar_url';
+const FIND_SQL = `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1::uuid AND auth_provider = $2 AND auth_subject = $3`;
 
 /**
  * Just-in-time users, keyed by (tenant, auth provider, subject). Each call is one short tenant
@@ -62,6 +63,25 @@ export class UsersRepository {
     profile: UserProfile,
     options: ProvisioningRules = { mayCreate: true, mayBecomeAdmin: true },
   ): Promise<UserRecord | undefined> {
+    return this.findFirst(tenantId, identity, profile, options);
+  }
+
+  /**
+   * The common case — the user exists and the token adds nothing to its profile — is one read in
+   * a one-round-trip read-only tenant transaction; anything else takes the write transaction.
+   */
+  private async findFirst(
+    tenantId: string,
+    identity: UserIdentity,
+    profile: UserProfile,
+    options: ProvisioningRules,
+  ): Promise<UserRecord | undefined> {
+    const [row] = await this.transactions.read<UserRow>(tenantId, FIND_SQL, [
+      tenantId,
+      identity.provider,
+      identity.subject,
+    ]);
+    if (row && !profileFillsGaps(toRecord(row), profile)) return toRecord(row);
     return this.transactions.run(tenantId, async (manager) => {
       const existing = await this.find(manager, tenantId, identity);
       if (existing) return this.fillProfile(manager, tenantId, existing, profile);
@@ -98,11 +118,11 @@ export class UsersRepository {
     tenantId: string,
     identity: UserIdentity,
   ): Promise<UserRecord | undefined> {
-    const rows = (await manager.query(
-      `SELECT ${COLUMNS} FROM users
-       WHERE tenant_id = $1::uuid AND auth_provider = $2 AND auth_subject = $3`,
-      [tenantId, identity.provider, identity.subject],
-    )) as UserRow[];
+    const rows = (await manager.query(FIND_SQL, [
+      tenantId,
+      identity.provider,
+      identity.subject,
+    ])) as UserRow[];
     return rows[0] && toRecord(rows[0]);
   }
 

@@ -22,8 +22,10 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from 'src/common/api-error.response';
-import { UuidParam } from 'src/common/uuid-param';
+import { UuidParam, uuidParamPipe } from 'src/common/uuid-param';
+import type { DirectRoute } from 'src/core/http/direct-routes';
 import { TenantContext } from 'src/core/context/tenant-context';
+import { ReadOnlyRoute } from 'src/core/database/tenant-transaction.interceptor';
 import { BoardsService } from './boards.service';
 import { boardEtag, BoardPageResponse, BoardResponse } from './dto/board.response';
 import { CreateBoardDto } from './dto/create-board.dto';
@@ -43,6 +45,7 @@ export class BoardsController {
   ) {}
 
   @Get()
+  @ReadOnlyRoute()
   @ApiOperation({
     summary: 'List the boards the caller can read (owned, member of, or public)',
     operationId: 'listBoards',
@@ -72,6 +75,7 @@ export class BoardsController {
   }
 
   @Get(':board_id')
+  @ReadOnlyRoute()
   @ApiOperation({ summary: 'Get a board', operationId: 'getBoard' })
   @ApiOkResponse({ type: BoardResponse, description: 'The board; ETag header set' })
   @ApiErrors(400, 404)
@@ -139,3 +143,32 @@ export class BoardsController {
     return board;
   }
 }
+
+const boardIdPipe = uuidParamPipe('board_id');
+
+/**
+ * The two hot reads, dispatched without Nest's router machinery (see core/http/direct-routes):
+ * same guards, same validation, same handler, same error filter.
+ */
+export const BOARDS_DIRECT_ROUTES: readonly DirectRoute<BoardsController>[] = [
+  {
+    method: 'GET',
+    url: '/api/boards',
+    controller: BoardsController,
+    handler: 'list',
+    args: async (request, _reply, pipe) => [
+      await pipe(request.query, { type: 'query', metatype: ListBoardsQuery, data: undefined }),
+    ],
+  },
+  {
+    method: 'GET',
+    url: '/api/boards/:board_id',
+    controller: BoardsController,
+    handler: 'get',
+    args: async (request, reply, pipe) => {
+      const raw = (request.params as Record<string, string>).board_id;
+      const metadata = { type: 'param', metatype: String, data: 'board_id' } as const;
+      return [await boardIdPipe.transform(String(await pipe(raw, metadata)), metadata), reply];
+    },
+  },
+];

@@ -116,11 +116,11 @@ export class BoardsRepository {
 
   /** The board with the caller's relation to it; `lock` takes a row lock for a following write. */
   async findView(key: BoardKey & { userId: string; lock?: boolean }): Promise<BoardView | null> {
-    const rows = await this.read(`${VIEW_SQL} AND b.id = $3${key.lock ? ' FOR UPDATE OF b' : ''}`, [
-      key.userId,
+    const rows = await this.read(
       key.tenantId,
-      key.boardId,
-    ]);
+      `${VIEW_SQL} AND b.id = $3${key.lock ? ' FOR UPDATE OF b' : ''}`,
+      [key.userId, key.tenantId, key.boardId],
+    );
     return rows.length === 0 ? null : toView(rows[0]);
   }
 
@@ -141,7 +141,7 @@ export class BoardsRepository {
     }
     params.push(query.limit + 1);
     sql += ` ORDER BY b.${column} ${direction}, b.id ${direction} LIMIT $${params.length}`;
-    return (await this.read(sql, params)).map(toView);
+    return (await this.read(query.tenantId, sql, params)).map(toView);
   }
 
   async insert(board: NewBoard): Promise<Board> {
@@ -173,8 +173,8 @@ export class BoardsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  private async read(sql: string, params: unknown[]): Promise<ViewRow[]> {
-    const rows = (await this.transactions.manager.query(sql, params)) as ViewRow[];
+  private async read(tenantId: string, sql: string, params: unknown[]): Promise<ViewRow[]> {
+    const rows = await this.transactions.read<ViewRow>(tenantId, sql, params);
     this.isolation.verifyLoaded('boards', rows);
     return rows;
   }

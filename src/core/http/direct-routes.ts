@@ -1,0 +1,94 @@
+import type { ArgumentMetadata, CanActivate, ExceptionFilter, PipeTransform } from '@nestjs/common';
+import { ForbiddenException, type Type } from '@nestjs/common';
+import { ApplicationConfig } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+
+/**
+ * A hot route dispatched directly: the same controller method, the same global guards (in Nest's
+ * order), the same global pipes and exception filter, without Nest's per-request router machinery
+ * (observables, interceptor chain, parameter factories). Only for routes that need no
+ * interceptor: @ReadOnlyRoute handlers, which open no request transaction.
+ */
+export interface DirectRoute<C> {
+  readonly method: 'GET';
+  /** The route as Fastify registers it, global prefix included: `/api/boards/:board_id`. */
+  readonly url: string;
+  readonly controller: Type<C>;
+  readonly handler: keyof C & string;
+  /** The handler's arguments; `pipe` runs the global pipes (validation) as Nest would. */
+  readonly args: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    pipe: (value: unknown, metadata: ArgumentMetadata) => Promise<unknown>,
+  ) => Promise<unknown[]> | unknown[];
+}
+
+interface Enhancers {
+  readonly guards: CanActivate[];
+  readonly pipes: PipeTransform[];
+  readonly filter: ExceptionFilter;
+}
+
+/**
+ * Replaces the Fastify handler Nest registers for each route with a direct dispatcher. Call before
+ * app.init(): the replacement happens as Nest registers the route, so the route (its URL, its
+ * OpenAPI description, its hooks and middleware) is otherwise the one Nest built.
+ */
+export function installDirectRoutes(
+  app: NestFastifyApplication,
+  routes: readonly DirectRoute<unknown>[],
+): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  let enhancers: Enhancers | undefined;
+  const resolveEnhancers = (): Enhancers => {
+    if (enhancers) return enhancers;
+    const config = app.get(ApplicationConfig);
+    const filters = config.getGlobalFilters();
+    if (filters.length !== 1) throw new Error('direct routes expect exactly one global filter');
+    enhancers = {
+      guards: config.getGlobalGuards(),
+      pipes: config.getGlobalPipes(),
+      filter: filters[0],
+    };
+    return enhancers;
+  };
+  fastify.addHook('onRoute', (options: RouteOptions) => {
+    const route = routes.find(
+      (candidate) => candidate.url === options.url && options.method === candidate.method,
+    );
+    if (!route) return;
+    options.handler = directHandler(app, route, resolveEnhancers);
+  });
+}
+
+function directHandler<C>(
+  app: NestFastifyApplication,
+  route: DirectRoute<C>,
+  enhancers: () => Enhancers,
+): RouteOptions['handler'] {
+  let controller: C | undefined;
+  const method = route.controller.prototype[route.handler] as (...args: unknown[]) => unknown;
+  return async function direct(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { guards, pipes, filter } = enhancers();
+    const context = new ExecutionContextHost([request, reply, undefined], route.controller, method);
+    try {
+      for (const guard of guards) {
+        // Nest's own answer to a guard that returns false.
+        if (!(await guard.canActivate(context))) throw new ForbiddenException('Forbidden resource');
+      }
+      controller ??= app.get(route.controller, { strict: false });
+      const pipe = async (value: unknown, metadata: ArgumentMetadata): Promise<unknown> => {
+        let transformed = value;
+        for (const p of pipes) transformed = await p.transform(transformed, metadata);
+        return transformed;
+      };
+      const args = await route.args(request, reply, pipe);
+      const result = await method.apply(controller, args);
+      if (!reply.sent) await reply.status(200).send(result);
+    } catch (err) {
+      filter.catch(err, context);
+    }
+  };
+}
