@@ -1,4 +1,5 @@
-import helmet from '@fastify/helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { toErrorResponse } from 'src/core/errors/http-exception.filter';
@@ -19,9 +20,14 @@ export async function applyHttpHardening(
   app: NestFastifyApplication,
   config: BoardsConfig,
 ): Promise<void> {
-  await app.register(helmet, {
+  const fastify = app.getHttpAdapter().getInstance();
+  const securityHeaders = helmetHeaders({
     contentSecurityPolicy: false,
     hsts: config.api.requireHttps ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(securityHeaders);
+    done();
   });
 
   const origins = config.api.corsOrigins;
@@ -52,7 +58,6 @@ export async function applyHttpHardening(
     });
   }
 
-  const fastify = app.getHttpAdapter().getInstance();
   if (config.api.requireHttps) {
     fastify.addHook('onRequest', (request, reply, done) => {
       if (request.protocol === 'https' || PLAIN_HTTP_ALLOWED.test(request.url)) return done();
@@ -70,4 +75,28 @@ export async function applyHttpHardening(
     }
     done(null, payload);
   });
+}
+
+/**
+ * helmet's headers, computed once: with these options (no CSP, which is set per response below)
+ * they are the same on every response, so running helmet's middleware chain per request would
+ * only recompute them.
+ */
+export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader(name: string, value: unknown) {
+      headers[name.toLowerCase()] = String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  let finished = false;
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (err?: unknown) => {
+    if (err) throw err instanceof Error ? err : new Error(String(err));
+    finished = true;
+  });
+  if (!finished) throw new Error('helmet did not finish synchronously');
+  return headers;
 }

@@ -23,25 +23,37 @@ export const REDACTED_PATHS = [
 /** Probes arrive every few seconds from every kubelet; they are not worth a line each. */
 const UNLOGGED_ROUTES = new Set(['/health/live', '/health/ready']);
 
-const rootLoggers = new WeakMap<BoardsConfig, pino.Logger>();
+interface Loggers {
+  readonly root: pino.Logger;
+  readonly requests: pino.Logger;
+}
+
+const loggers = new WeakMap<BoardsConfig, Loggers>();
+
+function loggersFor(config: BoardsConfig): Loggers {
+  let pair = loggers.get(config);
+  if (!pair) {
+    const destination = pino.destination({ dest: 1, sync: false });
+    const options: pino.LoggerOptions = {
+      level: config.observability.logLevel,
+      base: { service: 'boards-api' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label: string) => ({ level: label }) },
+    };
+    pair = {
+      root: pino({ ...options, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination),
+      // Request lines are built field by field below and carry no secret, so they skip the
+      // redaction pass (which copies every logged object) and share the destination.
+      requests: pino(options, destination),
+    };
+    loggers.set(config, pair);
+  }
+  return pair;
+}
 
 /** The process's pino logger: JSON to stdout, written asynchronously, secrets redacted. */
 export function rootLogger(config: BoardsConfig): pino.Logger {
-  let logger = rootLoggers.get(config);
-  if (!logger) {
-    logger = pino(
-      {
-        level: config.observability.logLevel,
-        redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-        base: { service: 'boards-api' },
-        timestamp: pino.stdTimeFunctions.isoTime,
-        formatters: { level: (label: string) => ({ level: label }) },
-      },
-      pino.destination({ dest: 1, sync: false }),
-    );
-    rootLoggers.set(config, logger);
-  }
-  return logger;
+  return loggersFor(config).root;
 }
 
 /**
@@ -59,7 +71,7 @@ export class RequestLogHook implements OnModuleInit {
   onModuleInit(): void {
     // Absent in an application context without HTTP (CLI commands).
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    const logger = rootLogger(this.config);
+    const logger = loggersFor(this.config).requests;
     fastify?.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url;
       if (!route || !UNLOGGED_ROUTES.has(route)) {

@@ -146,6 +146,10 @@ export class BoardsController {
 
 const boardIdPipe = uuidParamPipe('board_id');
 
+function isEmpty(query: unknown): boolean {
+  return query === undefined || query === null || Object.keys(query).length === 0;
+}
+
 /**
  * The two hot reads, dispatched without Nest's router machinery (see core/http/direct-routes):
  * same guards, same validation, same handler, same error filter.
@@ -156,8 +160,11 @@ export const BOARDS_DIRECT_ROUTES: readonly DirectRoute<BoardsController>[] = [
     url: '/api/boards',
     controller: BoardsController,
     handler: 'list',
+    // Without query parameters there is nothing to validate: the DTO the pipe would build.
     args: async (request, _reply, pipe) => [
-      await pipe(request.query, { type: 'query', metatype: ListBoardsQuery, data: undefined }),
+      isEmpty(request.query)
+        ? new ListBoardsQuery()
+        : await pipe(request.query, { type: 'query', metatype: ListBoardsQuery, data: undefined }),
     ],
   },
   {

@@ -1,0 +1,744 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ClsService } from 'nestjs-cls';
+import { Client, type Pool, type PoolClient } from 'pg';
+import { QueryFailedError, type DataSource } from 'typeorm';
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
+import { likePattern } from 'src/common/pagination';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { TenantContextMissingError } from 'src/core/errors/domain-error';
+import {
+  createTenant,
+  inTenant,
+  insertBoard,
+  insertUser,
+  uniqueMarker,
+  type SeededTenant,
+} from 'test/factories/seed';
+import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
+import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * TenantTransactions.read outside an open tenant transaction: one simple-protocol query
+ * `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true); <sql>; COMMIT` on a
+ * connection checked out of the runtime pool. Row-level security must confine every read to its
+ * tenant, the transaction must refuse writes, and every connection must go back to the pool
+ * outside a transaction and without a tenant, whether the read succeeded, failed in SQL, was
+ * cancelled or lost its connection. Needs a real server: the embedded database falls back to an
+ * ordinary tenant transaction.
+ */
+
+const POOL_SIZE = 2;
+const TENANTS = 10;
+const READS = 500;
+const CONCURRENCY = 20;
+const CONCURRENT_POOL_SIZE = 3;
+
+/** A title with every character the literal inlining must escape, and one that differs by a %. */
+const TRICKY_TITLE = "O'Brien \\ 100% done";
+const DECOY_TITLE = "O'Brien \\ 1000 done";
+
+const BOARDS_SQL = 'SELECT tenant_id, id FROM boards';
+const SETTING_SQL = `SELECT pg_backend_pid() AS pid, current_setting('app.tenant_id', true) AS tenant,
+  current_setting('transaction_read_only') AS read_only`;
+
+interface BoardRow {
+  readonly tenant_id: string;
+  readonly id: string;
+}
+
+interface SettingRow {
+  readonly pid: number;
+  readonly tenant: string | null;
+  readonly read_only: string;
+}
+
+/** One pooled connection as it was handed back: protocol state, tenant setting, read-only mode. */
+interface PooledConnection {
+  readonly pid: number;
+  readonly status: string | null;
+  readonly tenant: string;
+  readonly readOnly: string;
+}
+
+/** The pg pool behind a TypeORM PostgreSQL data source (the one read() checks clients out of). */
+function poolOf(dataSource: DataSource): Pool {
+  return (dataSource.driver as unknown as { master: Pool }).master;
+}
+
+/**
+ * Checks out `size` connections at once (so every pooled one, when the pool holds `size`) and
+ * reports each: the transaction status of the last ReadyForQuery it received ('I' = idle, outside
+ * a transaction), then its tenant setting and read-only mode.
+ */
+async function pooledConnections(pool: Pool, size: number): Promise<PooledConnection[]> {
+  const clients = await Promise.all(Array.from({ length: size }, () => pool.connect()));
+  try {
+    return await Promise.all(
+      clients.map(async (client) => {
+        const status = client.getTransactionStatus();
+        const { rows } = await client.query<SettingRow>(SETTING_SQL);
+        return {
+          pid: rows[0].pid,
+          status,
+          tenant: rows[0].tenant ?? '',
+          readOnly: rows[0].read_only,
+        };
+      }),
+    );
+  } finally {
+    for (const client of clients) client.release();
+  }
+}
+
+/**
+ * Runs `work` with a last-resort 'error' listener on every client checked out of `target`, and
+ * returns the errors it was the only listener for: without it each would have been an unhandled
+ * 'error' event on a pg client, which ends the Node process.
+ */
+async function unhandledClientErrors(target: Pool, work: () => Promise<void>): Promise<Error[]> {
+  const unhandled: Error[] = [];
+  const guarded = new Map<PoolClient, (err: Error) => void>();
+  const guard = (client: PoolClient) => {
+    if (guarded.has(client)) return;
+    const listener = (err: Error) => {
+      if (client.listenerCount('error') === 1) unhandled.push(err);
+    };
+    guarded.set(client, listener);
+    client.on('error', listener);
+  };
+  target.on('acquire', guard);
+  try {
+    await work();
+  } finally {
+    target.removeListener('acquire', guard);
+    for (const [client, listener] of guarded) client.removeListener('error', listener);
+  }
+  return unhandled;
+}
+
+/** Rethrows unless `promise` rejects; returns the rejection. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+/** Expects a QueryFailedError for `sql` carrying the pg error with SQLSTATE `code`. */
+function expectQueryFailed(err: unknown, code: string): void {
+  expect(err).toBeInstanceOf(QueryFailedError);
+  const failure = err as QueryFailedError<{ code?: string }>;
+  expect(failure.driverError.code).toBe(code);
+}
+
+/** A small deterministic PRNG (mulberry32) so a failing run can be replayed from its seed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+describeWithPostgres(
+  'TenantTransactions.read: a read-only tenant transaction in one round trip',
+  () => {
+    let db: TestDatabase;
+    let admin: Client;
+    let tenants: SeededTenant[];
+    let owners: string[];
+    /** Board ids per tenant id, as seeded. */
+    let seeded: Map<string, string[]>;
+    let transactions: TenantTransactions;
+    let pool: Pool;
+    let tenantA: SeededTenant;
+    let tenantB: SeededTenant;
+
+    const newTransactions = (dataSource: DataSource) =>
+      new TenantTransactions(dataSource, new ClsService(new AsyncLocalStorage()));
+
+    const boardsOf = (tenant: SeededTenant) => [...(seeded.get(tenant.id) ?? [])].sort();
+
+    /** What the superuser (no RLS) sees in boards, for the given tenants. */
+    const groundTruth = async (ids: string[]) => {
+      const { rows } = await admin.query<BoardRow & { title: string }>(
+        `SELECT tenant_id::text AS tenant_id, id::text AS id, title FROM boards
+        WHERE tenant_id = ANY($1::uuid[]) ORDER BY id`,
+        [ids],
+      );
+      return rows;
+    };
+
+    /**
+     * Every connection of `target` (of `size`) is idle outside a transaction with no tenant setting
+     * and not read-only, and the server shows no runtime-role session inside a transaction.
+     * Returns the pooled connections' backend pids.
+     */
+    const expectCleanPool = async (target: Pool, size: number): Promise<number[]> => {
+      const connections = await pooledConnections(target, size);
+      expect(new Set(connections.map((c) => c.pid)).size).toBe(size);
+      expect(
+        connections.map(({ status, tenant, readOnly }) => ({ status, tenant, readOnly })),
+      ).toEqual(Array.from({ length: size }, () => ({ status: 'I', tenant: '', readOnly: 'off' })));
+      const { rows } = await admin.query<{ pid: number; state: string }>(
+        `SELECT pid, state FROM pg_stat_activity
+        WHERE usename = $1 AND datname = current_database() AND state <> 'idle'`,
+        [db.runtimeRole],
+      );
+      expect(rows).toEqual([]);
+      expect(target.totalCount).toBeLessThanOrEqual(size);
+      return connections.map((c) => c.pid).sort();
+    };
+
+    /** The pid of the runtime-role session running a statement that contains `marker`. */
+    const activePid = async (marker: string): Promise<number> => {
+      for (let attempt = 0; attempt < 250; attempt++) {
+        const { rows } = await admin.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity
+          WHERE usename = $1 AND state = 'active' AND position($2 in query) > 0`,
+          [db.runtimeRole, marker],
+        );
+        if (rows.length === 1) return rows[0].pid;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`no active statement containing ${marker}`);
+    };
+
+    /**
+     * A read of tenant A that the server terminates (pg_terminate_backend) while it runs. Returns
+     * its rejection, the terminated backend's pid and the client errors no one else listened for.
+     */
+    const terminateDuringRead = async () => {
+      const marker = uniqueMarker('terminate').replace('-', '_');
+      let failure: unknown;
+      let pid = 0;
+      const unhandled = await unhandledClientErrors(pool, async () => {
+        const reading = rejection(
+          transactions.read(tenantA.id, `SELECT pg_sleep(30)::text AS ${marker}`, []),
+        );
+        pid = await activePid(marker);
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        failure = await reading;
+      });
+      return { failure, pid, unhandled };
+    };
+
+    beforeAll(async () => {
+      db = await createTestDatabase({ poolSize: POOL_SIZE });
+      const run = uniqueMarker('read');
+      tenants = [];
+      owners = [];
+      seeded = new Map();
+      for (let i = 0; i < TENANTS; i++) {
+        const tenant = await createTenant(db.owner, `${run}-t${i}`);
+        const titles = Array.from({ length: 2 + (i % 4) }, (_, n) => `${tenant.slug}/seed/${n}`);
+        // A holds the searched title and its decoy; B holds the searched title too.
+        if (i === 0) titles.push(TRICKY_TITLE, DECOY_TITLE);
+        if (i === 1) titles.push(TRICKY_TITLE);
+        const { ownerId, boardIds } = await inTenant(db.runtime, tenant.id, async (runner) => {
+          const ownerId = await insertUser(runner, `${tenant.slug}-owner`);
+          const boardIds: string[] = [];
+          for (const title of titles) {
+            boardIds.push(await insertBoard(runner, ownerId, title, tenant.slug));
+          }
+          return { ownerId, boardIds };
+        });
+        tenants.push(tenant);
+        owners.push(ownerId);
+        seeded.set(tenant.id, boardIds);
+      }
+      [tenantA, tenantB] = tenants;
+
+      admin = new Client({ connectionString: databaseUrlAsAdmin(db) });
+      await admin.connect();
+
+      transactions = newTransactions(db.runtime);
+      pool = poolOf(db.runtime);
+    }, 120_000);
+
+    afterAll(async () => {
+      await admin?.end();
+      await db?.drop();
+    });
+
+    it('runs on a small pool of the real server', () => {
+      expect(db.embedded).toBe(false);
+      expect((db.runtime.options as PostgresDataSourceOptions).poolSize).toBe(POOL_SIZE);
+      expect(pool.options.max).toBe(POOL_SIZE);
+    });
+
+    describe('isolation', () => {
+      it("A's read sees only A's boards and B's only B's, with no tenant condition in the SQL", async () => {
+        const rowsA = await transactions.read<BoardRow>(tenantA.id, BOARDS_SQL, []);
+        const rowsB = await transactions.read<BoardRow>(tenantB.id, BOARDS_SQL, []);
+
+        expect(rowsA.map((row) => row.id).sort()).toEqual(boardsOf(tenantA));
+        expect(new Set(rowsA.map((row) => row.tenant_id))).toEqual(new Set([tenantA.id]));
+        expect(rowsB.map((row) => row.id).sort()).toEqual(boardsOf(tenantB));
+        expect(new Set(rowsB.map((row) => row.tenant_id))).toEqual(new Set([tenantB.id]));
+
+        // Cross-check: both tenants' rows exist side by side in the same table, as the superuser sees.
+        const truth = await groundTruth([tenantA.id, tenantB.id]);
+        expect(truth.map((row) => row.id).sort()).toEqual(
+          [...boardsOf(tenantA), ...boardsOf(tenantB)].sort(),
+        );
+        expect(new Set(truth.map((row) => row.tenant_id))).toEqual(
+          new Set([tenantA.id, tenantB.id]),
+        );
+      });
+
+      it('runs in a read-only transaction bound to the tenant, which the runtime role needs to see anything', async () => {
+        const [inside] = await transactions.read<SettingRow>(tenantA.id, SETTING_SQL, []);
+        expect({ tenant: inside.tenant, readOnly: inside.read_only }).toEqual({
+          tenant: tenantA.id,
+          readOnly: 'on',
+        });
+        // The same runtime role on a pooled connection without the setting sees no board at all.
+        const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM boards');
+        expect(rows[0].n).toBe(0);
+      });
+
+      it('leaves no tenant setting and no open transaction on any pooled connection', async () => {
+        const seen = new Set<number>();
+        const mismatches: string[] = [];
+        let next = 0;
+        const worker = async () => {
+          while (next < 100) {
+            const tenant = next++ % 2 === 0 ? tenantA : tenantB;
+            const [row] = await transactions.read<SettingRow>(tenant.id, SETTING_SQL, []);
+            seen.add(row.pid);
+            if (row.tenant !== tenant.id) mismatches.push(`${tenant.slug} saw ${row.tenant}`);
+          }
+        };
+        await Promise.all(Array.from({ length: 6 }, worker));
+
+        expect(mismatches).toEqual([]);
+        // Both pooled connections served reads, and they are the ones found clean afterwards.
+        expect(seen.size).toBe(POOL_SIZE);
+        expect(await expectCleanPool(pool, POOL_SIZE)).toEqual([...seen].sort());
+      });
+
+      it('refuses a malformed tenant id before any query', async () => {
+        const connect = jest.spyOn(pool, 'connect');
+        const createQueryRunner = jest.spyOn(db.runtime, 'createQueryRunner');
+        try {
+          for (const id of [
+            'x',
+            '',
+            "'; DROP TABLE boards; --",
+            `${tenantA.id}', true); SELECT set_config('app.tenant_id', '${tenantB.id}`,
+            `${tenantA.id}; SELECT 1`,
+            `${tenantA.id}\n`,
+            tenantA.id.replace(/-/g, ''),
+          ]) {
+            await expect(transactions.read(id, BOARDS_SQL, [])).rejects.toBeInstanceOf(
+              TenantContextMissingError,
+            );
+          }
+          expect(connect).not.toHaveBeenCalled();
+          expect(createQueryRunner).not.toHaveBeenCalled();
+        } finally {
+          connect.mockRestore();
+          createQueryRunner.mockRestore();
+        }
+        expect(await groundTruth([tenantA.id, tenantB.id])).toHaveLength(
+          boardsOf(tenantA).length + boardsOf(tenantB).length,
+        );
+      });
+    });
+
+    describe('read only', () => {
+      it.each([
+        ['UPDATE', 'UPDATE boards SET title = title RETURNING tenant_id, id', () => []],
+        ['DELETE', 'DELETE FROM boards RETURNING tenant_id, id', () => []],
+        ['SELECT … FOR UPDATE', `${BOARDS_SQL} FOR UPDATE`, () => []],
+        [
+          'INSERT',
+          'INSERT INTO boards (owner_id, title) VALUES ($1, $2) RETURNING tenant_id, id',
+          () => [owners[0], 'intruder'],
+        ],
+      ])(
+        'refuses %s with 25006, changes nothing and hands the connection back healthy',
+        async (_, sql, params) => {
+          const pidsBefore = await expectCleanPool(pool, POOL_SIZE);
+          const before = await groundTruth([tenantA.id]);
+
+          for (let i = 0; i < POOL_SIZE + 1; i++) {
+            expectQueryFailed(
+              await rejection(transactions.read(tenantA.id, sql, params())),
+              '25006',
+            );
+          }
+
+          expect(await groundTruth([tenantA.id])).toEqual(before);
+          const rows = await transactions.read<BoardRow>(tenantA.id, BOARDS_SQL, []);
+          expect(rows.map((row) => row.id).sort()).toEqual(boardsOf(tenantA));
+          // The rollback succeeded, so the same connections are still pooled (none was discarded).
+          expect(await expectCleanPool(pool, POOL_SIZE)).toEqual(pidsBefore);
+        },
+      );
+    });
+
+    describe('failures', () => {
+      it.each([
+        ['division by zero', 'SELECT 1/0 AS tenant_id', [], '22012'],
+        ['an unknown table', 'SELECT tenant_id FROM no_such_table', [], '42P01'],
+        ['a bad cast of an inlined value', 'SELECT $1::int AS tenant_id', ['abc'], '22P02'],
+      ])(
+        'rejects %s with its SQLSTATE, rolls back, and the pool keeps serving each tenant only its rows',
+        async (_, sql, params, code) => {
+          const pidsBefore = await expectCleanPool(pool, POOL_SIZE);
+
+          const failed = await rejection(transactions.read(tenantA.id, sql, params));
+          expectQueryFailed(failed, code);
+          expect((failed as QueryFailedError).query).toBe(sql);
+          // More failures than connections: a connection left in a failed transaction would make
+          // a later read fail with 25P02.
+          for (let i = 0; i < POOL_SIZE * 2; i++) {
+            expectQueryFailed(await rejection(transactions.read(tenantB.id, sql, params)), code);
+          }
+
+          for (let i = 0; i < POOL_SIZE * 2; i++) {
+            for (const tenant of [tenantA, tenantB]) {
+              const rows = await transactions.read<BoardRow>(tenant.id, BOARDS_SQL, []);
+              expect(rows.map((row) => row.id).sort()).toEqual(boardsOf(tenant));
+            }
+          }
+          expect(await expectCleanPool(pool, POOL_SIZE)).toEqual(pidsBefore);
+        },
+      );
+
+      it('a cancelled read rejects with 57014 and its connection stays in the pool', async () => {
+        const pidsBefore = await expectCleanPool(pool, POOL_SIZE);
+        const marker = uniqueMarker('cancel').replace('-', '_');
+        const reading = rejection(
+          transactions.read(tenantA.id, `SELECT pg_sleep(30)::text AS ${marker}`, []),
+        );
+        const pid = await activePid(marker);
+        await admin.query('SELECT pg_cancel_backend($1)', [pid]);
+
+        expectQueryFailed(await reading, '57014');
+        const rows = await transactions.read<BoardRow>(tenantB.id, BOARDS_SQL, []);
+        expect(rows.map((row) => row.id).sort()).toEqual(boardsOf(tenantB));
+        expect(await expectCleanPool(pool, POOL_SIZE)).toEqual(pidsBefore);
+      });
+
+      it('a read whose connection is terminated rejects with 57P01; the connection is discarded and the pool recovers', async () => {
+        const pidsBefore = await expectCleanPool(pool, POOL_SIZE);
+        const { failure, pid } = await terminateDuringRead();
+        expect(pidsBefore).toContain(pid);
+        expectQueryFailed(failure, '57P01');
+
+        for (const tenant of [tenantA, tenantB, tenantA]) {
+          const rows = await transactions.read<BoardRow>(tenant.id, BOARDS_SQL, []);
+          expect(rows.map((row) => row.id).sort()).toEqual(boardsOf(tenant));
+        }
+        expect(await expectCleanPool(pool, POOL_SIZE)).not.toContain(pid);
+      });
+
+      // KNOWN BUG (src/core/database/tenant-transactions.ts, read()): the client checked out of the
+      // pool has no 'error' listener while read() holds it (pg-pool removes its idle listener on
+      // checkout; TypeORM's query runner adds its own, read() does not). When the connection dies
+      // mid-read, pg emits 'error' on the client with no listener, which outside this test is an
+      // uncaught exception that ends the whole Node process. `.failing` passes while the bug is
+      // there; remove it once read() listens for 'error' while it holds the client.
+      it.failing('losing the connection during a read emits no unhandled error event', async () => {
+        const { unhandled } = await terminateDuringRead();
+        expect(unhandled).toEqual([]);
+      });
+    });
+
+    describe('parameters', () => {
+      it.each([
+        ['quotes', "it's ''quoted'' '"],
+        ['backslashes', 'C:\\path\\ and a trailing \\'],
+        ['escape-looking sequences', "\\n \\t \\x41 \\u0041 \\101 \\'"],
+        ['percent signs and underscores', '100% of _all_'],
+        ['all of them', "O'Brien \\ 100% done'; DROP TABLE boards; --"],
+        ['a placeholder-looking text', '$1 $2 $10'],
+        ['non-ASCII text and a newline', 'Zürich ✓\nnext line'],
+        ['the empty string', ''],
+      ])('%s round-trip exactly', async (_, value) => {
+        const [row] = await transactions.read<{ v: string; read_only: string }>(
+          tenantA.id,
+          `SELECT $1::text AS v, current_setting('transaction_read_only') AS read_only`,
+          [value],
+        );
+        // read_only 'on' shows the value went the inlined way (the fallback runs read-write).
+        expect(row).toEqual({ v: value, read_only: 'on' });
+      });
+
+      it('inlines every supported type with its meaning intact', async () => {
+        const when = new Date(Date.UTC(2024, 1, 29, 23, 59, 58, 123));
+        const [row] = await transactions.read<Record<string, unknown>>(
+          tenantA.id,
+          `SELECT $1::text AS s, $2::int AS n, 1 - $3 AS minus, $4::boolean AS yes, $5::boolean AS no,
+                $6::timestamptz AS at, $7::text IS NULL AS null_is_null,
+                $8::text IS NULL AS undefined_is_null, $9::text AS ninth, $10::text AS tenth,
+                current_setting('transaction_read_only') AS read_only`,
+          ["a'b\\c", 42, -5, true, false, when, null, undefined, 'nine', 'ten'],
+        );
+        expect(row).toEqual({
+          s: "a'b\\c",
+          n: 42,
+          minus: 6,
+          yes: true,
+          no: false,
+          at: when,
+          null_is_null: true,
+          undefined_is_null: true,
+          ninth: 'nine',
+          tenth: 'ten',
+          read_only: 'on',
+        });
+      });
+
+      it("a search with ', \\ and % finds exactly the tenant's matching board", async () => {
+        const sql = `SELECT tenant_id, title FROM boards WHERE title ILIKE $1 ESCAPE '\\'`;
+        const pattern = likePattern("o'brien \\ 100%");
+        expect(pattern).toContain('\\\\');
+
+        const rowsA = await transactions.read<{ tenant_id: string; title: string }>(
+          tenantA.id,
+          sql,
+          [pattern],
+        );
+        // Not the decoy ('1000' would match an unescaped '100%'), not B's board with the same title.
+        expect(rowsA).toEqual([{ tenant_id: tenantA.id, title: TRICKY_TITLE }]);
+        const rowsB = await transactions.read(tenantB.id, sql, [pattern]);
+        expect(rowsB).toEqual([{ tenant_id: tenantB.id, title: TRICKY_TITLE }]);
+      });
+
+      it('a value that cannot be inlined goes the parameterized way and still returns rows', async () => {
+        const [row] = await transactions.read<{ v: number; read_only: string; tenant: string }>(
+          tenantA.id,
+          `SELECT $1::float8 AS v, current_setting('transaction_read_only') AS read_only,
+                current_setting('app.tenant_id') AS tenant`,
+          [1.5],
+        );
+        expect(row).toEqual({ v: 1.5, read_only: 'off', tenant: tenantA.id });
+      });
+
+      it("a NUL character goes the parameterized way and PostgreSQL's 22021 surfaces", async () => {
+        const failed = await rejection(
+          transactions.read(tenantA.id, 'SELECT $1::text AS v', ['before\0after']),
+        );
+        expectQueryFailed(failed, '22021');
+        expect(transactions.inTransaction).toBe(false);
+        await expectCleanPool(pool, POOL_SIZE);
+      });
+
+      it('a trailing semicolon in the statement is harmless', async () => {
+        const rows = await transactions.read<BoardRow>(tenantA.id, `${BOARDS_SQL};`, []);
+        expect(rows.map((row) => row.id).sort()).toEqual(boardsOf(tenantA));
+        await expectCleanPool(pool, POOL_SIZE);
+      });
+
+      // KNOWN BUG (src/core/database/tenant-transactions.ts, read()): the statement is spliced
+      // before `; COMMIT` on the same line, so a statement ending in a `--` comment comments the
+      // COMMIT out. The read returns its rows, and the connection goes back to the pool inside the
+      // READ ONLY transaction with app.tenant_id still set. `.failing` passes while the bug is there;
+      // remove it once read() ends the statement with a newline (or refuses such statements).
+      it.failing('a statement ending in a line comment still commits', async () => {
+        const single = await db.target.connect('runtime', { poolSize: 1 });
+        try {
+          const reads = newTransactions(single);
+          const rows = await reads.read<BoardRow>(tenantA.id, `${BOARDS_SQL} -- every board`, []);
+          expect(rows.map((row) => row.id).sort()).toEqual(boardsOf(tenantA));
+          const [connection] = await pooledConnections(poolOf(single), 1);
+          expect(connection).toMatchObject({ status: 'I', tenant: '', readOnly: 'off' });
+        } finally {
+          await single.destroy();
+        }
+      });
+    });
+
+    describe('inside an open tenant transaction', () => {
+      class RolledBack extends Error {}
+
+      it('joins it: sees its uncommitted insert on its connection, read-write', async () => {
+        const title = uniqueMarker('uncommitted');
+        const seen = await rejection(
+          transactions.run(tenantA.id, async (manager) => {
+            const id = await insertBoard(manager, owners[0], title, tenantA.slug);
+            const [own] = (await manager.query('SELECT pg_backend_pid() AS pid')) as {
+              pid: number;
+            }[];
+            const rows = await transactions.read<BoardRow & { title: string }>(
+              tenantA.id,
+              'SELECT tenant_id, id, title FROM boards WHERE title = $1',
+              [title],
+            );
+            const [setting] = await transactions.read<SettingRow>(tenantA.id, SETTING_SQL, []);
+            throw Object.assign(new RolledBack(), { id, rows, pid: own.pid, setting });
+          }),
+        );
+        expect(seen).toBeInstanceOf(RolledBack);
+        const { id, rows, pid, setting } = seen as RolledBack & {
+          id: string;
+          rows: (BoardRow & { title: string })[];
+          pid: number;
+          setting: SettingRow;
+        };
+        expect(rows).toEqual([{ tenant_id: tenantA.id, id, title }]);
+        expect(setting).toEqual({ pid, tenant: tenantA.id, read_only: 'off' });
+
+        // The transaction rolled back: the row is gone for the next read and for the superuser.
+        expect(
+          await transactions.read(tenantA.id, 'SELECT id FROM boards WHERE title = $1', [title]),
+        ).toEqual([]);
+        expect((await groundTruth([tenantA.id])).map((row) => row.id)).not.toContain(id);
+        await expectCleanPool(pool, POOL_SIZE);
+      });
+
+      it("refuses another tenant's read inside it", async () => {
+        const refusal = await rejection(
+          transactions.run(tenantA.id, () => transactions.read(tenantB.id, BOARDS_SQL, [])),
+        );
+        expect(refusal).toBeInstanceOf(TenantContextMissingError);
+        await expectCleanPool(pool, POOL_SIZE);
+      });
+    });
+
+    describe(`${READS} interleaved reads over ${TENANTS} tenants, ${CONCURRENCY} callers, a pool of ${CONCURRENT_POOL_SIZE}`, () => {
+      let concurrent: DataSource;
+
+      beforeAll(async () => {
+        concurrent = await db.target.connect('runtime', { poolSize: CONCURRENT_POOL_SIZE });
+      });
+
+      afterAll(async () => {
+        await concurrent?.destroy();
+      });
+
+      it('every read sees exactly its tenant; failing ones leave nothing behind', async () => {
+        const reads = newTransactions(concurrent);
+        const concurrentPool = poolOf(concurrent);
+        expect(concurrentPool.options.max).toBe(CONCURRENT_POOL_SIZE);
+
+        type Kind = 'read' | 'sql-error' | 'write';
+        const seed = Date.now() % 2_147_483_647;
+        const next = random(seed);
+        const steps = Array.from({ length: READS }, (_, index) => {
+          const roll = next();
+          const kind: Kind = roll < 0.08 ? 'sql-error' : roll < 0.14 ? 'write' : 'read';
+          return { index, kind, tenant: tenants[Math.floor(next() * TENANTS)] };
+        });
+        const marker = "not a title: it's \\ 100%";
+
+        const unexpected: string[] = [];
+        const pids = new Set<number>();
+        let foreignRows = 0;
+        let reads_ = 0;
+        let failures = 0;
+        let maxWaiting = 0;
+        let cursor = 0;
+
+        const worker = async () => {
+          while (cursor < steps.length) {
+            const step = steps[cursor++];
+            const { tenant } = step;
+            maxWaiting = Math.max(maxWaiting, concurrentPool.waitingCount);
+            try {
+              switch (step.kind) {
+                case 'read': {
+                  const rows = await reads.read<{
+                    tenant_id: string;
+                    marker: string;
+                    setting: string;
+                    pid: number;
+                  }>(
+                    tenant.id,
+                    `SELECT tenant_id, metadata->>'marker' AS marker, pg_backend_pid() AS pid,
+                          current_setting('app.tenant_id') AS setting
+                     FROM boards WHERE title <> $1`,
+                    [marker],
+                  );
+                  reads_++;
+                  for (const row of rows) pids.add(row.pid);
+                  const foreign = rows.filter(
+                    (row) =>
+                      row.tenant_id !== tenant.id ||
+                      row.marker !== tenant.slug ||
+                      row.setting !== tenant.id,
+                  ).length;
+                  foreignRows += foreign;
+                  if (rows.length !== boardsOf(tenant).length) {
+                    unexpected.push(
+                      `read ${step.index} (${tenant.slug}): ${rows.length} rows, expected ${boardsOf(tenant).length}`,
+                    );
+                  }
+                  break;
+                }
+                case 'sql-error':
+                  await reads.read(tenant.id, 'SELECT tenant_id, 1/0 AS boom FROM boards', []);
+                  unexpected.push(`read ${step.index} (sql-error) succeeded`);
+                  break;
+                case 'write':
+                  await reads.read(
+                    tenant.id,
+                    'UPDATE boards SET title = title WHERE title <> $1 RETURNING tenant_id, id',
+                    [marker],
+                  );
+                  unexpected.push(`read ${step.index} (write) succeeded`);
+                  break;
+              }
+            } catch (err) {
+              const code = (err as QueryFailedError<{ code?: string }>).driverError?.code;
+              const expected =
+                err instanceof QueryFailedError &&
+                ((step.kind === 'sql-error' && code === '22012') ||
+                  (step.kind === 'write' && code === '25006'));
+              if (expected) failures++;
+              else unexpected.push(`read ${step.index} (${step.kind}): ${String(err)}`);
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+
+        const planned = (kind: Kind) => steps.filter((step) => step.kind === kind).length;
+        process.stderr.write(
+          `one-round-trip reads: ${READS} (${failures} failing) for ${TENANTS} tenants on ` +
+            `${pids.size} pooled connections, up to ${maxWaiting} callers waiting (seed ${seed}); ` +
+            `foreign rows seen: ${foreignRows}\n`,
+        );
+
+        expect(unexpected).toEqual([]);
+        expect(foreignRows).toBe(0);
+        expect(reads_).toBe(planned('read'));
+        expect(failures).toBe(planned('sql-error') + planned('write'));
+        expect(planned('sql-error')).toBeGreaterThan(0);
+        expect(planned('write')).toBeGreaterThan(0);
+        // The pool was contended and shared: callers waited, every connection served reads.
+        expect(maxWaiting).toBeGreaterThan(0);
+        expect(pids.size).toBe(CONCURRENT_POOL_SIZE);
+        expect(await expectCleanPool(concurrentPool, CONCURRENT_POOL_SIZE)).toEqual(
+          [...pids].sort(),
+        );
+
+        // Nothing was written: each tenant's rows are exactly the seeded ones.
+        const truth = await groundTruth(tenants.map((tenant) => tenant.id));
+        for (const tenant of tenants) {
+          expect(
+            truth
+              .filter((row) => row.tenant_id === tenant.id)
+              .map((row) => row.id)
+              .sort(),
+          ).toEqual(boardsOf(tenant));
+        }
+      }, 120_000);
+    });
+  },
+);
+
+/** The test database, reached as the server's admin (superuser) role. */
+function databaseUrlAsAdmin(db: TestDatabase): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = new URL(db.env.BOARDS_DATABASE_URL).pathname;
+  return url.toString();
+}
