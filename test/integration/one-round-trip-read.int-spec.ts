@@ -116,7 +116,7 @@ async function unhandledClientErrors(target: Pool, work: () => Promise<void>): P
   return unhandled;
 }
 
-/** Rethrows unless `promise` rejects; returns the rejection. */
+/** Fails unless `promise` rejects; returns the rejection. */
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -126,10 +126,10 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection, but the promise resolved');
 }
 
-/** Expects a QueryFailedError for `sql` carrying the pg error with SQLSTATE `code`. */
+/** Expects TypeORM's QueryFailedError wrapping the pg error with SQLSTATE `code`. */
 function expectQueryFailed(err: unknown, code: string): void {
   expect(err).toBeInstanceOf(QueryFailedError);
-  const failure = err as QueryFailedError<{ code?: string }>;
+  const failure = err as QueryFailedError<Error & { code?: string }>;
   expect(failure.driverError.code).toBe(code);
 }
 
@@ -441,13 +441,9 @@ describeWithPostgres(
         expect(await expectCleanPool(pool, POOL_SIZE)).not.toContain(pid);
       });
 
-      // KNOWN BUG (src/core/database/tenant-transactions.ts, read()): the client checked out of the
-      // pool has no 'error' listener while read() holds it (pg-pool removes its idle listener on
-      // checkout; TypeORM's query runner adds its own, read() does not). When the connection dies
-      // mid-read, pg emits 'error' on the client with no listener, which outside this test is an
-      // uncaught exception that ends the whole Node process. `.failing` passes while the bug is
-      // there; remove it once read() listens for 'error' while it holds the client.
-      it.failing('losing the connection during a read emits no unhandled error event', async () => {
+      // The client read() holds has an 'error' listener: without one, a connection lost mid-read
+      // would be an uncaught exception ending the process.
+      it('losing the connection during a read emits no unhandled error event', async () => {
         const { unhandled } = await terminateDuringRead();
         expect(unhandled).toEqual([]);
       });
@@ -539,12 +535,9 @@ describeWithPostgres(
         await expectCleanPool(pool, POOL_SIZE);
       });
 
-      // KNOWN BUG (src/core/database/tenant-transactions.ts, read()): the statement is spliced
-      // before `; COMMIT` on the same line, so a statement ending in a `--` comment comments the
-      // COMMIT out. The read returns its rows, and the connection goes back to the pool inside the
-      // READ ONLY transaction with app.tenant_id still set. `.failing` passes while the bug is there;
-      // remove it once read() ends the statement with a newline (or refuses such statements).
-      it.failing('a statement ending in a line comment still commits', async () => {
+      // Each statement of the round trip is on its own line, so a trailing `--` comment cannot
+      // swallow the COMMIT (which would leave the READ ONLY transaction and the tenant behind).
+      it('a statement ending in a line comment still commits', async () => {
         const single = await db.target.connect('runtime', { poolSize: 1 });
         try {
           const reads = newTransactions(single);
@@ -634,7 +627,7 @@ describeWithPostgres(
         const unexpected: string[] = [];
         const pids = new Set<number>();
         let foreignRows = 0;
-        let reads_ = 0;
+        let succeeded = 0;
         let failures = 0;
         let maxWaiting = 0;
         let cursor = 0;
@@ -659,7 +652,7 @@ describeWithPostgres(
                      FROM boards WHERE title <> $1`,
                     [marker],
                   );
-                  reads_++;
+                  succeeded++;
                   for (const row of rows) pids.add(row.pid);
                   const foreign = rows.filter(
                     (row) =>
@@ -689,7 +682,7 @@ describeWithPostgres(
                   break;
               }
             } catch (err) {
-              const code = (err as QueryFailedError<{ code?: string }>).driverError?.code;
+              const code = (err as QueryFailedError<Error & { code?: string }>).driverError?.code;
               const expected =
                 err instanceof QueryFailedError &&
                 ((step.kind === 'sql-error' && code === '22012') ||
@@ -710,7 +703,7 @@ describeWithPostgres(
 
         expect(unexpected).toEqual([]);
         expect(foreignRows).toBe(0);
-        expect(reads_).toBe(planned('read'));
+        expect(succeeded).toBe(planned('read'));
         expect(failures).toBe(planned('sql-error') + planned('write'));
         expect(planned('sql-error')).toBeGreaterThan(0);
         expect(planned('write')).toBeGreaterThan(0);

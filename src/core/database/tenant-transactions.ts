@@ -47,11 +47,18 @@ export class TenantTransactions {
     if (this.inTransaction || !pool || !params.every(isInlinable)) {
       return this.run(tenantId, (manager) => manager.query(sql, params as unknown[]));
     }
+    // One statement per line, so that a trailing `--` comment in `sql` cannot swallow the COMMIT.
     const text =
-      `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true); ` +
-      `${inlineParameters(sql, params)}; COMMIT`;
+      `START TRANSACTION READ ONLY;\nSELECT set_config('app.tenant_id', '${tenantId}', true);\n` +
+      `${inlineParameters(sql, params)}\n;\nCOMMIT`;
     const client = await pool.connect();
     let broken: Error | undefined;
+    // A connection lost while checked out emits 'error' on the client; without a listener that
+    // would be an uncaught exception. The failing query rejects as well, which is what we act on.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
     try {
       const results = (await client.query(text)) as unknown as QueryResult[];
       return results[2].rows as R[];
@@ -62,6 +69,7 @@ export class TenantTransactions {
       });
       throw err instanceof Error ? new QueryFailedError(sql, params as unknown[], err) : err;
     } finally {
+      client.off('error', onError);
       // A connection whose rollback failed is destroyed, never handed to the next request.
       client.release(broken);
     }
@@ -150,7 +158,8 @@ function isPgPool(value: unknown): value is Pool {
 /**
  * Replaces $1…$n in `sql` with `params` as SQL literals: strings quoted and escaped as pg's own
  * escapeLiteral does (quotes doubled; with a backslash, an E'' literal with backslashes doubled),
- * integers as digits (negative ones in parentheses), booleans, null, Dates as ISO timestamps. Anything else is refused. `sql`
+ * integers as digits (negative ones in parentheses), booleans, null, Dates as UTC ISO timestamps
+ * (for timestamptz). Anything else is refused. `sql`
  * must be a statement written in the code, with placeholders outside string literals.
  */
 export function inlineParameters(sql: string, params: readonly unknown[]): string {
@@ -167,7 +176,7 @@ function isInlinable(value: unknown): boolean {
     value === undefined ||
     typeof value === 'boolean' ||
     (typeof value === 'number' && Number.isSafeInteger(value)) ||
-    value instanceof Date ||
+    (value instanceof Date && !Number.isNaN(value.getTime())) ||
     (typeof value === 'string' && !value.includes('\0'))
   );
 }

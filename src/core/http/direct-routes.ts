@@ -54,13 +54,38 @@ export function installDirectRoutes(
     };
     return enhancers;
   };
+  const installed = new Set<DirectRoute<unknown>>();
+  installedRoutes.set(app, installed);
   fastify.addHook('onRoute', (options: RouteOptions) => {
     const route = routes.find(
       (candidate) => candidate.url === options.url && options.method === candidate.method,
     );
     if (!route) return;
+    const handler = route.controller.prototype[route.handler as keyof object] as unknown;
+    if (typeof handler !== 'function') {
+      throw new Error(`direct route ${route.method} ${route.url}: no handler ${route.handler}`);
+    }
     options.handler = directHandler(app, route, resolveEnhancers);
+    installed.add(route);
   });
+  // A renamed route must not silently fall back to the slow path (nor a typo go unnoticed).
+  fastify.addHook('onReady', (done) => {
+    const missing = routes.filter((route) => !installed.has(route));
+    done(
+      missing.length === 0
+        ? undefined
+        : new Error(
+            `direct routes not registered by any controller: ${missing.map((r) => `${r.method} ${r.url}`).join(', ')}`,
+          ),
+    );
+  });
+}
+
+const installedRoutes = new WeakMap<NestFastifyApplication, Set<DirectRoute<unknown>>>();
+
+/** `METHOD url` of each route whose handler was replaced by a direct dispatcher. */
+export function directRoutesOf(app: NestFastifyApplication): string[] {
+  return [...(installedRoutes.get(app) ?? [])].map((route) => `${route.method} ${route.url}`);
 }
 
 function directHandler<C>(

@@ -1,0 +1,176 @@
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Query,
+  ValidationPipe,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { APP_GUARD, NestFactory, Reflector } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
+import { directRoutesOf, installDirectRoutes, type DirectRoute } from 'src/core/http/direct-routes';
+import { jwtAuthEnv } from 'test/factories/tokens';
+import { startApp, type RunningApp } from 'test/support/http';
+import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * The hot reads are dispatched directly (core/http/direct-routes): Nest's router machinery is
+ * skipped, its guards, pipes, handler and filter are not. The boards suites check the routes'
+ * behaviour end to end; this suite checks that the direct handlers are the ones installed, and
+ * the dispatcher's own contract on a small application of its own.
+ */
+
+describe('direct dispatch of the hot reads in the application', () => {
+  let db: TestDatabase;
+  let server: RunningApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startApp(
+      db.config(jwtAuthEnv()),
+      db.embedded ? { databaseTarget: db.target } : {},
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+
+  it('installs the direct handler for exactly the listed routes', () => {
+    expect(directRoutesOf(server.app)).toEqual(['GET /api/boards', 'GET /api/boards/:board_id']);
+  });
+});
+
+class PageQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  limit?: number;
+}
+
+@Controller('things')
+class ThingsController {
+  @Get()
+  list(@Query() query: PageQuery): { limit: number | undefined; isDto: boolean } {
+    return { limit: query.limit, isDto: query instanceof PageQuery };
+  }
+
+  @Get('boom')
+  boom(): never {
+    throw new Error('secret internal detail');
+  }
+}
+
+/** Lets a request through unless it carries `x-deny`; records the handler it was asked about. */
+@Injectable()
+class DenyGuard implements CanActivate {
+  static readonly seen: string[] = [];
+
+  canActivate(context: ExecutionContext): boolean {
+    DenyGuard.seen.push(`${context.getClass().name}.${context.getHandler().name}`);
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string> }>();
+    return request.headers['x-deny'] === undefined;
+  }
+}
+
+@Module({
+  controllers: [ThingsController],
+  providers: [Reflector, { provide: APP_GUARD, useClass: DenyGuard }],
+})
+class ThingsModule {}
+
+const THINGS_ROUTES: DirectRoute<ThingsController>[] = [
+  {
+    method: 'GET',
+    url: '/things',
+    controller: ThingsController,
+    handler: 'list',
+    args: async (request, _reply, pipe) => [
+      await pipe(request.query, { type: 'query', metatype: PageQuery, data: undefined }),
+    ],
+  },
+  { method: 'GET', url: '/things/boom', controller: ThingsController, handler: 'boom', args: () => [] },
+];
+
+async function thingsApp(routes: readonly DirectRoute<unknown>[]): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(ThingsModule, new FastifyAdapter(), {
+    logger: false,
+    abortOnError: false,
+  });
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+  );
+  installDirectRoutes(app, routes);
+  return app;
+}
+
+describe('the direct dispatcher', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await thingsApp(THINGS_ROUTES as readonly DirectRoute<unknown>[]);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    expect(directRoutesOf(app)).toEqual(['GET /things', 'GET /things/boom']);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const inject = (url: string, headers: Record<string, string> = {}) =>
+    app.getHttpAdapter().getInstance().inject({ method: 'GET', url, headers });
+
+  it('runs the global guards with the controller and handler as context', async () => {
+    DenyGuard.seen.length = 0;
+    const response = await inject('/things?limit=3');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ limit: 3, isDto: true });
+    expect(DenyGuard.seen).toEqual(['ThingsController.list']);
+  });
+
+  it('answers a refusing guard as Nest does: 403 with the error body', async () => {
+    const response = await inject('/things', { 'x-deny': '1' });
+    expect(response.statusCode).toBe(403);
+    expect(response.json()).toMatchObject({ status: 403, error: expect.any(String) });
+  });
+
+  it('runs the global validation pipe: unknown or invalid parameters are 400', async () => {
+    for (const url of ['/things?limit=0', '/things?limit=x', '/things?tenant_id=abc']) {
+      const response = await inject(url);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ status: 400 });
+    }
+  });
+
+  it('sends a handler error through the exception filter: a 500 without internals', async () => {
+    const response = await inject('/things/boom');
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toMatchObject({ status: 500 });
+    expect(response.body).not.toContain('secret internal detail');
+  });
+
+  it('refuses to start when a listed route is not registered by any controller', async () => {
+    const stray = await thingsApp([
+      ...(THINGS_ROUTES as readonly DirectRoute<unknown>[]),
+      { ...THINGS_ROUTES[0], url: '/things/renamed' } as DirectRoute<unknown>,
+    ]);
+    try {
+      await stray.init();
+      await expect(stray.getHttpAdapter().getInstance().ready()).rejects.toThrow(
+        'direct routes not registered by any controller: GET /things/renamed',
+      );
+    } finally {
+      await stray.close().catch(() => undefined);
+    }
+  });
+});
