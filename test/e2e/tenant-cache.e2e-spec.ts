@@ -1,6 +1,10 @@
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
+import {
+  REGISTRY_FINGERPRINT_SQL,
+  REGISTRY_POLL_INTERVAL_MS,
+} from 'src/modules/tenants/tenant-registry.watcher';
 import { createTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { TOKENS, bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { REDIS_URL, describeWithRedis } from 'test/support/environment';
@@ -21,7 +25,8 @@ function recordQueries(server: RunningApp): string[] {
   const { logger } = server.app.get(DataSource);
   const logQuery = logger.logQuery.bind(logger);
   logger.logQuery = (query, parameters, runner) => {
-    queries.push(query);
+    // The registry watcher's once-a-second fingerprint is not a lookup.
+    if (query !== REGISTRY_FINGERPRINT_SQL) queries.push(query);
     return logQuery(query, parameters, runner);
   };
   return queries;
@@ -166,6 +171,43 @@ describeWithRedis('tenant cache with Redis', () => {
     });
     expect(activate.status).toBe(200);
     expect((await me(first, token)).status).toBe(200);
+  });
+
+  it('a change made elsewhere reaches every replica within about a second, not the cache TTL', async () => {
+    const other = await createTenant(db.owner, uniqueMarker('watched'));
+    const otherToken = hs256Token({ sub: uniqueMarker('watcher'), tenant: other.slug });
+    expect((await me(first, otherToken)).status).toBe(200);
+    expect((await me(second, otherToken)).status).toBe(200);
+
+    // Suspended through one replica: the other still has the tenant in its in-process tier.
+    const admin = bearer(TOKENS.platformAdmin);
+    const suspend = await fetch(`${first.baseUrl}/api/setup/tenant/${other.id}/suspend`, {
+      method: 'POST',
+      headers: admin,
+    });
+    expect(suspend.status).toBe(200);
+    const refusedAfter = async (server: RunningApp): Promise<number> => {
+      const started = Date.now();
+      while ((await me(server, otherToken)).status !== 403) {
+        if (Date.now() - started > 10_000) throw new Error('the suspension never arrived');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return Date.now() - started;
+    };
+    expect(await refusedAfter(second)).toBeLessThan(3 * REGISTRY_POLL_INTERVAL_MS);
+
+    // Activated behind every server's back, as the CLI does from its own process.
+    await db.owner.query(`UPDATE tenants SET status = 'active', updated_at = now() WHERE id = $1`, [
+      other.id,
+    ]);
+    const started = Date.now();
+    for (const server of [first, second]) {
+      while ((await me(server, otherToken)).status !== 200) {
+        if (Date.now() - started > 10_000) throw new Error('the activation never arrived');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    expect(Date.now() - started).toBeLessThan(3 * REGISTRY_POLL_INTERVAL_MS);
   });
 
   it('with Redis unreachable, requests still succeed (no cache errors reach the client)', async () => {

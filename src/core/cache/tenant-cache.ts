@@ -23,7 +23,8 @@ export interface UserRecord {
   readonly avatarUrl: string | null;
 }
 
-export const TENANT_CACHE_TTL_MS = 15_000;
+/** Long, because TenantRegistryWatcher drops cached tenants within a second of any change. */
+export const TENANT_CACHE_TTL_MS = 60_000;
 export const USER_CACHE_TTL_MS = 30_000;
 /** How long a slug that named no tenant is answered from memory (probing costs no query). */
 export const MISSING_TENANT_TTL_MS = 5_000;
@@ -34,14 +35,15 @@ const SHARED_TTL_MS = 60_000;
  * short TTL, then Redis (BOARDS_REDIS_URL) shared by all replicas. Keys are tenant-aware:
  * `tenant:{tenant_id}:user:{provider}:{subject}`; tenants by slug are `tenants:slug:{slug}`.
  *
- * forget*() drops the key here and in Redis; other replicas' in-process copies expire within
- * the local TTL. A Redis failure never fails a request: it counts as a miss (metric
+ * forget*() drops the key here and in Redis; other processes drop their in-process tenants when
+ * TenantRegistryWatcher sees the registry change (within about a second), and users within the
+ * local TTL. A Redis failure never fails a request: it counts as a miss (metric
  * boards_cache_requests_total{cache="redis",result="error"}) and the database answers.
  */
 @Injectable()
 export class TenantCache {
   private readonly logger = new Logger('TenantCache');
-  private readonly tenants = new LruTtlCache<TenantRecord>(10_000, TENANT_CACHE_TTL_MS);
+  private readonly tenants = new LruTtlCache<TenantRecord>(20_000, TENANT_CACHE_TTL_MS);
   private readonly users = new LruTtlCache<UserRecord>(50_000, USER_CACHE_TTL_MS);
   private readonly missingTenants = new LruTtlCache<true>(10_000, MISSING_TENANT_TTL_MS);
   private lastRedisWarning = 0;
@@ -91,6 +93,34 @@ export class TenantCache {
 
   setUser(tenantId: string, provider: string, subject: string, user: UserRecord): Promise<void> {
     return this.set(this.users, TenantCache.userKey(tenantId, provider, subject), user);
+  }
+
+  /**
+   * The registry changed somewhere (another replica, the CLI, SQL): drops every cached tenant, in
+   * process and in Redis (an incremental SCAN of this installation's tenant keys), so no tier
+   * serves the old record. Unknown slugs are forgotten too.
+   */
+  async forgetAllTenants(): Promise<void> {
+    this.tenants.clear();
+    this.missingTenants.clear();
+    const client = this.redis.client;
+    if (!client) return;
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(
+          cursor,
+          'MATCH',
+          `${this.keyPrefix}${TenantCache.tenantKey('*')}`,
+          'COUNT',
+          1000,
+        );
+        if (keys.length > 0) await client.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    } catch (err) {
+      this.redisFailed(err);
+    }
   }
 
   /** Drops the in-process tier (tests, and operators after bulk changes). */

@@ -15,17 +15,11 @@ export class TenantDirectory {
     if (cached) return cached;
     // Unknown slugs (typos, probing through X-Tenant) are answered from memory for a few seconds.
     if (this.cache.knownMissing(slug)) return undefined;
-    const tenant = await this.tenants.findBySlug(slug);
-    if (!tenant) {
+    const record = await this.tenants.findRecordBySlug(slug);
+    if (!record) {
       this.cache.rememberMissing(slug);
       return undefined;
     }
-    const record: TenantRecord = {
-      id: tenant.id,
-      slug: tenant.slug,
-      name: tenant.name,
-      status: tenant.status,
-    };
     await this.cache.setTenant(record);
     return record;
   }

@@ -8,6 +8,7 @@ import { RegistrationService } from './registration.service';
 import { SetupController } from './setup.controller';
 import { TenantAdminService } from './tenant-admin.service';
 import { TenantSeeder } from './tenant-seeder.service';
+import { TenantRegistryWatcher } from './tenant-registry.watcher';
 import { TenantsRepository } from './tenants.repository';
 
 @Module({
@@ -20,6 +21,7 @@ import { TenantsRepository } from './tenants.repository';
     TenantSeeder,
     TenantAdminService,
     RegistrationService,
+    TenantRegistryWatcher,
   ],
   exports: [TenantsRepository, AuditService],
 })

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { TenantRecord } from 'src/core/cache/tenant-cache';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { Tenant, type TenantStatus } from './tenant.entity';
 
@@ -27,6 +28,15 @@ export class TenantsRepository {
 
   findBySlug(slug: string): Promise<Tenant | null> {
     return this.db().getRepository(Tenant).findOneBy({ slug });
+  }
+
+  /** What a request needs to know about a tenant: one indexed read, no entity hydration. */
+  async findRecordBySlug(slug: string): Promise<TenantRecord | undefined> {
+    const [row] = (await this.db().query(
+      'SELECT id, slug, name, status FROM tenants WHERE slug = $1',
+      [slug],
+    )) as TenantRecord[];
+    return row;
   }
 
   findById(id: string): Promise<Tenant | null> {
