@@ -97,7 +97,13 @@ const THINGS_ROUTES: DirectRoute<ThingsController>[] = [
       await pipe(request.query, { type: 'query', metatype: PageQuery, data: undefined }),
     ],
   },
-  { method: 'GET', url: '/things/boom', controller: ThingsController, handler: 'boom', args: () => [] },
+  {
+    method: 'GET',
+    url: '/things/boom',
+    controller: ThingsController,
+    handler: 'boom',
+    args: () => [],
+  },
 ];
 
 async function thingsApp(routes: readonly DirectRoute<unknown>[]): Promise<NestFastifyApplication> {

@@ -29,7 +29,7 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   private readonly logger = new Logger('TenantRegistryWatcher');
   private timer: NodeJS.Timeout | undefined;
   private fingerprint: string | undefined;
-  private polling = false;
+  private inFlight: Promise<boolean> | undefined;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -50,12 +50,24 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
     this.timer = undefined;
   }
 
-  /** One check; public for tests. Returns true when the cache was dropped. */
-  async poll(): Promise<boolean> {
-    if (this.polling) return false;
-    this.polling = true;
+  /**
+   * One check (public for tests). A call while a check is running waits for that check, so two
+   * awaited calls in a row guarantee one complete check that started after the first returned.
+   * Resolves to true when the cache was dropped.
+   */
+  poll(): Promise<boolean> {
+    this.inFlight ??= this.check().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async check(): Promise<boolean> {
     try {
-      const [row] = (await this.dataSource.query(REGISTRY_FINGERPRINT_SQL)) as { tenants: number; changed: Date | null }[];
+      const [row] = (await this.dataSource.query(REGISTRY_FINGERPRINT_SQL)) as {
+        tenants: number;
+        changed: Date | null;
+      }[];
       const fingerprint = `${row.tenants}:${row.changed?.getTime() ?? ''}`;
       const changed = this.fingerprint !== undefined && fingerprint !== this.fingerprint;
       this.fingerprint = fingerprint;
@@ -63,10 +75,10 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
       return changed;
     } catch (err) {
       // The database being away is the readiness probe's business; the TTL still bounds staleness.
-      this.logger.debug(`registry check failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.debug(
+        `registry check failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return false;
-    } finally {
-      this.polling = false;
     }
   }
 }
