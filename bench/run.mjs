@@ -1,7 +1,7 @@
 // `npm run bench`: seeds its own database, starts the project (production mode) and the bare
 // baseline on the same data, measures them alternately, and rewrites bench/RESULTS.md.
 //
-//   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 2] [--connections 20]
+//   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 3] [--connections 20]
 //                      [--pool 10] [--keep]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
   options: {
     scale: { type: 'string', default: 'small' },
     duration: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '20' },
     pool: { type: 'string', default: '10' },
     keep: { type: 'boolean', default: false },

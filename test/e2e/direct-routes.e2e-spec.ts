@@ -4,6 +4,7 @@ import {
   Injectable,
   Module,
   Query,
+  UseGuards,
   ValidationPipe,
   type CanActivate,
   type ExecutionContext,
@@ -12,6 +13,7 @@ import { APP_GUARD, NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Type } from 'class-transformer';
+import { ReadOnlyRoute } from 'src/core/database/tenant-transaction.interceptor';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { directRoutesOf, installDirectRoutes, type DirectRoute } from 'src/core/http/direct-routes';
 import { jwtAuthEnv } from 'test/factories/tokens';
@@ -56,19 +58,6 @@ class PageQuery {
   limit?: number;
 }
 
-@Controller('things')
-class ThingsController {
-  @Get()
-  list(@Query() query: PageQuery): { limit: number | undefined; isDto: boolean } {
-    return { limit: query.limit, isDto: query instanceof PageQuery };
-  }
-
-  @Get('boom')
-  boom(): never {
-    throw new Error('secret internal detail');
-  }
-}
-
 /** Lets a request through unless it carries `x-deny`; records the handler it was asked about. */
 @Injectable()
 class DenyGuard implements CanActivate {
@@ -78,6 +67,33 @@ class DenyGuard implements CanActivate {
     DenyGuard.seen.push(`${context.getClass().name}.${context.getHandler().name}`);
     const request = context.switchToHttp().getRequest<{ headers: Record<string, string> }>();
     return request.headers['x-deny'] === undefined;
+  }
+}
+
+@Controller('things')
+class ThingsController {
+  @Get()
+  @ReadOnlyRoute()
+  list(@Query() query: PageQuery): { limit: number | undefined; isDto: boolean } {
+    return { limit: query.limit, isDto: query instanceof PageQuery };
+  }
+
+  @Get('boom')
+  @ReadOnlyRoute()
+  boom(): never {
+    throw new Error('secret internal detail');
+  }
+
+  @Get('plain')
+  plain(): string {
+    return 'plain';
+  }
+
+  @Get('guarded')
+  @ReadOnlyRoute()
+  @UseGuards(DenyGuard)
+  guarded(): string {
+    return 'guarded';
   }
 }
 
@@ -164,6 +180,29 @@ describe('the direct dispatcher', () => {
     expect(response.json()).toMatchObject({ status: 500 });
     expect(response.body).not.toContain('secret internal detail');
   });
+
+  it.each([
+    ['plain', 'the handler is not @ReadOnlyRoute()'],
+    ['guarded', 'has __guards__ the dispatcher would skip'],
+  ] as const)(
+    'refuses to start when a listed route (%s) needs what it would skip',
+    async (handler, message) => {
+      const route: DirectRoute<ThingsController> = {
+        method: 'GET',
+        url: `/things/${handler}`,
+        controller: ThingsController,
+        handler,
+        args: () => [],
+      };
+      const refused = await thingsApp([route as DirectRoute<unknown>]);
+      try {
+        await refused.init();
+        await expect(refused.getHttpAdapter().getInstance().ready()).rejects.toThrow(message);
+      } finally {
+        await refused.close().catch(() => undefined);
+      }
+    },
+  );
 
   it('refuses to start when a listed route is not registered by any controller', async () => {
     const stray = await thingsApp([

@@ -42,6 +42,6 @@ export class TenantTransactionInterceptor implements NestInterceptor {
   }
 }
 
-function isReadOnlyRoute(handler: object): boolean {
+export function isReadOnlyRoute(handler: object): boolean {
   return Reflect.getMetadata(READ_ONLY_ROUTE, handler) === true;
 }

@@ -1,9 +1,25 @@
-import type { ArgumentMetadata, CanActivate, ExceptionFilter, PipeTransform } from '@nestjs/common';
+import type {
+  ArgumentMetadata,
+  CanActivate,
+  ExceptionFilter,
+  NestInterceptor,
+  PipeTransform,
+} from '@nestjs/common';
 import { ForbiddenException, type Type } from '@nestjs/common';
 import { ApplicationConfig } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  EXCEPTION_FILTERS_METADATA,
+  GUARDS_METADATA,
+  INTERCEPTORS_METADATA,
+  PIPES_METADATA,
+} from '@nestjs/common/constants';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import {
+  isReadOnlyRoute,
+  TenantTransactionInterceptor,
+} from 'src/core/database/tenant-transaction.interceptor';
 
 /**
  * A hot route dispatched directly: the same controller method, the same global guards (in Nest's
@@ -68,17 +84,59 @@ export function installDirectRoutes(
     options.handler = directHandler(app, route, resolveEnhancers);
     installed.add(route);
   });
-  // A renamed route must not silently fall back to the slow path (nor a typo go unnoticed).
+  // A renamed route must not silently fall back to the slow path (nor a typo go unnoticed), and
+  // nothing the dispatcher does not run may apply to a listed route.
   fastify.addHook('onReady', (done) => {
     const missing = routes.filter((route) => !installed.has(route));
-    done(
-      missing.length === 0
-        ? undefined
-        : new Error(
-            `direct routes not registered by any controller: ${missing.map((r) => `${r.method} ${r.url}`).join(', ')}`,
-          ),
-    );
+    if (missing.length > 0) {
+      const names = missing.map((route) => `${route.method} ${route.url}`).join(', ');
+      return done(new Error(`direct routes not registered by any controller: ${names}`));
+    }
+    try {
+      for (const route of routes) checkDispatchable(app, route);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
   });
+}
+
+/**
+ * The dispatcher runs the global guards, pipes and filter and the handler, nothing else: a route
+ * with guards, interceptors, pipes or filters of its own, or a global interceptor other than the
+ * tenant transaction one (which passes @ReadOnlyRoute handlers through), is refused.
+ */
+function checkDispatchable(app: NestFastifyApplication, route: DirectRoute<unknown>): void {
+  const name = `direct route ${route.method} ${route.url}`;
+  const handler = route.controller.prototype[route.handler as keyof object] as object;
+  if (!isReadOnlyRoute(handler)) throw new Error(`${name}: the handler is not @ReadOnlyRoute()`);
+  for (const key of [
+    GUARDS_METADATA,
+    INTERCEPTORS_METADATA,
+    PIPES_METADATA,
+    EXCEPTION_FILTERS_METADATA,
+  ]) {
+    for (const target of [route.controller, handler]) {
+      const own = Reflect.getMetadata(key, target) as unknown[] | undefined;
+      if (own && own.length > 0) throw new Error(`${name}: has ${key} the dispatcher would skip`);
+    }
+  }
+  const interceptors = app.get(ApplicationConfig).getGlobalInterceptors();
+  if (interceptors.some((interceptor) => !passesThrough(interceptor))) {
+    throw new Error(`${name}: a global interceptor the dispatcher would skip is installed`);
+  }
+}
+
+/**
+ * Interceptors that do nothing for a @ReadOnlyRoute handler: the tenant transaction one, and the
+ * no-op that nestjs-cls registers when its interceptor is not mounted (`(_, next) => next.handle()`).
+ */
+function passesThrough(interceptor: NestInterceptor): boolean {
+  if (interceptor instanceof TenantTransactionInterceptor) return true;
+  return (
+    Object.getPrototypeOf(interceptor) === Object.prototype &&
+    interceptor.intercept.toString().replace(/\s+/g, '') === '(_,next)=>next.handle()'
+  );
 }
 
 const installedRoutes = new WeakMap<NestFastifyApplication, Set<DirectRoute<unknown>>>();
