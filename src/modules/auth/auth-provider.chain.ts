@@ -32,8 +32,10 @@ export class AuthProviderChain {
   private readonly logger = new Logger('Auth');
   private readonly verifiers: TokenVerifier[];
   private readonly development: Principal | undefined;
+  // Room for every token seen within the TTL at tens of thousands of active users: an LRU smaller
+  // than a cyclic working set misses on every access.
   private readonly verified = new LruTtlCache<{ principal: Principal; expiresAt: number }>(
-    10_000,
+    50_000,
     VERIFIED_TOKEN_TTL_MS,
   );
 
