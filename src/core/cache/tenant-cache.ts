@@ -23,8 +23,11 @@ export interface UserRecord {
   readonly avatarUrl: string | null;
 }
 
-/** Long, because TenantRegistryWatcher drops cached tenants within a second of any change. */
-export const TENANT_CACHE_TTL_MS = 60_000;
+/**
+ * Long, because TenantRegistryWatcher drops cached tenants within a second of any change; the TTL
+ * only bounds staleness while the watcher cannot reach the database.
+ */
+export const TENANT_CACHE_TTL_MS = 300_000;
 export const USER_CACHE_TTL_MS = 30_000;
 /** How long a slug that named no tenant is answered from memory (probing costs no query). */
 export const MISSING_TENANT_TTL_MS = 5_000;
