@@ -31,7 +31,7 @@ export class TenantTransactions {
 
   /**
    * One read statement in a tenant transaction. Inside an open tenant transaction (of the same
-   * tenant) it runs there. Outside one — on routes marked @OwnReadTransactions — it opens a
+   * tenant) it runs there. Outside one — on @ReadOnlyRoute handlers, and for the user lookup of the guards — it opens a
    * read-only transaction of its own and sends the whole of it in one round trip:
    * `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true); <sql>; COMMIT`.
    * The setting is transaction-local as always and row-level security applies to `sql`; the

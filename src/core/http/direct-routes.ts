@@ -43,7 +43,8 @@ export interface DirectRoute<C> {
 
 interface Enhancers {
   readonly guards: CanActivate[];
-  readonly pipes: PipeTransform[];
+  /** The global pipes in order, as one function. */
+  readonly pipe: (value: unknown, metadata: ArgumentMetadata) => Promise<unknown>;
   readonly filter: ExceptionFilter;
 }
 
@@ -63,9 +64,14 @@ export function installDirectRoutes(
     const config = app.get(ApplicationConfig);
     const filters = config.getGlobalFilters();
     if (filters.length !== 1) throw new Error('direct routes expect exactly one global filter');
+    const pipes: PipeTransform[] = config.getGlobalPipes();
     enhancers = {
       guards: config.getGlobalGuards(),
-      pipes: config.getGlobalPipes(),
+      pipe: async (value, metadata) => {
+        let transformed = value;
+        for (const pipe of pipes) transformed = await pipe.transform(transformed, metadata);
+        return transformed;
+      },
       filter: filters[0],
     };
     return enhancers;
@@ -154,7 +160,7 @@ function directHandler<C>(
   let controller: C | undefined;
   const method = route.controller.prototype[route.handler] as (...args: unknown[]) => unknown;
   return async function direct(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { guards, pipes, filter } = enhancers();
+    const { guards, pipe, filter } = enhancers();
     const context = new ExecutionContextHost([request, reply, undefined], route.controller, method);
     try {
       for (const guard of guards) {
@@ -162,11 +168,6 @@ function directHandler<C>(
         if (!(await guard.canActivate(context))) throw new ForbiddenException('Forbidden resource');
       }
       controller ??= app.get(route.controller, { strict: false });
-      const pipe = async (value: unknown, metadata: ArgumentMetadata): Promise<unknown> => {
-        let transformed = value;
-        for (const p of pipes) transformed = await p.transform(transformed, metadata);
-        return transformed;
-      };
       const args = await route.args(request, reply, pipe);
       const result = await method.apply(controller, args);
       if (!reply.sent) await reply.status(200).send(result);

@@ -82,7 +82,7 @@ export async function applyHttpHardening(
  * they are the same on every response, so running helmet's middleware chain per request would
  * only recompute them.
  */
-export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+function helmetHeaders(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader(name: string, value: unknown) {

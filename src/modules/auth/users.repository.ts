@@ -57,31 +57,21 @@ export class UsersRepository {
     profile: UserProfile,
     options: ProvisioningRules,
   ): Promise<UserRecord | undefined>;
-  provision(
+  async provision(
     tenantId: string,
     identity: UserIdentity,
     profile: UserProfile,
     options: ProvisioningRules = { mayCreate: true, mayBecomeAdmin: true },
   ): Promise<UserRecord | undefined> {
-    return this.findFirst(tenantId, identity, profile, options);
-  }
-
-  /**
-   * The common case — the user exists and the token adds nothing to its profile — is one read in
-   * a one-round-trip read-only tenant transaction; anything else takes the write transaction.
-   */
-  private async findFirst(
-    tenantId: string,
-    identity: UserIdentity,
-    profile: UserProfile,
-    options: ProvisioningRules,
-  ): Promise<UserRecord | undefined> {
+    // The common case — the user exists and the token adds nothing to its profile — is one read
+    // in a one-round-trip read-only tenant transaction; anything else takes the write transaction.
     const [row] = await this.transactions.read<UserRow>(tenantId, FIND_SQL, [
       tenantId,
       identity.provider,
       identity.subject,
     ]);
-    if (row && !profileFillsGaps(toRecord(row), profile)) return toRecord(row);
+    const known = row && toRecord(row);
+    if (known && !profileFillsGaps(known, profile)) return known;
     return this.transactions.run(tenantId, async (manager) => {
       const existing = await this.find(manager, tenantId, identity);
       if (existing) return this.fillProfile(manager, tenantId, existing, profile);
