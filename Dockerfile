@@ -21,7 +21,10 @@ RUN npm run build
 # --- runtime: production dependencies, compiled code, non-root ---------------------------------
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
+# A young generation of 2 × 8 MB instead of V8's 2 × 16 MB: about 16 MB less resident memory under
+# load for a few more (cheap) scavenges; `npm run bench` starts the server with these options too.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=8 \
     SCARF_ANALYTICS=false \
     BOARDS_ENVIRONMENT=production \
     BOARDS_API_HOST=0.0.0.0 \

@@ -3,14 +3,15 @@ import autocannon from 'autocannon';
 
 /**
  * `mix` rotates per request (request i is mix[i % n]: a token and a path), so the load spreads
- * over many users and tenants.
+ * over many users and tenants. With `amount`, exactly that many requests are sent instead of
+ * running for `duration` seconds.
  */
-export async function measure({ baseUrl, method = 'GET', mix, body, duration, connections }) {
+export async function measure({ baseUrl, method = 'GET', mix, body, duration, amount, connections }) {
   let i = 0;
   const result = await autocannon({
     url: baseUrl,
     connections,
-    duration,
+    ...(amount ? { amount } : { duration }),
     pipelining: 1,
     requests: [
       {

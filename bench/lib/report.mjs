@@ -42,7 +42,9 @@ export function writeReport({ path, svgPath, run, scales, checks }) {
   lines.push(`| Node.js | ${process.version} |`);
   lines.push(`| PostgreSQL | ${run.postgresVersion} |`);
   lines.push(`| load | autocannon, ${run.connections} connections, ${run.duration} s per measurement, ${run.rounds} alternating round(s) |`);
-  lines.push(`| pool size | ${run.poolSize} (project and baseline) |`, '');
+  lines.push(`| pool size | ${run.poolSize} (project and baseline) |`);
+  lines.push(`| project NODE_OPTIONS | \`${run.nodeOptions || '(none)'}\` (the production image's, from the Dockerfile) |`);
+  lines.push('| warm-up | every user of the spread mix once (first contact), then 3 s of list and 2 s of get, on each server |', '');
   for (const scale of scales) {
     lines.push(`## ${scale.name}: ${scale.shape.tenants} tenants × ${scale.shape.boards} boards × ${scale.shape.members} members (${scale.shape.users} users per tenant)`, '');
     lines.push(`Seeded in ${fmt(scale.seedSeconds, 1)} s. Project start to ready: ${fmt(scale.startToReadyMs)} ms. Peak RSS of the project under load: ${fmt(scale.peakRssMb, 1)} MB (baseline ${fmt(scale.baselinePeakRssMb, 1)} MB).`, '');

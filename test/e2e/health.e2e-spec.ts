@@ -1,3 +1,4 @@
+import { MIGRATION_NAMES } from 'migrations/index';
 import { randomBytes } from 'node:crypto';
 import { MigrationRunner } from 'src/core/database/migration-runner';
 import { describeWithPostgres, describeWithRedis, REDIS_URL } from 'test/support/environment';
@@ -278,8 +279,11 @@ describe('health endpoints', () => {
         ]);
         const tenants = (await fresh.owner.query('SELECT slug FROM tenants')) as { slug: string }[];
         expect(tenants).toEqual([{ slug }]);
-        const migrations = (await fresh.owner.query('SELECT name FROM migrations')) as unknown[];
-        expect(migrations).toHaveLength(1);
+        const migrations = (await fresh.owner.query('SELECT name FROM migrations ORDER BY id')) as {
+          name: string;
+        }[];
+        // Each one applied exactly once.
+        expect(migrations.map((m) => m.name)).toEqual([...MIGRATION_NAMES]);
         for (const s of servers) {
           const summary = await getJson<SummaryBody>(`${s.baseUrl}/health`);
           expect(summary.body.tenant_count).toBe(1);

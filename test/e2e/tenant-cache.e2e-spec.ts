@@ -6,7 +6,7 @@ import {
   REGISTRY_POLL_INTERVAL_MS,
   TenantRegistryWatcher,
 } from 'src/modules/tenants/tenant-registry.watcher';
-import { createTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
+import { createTenant, inTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { TOKENS, bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { REDIS_URL, describeWithRedis } from 'test/support/environment';
 import { freePort, startApp, type RunningApp } from 'test/support/http';
@@ -215,6 +215,49 @@ describeWithRedis('tenant cache with Redis', () => {
       }
     }
     expect(Date.now() - started).toBeLessThan(3 * REGISTRY_POLL_INTERVAL_MS);
+  });
+
+  it('a user changed or deleted by SQL is dropped by every replica within about a second, not the user TTL', async () => {
+    const subjectOf = uniqueMarker('role');
+    const userToken = hs256Token({ sub: subjectOf, tenant: tenant.slug });
+    const role = async (server: RunningApp) => {
+      const response = await fetch(`${server.baseUrl}/api/auth/me`, { headers: bearer(userToken) });
+      const body = (await response.json()) as { user: { id: string; tenant_role: string } };
+      return { status: response.status, id: body.user?.id, role: body.user?.tenant_role };
+    };
+    const created = await role(first);
+    expect(created).toMatchObject({ status: 200, role: 'member' });
+    expect(await role(second)).toEqual(created);
+    const userKey = `${CACHE_PREFIX}tenant:${tenant.id}:user:jwt:${subjectOf}`;
+    expect(await redis.exists(userKey)).toBe(1);
+    // Both replicas now serve the user from memory (USER_CACHE_TTL_MS is minutes).
+
+    const changeInTenant = (sql: string) =>
+      inTenant(db.owner, tenant.id, (runner) => runner.query(sql, [subjectOf]));
+    await changeInTenant(`UPDATE users SET tenant_role = 'admin' WHERE auth_subject = $1`);
+    const started = Date.now();
+    for (const server of [first, second]) {
+      while ((await role(server)).role !== 'admin') {
+        if (Date.now() - started > 10_000) throw new Error('the role change never arrived');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    expect(Date.now() - started).toBeLessThan(3 * REGISTRY_POLL_INTERVAL_MS);
+
+    // Deleted: the next request provisions the caller again, as a new user.
+    await changeInTenant('DELETE FROM users WHERE auth_subject = $1');
+    const deletedAt = Date.now();
+    for (const server of [first, second]) {
+      while ((await role(server)).id === created.id) {
+        if (Date.now() - deletedAt > 10_000) throw new Error('the deletion never arrived');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    expect(Date.now() - deletedAt).toBeLessThan(3 * REGISTRY_POLL_INTERVAL_MS);
+    const again = await role(first);
+    expect(again.status).toBe(200);
+    expect(again.id).not.toBe(created.id);
+    expect(await role(second)).toMatchObject({ status: 200, id: again.id });
   });
 
   it('with Redis unreachable, requests still succeed (no cache errors reach the client)', async () => {

@@ -1,5 +1,5 @@
 /**
- * A small in-memory cache: at most `maxEntries` entries, each living `ttlMs`. Reads refresh an
+ * A small in-memory cache: at most `maxEntries` entries, each living `ttlMs` (or less, per entry). Reads refresh an
  * entry's recency (not its expiry); inserting into a full cache evicts the least recently used.
  * A Map keeps insertion order, which is all an LRU needs.
  */
@@ -27,17 +27,30 @@ export class LruTtlCache<V> {
     return entry.value;
   }
 
-  set(key: string, value: V): void {
+  /** Stores `value` for `ttlMs` (at most the cache's TTL). */
+  set(key: string, value: V, ttlMs = this.ttlMs): void {
     this.entries.delete(key);
     while (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    this.entries.set(key, { value, expiresAt: this.now() + Math.min(ttlMs, this.ttlMs) });
   }
 
   delete(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** Drops every entry whose key passes `test`; returns how many were dropped. */
+  deleteWhere(test: (key: string) => boolean): number {
+    let dropped = 0;
+    for (const key of [...this.entries.keys()]) {
+      if (test(key)) {
+        this.entries.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   clear(): void {

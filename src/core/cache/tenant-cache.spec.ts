@@ -1,7 +1,8 @@
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import type { RedisConnection } from 'src/core/redis/redis.module';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
-import { TenantCache } from './tenant-cache';
+import { createHash } from 'node:crypto';
+import { TenantCache, userKeyDigest } from './tenant-cache';
 
 describe('TenantCache (in-process tier, no Redis)', () => {
   const config = {
@@ -27,5 +28,37 @@ describe('TenantCache (in-process tier, no Redis)', () => {
     expect(await cache.getTenant('acme')).toMatchObject({ id: 't1' });
     await cache.forgetTenant('acme');
     expect(await cache.getTenant('acme')).toBeUndefined();
+  });
+
+  it('drops exactly the users whose cache-key digest the change log names', async () => {
+    const user = (id: string) => ({
+      id,
+      tenantRole: 'member' as const,
+      email: null,
+      displayName: null,
+      avatarUrl: null,
+    });
+    await cache.setUser('t1', 'jwt', 'alice', user('u1'));
+    await cache.setUser('t1', 'jwt', 'bob', user('u2'));
+    await cache.setUser('t2', 'jwt', 'alice', user('u3'));
+    await cache.forgetUsersByDigest(
+      new Set([userKeyDigest(TenantCache.userKey('t1', 'jwt', 'alice'))]),
+    );
+    expect(await cache.getUser('t1', 'jwt', 'alice')).toBeUndefined();
+    expect(await cache.getUser('t1', 'jwt', 'bob')).toMatchObject({ id: 'u2' });
+    expect(await cache.getUser('t2', 'jwt', 'alice')).toMatchObject({ id: 'u3' });
+
+    await cache.forgetAllUsers();
+    expect(await cache.getUser('t1', 'jwt', 'bob')).toBeUndefined();
+    expect(await cache.getUser('t2', 'jwt', 'alice')).toBeUndefined();
+  });
+
+  it('digests a cache key as the SQL trigger does: SHA-256 of the UTF-8 key, in hex', () => {
+    const key = TenantCache.userKey('0b7c…', 'oidc:https://idp.example', 'zoë');
+    expect(key).toBe('tenant:0b7c…:user:oidc:https://idp.example:zoë');
+    expect(userKeyDigest(key)).toBe(
+      createHash('sha256').update(Buffer.from(key, 'utf8')).digest('hex'),
+    );
+    expect(userKeyDigest(key)).toMatch(/^[0-9a-f]{64}$/);
   });
 });

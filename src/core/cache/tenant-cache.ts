@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
 import type { TenantRole } from 'src/core/context/tenant-context';
 import { BoardsConfig } from 'src/core/config/boards-config';
@@ -24,11 +25,11 @@ export interface UserRecord {
 }
 
 /**
- * Long, because TenantRegistryWatcher drops cached tenants within a second of any change; the TTL
- * only bounds staleness while the watcher cannot reach the database.
+ * Long, because TenantRegistryWatcher drops cached tenants, and changed users, within a second of
+ * any change; the TTLs only bound staleness while the watcher cannot reach the database.
  */
 export const TENANT_CACHE_TTL_MS = 300_000;
-export const USER_CACHE_TTL_MS = 30_000;
+export const USER_CACHE_TTL_MS = 300_000;
 /** How long a slug that named no tenant is answered from memory (probing costs no query). */
 export const MISSING_TENANT_TTL_MS = 5_000;
 const SHARED_TTL_MS = 60_000;
@@ -39,8 +40,8 @@ const SHARED_TTL_MS = 60_000;
  * `tenant:{tenant_id}:user:{provider}:{subject}`; tenants by slug are `tenants:slug:{slug}`.
  *
  * forget*() drops the key here and in Redis; other processes drop their in-process tenants when
- * TenantRegistryWatcher sees the registry change (within about a second), and users within the
- * local TTL. A Redis failure never fails a request: it counts as a miss (metric
+ * TenantRegistryWatcher sees the registry change, and changed users when it sees them in the
+ * `user_changes` log (both within about a second). A Redis failure never fails a request: it counts as a miss (metric
  * boards_cache_requests_total{cache="redis",result="error"}) and the database answers.
  */
 @Injectable()
@@ -106,24 +107,23 @@ export class TenantCache {
   async forgetAllTenants(): Promise<void> {
     this.tenants.clear();
     this.missingTenants.clear();
-    const client = this.redis.client;
-    if (!client) return;
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(
-          cursor,
-          'MATCH',
-          `${this.keyPrefix}${TenantCache.tenantKey('*')}`,
-          'COUNT',
-          1000,
-        );
-        if (keys.length > 0) await client.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    } catch (err) {
-      this.redisFailed(err);
-    }
+    await this.deleteShared(TenantCache.tenantKey('*'), () => true);
+  }
+
+  /**
+   * Users changed somewhere (the `user_changes` log): drops those whose cache key has one of these
+   * SHA-256 digests (see userKeyDigest), in process and in Redis.
+   */
+  async forgetUsersByDigest(digests: ReadonlySet<string>): Promise<void> {
+    const changed = (key: string) => digests.has(userKeyDigest(key));
+    this.users.deleteWhere(changed);
+    await this.deleteShared(TenantCache.userKey('*', '*', '*'), changed);
+  }
+
+  /** Too many users changed at once to pick them out: drops every cached user. */
+  async forgetAllUsers(): Promise<void> {
+    this.users.clear();
+    await this.deleteShared(TenantCache.userKey('*', '*', '*'), () => true);
   }
 
   /** Drops the in-process tier (tests, and operators after bulk changes). */
@@ -180,6 +180,29 @@ export class TenantCache {
     }
   }
 
+  /** Deletes this installation's Redis keys matching `pattern` (SCAN) whose key passes `test`. */
+  private async deleteShared(pattern: string, test: (key: string) => boolean): Promise<void> {
+    const client = this.redis.client;
+    if (!client) return;
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(
+          cursor,
+          'MATCH',
+          this.keyPrefix + pattern,
+          'COUNT',
+          1000,
+        );
+        const doomed = keys.filter((key) => test(key.slice(this.keyPrefix.length)));
+        if (doomed.length > 0) await client.del(...doomed);
+        cursor = next;
+      } while (cursor !== '0');
+    } catch (err) {
+      this.redisFailed(err);
+    }
+  }
+
   private redisFailed(err: unknown): void {
     this.metrics.cacheRequests.inc({ cache: 'redis', result: 'error' });
     const now = Date.now();
@@ -190,6 +213,14 @@ export class TenantCache {
       );
     }
   }
+}
+
+/**
+ * The digest the `user_changes` log records for a changed user (migration 1764806400000): the
+ * SHA-256, in hex, of the user's cache key `tenant:{tenant_id}:user:{provider}:{subject}`.
+ */
+export function userKeyDigest(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
 @Global()

@@ -4,6 +4,7 @@ import type { Pool, QueryResult } from 'pg';
 import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
+import { FAST_TYPES } from './fast-timestamptz';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,8 +37,8 @@ export class TenantTransactions {
    * `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true); <sql>; COMMIT`.
    * The setting is transaction-local as always and row-level security applies to `sql`; the
    * parameters are inlined as escaped literals (see inlineParameters), because the simple
-   * protocol that carries several statements takes no parameters. On the embedded database it
-   * falls back to an ordinary tenant transaction.
+   * protocol that carries several statements takes no parameters. Timestamps are parsed by
+   * parseTimestamptz. On the embedded database it falls back to an ordinary tenant transaction.
    */
   async read<R>(tenantId: string, sql: string, params: readonly unknown[]): Promise<R[]> {
     if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
@@ -60,7 +61,7 @@ export class TenantTransactions {
     };
     client.on('error', onError);
     try {
-      const results = (await client.query(text)) as unknown as QueryResult[];
+      const results = (await client.query({ text, types: FAST_TYPES })) as unknown as QueryResult[];
       return results[2].rows as R[];
     } catch (err) {
       // An error inside the multi-statement text leaves the transaction open and failed.

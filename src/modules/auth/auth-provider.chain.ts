@@ -34,10 +34,7 @@ export class AuthProviderChain {
   private readonly development: Principal | undefined;
   // Room for every token seen within the TTL at tens of thousands of active users: an LRU smaller
   // than a cyclic working set misses on every access.
-  private readonly verified = new LruTtlCache<{ principal: Principal; expiresAt: number }>(
-    50_000,
-    VERIFIED_TOKEN_TTL_MS,
-  );
+  private readonly verified = new LruTtlCache<Principal>(50_000, VERIFIED_TOKEN_TTL_MS);
 
   constructor(
     private readonly config: BoardsConfig,
@@ -66,7 +63,7 @@ export class AuthProviderChain {
     if (!TOKEN68.test(token)) throw this.rejected('malformed token');
 
     const known = this.verified.get(token);
-    if (known && known.expiresAt > Date.now()) return known.principal;
+    if (known) return known;
 
     let parsed: UnverifiedToken;
     try {
@@ -105,8 +102,8 @@ export class AuthProviderChain {
   private remember(token: string, principal: Principal): void {
     const exp = principal.claims.exp;
     if (typeof exp !== 'number') return;
-    const expiresAt = Math.min(exp * 1000, Date.now() + VERIFIED_TOKEN_TTL_MS);
-    this.verified.set(token, { principal, expiresAt });
+    const ttlMs = exp * 1000 - Date.now();
+    if (ttlMs > 0) this.verified.set(token, principal, ttlMs);
   }
 
   /** The 401 for a refused request, counted in boards_auth_failures_total{reason}. */
