@@ -136,6 +136,46 @@ describe('user change log', () => {
     expect(rows.map((r) => r.id)).toEqual([old + 1]);
   });
 
+  it('records the writing transaction, so a reader can find entries that commit late', async () => {
+    const subject = uniqueMarker('xact');
+    await seedUser(db.runtime, tenant.id, subject);
+    const before = await newestId();
+    const writer = await inTenant(db.runtime, tenant.id, async (runner) => {
+      await runner.query(`UPDATE users SET tenant_role = 'admin' WHERE auth_subject = $1`, [
+        subject,
+      ]);
+      const [row] = (await runner.query('SELECT pg_current_xact_id()::text AS xact')) as {
+        xact: string;
+      }[];
+      return row.xact;
+    });
+    const rows = (await db.runtime.query(
+      'SELECT xact::text AS xact, user_key FROM user_changes WHERE id > $1',
+      [before],
+    )) as { xact: string; user_key: string }[];
+    expect(rows).toEqual([{ xact: writer, user_key: digestOf(tenant.id, subject) }]);
+  });
+
+  it('a temporary table of the caller cannot stand in for the log (fixed search_path, qualified names)', async () => {
+    const subject = uniqueMarker('temp');
+    await seedUser(db.runtime, tenant.id, subject);
+    const before = await newestId();
+    const shadowed = await inTenant(db.runtime, tenant.id, async (runner) => {
+      await runner.query(
+        'CREATE TEMP TABLE user_changes (id bigint, xact xid8, user_key text, changed_at timestamptz) ON COMMIT DROP',
+      );
+      await runner.query(`UPDATE users SET display_name = 'Shadow' WHERE auth_subject = $1`, [
+        subject,
+      ]);
+      const [row] = (await runner.query('SELECT count(*)::int AS n FROM pg_temp.user_changes')) as {
+        n: number;
+      }[];
+      return row.n;
+    });
+    expect(shadowed).toBe(0);
+    expect(await entriesAfter(before)).toEqual([digestOf(tenant.id, subject)]);
+  });
+
   it('has no tenant_id, so it is no tenant-owned table, and the isolation check stays clean', async () => {
     const tables = await tenantOwnedTables(db.owner);
     expect(tables).not.toContain('user_changes');
@@ -146,5 +186,12 @@ describe('user change log', () => {
     } else {
       expect(report).toMatchObject({ status: 'ok', problems: [] });
     }
+  });
+
+  // Last: it empties users for every tenant of this database.
+  it('a TRUNCATE of users logs one entry that means every user', async () => {
+    const before = await newestId();
+    await db.owner.query('TRUNCATE users CASCADE');
+    expect(await entriesAfter(before)).toEqual(['*'.repeat(64)]);
   });
 });

@@ -105,25 +105,28 @@ export class TenantCache {
    * serves the old record. Unknown slugs are forgotten too.
    */
   async forgetAllTenants(): Promise<void> {
+    // Redis first: a request between the two steps must not copy the old value back in.
+    await this.deleteShared(TenantCache.tenantKey('*'), () => true);
     this.tenants.clear();
     this.missingTenants.clear();
-    await this.deleteShared(TenantCache.tenantKey('*'), () => true);
   }
 
   /**
    * Users changed somewhere (the `user_changes` log): drops those whose cache key has one of these
-   * SHA-256 digests (see userKeyDigest), in process and in Redis.
+   * SHA-256 digests (see userKeyDigest), in Redis (a SCAN of this installation's user keys), then
+   * in process. Each key is hashed once per call; TenantRegistryWatcher calls this at most once a
+   * second, and only when users changed.
    */
   async forgetUsersByDigest(digests: ReadonlySet<string>): Promise<void> {
     const changed = (key: string) => digests.has(userKeyDigest(key));
-    this.users.deleteWhere(changed);
     await this.deleteShared(TenantCache.userKey('*', '*', '*'), changed);
+    this.users.deleteWhere(changed);
   }
 
   /** Too many users changed at once to pick them out: drops every cached user. */
   async forgetAllUsers(): Promise<void> {
-    this.users.clear();
     await this.deleteShared(TenantCache.userKey('*', '*', '*'), () => true);
+    this.users.clear();
   }
 
   /** Drops the in-process tier (tests, and operators after bulk changes). */
@@ -145,7 +148,9 @@ export class TenantCache {
         const shared = await client.get(this.keyPrefix + key);
         if (shared !== null) {
           const value = JSON.parse(shared) as V;
-          local.set(key, value);
+          // No longer than Redis would have kept it: a copy read just before an invalidation
+          // deleted the key must not outlive the shared tier by minutes.
+          local.set(key, value, SHARED_TTL_MS);
           this.metrics.cacheRequests.inc({ cache: 'redis', result: 'hit' });
           return value;
         }
@@ -170,14 +175,13 @@ export class TenantCache {
   }
 
   private async forget<V>(local: LruTtlCache<V>, key: string): Promise<void> {
-    local.delete(key);
     const client = this.redis.client;
-    if (!client) return;
     try {
-      await client.del(this.keyPrefix + key);
+      await client?.del(this.keyPrefix + key);
     } catch (err) {
       this.redisFailed(err);
     }
+    local.delete(key);
   }
 
   /** Deletes this installation's Redis keys matching `pattern` (SCAN) whose key passes `test`. */

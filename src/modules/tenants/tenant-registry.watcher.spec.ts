@@ -9,105 +9,185 @@ import {
 } from './tenant-registry.watcher';
 
 /**
- * The watcher's bookkeeping of the user-change log, against an in-memory log: entries become
- * visible in commit order, which may differ from id order, and each must be applied exactly once.
+ * The watcher's reading of the user-change log, against an in-memory model of it: entries carry
+ * the id of the transaction that wrote them and become visible when it commits, which may be after
+ * newer entries; each committed entry must be applied exactly once, whatever the order.
  */
 describe('TenantRegistryWatcher and the user-change log', () => {
   interface Entry {
     id: number;
-    user_key: string;
+    xact: number;
+    key: string;
+    committed: boolean;
   }
-  let visible: Entry[];
+  let entries: Entry[];
+  let nextId: number;
+  let nextXact: number;
+  let tenantCount: number;
+  let logBroken: boolean;
   let forgotten: string[][];
-  let forgotAll: number;
+  let forgotAllUsers: number;
+  let forgotAllTenants: number;
   let watcher: TenantRegistryWatcher;
 
   beforeEach(() => {
-    visible = [];
+    entries = [];
+    nextId = 1;
+    nextXact = 100;
+    tenantCount = 1;
+    logBroken = false;
     forgotten = [];
-    forgotAll = 0;
+    forgotAllUsers = 0;
+    forgotAllTenants = 0;
     const dataSource = {
       query: (sql: string, params: unknown[] = []) => {
         if (sql === REGISTRY_FINGERPRINT_SQL) {
-          const max = Math.max(0, ...visible.map((e) => e.id));
-          return Promise.resolve([
-            { tenants: 1, changed: null, user_changes: `${visible.length}:${max}` },
-          ]);
+          return Promise.resolve([{ tenants: tenantCount, changed: null }]);
         }
         if (sql === USER_CHANGES_SQL) {
-          const [after, limit] = params as [number, number];
-          const rows = visible
-            .filter((e) => e.id > after)
+          if (logBroken) return Promise.reject(new Error('relation "user_changes" does not exist'));
+          const [from, limit] = params as [string | null, number];
+          const running = entries.filter((e) => !e.committed).map((e) => e.xact);
+          const xmin = String(Math.min(nextXact, ...running));
+          const rows = entries
+            .filter((e) => e.committed && from !== null && e.xact >= Number(from))
             .sort((a, b) => a.id - b.id)
             .slice(0, limit)
-            .map((e) => ({ id: String(e.id), user_key: e.user_key }));
-          return Promise.resolve(rows);
+            .map((e) => ({ xmin, id: String(e.id), xact: String(e.xact), user_key: e.key }));
+          return Promise.resolve(
+            rows.length > 0 ? rows : [{ xmin, id: null, xact: null, user_key: null }],
+          );
         }
         return Promise.reject(new Error(`unexpected SQL ${sql}`));
       },
     } as unknown as DataSource;
     const cache = {
-      forgetAllTenants: () => Promise.resolve(),
+      forgetAllTenants: () => {
+        forgotAllTenants++;
+        return Promise.resolve();
+      },
       forgetUsersByDigest: (digests: ReadonlySet<string>) => {
         forgotten.push([...digests].sort());
         return Promise.resolve();
       },
       forgetAllUsers: () => {
-        forgotAll++;
+        forgotAllUsers++;
         return Promise.resolve();
       },
     } as unknown as TenantCache;
     watcher = new TenantRegistryWatcher({} as HttpAdapterHost, dataSource, cache);
   });
 
-  const commit = (id: number, key = `k${id}`) => visible.push({ id, user_key: key });
+  /** A transaction that logs `keys` (one entry each) and commits when told to. */
+  function transaction(...keys: string[]): { commit(): void } {
+    const xact = nextXact++;
+    const written = keys.map((key) => {
+      const entry = { id: nextId++, xact, key, committed: false };
+      entries.push(entry);
+      return entry;
+    });
+    return {
+      commit: () => {
+        for (const entry of written) entry.committed = true;
+      },
+    };
+  }
+  const change = (...keys: string[]) => transaction(...keys).commit();
 
   it('ignores what was logged before it started, then applies each new entry once', async () => {
-    commit(1);
-    commit(2);
+    change('old1');
+    change('old2');
     await watcher.poll();
     expect(forgotten).toEqual([]);
 
-    commit(3);
+    change('k3');
     await watcher.poll();
     await watcher.poll();
     expect(forgotten).toEqual([['k3']]);
 
-    commit(4);
-    commit(5);
+    change('k4', 'k5');
     await watcher.poll();
     expect(forgotten).toEqual([['k3'], ['k4', 'k5']]);
   });
 
-  it('applies an entry that commits after a newer one (ids are taken before commit)', async () => {
+  it('applies an entry whose transaction commits after newer ones, even with pruning meanwhile', async () => {
+    change('old');
     await watcher.poll();
-    commit(2); // id 1 still in an open transaction
+    const slow = transaction('late'); // takes its id first, commits last
+    change('early');
     await watcher.poll();
-    commit(1);
+    slow.commit();
+    entries.shift(); // the old entry pruned in the same second: count and max(id) would not move
     await watcher.poll();
-    expect(forgotten).toEqual([['k2'], ['k1']]);
+    await watcher.poll();
+    expect(forgotten).toEqual([['early'], ['late']]);
+  });
+
+  it('still applies an entry that commits after more than a thousand newer ones', async () => {
+    await watcher.poll();
+    const slow = transaction('late');
+    for (let i = 0; i < 1_200; i++) {
+      change(`k${i}`);
+      if (i % 100 === 99) await watcher.poll();
+    }
+    slow.commit();
+    await watcher.poll();
+    expect(forgotten.flat()).toHaveLength(1_201);
+    expect(forgotten.at(-1)).toEqual(['late']);
+    expect(forgotAllUsers).toBe(0);
   });
 
   it('drops every cached user when more entries arrive at once than it picks out one by one', async () => {
     await watcher.poll();
-    for (let id = 1; id <= USER_CHANGES_BATCH + 1; id++) commit(id);
+    for (let i = 0; i <= USER_CHANGES_BATCH; i++) change(`k${i}`);
     await watcher.poll();
-    expect(forgotAll).toBe(1);
+    expect(forgotAllUsers).toBe(1);
     expect(forgotten).toEqual([]);
 
-    // And carries on from the newest entry.
-    commit(USER_CHANGES_BATCH + 2);
+    // And carries on after them.
+    change('next');
     await watcher.poll();
-    expect(forgotten).toEqual([[`k${USER_CHANGES_BATCH + 2}`]]);
+    expect(forgotten).toEqual([['next']]);
+    expect(forgotAllUsers).toBe(1);
   });
 
-  it('notices pruning without dropping anything', async () => {
-    commit(1);
-    commit(2);
+  it('drops every cached user on a TRUNCATE of users (the all-stars entry)', async () => {
     await watcher.poll();
-    visible.shift();
+    change('*'.repeat(64));
     await watcher.poll();
-    expect(forgotten).toEqual([]);
-    expect(forgotAll).toBe(0);
+    expect(forgotAllUsers).toBe(1);
+  });
+
+  it('drops every cached user once the log can be read, if it could not be at first', async () => {
+    logBroken = true;
+    await watcher.poll();
+    change('missed');
+    await watcher.poll();
+    expect([forgotten, forgotAllUsers]).toEqual([[], 0]);
+    logBroken = false;
+    await watcher.poll();
+    expect(forgotAllUsers).toBe(1);
+    change('after');
+    await watcher.poll();
+    expect(forgotten).toEqual([['after']]);
+  });
+
+  it('catches up after failed reads without losing entries', async () => {
+    await watcher.poll();
+    logBroken = true;
+    change('during-outage');
+    await watcher.poll();
+    logBroken = false;
+    await watcher.poll();
+    expect(forgotten).toEqual([['during-outage']]);
+    expect(forgotAllUsers).toBe(0);
+  });
+
+  it('keeps watching tenants when the log cannot be read (migration pending)', async () => {
+    logBroken = true;
+    await watcher.poll();
+    tenantCount = 2;
+    expect(await watcher.poll()).toBe(true);
+    expect(forgotAllTenants).toBe(1);
   });
 });

@@ -8,39 +8,41 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { TenantCache } from 'src/core/cache/tenant-cache';
 
-/**
- * The registry's fingerprint, read once a second: count and max(updated_at) of `tenants` change
- * with every insert, update (updated_at) and delete; count and max(id) of `user_changes` (filled
- * by triggers on `users`, pruned after an hour) move with every user updated or deleted.
- */
+/** The tenant registry's fingerprint: changes with every insert, update (updated_at) and delete. */
 export const REGISTRY_FINGERPRINT_SQL =
-  'SELECT count(*)::int AS tenants, max(updated_at) AS changed, ' +
-  "(SELECT count(*) || ':' || coalesce(max(id), 0) FROM user_changes) AS user_changes FROM tenants";
+  'SELECT count(*)::int AS tenants, max(updated_at) AS changed FROM tenants';
 
-/** The user-change log from a position on: digests of the changed users' cache keys. */
+/**
+ * The user-change log from transaction `$1` on (at most `$2` entries), with the oldest
+ * transaction still running in the same snapshot (`xmin`): every entry that was not visible to
+ * this read belongs to a transaction at or after that xmin, so the next read starts there. One row
+ * with null entry columns when there is nothing.
+ */
 export const USER_CHANGES_SQL =
-  'SELECT id, user_key FROM user_changes WHERE id > $1 ORDER BY id LIMIT $2';
+  'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, ' +
+  'c.id::text AS id, c.xact::text AS xact, c.user_key FROM (SELECT 1) AS one LEFT JOIN LATERAL ' +
+  '(SELECT id, xact, user_key FROM user_changes WHERE xact >= $1::xid8 ORDER BY id LIMIT $2) AS c ON true';
 
 /** More new user changes than this in one check drop every cached user instead. */
 export const USER_CHANGES_BATCH = 1_000;
 
-/**
- * Log ids are taken at insert and become visible at commit, so a slow transaction can surface an
- * id below one already read: each read starts this many ids back and skips the ids it has seen.
- */
-const USER_CHANGES_LOOKBACK = 256;
+/** The log entry of a TRUNCATE of users: every user changed. */
+const EVERY_USER = '*'.repeat(64);
 
 /** How often a serving process checks the tenant registry for changes. */
 export const REGISTRY_POLL_INTERVAL_MS = 1_000;
 
 /**
  * Keeps the in-process tenant and user caches honest across processes. Once a second a serving
- * process reads a fingerprint of the registry (`count(*)` and `max(updated_at)` of `tenants`, and
- * the newest entry of the `user_changes` log; index scans only) and:
- * - when the tenants changed — a tenant created, renamed, suspended, approved or deleted by
- *   another replica, a worker or the CLI — drops the cached tenants (in process and in Redis);
- * - when users changed — a role or profile updated, a user deleted, by whatever means — reads the
- *   new log entries (digests of the users' cache keys) and drops exactly those users.
+ * process
+ * - reads a fingerprint of the tenant registry (`count(*)` and `max(updated_at)` of `tenants`) and,
+ *   when it changed — a tenant created, renamed, suspended, approved or deleted by another
+ *   replica, a worker or the CLI — drops the cached tenants (in process and in Redis);
+ * - reads the entries of the `user_changes` log (filled by triggers on `users`) that it has not
+ *   seen — a role or profile updated, a user deleted, by whatever means — and drops exactly those
+ *   users (in process and in Redis). Entries are found by transaction id, from the oldest
+ *   transaction that was still running at the previous read, so one that commits late is not
+ *   missed; an index range that is empty when nothing changed.
  * Such a change reaches every process within about a second, which lets cached tenants and users
  * live long (TENANT_CACHE_TTL_MS, USER_CACHE_TTL_MS) so that thousands of active tenants do not
  * each cost lookups every few seconds. CLI commands do not poll (no HTTP server).
@@ -50,10 +52,13 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   private readonly logger = new Logger('TenantRegistryWatcher');
   private timer: NodeJS.Timeout | undefined;
   private fingerprint: string | undefined;
-  private userLog: string | undefined;
-  /** The newest user_changes id applied, and the ids applied within the lookback window. */
-  private userMax = 0;
-  private seenUserChanges = new Set<number>();
+  /** Where the next read of the user-change log starts (a transaction id); unset before the first. */
+  private userXmin: string | undefined;
+  /** Entries already applied whose transaction is at or after userXmin: id → transaction. */
+  private seenUserChanges = new Map<string, bigint>();
+  /** A read of the log failed before the first one succeeded (users may be cached meanwhile). */
+  private userLogMissed = false;
+  private lastWarning = 0;
   private inFlight: Promise<boolean> | undefined;
 
   constructor(
@@ -88,67 +93,74 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   }
 
   private async check(): Promise<boolean> {
+    const changed = await this.checkTenants();
+    await this.checkUsers();
+    return changed;
+  }
+
+  private async checkTenants(): Promise<boolean> {
     try {
       const [row] = (await this.dataSource.query(REGISTRY_FINGERPRINT_SQL)) as {
         tenants: number;
         changed: Date | null;
-        user_changes: string;
       }[];
       const fingerprint = `${row.tenants}:${row.changed?.getTime() ?? ''}`;
       const changed = this.fingerprint !== undefined && fingerprint !== this.fingerprint;
       this.fingerprint = fingerprint;
       if (changed) await this.cache.forgetAllTenants();
-      const latest = Number(row.user_changes.split(':')[1]);
-      if (this.userLog === undefined) {
-        // Nothing is cached yet: what the log already holds only needs to count as applied.
-        if (latest > 0) {
-          this.remember(await this.userChangesAfter(Math.max(0, latest - USER_CHANGES_LOOKBACK)));
-        }
-      } else if (row.user_changes !== this.userLog) {
-        await this.forgetChangedUsers(latest);
-      }
-      this.userLog = row.user_changes;
       return changed;
     } catch (err) {
-      // The database being away is the readiness probe's business; the TTL still bounds staleness.
-      this.logger.debug(
-        `registry check failed: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.failed('tenant registry', err);
       return false;
     }
   }
 
-  /** Drops the users of log entries not applied yet; a flood of changes drops them all. */
-  private async forgetChangedUsers(latest: number): Promise<void> {
-    const rows = await this.userChangesAfter(Math.max(0, this.userMax - USER_CHANGES_LOOKBACK));
-    const fresh = rows.filter((r) => !this.seenUserChanges.has(r.id));
-    if (fresh.length > USER_CHANGES_BATCH) {
-      await this.cache.forgetAllUsers();
-      // Everything visible now is applied; the newest window counts as seen.
-      this.seenUserChanges = new Set();
-      this.userMax = Math.max(this.userMax, latest);
-      this.remember(await this.userChangesAfter(Math.max(0, latest - USER_CHANGES_LOOKBACK)));
-      return;
+  /**
+   * Applies the user-change log entries not seen yet. A failed read changes nothing, so the next
+   * one covers the same ground; until the first read succeeds no position is known, and users
+   * cached meanwhile are all dropped once it does.
+   */
+  private async checkUsers(): Promise<void> {
+    try {
+      const rows = (await this.dataSource.query(USER_CHANGES_SQL, [
+        this.userXmin ?? null,
+        USER_CHANGES_BATCH + 1 + this.seenUserChanges.size,
+      ])) as { xmin: string; id: string | null; xact: string | null; user_key: string | null }[];
+      const fresh = rows.filter(
+        (r): r is { xmin: string; id: string; xact: string; user_key: string } =>
+          r.id !== null && !this.seenUserChanges.has(r.id),
+      );
+      if (this.userXmin === undefined) {
+        if (this.userLogMissed) await this.cache.forgetAllUsers();
+      } else if (
+        fresh.length > USER_CHANGES_BATCH ||
+        fresh.some((r) => r.user_key.trim() === EVERY_USER)
+      ) {
+        await this.cache.forgetAllUsers();
+      } else if (fresh.length > 0) {
+        await this.cache.forgetUsersByDigest(new Set(fresh.map((r) => r.user_key.trim())));
+      }
+      const xmin = BigInt(rows[0].xmin);
+      for (const r of fresh) this.seenUserChanges.set(r.id, BigInt(r.xact));
+      for (const [id, xact] of this.seenUserChanges) {
+        if (xact < xmin) this.seenUserChanges.delete(id);
+      }
+      this.userXmin = rows[0].xmin;
+    } catch (err) {
+      if (this.userXmin === undefined) this.userLogMissed = true;
+      this.failed('user-change log', err);
     }
-    if (fresh.length > 0) await this.cache.forgetUsersByDigest(new Set(fresh.map((r) => r.key)));
-    this.remember(fresh);
   }
 
-  private async userChangesAfter(from: number): Promise<{ id: number; key: string }[]> {
-    const rows = (await this.dataSource.query(USER_CHANGES_SQL, [
-      from,
-      USER_CHANGES_LOOKBACK + USER_CHANGES_BATCH + 1,
-    ])) as { id: string; user_key: string }[];
-    return rows.map((r) => ({ id: Number(r.id), key: r.user_key.trim() }));
-  }
-
-  /** Counts `applied` entries as done; keeps the ids of the lookback window only. */
-  private remember(applied: readonly { id: number }[]): void {
-    for (const r of applied) this.userMax = Math.max(this.userMax, r.id);
-    const floor = this.userMax - USER_CHANGES_LOOKBACK;
-    const seen = new Set<number>();
-    for (const id of this.seenUserChanges) if (id > floor) seen.add(id);
-    for (const r of applied) if (r.id > floor) seen.add(r.id);
-    this.seenUserChanges = seen;
+  /** The database being away is the readiness probe's business; a missing table is not. */
+  private failed(what: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const now = Date.now();
+    if (/does not exist/.test(message) && now - this.lastWarning > 60_000) {
+      this.lastWarning = now;
+      this.logger.warn(`cannot read the ${what} (migrations pending?): ${message}`);
+    } else {
+      this.logger.debug(`${what} check failed: ${message}`);
+    }
   }
 }
