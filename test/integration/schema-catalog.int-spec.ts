@@ -200,6 +200,32 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
     );
   });
 
+  it('every index of a tenant-owned table leads with tenant_id (no lookup reads other tenants)', async () => {
+    const rows = (await db.owner.query(
+      `SELECT c.relname::text AS table_name, i.relname::text AS index_name,
+              a.attname::text AS first_column
+         FROM pg_index x
+         JOIN pg_class c ON c.oid = x.indrelid
+         JOIN pg_class i ON i.oid = x.indexrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = x.indkey[0]
+        WHERE n.nspname = current_schema() AND c.relname = ANY($1)`,
+      [await tenantOwnedTables(db.owner)],
+    )) as { table_name: string; index_name: string; first_column: string | null }[];
+    expect(rows.length).toBeGreaterThan(KNOWN_TENANT_TABLES.length);
+    expect(rows.filter((r) => r.first_column !== 'tenant_id')).toEqual([]);
+  });
+
+  it("the caller's memberships are covered by one index, so the board list joins them index-only", async () => {
+    const rows = (await db.owner.query(
+      `SELECT indexname, indexdef FROM pg_indexes
+        WHERE schemaname = current_schema() AND tablename = 'board_members' AND indexdef LIKE '%(tenant_id, user_id)%'`,
+    )) as { indexname: string; indexdef: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0].indexname).toBe('board_members_user_cover_idx');
+    expect(rows[0].indexdef).toMatch(/\(tenant_id, user_id\) INCLUDE \(board_id, role, id\)$/);
+  });
+
   it('the runtime role cannot create objects in the public schema', async () => {
     const [row] = (await db.owner.query(
       `SELECT has_schema_privilege($1, 'public', 'CREATE') AS can_create`,
