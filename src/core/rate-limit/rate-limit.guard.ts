@@ -4,9 +4,20 @@ import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
   ThrottlerGuard,
+  type ThrottlerGenerateKeyFunction,
+  type ThrottlerGetTrackerFunction,
   type ThrottlerModuleOptions,
+  type ThrottlerOptions,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
+import {
+  THROTTLER_BLOCK_DURATION,
+  THROTTLER_KEY_GENERATOR,
+  THROTTLER_LIMIT,
+  THROTTLER_SKIP,
+  THROTTLER_TRACKER,
+  THROTTLER_TTL,
+} from '@nestjs/throttler/dist/throttler.constants';
 import type { ThrottlerLimitDetail } from '@nestjs/throttler/dist/throttler.guard.interface';
 import type { FastifyReply } from 'fastify';
 import { BoardsConfig } from 'src/core/config/boards-config';
@@ -23,6 +34,10 @@ import { ROUTE_LIMIT_KEY } from './route-limit.decorator';
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /** Per handler and class: the route's resolved limits, read from metadata once. */
+  private readonly plans = new WeakMap<object, WeakMap<object, RoutePlan | null>>();
+  private readonly routeLimits = new WeakMap<object, string | undefined>();
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
@@ -33,11 +48,84 @@ export class RateLimitGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
+  /**
+   * Same decisions as ThrottlerGuard.canActivate, without reading six metadata keys per throttler
+   * and awaiting each static value on every request: a route whose limits are plain values (all
+   * of this service's) has them resolved once. Anything given as a function goes the generic way.
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const plan = this.planFor(context);
+    if (!plan) return super.canActivate(context);
+    if (await this.shouldSkip(context)) return true;
+    for (const step of plan) {
+      if (step.skip || step.skipIf?.(context)) continue;
+      await this.handleRequest({ context, ...step.request });
+    }
+    return true;
+  }
+
+  private planFor(context: ExecutionContext): RoutePlan | null {
+    const handler = context.getHandler();
+    const classRef = context.getClass();
+    let byClass = this.plans.get(handler);
+    if (!byClass) {
+      byClass = new WeakMap();
+      this.plans.set(handler, byClass);
+    }
+    let plan = byClass.get(classRef);
+    if (plan === undefined) {
+      plan = this.buildPlan([handler, classRef]);
+      byClass.set(classRef, plan);
+    }
+    return plan;
+  }
+
+  private buildPlan(targets: Parameters<Reflector['getAllAndOverride']>[1]): RoutePlan | null {
+    const plan: RoutePlan = [];
+    for (const throttler of this.throttlers) {
+      const read = <T>(key: string) =>
+        this.reflector.getAllAndOverride<T | undefined>(key + throttler.name, targets);
+      const limit = read<unknown>(THROTTLER_LIMIT) ?? throttler.limit;
+      const ttl = read<unknown>(THROTTLER_TTL) ?? throttler.ttl;
+      const blockDuration =
+        read<unknown>(THROTTLER_BLOCK_DURATION) ?? throttler.blockDuration ?? ttl;
+      if (
+        typeof limit !== 'number' ||
+        typeof ttl !== 'number' ||
+        typeof blockDuration !== 'number'
+      ) {
+        return null;
+      }
+      plan.push({
+        skip: Boolean(read<boolean>(THROTTLER_SKIP)),
+        skipIf: throttler.skipIf ?? this.commonOptions.skipIf,
+        request: {
+          limit,
+          ttl,
+          blockDuration,
+          throttler,
+          getTracker: (read<ThrottlerGetTrackerFunction>(THROTTLER_TRACKER) ??
+            throttler.getTracker ??
+            this.commonOptions.getTracker) as ThrottlerGetTrackerFunction,
+          generateKey: (read<ThrottlerGenerateKeyFunction>(THROTTLER_KEY_GENERATOR) ??
+            throttler.generateKey ??
+            this.commonOptions.generateKey) as ThrottlerGenerateKeyFunction,
+        },
+      });
+    }
+    return plan;
+  }
+
   protected override generateKey(context: ExecutionContext, tracker: string, name: string): string {
-    const route = this.reflector.getAllAndOverride<string | undefined>(ROUTE_LIMIT_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const handler = context.getHandler();
+    let route = this.routeLimits.get(handler);
+    if (route === undefined && !this.routeLimits.has(handler)) {
+      route = this.reflector.getAllAndOverride<string | undefined>(ROUTE_LIMIT_KEY, [
+        handler,
+        context.getClass(),
+      ]);
+      this.routeLimits.set(handler, route);
+    }
     const scope = name === 'default' && route ? `route:${route}` : 'all';
     return `${this.config.redisKeyPrefix}:rl:${name}:${scope}:${tracker}`;
   }
@@ -68,3 +156,17 @@ export class RateLimitGuard extends ThrottlerGuard {
     );
   }
 }
+
+/** A route's throttlers with their limits resolved (ThrottlerGuard.handleRequest's input). */
+type RoutePlan = {
+  skip: boolean;
+  skipIf: ThrottlerOptions['skipIf'];
+  request: {
+    limit: number;
+    ttl: number;
+    blockDuration: number;
+    throttler: ThrottlerOptions;
+    getTracker: ThrottlerGetTrackerFunction;
+    generateKey: ThrottlerGenerateKeyFunction;
+  };
+}[];
