@@ -16,38 +16,13 @@ import { Type } from 'class-transformer';
 import { ReadOnlyRoute } from 'src/core/database/tenant-transaction.interceptor';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { directRoutesOf, installDirectRoutes, type DirectRoute } from 'src/core/http/direct-routes';
-import { jwtAuthEnv } from 'test/factories/tokens';
-import { startApp, type RunningApp } from 'test/support/http';
-import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
  * The hot reads are dispatched directly (core/http/direct-routes): Nest's router machinery is
  * skipped, its guards, pipes, handler and filter are not. The boards suites check the routes'
- * behaviour end to end; this suite checks that the direct handlers are the ones installed, and
- * the dispatcher's own contract on a small application of its own.
+ * behaviour end to end, and routes-snapshot.e2e-spec checks which routes the application
+ * dispatches directly; this suite checks the dispatcher's own contract on a small application.
  */
-
-describe('direct dispatch of the hot reads in the application', () => {
-  let db: TestDatabase;
-  let server: RunningApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startApp(
-      db.config(jwtAuthEnv()),
-      db.embedded ? { databaseTarget: db.target } : {},
-    );
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.close();
-    await db?.drop();
-  });
-
-  it('installs the direct handler for exactly the listed routes', () => {
-    expect(directRoutesOf(server.app)).toEqual(['GET /api/boards', 'GET /api/boards/:board_id']);
-  });
-});
 
 class PageQuery {
   @IsOptional()

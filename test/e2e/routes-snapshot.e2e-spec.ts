@@ -4,6 +4,7 @@ import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '
 import { NO_TENANT_KEY } from 'src/common/decorators/no-tenant.decorator';
 import { PLATFORM_ADMIN_KEY } from 'src/common/decorators/platform-admin.decorator';
 import { IS_PUBLIC_KEY } from 'src/common/decorators/public.decorator';
+import { directRoutesOf } from 'src/core/http/direct-routes';
 import { jwtAuthEnv } from 'test/factories/tokens';
 import { startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
@@ -63,6 +64,10 @@ describe('routes and who can reach them', () => {
   afterAll(async () => {
     await server?.close();
     await db?.drop();
+  });
+
+  it('the hot reads are dispatched directly: exactly the listed routes (see direct-routes.e2e-spec)', () => {
+    expect(directRoutesOf(server.app)).toEqual(['GET /api/boards', 'GET /api/boards/:board_id']);
   });
 
   it('every route with its guard marks', () => {

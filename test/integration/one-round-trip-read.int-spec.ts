@@ -14,8 +14,9 @@ import {
   uniqueMarker,
   type SeededTenant,
 } from 'test/factories/seed';
-import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
-import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+import { describeWithPostgres } from 'test/support/environment';
+import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
+import { seededRandom } from 'test/factories/random';
 
 /**
  * TenantTransactions.read outside an open tenant transaction: one simple-protocol query
@@ -133,18 +134,6 @@ function expectQueryFailed(err: unknown, code: string): void {
   expect(failure.driverError.code).toBe(code);
 }
 
-/** A small deterministic PRNG (mulberry32) so a failing run can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 describeWithPostgres(
   'TenantTransactions.read: a read-only tenant transaction in one round trip',
   () => {
@@ -254,7 +243,7 @@ describeWithPostgres(
       }
       [tenantA, tenantB] = tenants;
 
-      admin = new Client({ connectionString: databaseUrlAsAdmin(db) });
+      admin = new Client({ connectionString: adminUrlOf(db) });
       await admin.connect();
 
       transactions = newTransactions(db.runtime);
@@ -616,7 +605,7 @@ describeWithPostgres(
 
         type Kind = 'read' | 'sql-error' | 'write';
         const seed = Date.now() % 2_147_483_647;
-        const next = random(seed);
+        const next = seededRandom(seed);
         const steps = Array.from({ length: READS }, (_, index) => {
           const roll = next();
           const kind: Kind = roll < 0.08 ? 'sql-error' : roll < 0.14 ? 'write' : 'read';
@@ -728,10 +717,3 @@ describeWithPostgres(
     });
   },
 );
-
-/** The test database, reached as the server's admin (superuser) role. */
-function databaseUrlAsAdmin(db: TestDatabase): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = new URL(db.env.BOARDS_DATABASE_URL).pathname;
-  return url.toString();
-}

@@ -11,8 +11,9 @@ import {
   uniqueMarker,
   type SeededTenant,
 } from 'test/factories/seed';
-import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
-import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+import { describeWithPostgres } from 'test/support/environment';
+import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
+import { seededRandom } from 'test/factories/random';
 
 /**
  * Layer 2 of the isolation design (DESIGN.md §2) under load: many tenants share a small pool, and
@@ -51,20 +52,8 @@ class ForcedFailure extends Error {
   }
 }
 
-/** A small deterministic PRNG (mulberry32) so a failing run can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function plan(seed: number): Step[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return Array.from({ length: TRANSACTIONS }, (_, index) => {
     const roll = next();
     const kind: Kind =
@@ -271,7 +260,7 @@ describeWithPostgres('pool isolation: 2,000 interleaved tenant transactions on a
 
     // Ground truth as the superuser (RLS does not apply): no rolled-back row exists anywhere, and
     // every row's tenant_id matches the tenant its marker names.
-    const admin = new Client({ connectionString: databaseUrlAsAdmin(db) });
+    const admin = new Client({ connectionString: adminUrlOf(db) });
     await admin.connect();
     try {
       const { rows } = await admin.query<{
@@ -294,10 +283,3 @@ describeWithPostgres('pool isolation: 2,000 interleaved tenant transactions on a
     }
   }, 180_000);
 });
-
-/** The test database, reached as the server's admin (superuser) role. */
-function databaseUrlAsAdmin(db: TestDatabase): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = new URL(db.env.BOARDS_DATABASE_URL).pathname;
-  return url.toString();
-}

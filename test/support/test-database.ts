@@ -113,3 +113,10 @@ async function withAdmin(work: (admin: Client) => Promise<void>): Promise<void> 
     await admin.end();
   }
 }
+
+/** A test database on a real server, reached as the server's admin (superuser) role. */
+export function adminUrlOf(db: TestDatabase): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = new URL(db.env.BOARDS_DATABASE_URL).pathname;
+  return url.toString();
+}

@@ -1,4 +1,5 @@
 import { types } from 'pg';
+import { seededRandom } from 'test/factories/random';
 import { FAST_TYPES, parseTimestamptz } from './fast-timestamptz';
 
 const pgParse = types.getTypeParser(1184, 'text') as (text: string) => unknown;
@@ -30,11 +31,7 @@ describe('parseTimestamptz', () => {
   });
 
   it('agrees with pg on 5,000 random instants, fractions and offsets', () => {
-    let seed = 42;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = seededRandom(42);
     const offsets = ['+00', '-03', '+05:30', '-09:30', '+14', '-12', '+00:00:30'];
     for (let n = 0; n < 5_000; n++) {
       const ms = Math.floor((random() - 0.3) * 4e12);

@@ -34,9 +34,8 @@ import { ROUTE_LIMIT_KEY } from './route-limit.decorator';
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  /** Per handler and class: the route's resolved limits, read from metadata once. */
-  private readonly plans = new WeakMap<object, WeakMap<object, RoutePlan | null>>();
-  private readonly routeLimits = new WeakMap<object, string | undefined>();
+  /** Per handler and class: what the route's metadata says, read once. */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteInfo>>();
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -54,7 +53,7 @@ export class RateLimitGuard extends ThrottlerGuard {
    * of this service's) has them resolved once. Anything given as a function goes the generic way.
    */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const plan = this.planFor(context);
+    const { plan } = this.routeOf(context);
     if (!plan) return super.canActivate(context);
     if (await this.shouldSkip(context)) return true;
     for (const step of plan) {
@@ -64,20 +63,26 @@ export class RateLimitGuard extends ThrottlerGuard {
     return true;
   }
 
-  private planFor(context: ExecutionContext): RoutePlan | null {
+  private routeOf(context: ExecutionContext): RouteInfo {
     const handler = context.getHandler();
     const classRef = context.getClass();
-    let byClass = this.plans.get(handler);
+    let byClass = this.routes.get(handler);
     if (!byClass) {
       byClass = new WeakMap();
-      this.plans.set(handler, byClass);
+      this.routes.set(handler, byClass);
     }
-    let plan = byClass.get(classRef);
-    if (plan === undefined) {
-      plan = this.buildPlan([handler, classRef]);
-      byClass.set(classRef, plan);
+    let route = byClass.get(classRef);
+    if (!route) {
+      route = {
+        plan: this.buildPlan([handler, classRef]),
+        routeLimit: this.reflector.getAllAndOverride<string | undefined>(ROUTE_LIMIT_KEY, [
+          handler,
+          classRef,
+        ]),
+      };
+      byClass.set(classRef, route);
     }
-    return plan;
+    return route;
   }
 
   private buildPlan(targets: Parameters<Reflector['getAllAndOverride']>[1]): RoutePlan | null {
@@ -117,15 +122,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override generateKey(context: ExecutionContext, tracker: string, name: string): string {
-    const handler = context.getHandler();
-    let route = this.routeLimits.get(handler);
-    if (route === undefined && !this.routeLimits.has(handler)) {
-      route = this.reflector.getAllAndOverride<string | undefined>(ROUTE_LIMIT_KEY, [
-        handler,
-        context.getClass(),
-      ]);
-      this.routeLimits.set(handler, route);
-    }
+    const route = this.routeOf(context).routeLimit;
     const scope = name === 'default' && route ? `route:${route}` : 'all';
     return `${this.config.redisKeyPrefix}:rl:${name}:${scope}:${tracker}`;
   }
@@ -134,10 +131,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    const route = this.reflector.getAllAndOverride<string | undefined>(ROUTE_LIMIT_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const route = this.routeOf(context).routeLimit;
     const name = /:rl:([^:]+):/.exec(detail.key)?.[1] ?? 'default';
     const limitName = name === 'default' ? (route ?? 'user') : name;
     this.metrics.rateLimited.inc({ limit: limitName });
@@ -155,6 +149,12 @@ export class RateLimitGuard extends ThrottlerGuard {
       { limit: limitName },
     );
   }
+}
+
+/** A route's @RouteLimit name, and its throttlers resolved (null: some limit is a function). */
+interface RouteInfo {
+  plan: RoutePlan | null;
+  routeLimit: string | undefined;
 }
 
 /** A route's throttlers with their limits resolved (ThrottlerGuard.handleRequest's input). */
