@@ -16,16 +16,17 @@ import {
 } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
 import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
+import { loadConfig } from 'src/core/config/boards-config';
 import { seededRandom } from 'test/factories/random';
 
 /**
- * TenantTransactions.read outside an open tenant transaction: one simple-protocol query
- * `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true); <sql>; COMMIT` on a
- * connection checked out of the runtime pool. Row-level security must confine every read to its
- * tenant, the transaction must refuse writes, and every connection must go back to the pool
- * outside a transaction and without a tenant, whether the read succeeded, failed in SQL, was
- * cancelled or lost its connection. Needs a real server: the embedded database falls back to an
- * ordinary tenant transaction.
+ * TenantTransactions.read outside an open tenant transaction: on a connection checked out of the
+ * runtime pool, `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true)`, then
+ * `<sql>` with bound parameters as a named prepared statement, then `COMMIT`, all pipelined in one
+ * round trip. Row-level security must confine every read to its tenant, the transaction must
+ * refuse writes, and every connection must go back to the pool outside a transaction and without
+ * a tenant, whether the read succeeded, failed in SQL, was cancelled or lost its connection. Needs
+ * a real server: the embedded database falls back to an ordinary tenant transaction.
  */
 
 const POOL_SIZE = 2;
@@ -34,7 +35,7 @@ const READS = 500;
 const CONCURRENCY = 20;
 const CONCURRENT_POOL_SIZE = 3;
 
-/** A title with every character the literal inlining must escape, and one that differs by a %. */
+/** A title with quotes, a backslash and a %, and a decoy that an unescaped % would match. */
 const TRICKY_TITLE = "O'Brien \\ 100% done";
 const DECOY_TITLE = "O'Brien \\ 1000 done";
 
@@ -148,8 +149,8 @@ describeWithPostgres(
     let tenantA: SeededTenant;
     let tenantB: SeededTenant;
 
-    const newTransactions = (dataSource: DataSource) =>
-      new TenantTransactions(dataSource, new ClsService(new AsyncLocalStorage()));
+    const newTransactions = (dataSource: DataSource, env: Record<string, string> = {}) =>
+      new TenantTransactions(dataSource, new ClsService(new AsyncLocalStorage()), loadConfig(env));
 
     const boardsOf = (tenant: SeededTenant) => [...(seeded.get(tenant.id) ?? [])].sort();
 
@@ -377,7 +378,7 @@ describeWithPostgres(
       it.each([
         ['division by zero', 'SELECT 1/0 AS tenant_id', [], '22012'],
         ['an unknown table', 'SELECT tenant_id FROM no_such_table', [], '42P01'],
-        ['a bad cast of an inlined value', 'SELECT $1::int AS tenant_id', ['abc'], '22P02'],
+        ['a bad cast of a parameter', 'SELECT $1::int AS tenant_id', ['abc'], '22P02'],
       ])(
         'rejects %s with its SQLSTATE, rolls back, and the pool keeps serving each tenant only its rows',
         async (_, sql, params, code) => {
@@ -454,11 +455,10 @@ describeWithPostgres(
           `SELECT $1::text AS v, current_setting('transaction_read_only') AS read_only`,
           [value],
         );
-        // read_only 'on' shows the value went the inlined way (the fallback runs read-write).
         expect(row).toEqual({ v: value, read_only: 'on' });
       });
 
-      it('inlines every supported type with its meaning intact', async () => {
+      it('binds every supported type with its meaning intact', async () => {
         const when = new Date(Date.UTC(2024, 1, 29, 23, 59, 58, 123));
         const [row] = await transactions.read<Record<string, unknown>>(
           tenantA.id,
@@ -499,17 +499,17 @@ describeWithPostgres(
         expect(rowsB).toEqual([{ tenant_id: tenantB.id, title: TRICKY_TITLE }]);
       });
 
-      it('a value that cannot be inlined goes the parameterized way and still returns rows', async () => {
+      it('binds a fractional number like any other value, in the read-only tenant transaction', async () => {
         const [row] = await transactions.read<{ v: number; read_only: string; tenant: string }>(
           tenantA.id,
           `SELECT $1::float8 AS v, current_setting('transaction_read_only') AS read_only,
                 current_setting('app.tenant_id') AS tenant`,
           [1.5],
         );
-        expect(row).toEqual({ v: 1.5, read_only: 'off', tenant: tenantA.id });
+        expect(row).toEqual({ v: 1.5, read_only: 'on', tenant: tenantA.id });
       });
 
-      it("a NUL character goes the parameterized way and PostgreSQL's 22021 surfaces", async () => {
+      it("a NUL character is refused with PostgreSQL's 22021 and the pool stays clean", async () => {
         const failed = await rejection(
           transactions.read(tenantA.id, 'SELECT $1::text AS v', ['before\0after']),
         );
@@ -536,6 +536,155 @@ describeWithPostgres(
           expect(connection).toMatchObject({ status: 'I', tenant: '', readOnly: 'off' });
         } finally {
           await single.destroy();
+        }
+      });
+    });
+
+    describe('one round trip, prepared once per connection', () => {
+      const PREPARED_SQL = `SELECT name, statement, generic_plans + custom_plans AS runs
+        FROM pg_prepared_statements`;
+
+      interface PreparedRow {
+        readonly name: string;
+        readonly statement: string;
+        readonly runs: string;
+      }
+
+      /** A runtime data source with one connection, so consecutive reads share it. */
+      const withOneConnection = async (work: (single: DataSource) => Promise<void>) => {
+        const single = await db.target.connect('runtime', { poolSize: 1 });
+        try {
+          await work(single);
+        } finally {
+          await single.destroy();
+        }
+      };
+
+      it('writes the whole transaction in one packet before the first answer arrives', async () => {
+        type Event = 'flush' | 'ready';
+        const events: Event[] = [];
+        const instrument = (client: PoolClient) => {
+          const connection = (
+            client as unknown as {
+              connection: NodeJS.EventEmitter & {
+                stream: {
+                  _write: (...args: unknown[]) => void;
+                  _writev?: (...args: unknown[]) => void;
+                };
+              };
+            }
+          ).connection;
+          const { stream } = connection;
+          const write = stream._write;
+          const writev = stream._writev;
+          stream._write = function (...args: unknown[]) {
+            events.push('flush');
+            return write.apply(this, args);
+          };
+          if (writev) {
+            stream._writev = function (...args: unknown[]) {
+              events.push('flush');
+              return writev.apply(this, args);
+            };
+          }
+          const onReady = () => events.push('ready');
+          connection.on('readyForQuery', onReady);
+          return () => {
+            stream._write = write;
+            if (writev) stream._writev = writev;
+            connection.off('readyForQuery', onReady);
+          };
+        };
+        await withOneConnection(async (single) => {
+          const reads = newTransactions(single);
+          const singlePool = poolOf(single);
+          // Warm: the connection exists and the statement is prepared.
+          await reads.read<BoardRow>(tenantA.id, BOARDS_SQL, []);
+          const client = await singlePool.connect();
+          const restore = instrument(client);
+          client.release();
+          try {
+            for (const tenant of [tenantA, tenantB]) {
+              events.length = 0;
+              const rows = await reads.read<BoardRow>(tenant.id, BOARDS_SQL, []);
+              expect(rows.map((row) => row.id).sort()).toEqual(boardsOf(tenant));
+              // START + set_config, the statement, COMMIT: three answers to one write.
+              expect(events).toEqual(['flush', 'ready', 'ready', 'ready']);
+            }
+          } finally {
+            const again = await singlePool.connect();
+            expect(again).toBe(client);
+            restore();
+            again.release();
+          }
+        });
+      });
+
+      it('prepares a statement once per connection under a stable name and reuses it', async () => {
+        await withOneConnection(async (single) => {
+          const reads = newTransactions(single);
+          const runs: number[] = [];
+          const names = new Set<string>();
+          for (const tenant of [tenantA, tenantB, tenantA]) {
+            const rows = await reads.read<PreparedRow>(tenant.id, PREPARED_SQL, []);
+            const own = rows.filter((row) => row.statement === PREPARED_SQL);
+            expect(own).toHaveLength(1);
+            names.add(own[0].name);
+            runs.push(Number(own[0].runs));
+          }
+          expect([...names]).toEqual([expect.stringMatching(/^boards_read_\d+$/)]);
+          expect(runs).toEqual([1, 2, 3]);
+          // Another data source's connection gets the same name for the same text.
+          const [elsewhere] = (
+            await transactions.read<PreparedRow>(tenantA.id, PREPARED_SQL, [])
+          ).filter((row) => row.statement === PREPARED_SQL);
+          expect(elsewhere.name).toBe([...names][0]);
+        });
+      });
+
+      it('with BOARDS_DATABASE_PREPARED_STATEMENTS=false prepares nothing and reads the same', async () => {
+        await withOneConnection(async (single) => {
+          const reads = newTransactions(single, { BOARDS_DATABASE_PREPARED_STATEMENTS: 'false' });
+          const sql = `${PREPARED_SQL} -- unnamed`;
+          for (const tenant of [tenantA, tenantB]) {
+            const rows = await reads.read<PreparedRow>(tenant.id, sql, []);
+            expect(rows.filter((row) => row.statement === sql)).toEqual([]);
+            const boards = await reads.read<BoardRow>(tenant.id, BOARDS_SQL, []);
+            expect(boards.map((row) => row.id).sort()).toEqual(boardsOf(tenant));
+          }
+          const [prepared] = await reads.read<{ n: number }>(
+            tenantA.id,
+            'SELECT count(*)::int AS n FROM pg_prepared_statements',
+            [],
+          );
+          expect(prepared.n).toBe(0);
+        });
+      });
+
+      it('a statement whose result type changed under it fails once with 0A000; its connection is replaced', async () => {
+        const table = uniqueMarker('stale_probe').replace(/-/g, '_');
+        await admin.query(`CREATE TABLE ${table} (n int)`);
+        try {
+          await admin.query(`INSERT INTO ${table} VALUES (7)`);
+          await admin.query(`GRANT SELECT ON ${table} TO ${db.runtimeRole}`);
+          const sql = `SELECT n, pg_backend_pid() AS pid FROM ${table}`;
+          await withOneConnection(async (single) => {
+            const reads = newTransactions(single);
+            const [before] = await reads.read<{ n: number; pid: number }>(tenantA.id, sql, []);
+            expect(before.n).toBe(7);
+
+            await admin.query(`ALTER TABLE ${table} ALTER COLUMN n TYPE bigint`);
+            expectQueryFailed(await rejection(reads.read(tenantA.id, sql, [])), '0A000');
+
+            // The next read runs on a fresh connection, where the statement is prepared anew.
+            const [after] = await reads.read<{ n: string; pid: number }>(tenantA.id, sql, []);
+            expect(after.n).toBe('7');
+            expect(after.pid).not.toBe(before.pid);
+            const [connection] = await pooledConnections(poolOf(single), 1);
+            expect(connection).toMatchObject({ status: 'I', tenant: '', readOnly: 'off' });
+          });
+        } finally {
+          await admin.query(`DROP TABLE ${table}`);
         }
       });
     });

@@ -64,6 +64,7 @@ describe('loadConfig', () => {
         autoMigrate: true,
         embeddedDataDir: '.boards/pgdata',
         statementTimeoutMs: 30_000,
+        preparedStatements: true,
       });
       expect(config.redisUrl).toBeUndefined();
       expect(config.api).toEqual({
@@ -140,6 +141,16 @@ describe('loadConfig', () => {
     it.each(['false', 'False', '0', 'no', 'off'])('reads %p as false', (value) => {
       expect(loadConfig({ BOARDS_ENABLE_AUDIT_LOGGING: value }).observability.auditLogging).toBe(
         false,
+      );
+    });
+
+    it('turns prepared statements off with BOARDS_DATABASE_PREPARED_STATEMENTS=false', () => {
+      const off = loadConfig({ BOARDS_DATABASE_PREPARED_STATEMENTS: 'false' });
+      expect(off.database.preparedStatements).toBe(false);
+      expectRefused(
+        { BOARDS_DATABASE_PREPARED_STATEMENTS: 'sometimes' },
+        'BOARDS_DATABASE_PREPARED_STATEMENTS',
+        /expected true or false/,
       );
     });
 

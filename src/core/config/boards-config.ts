@@ -36,6 +36,11 @@ export interface DatabaseConfig {
   readonly autoMigrate: boolean;
   readonly embeddedDataDir: string;
   readonly statementTimeoutMs: number;
+  /**
+   * Whether the one-round-trip reads run as named prepared statements (parsed and planned once per
+   * connection). Off for a transaction-mode pooler that cannot carry them.
+   */
+  readonly preparedStatements: boolean;
 }
 
 export interface AuthConfig {
@@ -172,6 +177,7 @@ export const KNOWN_VARIABLES = [
   'BOARDS_DATABASE_RUNTIME_ROLE',
   'BOARDS_DATABASE_AUTO_MIGRATE',
   'BOARDS_DATABASE_STATEMENT_TIMEOUT_MS',
+  'BOARDS_DATABASE_PREPARED_STATEMENTS',
   'BOARDS_EMBEDDED_DATA_DIR',
   'BOARDS_REDIS_URL',
   'BOARDS_API_HOST',
@@ -377,6 +383,7 @@ export function loadConfig(env: Env): BoardsConfig {
         min: 0,
         max: 3_600_000,
       }),
+      preparedStatements: read.bool('BOARDS_DATABASE_PREPARED_STATEMENTS', true),
     },
     redisUrl: read.url('BOARDS_REDIS_URL', ['redis', 'rediss']),
     redisKeyPrefix: read.string('BOARDS_REDIS_KEY_PREFIX', 'boards'),

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import type { Pool, QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
+import { BoardsConfig } from 'src/core/config/boards-config';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 import { FAST_TYPES } from './fast-timestamptz';
@@ -16,10 +17,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 @Injectable()
 export class TenantTransactions {
+  /** Whether read() prepares its statements by name (BOARDS_DATABASE_PREPARED_STATEMENTS). */
+  private readonly prepares: boolean;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly cls: ClsService,
-  ) {}
+    @Optional() config?: BoardsConfig,
+  ) {
+    this.prepares = config?.database.preparedStatements ?? true;
+  }
 
   /** The open tenant transaction's manager. Fails closed outside one. */
   get manager(): EntityManager {
@@ -32,26 +39,23 @@ export class TenantTransactions {
 
   /**
    * One read statement in a tenant transaction. Inside an open tenant transaction (of the same
-   * tenant) it runs there. Outside one — on @ReadOnlyRoute handlers, and for the user lookup of the guards — it opens a
-   * read-only transaction of its own and sends the whole of it in one round trip:
-   * `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true); <sql>; COMMIT`.
-   * The setting is transaction-local as always and row-level security applies to `sql`; the
-   * parameters are inlined as escaped literals (see inlineParameters), because the simple
-   * protocol that carries several statements takes no parameters. Timestamps are parsed by
-   * parseTimestamptz. On the embedded database it falls back to an ordinary tenant transaction.
+   * tenant) it runs there. Outside one — on @ReadOnlyRoute handlers, and for the user lookup of
+   * the guards — it opens a read-only transaction of its own on a connection of the runtime pool
+   * and pipelines it, so the whole transaction costs one round trip:
+   * `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true)`, then `sql` with its
+   * parameters bound (extended protocol), then `COMMIT`. The setting is transaction-local as
+   * always and row-level security applies to `sql`. Unless BOARDS_DATABASE_PREPARED_STATEMENTS is
+   * false, `sql` runs as a named prepared statement of its connection (see
+   * preparedStatementName), so PostgreSQL parses it once per connection and, once its generic
+   * plan proves as good, stops planning it on every request. Timestamps are parsed by parseTimestamptz. On the
+   * embedded database it falls back to an ordinary tenant transaction.
    */
   async read<R>(tenantId: string, sql: string, params: readonly unknown[]): Promise<R[]> {
     if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
     const pool = this.pool;
-    // Values a literal cannot carry (a NUL character, which PostgreSQL refuses in text anyway)
-    // go the parameterized way, so the database's own answer (and its 4xx mapping) is kept.
-    if (this.inTransaction || !pool || !params.every(isInlinable)) {
+    if (this.inTransaction || !pool) {
       return this.run(tenantId, (manager) => manager.query(sql, params as unknown[]));
     }
-    // One statement per line, so that a trailing `--` comment in `sql` cannot swallow the COMMIT.
-    const text =
-      `START TRANSACTION READ ONLY;\nSELECT set_config('app.tenant_id', '${tenantId}', true);\n` +
-      `${inlineParameters(sql, params)}\n;\nCOMMIT`;
     const client = await pool.connect();
     let broken: Error | undefined;
     // A connection lost while checked out emits 'error' on the client; without a listener that
@@ -61,17 +65,39 @@ export class TenantTransactions {
     };
     client.on('error', onError);
     try {
-      const results = (await client.query({ text, types: FAST_TYPES })) as unknown as QueryResult[];
-      return results[2].rows as R[];
+      const [begin, read, commit] = await pipelined(client, [
+        // The id is a UUID checked above, so it is safe as a literal.
+        `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true)`,
+        {
+          name: this.prepares ? preparedStatementName(sql) : undefined,
+          text: sql,
+          values: params as unknown[],
+          types: FAST_TYPES,
+          // Even without parameters: one statement, never a multi-statement simple query.
+          queryMode: 'extended',
+        } as ExtendedQueryConfig,
+        'COMMIT',
+      ]);
+      // Fails closed: the rows count only if the transaction opened bound to the tenant and
+      // committed.
+      const failure = [begin, read, commit].find((step) => step.status === 'rejected');
+      if (failure) throw failure.reason;
+      return (read as PromiseFulfilledResult<QueryResult>).value.rows as R[];
     } catch (err) {
-      // An error inside the multi-statement text leaves the transaction open and failed.
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
+      // After a failed statement the pipelined COMMIT ends the transaction (as a rollback); if
+      // anything is still open, it is rolled back here. A connection that cannot be brought back
+      // outside a transaction, or whose prepared statement no longer fits the schema, is destroyed,
+      // never handed to the next request.
+      if (!broken && client.getTransactionStatus() !== 'I') {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken =
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+      }
+      if (isStalePreparedStatement(err)) broken ??= err as Error;
       throw err instanceof Error ? new QueryFailedError(sql, params as unknown[], err) : err;
     } finally {
       client.off('error', onError);
-      // A connection whose rollback failed is destroyed, never handed to the next request.
       client.release(broken);
     }
   }
@@ -156,49 +182,72 @@ function isPgPool(value: unknown): value is Pool {
   );
 }
 
+/** How many distinct statements read() prepares by name; any further ones run unnamed. */
+export const MAX_PREPARED_STATEMENTS = 200;
+const preparedStatementNames = new Map<string, string>();
+
 /**
- * Replaces $1…$n in `sql` with `params` as SQL literals: strings quoted and escaped as pg's own
- * escapeLiteral does (quotes doubled; with a backslash, an E'' literal with backslashes doubled),
- * integers as digits (negative ones in parentheses), booleans, null, Dates as UTC ISO timestamps
- * (for timestamptz). Anything else is refused. `sql`
- * must be a statement written in the code, with placeholders outside string literals.
+ * The name `sql` is prepared under on every connection that runs it: one per distinct text, so the
+ * same text always gets the same name (node-postgres parses a name once per connection and then
+ * only binds). Statements are written in the code, so there are few; past
+ * MAX_PREPARED_STATEMENTS a text gets no name and is parsed and planned on every run.
  */
-export function inlineParameters(sql: string, params: readonly unknown[]): string {
-  return sql.replace(/\$(\d+)/g, (_, digits: string) => {
-    const index = Number(digits) - 1;
-    if (index < 0 || index >= params.length) throw new Error(`no value for $${digits}`);
-    return sqlLiteral(params[index]);
-  });
+export function preparedStatementName(sql: string): string | undefined {
+  let name = preparedStatementNames.get(sql);
+  if (name === undefined && preparedStatementNames.size < MAX_PREPARED_STATEMENTS) {
+    name = `boards_read_${preparedStatementNames.size + 1}`;
+    preparedStatementNames.set(sql, name);
+  }
+  return name;
 }
 
-function isInlinable(value: unknown): boolean {
+/**
+ * A prepared statement whose result columns changed under it (a migration altered a column it
+ * reads): PostgreSQL refuses it on that connection until it is prepared again.
+ */
+function isStalePreparedStatement(err: unknown): boolean {
+  const error = err as { code?: unknown; message?: unknown };
   return (
-    value === null ||
-    value === undefined ||
-    typeof value === 'boolean' ||
-    (typeof value === 'number' && Number.isSafeInteger(value)) ||
-    (value instanceof Date && !Number.isNaN(value.getTime())) ||
-    (typeof value === 'string' && !value.includes('\0'))
+    error?.code === '0A000' &&
+    typeof error.message === 'string' &&
+    error.message.includes('cached plan must not change result type')
   );
 }
 
-function sqlLiteral(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new Error(`cannot inline the number ${value}`);
-    // Parenthesised when negative, so that `- $1` never becomes a `--` comment.
-    return value < 0 ? `(${value})` : String(value);
-  }
-  if (value instanceof Date) return quoteLiteral(value.toISOString());
-  if (typeof value === 'string') return quoteLiteral(value);
-  throw new Error(`cannot inline a value of type ${typeof value}`);
-}
+/** node-postgres' query config with its `queryMode` option, which @types/pg does not list. */
+type ExtendedQueryConfig = QueryConfig & { queryMode?: 'extended' };
 
-function quoteLiteral(text: string): string {
-  if (text.includes('\0')) throw new Error('cannot inline a string with a NUL character');
-  const quoted = `'${text.replace(/'/g, "''")}'`;
-  return text.includes('\\') ? ` E${quoted.replace(/\\/g, '\\\\')}` : quoted;
+/** The parts of a node-postgres client that pipelined() switches: its mode and its socket. */
+type PipelineClient = PoolClient & {
+  pipeline: boolean;
+  connection: { stream: { cork(): void; uncork(): void } };
+};
+
+/**
+ * Sends `queries` on `client` without waiting for each answer and settles once every one is
+ * answered; the server runs them in order. This uses node-postgres' pipeline mode (pg 8.23),
+ * switched on for this checked-out connection only while its queries are out, and corks the
+ * socket so they leave in one packet.
+ */
+async function pipelined(
+  client: PoolClient,
+  queries: readonly (string | QueryConfig)[],
+): Promise<PromiseSettledResult<QueryResult>[]> {
+  const target = client as PipelineClient;
+  const stream = target.connection.stream;
+  target.pipeline = true;
+  try {
+    stream.cork();
+    let sent: Promise<QueryResult>[];
+    try {
+      sent = queries.map((query) => client.query(query));
+    } finally {
+      stream.uncork();
+    }
+    return await Promise.allSettled(sent);
+  } finally {
+    target.pipeline = false;
+  }
 }
 
 /** Releases the runner's connection with an error, which makes the pool destroy it. */
