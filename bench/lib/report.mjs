@@ -43,6 +43,7 @@ export function writeReport({ path, svgPath, run, scales, checks }) {
   lines.push(`| PostgreSQL | ${run.postgresVersion} |`);
   lines.push(`| load | autocannon, ${run.connections} connections, ${run.duration} s per measurement, ${run.rounds} alternating round(s) |`);
   lines.push(`| pool size | ${run.poolSize} (project and baseline) |`);
+  lines.push('| database round trips per read | project: the read-only tenant transaction pipelined in one, its statement prepared once per connection; baseline: four, unnamed statements (pg\'s default) |');
   lines.push(`| project NODE_OPTIONS | \`${run.nodeOptions || '(none)'}\` (the production image's, from the Dockerfile) |`);
   lines.push('| warm-up | every user of the spread mix once (first contact), then 3 s of list and 2 s of get, on each server |', '');
   for (const scale of scales) {
