@@ -47,8 +47,8 @@ export class TenantTransactions {
    * always and row-level security applies to `sql`. Unless BOARDS_DATABASE_PREPARED_STATEMENTS is
    * false, `sql` runs as a named prepared statement of its connection (see
    * preparedStatementName), so PostgreSQL parses it once per connection and, once its generic
-   * plan proves as good, stops planning it on every request. Timestamps are parsed by parseTimestamptz. On the
-   * embedded database it falls back to an ordinary tenant transaction.
+   * plan proves as good, stops planning it on every request. Timestamps are parsed by
+   * parseTimestamptz. On the embedded database it falls back to an ordinary tenant transaction.
    */
   async read<R>(tenantId: string, sql: string, params: readonly unknown[]): Promise<R[]> {
     if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
