@@ -560,7 +560,7 @@ describeWithPostgres(
         }
       };
 
-      it('writes the whole transaction in one packet before the first answer arrives', async () => {
+      it('writes the whole transaction in one socket write before the first answer arrives', async () => {
         type Event = 'flush' | 'ready';
         const events: Event[] = [];
         const instrument = (client: PoolClient) => {
@@ -661,31 +661,74 @@ describeWithPostgres(
         });
       });
 
-      it('a statement whose result type changed under it fails once with 0A000; its connection is replaced', async () => {
+      it('a statement whose result type changed under it is prepared anew on fresh connections, and the read succeeds', async () => {
         const table = uniqueMarker('stale_probe').replace(/-/g, '_');
         await admin.query(`CREATE TABLE ${table} (n int)`);
         try {
           await admin.query(`INSERT INTO ${table} VALUES (7)`);
           await admin.query(`GRANT SELECT ON ${table} TO ${db.runtimeRole}`);
-          const sql = `SELECT n, pg_backend_pid() AS pid FROM ${table}`;
-          await withOneConnection(async (single) => {
-            const reads = newTransactions(single);
-            const [before] = await reads.read<{ n: number; pid: number }>(tenantA.id, sql, []);
-            expect(before.n).toBe(7);
+          // Slow enough that two reads at once hold both connections of the pool.
+          const sql = `SELECT n, pg_backend_pid() AS pid, pg_sleep(0.2)::text AS slept FROM ${table}`;
+          const stalePids = await (async () => {
+            const both = await db.target.connect('runtime', { poolSize: 2 });
+            const reads = newTransactions(both);
+            try {
+              const first = await Promise.all(
+                [tenantA, tenantB].map((tenant) =>
+                  reads.read<{ n: number; pid: number }>(tenant.id, sql, []),
+                ),
+              );
+              expect(first.map(([row]) => row.n)).toEqual([7, 7]);
+              const pids = first.map(([row]) => row.pid);
+              expect(new Set(pids).size).toBe(2);
 
-            await admin.query(`ALTER TABLE ${table} ALTER COLUMN n TYPE bigint`);
-            expectQueryFailed(await rejection(reads.read(tenantA.id, sql, [])), '0A000');
-
-            // The next read runs on a fresh connection, where the statement is prepared anew.
-            const [after] = await reads.read<{ n: string; pid: number }>(tenantA.id, sql, []);
-            expect(after.n).toBe('7');
-            expect(after.pid).not.toBe(before.pid);
-            const [connection] = await pooledConnections(poolOf(single), 1);
-            expect(connection).toMatchObject({ status: 'I', tenant: '', readOnly: 'off' });
-          });
+              // Both pooled connections now hold a plan returning int; the column becomes bigint.
+              await admin.query(`ALTER TABLE ${table} ALTER COLUMN n TYPE bigint`);
+              const [after] = await reads.read<{ n: string; pid: number }>(tenantA.id, sql, []);
+              expect(after.n).toBe('7');
+              expect(pids).not.toContain(after.pid);
+              const [connection] = await pooledConnections(poolOf(both), 1);
+              expect(connection).toMatchObject({ status: 'I', tenant: '', readOnly: 'off' });
+              return pids;
+            } finally {
+              await both.destroy();
+            }
+          })();
+          // The stale connections were closed, not returned to the pool.
+          const { rows } = await admin.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])',
+            [stalePids],
+          );
+          expect(rows[0].n).toBe(0);
         } finally {
           await admin.query(`DROP TABLE ${table}`);
         }
+      });
+
+      it('a value the driver cannot send fails the read and its connection is replaced', async () => {
+        await withOneConnection(async (single) => {
+          const reads = newTransactions(single);
+          const sql = `SELECT $1::text AS v, pg_backend_pid() AS pid`;
+          const [before] = await reads.read<{ v: string; pid: number }>(tenantA.id, sql, ['ok']);
+          const unsendable = {
+            toPostgres: () => {
+              throw new Error('cannot serialize this value');
+            },
+          };
+          const failed = await rejection(reads.read(tenantA.id, sql, [unsendable]));
+          expect(failed).toBeInstanceOf(QueryFailedError);
+          expect((failed as Error).message).toContain('cannot serialize this value');
+
+          // pg closed the prepared statement on that connection but still counts it as prepared:
+          // the connection is gone from the pool before the next read could stumble on it.
+          const [replaced] = await pooledConnections(poolOf(single), 1);
+          expect(replaced.pid).not.toBe(before.pid);
+          const [after] = await reads.read<{ v: string; pid: number }>(tenantA.id, sql, ['ok']);
+          expect(after.v).toBe('ok');
+          expect(after.pid).not.toBe(before.pid);
+          const [connection] = await pooledConnections(poolOf(single), 1);
+          expect(connection).toMatchObject({ status: 'I', tenant: '', readOnly: 'off' });
+        });
       });
     });
 

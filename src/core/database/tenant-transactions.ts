@@ -56,6 +56,36 @@ export class TenantTransactions {
     if (this.inTransaction || !pool) {
       return this.run(tenantId, (manager) => manager.query(sql, params as unknown[]));
     }
+    // A connection whose copy of the prepared statement is unusable is destroyed and the read
+    // runs again on another: at most once per pooled connection (after a migration every one of
+    // them may hold the old plan), and a fresh connection prepares the statement anew.
+    const attempts = (pool.options.max ?? 10) + 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readOnce<R>(pool, tenantId, sql, params);
+      } catch (err) {
+        if (attempt < attempts && err instanceof ReadStepError && hasUnusableStatement(err.cause)) {
+          continue;
+        }
+        const { text, cause } =
+          err instanceof ReadStepError ? err : { text: sql, cause: err as unknown };
+        throw cause instanceof Error
+          ? new QueryFailedError(text, params as unknown[], cause)
+          : cause;
+      }
+    }
+  }
+
+  /**
+   * One pipelined read on one pooled connection (see read()). Rejects with a ReadStepError naming
+   * the step that failed first.
+   */
+  private async readOnce<R>(
+    pool: Pool,
+    tenantId: string,
+    sql: string,
+    params: readonly unknown[],
+  ): Promise<R[]> {
     const client = await pool.connect();
     let broken: Error | undefined;
     // A connection lost while checked out emits 'error' on the client; without a listener that
@@ -64,10 +94,11 @@ export class TenantTransactions {
       broken ??= err;
     };
     client.on('error', onError);
+    // The id is a UUID checked by read(), so it is safe as a literal.
+    const begin = `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true)`;
     try {
-      const [begin, read, commit] = await pipelined(client, [
-        // The id is a UUID checked above, so it is safe as a literal.
-        `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true)`,
+      const steps = await pipelined(client, [
+        begin,
         {
           name: this.prepares ? preparedStatementName(sql) : undefined,
           text: sql,
@@ -78,24 +109,28 @@ export class TenantTransactions {
         } as ExtendedQueryConfig,
         'COMMIT',
       ]);
-      // Fails closed: the rows count only if the transaction opened bound to the tenant and
-      // committed.
-      const failure = [begin, read, commit].find((step) => step.status === 'rejected');
-      if (failure) throw failure.reason;
-      return (read as PromiseFulfilledResult<QueryResult>).value.rows as R[];
+      // Fails closed: the rows count only if the transaction opened bound to the tenant, the
+      // statement ran in it and it committed.
+      const failed = steps.findIndex((step) => step.status === 'rejected');
+      if (failed >= 0) {
+        const reason = (steps[failed] as PromiseRejectedResult).reason as unknown;
+        throw new ReadStepError([begin, sql, 'COMMIT'][failed], reason);
+      }
+      return (steps[1] as PromiseFulfilledResult<QueryResult>).value.rows as R[];
     } catch (err) {
       // After a failed statement the pipelined COMMIT ends the transaction (as a rollback); if
       // anything is still open, it is rolled back here. A connection that cannot be brought back
-      // outside a transaction, or whose prepared statement no longer fits the schema, is destroyed,
-      // never handed to the next request.
+      // outside a transaction, or whose prepared statements pg no longer tracks faithfully, is
+      // destroyed, never handed to the next request.
       if (!broken && client.getTransactionStatus() !== 'I') {
         await client.query('ROLLBACK').catch((rollbackError: unknown) => {
           broken =
             rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
         });
       }
-      if (isStalePreparedStatement(err)) broken ??= err as Error;
-      throw err instanceof Error ? new QueryFailedError(sql, params as unknown[], err) : err;
+      const cause = err instanceof ReadStepError ? err.cause : err;
+      if (hasUnusableStatement(cause) || !hasSqlState(cause)) broken ??= asError(cause);
+      throw err;
     } finally {
       client.off('error', onError);
       client.release(broken);
@@ -201,17 +236,38 @@ export function preparedStatementName(sql: string): string | undefined {
   return name;
 }
 
+/** A failed step of a pipelined read: the statement text it sent and the driver's error. */
+class ReadStepError extends Error {
+  constructor(
+    readonly text: string,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 /**
- * A prepared statement whose result columns changed under it (a migration altered a column it
- * reads): PostgreSQL refuses it on that connection until it is prepared again.
+ * The connection's copy of a prepared statement cannot run: PostgreSQL refuses a statement whose
+ * result columns changed under it (0A000 from RevalidateCachedQuery, "cached plan must not change
+ * result type", after a migration altered a column it reads), or pg believes a statement prepared
+ * that the server dropped (26000, after pg closed it on a failed bind). Matched by code and
+ * source routine, which stay the same whatever the server's lc_messages language.
  */
-function isStalePreparedStatement(err: unknown): boolean {
-  const error = err as { code?: unknown; message?: unknown };
+function hasUnusableStatement(err: unknown): boolean {
+  const error = err as { code?: unknown; routine?: unknown } | undefined;
   return (
-    error?.code === '0A000' &&
-    typeof error.message === 'string' &&
-    error.message.includes('cached plan must not change result type')
+    (error?.code === '0A000' && error.routine === 'RevalidateCachedQuery') ||
+    error?.code === '26000'
   );
+}
+
+/** A server error carries a SQLSTATE; a failure inside the driver (a value it cannot send) does not. */
+function hasSqlState(err: unknown): boolean {
+  return typeof (err as { code?: unknown } | undefined)?.code === 'string';
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }
 
 /** node-postgres' query config with its `queryMode` option, which @types/pg does not list. */
@@ -227,7 +283,7 @@ type PipelineClient = PoolClient & {
  * Sends `queries` on `client` without waiting for each answer and settles once every one is
  * answered; the server runs them in order. This uses node-postgres' pipeline mode (pg 8.23),
  * switched on for this checked-out connection only while its queries are out, and corks the
- * socket so they leave in one packet.
+ * socket so they leave in one write.
  */
 async function pipelined(
   client: PoolClient,
