@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { MIGRATION_NAMES } from 'migrations/index';
 import { MigrationRunner } from 'src/core/database/migration-runner';
 import { hasPostgres } from 'test/support/environment';
-import {
-  cleanEnv,
-  ensureBuilt,
-  runCli,
-  cliJson,
-  expectExit,
-} from 'test/support/http';
+import { cleanEnv, ensureBuilt, runCli, cliJson, expectExit } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**

@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { validateSnapshot, type TenantSnapshot } from 'src/modules/tenants/cli/tenant-snapshot';
 import { createTenant, inTenant, seedTenantGraph, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import {
-  cleanEnv,
-  ensureBuilt,
-  runCli,
-  cliJson,
-  expectExit,
-} from 'test/support/http';
+import { cleanEnv, ensureBuilt, runCli, cliJson, expectExit } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**

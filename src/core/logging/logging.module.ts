@@ -41,7 +41,10 @@ function loggersFor(config: BoardsConfig): Loggers {
       formatters: { level: (label: string) => ({ level: label }) },
     };
     pair = {
-      root: pino({ ...options, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination),
+      root: pino(
+        { ...options, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+        destination,
+      ),
       // Request lines are built field by field below and carry no secret, so they skip the
       // redaction pass (which copies every logged object) and share the destination.
       requests: pino(options, destination),
