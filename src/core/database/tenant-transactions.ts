@@ -124,8 +124,7 @@ export class TenantTransactions {
       // destroyed, never handed to the next request.
       if (!broken && client.getTransactionStatus() !== 'I') {
         await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-          broken =
-            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+          broken = asError(rollbackError);
         });
       }
       const cause = err instanceof ReadStepError ? err.cause : err;
@@ -192,8 +191,7 @@ export class TenantTransactions {
     } catch (err) {
       if (runner.isTransactionActive) {
         await runner.rollbackTransaction().catch((rollbackError: unknown) => {
-          broken =
-            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+          broken = asError(rollbackError);
         });
       }
       throw err;
