@@ -1,14 +1,14 @@
 // `npm run bench`: seeds its own database, starts the project (production mode) and the bare
 // baseline on the same data, measures them alternately, and rewrites bench/RESULTS.md.
 //
-//   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 3] [--connections 20]
+//   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 5] [--connections 20]
 //                      [--pool 10] [--keep]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ADMIN_URL, createDatabase, migrate, seed } from './lib/database.mjs';
+import { ADMIN_URL, createDatabase, migrate, seed, serverMemory } from './lib/database.mjs';
 import { measure } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
 import { startBaseline, startProject } from './lib/servers.mjs';
@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
   options: {
     scale: { type: 'string', default: 'small' },
     duration: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '20' },
     pool: { type: 'string', default: '10' },
     keep: { type: 'boolean', default: false },
@@ -120,17 +120,19 @@ async function runScale(name, portBase) {
       ['GET /api/boards/{id} (spread mix)', getMix(spread)],
       ['GET /health/ready', [{ token: spread[0].token, path: '/health/ready' }]],
     ];
-    const rows = [];
-    for (const [scenario, mix] of compared) {
-      const p = [];
-      const b = [];
-      for (let round = 0; round < rounds; round++) {
+    // Round-robin over the scenarios, project then baseline in each, so that the machine's drift
+    // over a run weighs on every ratio alike: project against baseline, and the spread mix against
+    // the single-tenant mix.
+    const results = compared.map(() => ({ p: [], b: [] }));
+    for (let round = 0; round < rounds; round++) {
+      for (const [index, [scenario, mix]] of compared.entries()) {
+        const { p, b } = results[index];
         p.push(await load(project, mix));
         b.push(await load(baseline, mix));
         log(`  ${scenario} round ${round + 1}: project ${p.at(-1).rps.toFixed(0)} req/s, baseline ${b.at(-1).rps.toFixed(0)} req/s`);
       }
-      rows.push({ name: scenario, project: average(p), baseline: average(b) });
     }
+    const rows = compared.map(([scenario], index) => ({ name: scenario, project: average(results[index].p), baseline: average(results[index].b) }));
     const posts = [];
     for (let round = 0; round < rounds; round++) {
       posts.push(
@@ -165,6 +167,15 @@ async function postgresVersion() {
   return rows[0].server_version;
 }
 
+const memory = await serverMemory();
+if (memory.hugePagesInUse === false) {
+  log(
+    `note: PostgreSQL's shared memory (shared_buffers ${memory.shared_buffers}) is on 4 kB pages: huge_pages=${memory.huge_pages} ` +
+      `found none reserved. Reserve them (sysctl -w vm.nr_hugepages=${memory.huge_pages_needed} or more) and restart PostgreSQL ` +
+      'for the figures in the README; without them, the spread mix also measures page-table work (see README, Performance).',
+  );
+}
+
 const scales = [];
 for (const [index, name] of scaleNames.entries()) scales.push(await runScale(name, 8910 + index * 10));
 
@@ -196,7 +207,7 @@ if (scales.length === 2) {
   checks.push({ target: 'list p50 at 10,000 tenants ≤ 1.2× at 100 tenants', measured: (large / small).toFixed(2), met: large / small <= 1.2 });
 }
 
-const run = { date: new Date().toISOString(), duration, rounds, connections, poolSize, nodeOptions: IMAGE_NODE_OPTIONS, postgresVersion: await postgresVersion() };
+const run = { date: new Date().toISOString(), duration, rounds, connections, poolSize, nodeOptions: IMAGE_NODE_OPTIONS, postgresVersion: await postgresVersion(), memory };
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', `${run.date.replace(/[:.]/g, '-')}.json`), JSON.stringify({ run, scales, checks }, null, 2));
 writeReport({ path: join(here, 'RESULTS.md'), svgPath: join(here, 'results.svg'), run, scales, checks });

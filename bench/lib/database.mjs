@@ -1,6 +1,7 @@
 // Creates the benchmark's own database and roles, applies the migrations with the project's CLI,
 // seeds tenants, users, boards and members, and drops everything afterwards.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
 export const ADMIN_URL = process.env.BOARDS_BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -23,6 +24,38 @@ async function admin(work, database = 'postgres') {
   } finally {
     await client.end();
   }
+}
+
+const LOCAL_HOSTS = new Set(['', 'localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The server's shared memory: `shared_buffers`, the 2 MB huge pages it would take, and whether it
+ * got them. PostgreSQL's default `huge_pages = try` falls back to 4 kB pages without a word when
+ * the kernel reserves none (`vm.nr_hugepages`); on a virtual machine every backend then pays
+ * page-table work for each shared buffer it touches, which is what a mix spread over thousands of
+ * tenants does. `hugePagesInUse` is read from the mappings of this session's backend
+ * (`/anon_hugepage`), so it is null when the server is not on this machine or not readable.
+ */
+export async function serverMemory() {
+  return admin(async (client) => {
+    const { rows } = await client.query(
+      `SELECT pg_backend_pid() AS pid, current_setting('shared_buffers') AS shared_buffers,
+              current_setting('huge_pages') AS huge_pages,
+              current_setting('shared_memory_size_in_huge_pages') AS huge_pages_needed`,
+    );
+    const { pid, ...settings } = rows[0];
+    let hugePagesInUse = null;
+    if (LOCAL_HOSTS.has(new URL(ADMIN_URL).hostname)) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) {
+          hugePagesInUse = readFileSync(`/proc/${pid}/maps`, 'utf8').includes('/anon_hugepage');
+        }
+      } catch {
+        // another pid namespace, or not allowed to read it: unknown
+      }
+    }
+    return { ...settings, hugePagesInUse };
+  });
 }
 
 /** A fresh database `name` owned by `<name>_owner`, with runtime role `<name>_app`. */

@@ -41,7 +41,10 @@ export function writeReport({ path, svgPath, run, scales, checks }) {
   lines.push(`| memory | ${fmt(os.totalmem() / 2 ** 30, 1)} GiB |`);
   lines.push(`| Node.js | ${process.version} |`);
   lines.push(`| PostgreSQL | ${run.postgresVersion} |`);
-  lines.push(`| load | autocannon, ${run.connections} connections, ${run.duration} s per measurement, ${run.rounds} alternating round(s) |`);
+  const { memory } = run;
+  const pages = memory.hugePagesInUse === null ? 'page size unknown (server not readable from here)' : memory.hugePagesInUse ? `on 2 MB huge pages (${memory.huge_pages_needed} of them)` : '**on 4 kB pages** (no huge pages reserved)';
+  lines.push(`| PostgreSQL shared memory | shared_buffers ${memory.shared_buffers}, ${pages}; huge_pages = ${memory.huge_pages} |`);
+  lines.push(`| load | autocannon, ${run.connections} connections, ${run.duration} s per measurement, ${run.rounds} round(s), each going through every scenario, project then baseline |`);
   lines.push(`| pool size | ${run.poolSize} (project and baseline) |`);
   lines.push('| database round trips per read | project: the read-only tenant transaction pipelined in one, its statement prepared once per connection; baseline: four, unnamed statements (pg\'s default) |');
   lines.push(`| project NODE_OPTIONS | \`${run.nodeOptions || '(none)'}\` (the production image's, from the Dockerfile) |`);

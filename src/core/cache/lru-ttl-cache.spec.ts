@@ -18,6 +18,20 @@ describe('LruTtlCache', () => {
     expect(c.size).toBe(0);
   });
 
+  it('renews a renewable entry on a renewing read, never revives an expired one', () => {
+    const c = cache();
+    c.set('r', 'R', undefined, true);
+    c.set('plain', 'P');
+    now += 900;
+    expect(c.get('r', true)).toBe('R');
+    expect(c.get('plain', true)).toBe('P');
+    now += 900; // 1,800 ms after storing: only the renewed entry lives
+    expect(c.get('plain', true)).toBeUndefined();
+    expect(c.get('r')).toBe('R');
+    now += 100; // a plain read did not renew it: its TTL counts from the renewing read
+    expect(c.get('r', true)).toBeUndefined();
+  });
+
   it('takes a shorter TTL per entry, never a longer one than its own', () => {
     const c = cache();
     c.set('short', 'S', 100);

@@ -2,7 +2,13 @@ import type { BoardsConfig } from 'src/core/config/boards-config';
 import type { RedisConnection } from 'src/core/redis/redis.module';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { createHash } from 'node:crypto';
-import { TenantCache, userKeyDigest } from './tenant-cache';
+import {
+  CONFIRMATION_MAX_AGE_MS,
+  TENANT_CACHE_TTL_MS,
+  TenantCache,
+  USER_CACHE_TTL_MS,
+  userKeyDigest,
+} from './tenant-cache';
 
 describe('TenantCache (in-process tier, no Redis)', () => {
   const config = {
@@ -60,5 +66,97 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       createHash('sha256').update(Buffer.from(key, 'utf8')).digest('hex'),
     );
     expect(userKeyDigest(key)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  describe('renewal while the registry watcher confirms', () => {
+    const user = {
+      id: 'u1',
+      tenantRole: 'member' as const,
+      email: null,
+      displayName: null,
+      avatarUrl: null,
+    };
+    const tenant = { id: 't1', slug: 'acme', name: 'Acme', status: 'active' as const };
+    let fresh: TenantCache;
+    let clock: number;
+    /** The watcher checks once a second; this moves time on and confirms every check. */
+    const confirmedFor = (ms: number) => {
+      for (let step = 0; step < ms; step += 1_000) {
+        clock += Math.min(1_000, ms - step);
+        jest.setSystemTime(clock);
+        fresh.confirmFresh(clock - 10);
+      }
+    };
+    const idleFor = (ms: number) => {
+      clock += ms;
+      jest.setSystemTime(clock);
+    };
+
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+      clock = 1_700_000_000_000;
+      jest.setSystemTime(clock);
+      fresh = new TenantCache(
+        { client: undefined } as RedisConnection,
+        new MetricsService(config),
+        config,
+      );
+    });
+    afterEach(() => jest.useRealTimers());
+
+    it('keeps a tenant and a user in use past their TTL while every check is confirmed', async () => {
+      await fresh.setTenant(tenant, fresh.tenantVersion());
+      await fresh.setUser('t1', 'jwt', 'alice', user, fresh.userVersion());
+      for (let minute = 0; minute < 15; minute++) {
+        confirmedFor(60_000);
+        expect(await fresh.getTenant('acme')).toMatchObject({ id: 't1' });
+        expect(await fresh.getUser('t1', 'jwt', 'alice')).toMatchObject({ id: 'u1' });
+      }
+      expect(15 * 60_000).toBeGreaterThanOrEqual(3 * Math.max(TENANT_CACHE_TTL_MS, USER_CACHE_TTL_MS));
+    });
+
+    it('lets entries run out their TTL once confirmations stop (the watcher cannot read the database)', async () => {
+      await fresh.setUser('t1', 'jwt', 'alice', user, fresh.userVersion());
+      confirmedFor(60_000);
+      expect(await fresh.getUser('t1', 'jwt', 'alice')).toBeDefined(); // renewed: a full TTL from here
+      idleFor(CONFIRMATION_MAX_AGE_MS + 1);
+      for (let t = CONFIRMATION_MAX_AGE_MS + 1; t < USER_CACHE_TTL_MS - 60_000; t += 60_000) {
+        expect(await fresh.getUser('t1', 'jwt', 'alice')).toBeDefined(); // served, not renewed
+        idleFor(60_000);
+      }
+      idleFor(60_000);
+      expect(await fresh.getUser('t1', 'jwt', 'alice')).toBeUndefined();
+    });
+
+    it('never renews an entry that is not in use, nor one stored without a version', async () => {
+      await fresh.setUser('t1', 'jwt', 'idle', user, fresh.userVersion());
+      await fresh.setUser('t1', 'jwt', 'unversioned', user);
+      confirmedFor(USER_CACHE_TTL_MS - 1_000);
+      expect(await fresh.getUser('t1', 'jwt', 'unversioned')).toBeDefined();
+      confirmedFor(1_000);
+      expect(await fresh.getUser('t1', 'jwt', 'idle')).toBeUndefined();
+      expect(await fresh.getUser('t1', 'jwt', 'unversioned')).toBeUndefined();
+    });
+
+    it('does not renew a lookup that an invalidation overtook (read before, stored after it)', async () => {
+      const userRead = fresh.userVersion();
+      const tenantRead = fresh.tenantVersion();
+      // A change to some user and to the registry is applied while both reads are under way.
+      await fresh.forgetUsersByDigest(new Set(['0'.repeat(64)]));
+      await fresh.forgetAllTenants();
+      await fresh.setUser('t1', 'jwt', 'alice', user, userRead);
+      await fresh.setTenant(tenant, tenantRead);
+      // A later lookup of another user, started after the invalidation, is renewable.
+      await fresh.setUser('t1', 'jwt', 'bob', { ...user, id: 'u2' }, fresh.userVersion());
+      for (let t = 0; t < USER_CACHE_TTL_MS; t += 60_000) {
+        confirmedFor(60_000);
+        await fresh.getUser('t1', 'jwt', 'alice');
+        await fresh.getUser('t1', 'jwt', 'bob');
+        await fresh.getTenant('acme');
+      }
+      expect(await fresh.getUser('t1', 'jwt', 'alice')).toBeUndefined();
+      expect(await fresh.getTenant('acme')).toBeUndefined();
+      expect(await fresh.getUser('t1', 'jwt', 'bob')).toMatchObject({ id: 'u2' });
+    });
   });
 });

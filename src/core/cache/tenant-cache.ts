@@ -26,10 +26,17 @@ export interface UserRecord {
 
 /**
  * Long, because TenantRegistryWatcher drops cached tenants, and changed users, within a second of
- * any change; the TTLs only bound staleness while the watcher cannot reach the database.
+ * any change; the TTLs only bound staleness while the watcher cannot reach the database. While it
+ * can, an entry in use is renewed on every hit (see confirmFresh), so active tenants and users
+ * do not all expire together and cost a lookup each at once.
  */
 export const TENANT_CACHE_TTL_MS = 300_000;
 export const USER_CACHE_TTL_MS = 300_000;
+/**
+ * Hits renew entries only while the watcher's last complete check started at most this long ago
+ * (it checks once a second); after that, entries run out their TTL as if never renewed.
+ */
+export const CONFIRMATION_MAX_AGE_MS = 3_000;
 /** How long a slug that named no tenant is answered from memory (probing costs no query). */
 export const MISSING_TENANT_TTL_MS = 5_000;
 const SHARED_TTL_MS = 60_000;
@@ -52,6 +59,11 @@ export class TenantCache {
   private readonly missingTenants = new LruTtlCache<true>(10_000, MISSING_TENANT_TTL_MS);
   private lastRedisWarning = 0;
   private readonly keyPrefix: string;
+  /** When the last complete watcher check started (Date.now()); see confirmFresh. */
+  private confirmedAt = Number.NEGATIVE_INFINITY;
+  /** Bumped whenever cached tenants (users) are dropped, so a lookup that raced it is not renewed. */
+  private tenantsVersion = 0;
+  private usersVersion = 0;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -69,15 +81,45 @@ export class TenantCache {
     return `tenant:${tenantId}:user:${provider}:${subject}`;
   }
 
+  /**
+   * TenantRegistryWatcher completed a check that started at `startedAt`: every tenant and user
+   * change committed before then has been applied to this cache. Until CONFIRMATION_MAX_AGE_MS
+   * after that, a hit renews its entry's TTL, if the entry was read from the database with no
+   * invalidation in between (the `version` given to setTenant or setUser). A change after the
+   * read reaches the entry through the next check, like any other; a change that was applied
+   * while the read was under way, before the entry was stored, makes the entry unrenewable, so it
+   * lives its TTL and no longer, as without renewal.
+   */
+  confirmFresh(startedAt: number): void {
+    this.confirmedAt = Math.max(this.confirmedAt, startedAt);
+  }
+
+  /** Take before reading a tenant from the database; give it to setTenant. */
+  tenantVersion(): number {
+    return this.tenantsVersion;
+  }
+
+  /** Take before reading a user from the database; give it to setUser. */
+  userVersion(): number {
+    return this.usersVersion;
+  }
+
   getTenant(slug: string): Promise<TenantRecord | undefined> {
     return this.get(this.tenants, 'tenant', TenantCache.tenantKey(slug));
   }
 
-  setTenant(tenant: TenantRecord): Promise<void> {
-    return this.set(this.tenants, TenantCache.tenantKey(tenant.slug), tenant);
+  /** `version`: tenantVersion() taken before the read; without it the entry is never renewed. */
+  setTenant(tenant: TenantRecord, version?: number): Promise<void> {
+    return this.set(
+      this.tenants,
+      TenantCache.tenantKey(tenant.slug),
+      tenant,
+      version === this.tenantsVersion,
+    );
   }
 
   forgetTenant(slug: string): Promise<void> {
+    this.tenantsVersion++;
     this.missingTenants.delete(slug);
     return this.forget(this.tenants, TenantCache.tenantKey(slug));
   }
@@ -95,8 +137,20 @@ export class TenantCache {
     return this.get(this.users, 'user', TenantCache.userKey(tenantId, provider, subject));
   }
 
-  setUser(tenantId: string, provider: string, subject: string, user: UserRecord): Promise<void> {
-    return this.set(this.users, TenantCache.userKey(tenantId, provider, subject), user);
+  /** `version`: userVersion() taken before the read; without it the entry is never renewed. */
+  setUser(
+    tenantId: string,
+    provider: string,
+    subject: string,
+    user: UserRecord,
+    version?: number,
+  ): Promise<void> {
+    return this.set(
+      this.users,
+      TenantCache.userKey(tenantId, provider, subject),
+      user,
+      version === this.usersVersion,
+    );
   }
 
   /**
@@ -105,6 +159,7 @@ export class TenantCache {
    * serves the old record. Unknown slugs are forgotten too.
    */
   async forgetAllTenants(): Promise<void> {
+    this.tenantsVersion++;
     // Redis first: a request between the two steps must not copy the old value back in.
     await this.deleteShared(TenantCache.tenantKey('*'), () => true);
     this.tenants.clear();
@@ -118,6 +173,7 @@ export class TenantCache {
    * second, and only when users changed.
    */
   async forgetUsersByDigest(digests: ReadonlySet<string>): Promise<void> {
+    this.usersVersion++;
     const changed = (key: string) => digests.has(userKeyDigest(key));
     await this.deleteShared(TenantCache.userKey('*', '*', '*'), changed);
     this.users.deleteWhere(changed);
@@ -125,19 +181,22 @@ export class TenantCache {
 
   /** Too many users changed at once to pick them out: drops every cached user. */
   async forgetAllUsers(): Promise<void> {
+    this.usersVersion++;
     await this.deleteShared(TenantCache.userKey('*', '*', '*'), () => true);
     this.users.clear();
   }
 
   /** Drops the in-process tier (tests, and operators after bulk changes). */
   async clear(): Promise<void> {
+    this.tenantsVersion++;
+    this.usersVersion++;
     this.tenants.clear();
     this.users.clear();
     this.missingTenants.clear();
   }
 
   private async get<V>(local: LruTtlCache<V>, name: string, key: string): Promise<V | undefined> {
-    const hit = local.get(key);
+    const hit = local.get(key, Date.now() - this.confirmedAt <= CONFIRMATION_MAX_AGE_MS);
     if (hit !== undefined) {
       this.metrics.cacheRequests.inc({ cache: name, result: 'hit' });
       return hit;
@@ -163,8 +222,13 @@ export class TenantCache {
     return undefined;
   }
 
-  private async set<V>(local: LruTtlCache<V>, key: string, value: V): Promise<void> {
-    local.set(key, value);
+  private async set<V>(
+    local: LruTtlCache<V>,
+    key: string,
+    value: V,
+    renewable: boolean,
+  ): Promise<void> {
+    local.set(key, value, undefined, renewable);
     const client = this.redis.client;
     if (!client) return;
     try {

@@ -15,12 +15,13 @@ export class TenantDirectory {
     if (cached) return cached;
     // Unknown slugs (typos, probing through X-Tenant) are answered from memory for a few seconds.
     if (this.cache.knownMissing(slug)) return undefined;
+    const version = this.cache.tenantVersion();
     const record = await this.tenants.findRecordBySlug(slug);
     if (!record) {
       this.cache.rememberMissing(slug);
       return undefined;
     }
-    await this.cache.setTenant(record);
+    await this.cache.setTenant(record, version);
     return record;
   }
 }

@@ -35,6 +35,7 @@ export class UserProvisioningService {
     const profile = profileOf(principal);
     const cached = await this.cache.getUser(tenant.id, principal.provider, principal.subject);
     if (cached && !profileFillsGaps(cached, profile)) return cached;
+    const version = this.cache.userVersion();
     const user = await this.users.provision(
       tenant.id,
       { provider: principal.provider, subject: principal.subject },
@@ -42,7 +43,7 @@ export class UserProvisioningService {
       options,
     );
     if (!user) throw notAMember();
-    await this.cache.setUser(tenant.id, principal.provider, principal.subject, user);
+    await this.cache.setUser(tenant.id, principal.provider, principal.subject, user, version);
     return user;
   }
 }

@@ -28,6 +28,8 @@ describe('TenantRegistryWatcher and the user-change log', () => {
   let forgotten: string[][];
   let forgotAllUsers: number;
   let forgotAllTenants: number;
+  let confirmations: number[];
+  let registryBroken: boolean;
   let watcher: TenantRegistryWatcher;
 
   beforeEach(() => {
@@ -39,9 +41,12 @@ describe('TenantRegistryWatcher and the user-change log', () => {
     forgotten = [];
     forgotAllUsers = 0;
     forgotAllTenants = 0;
+    confirmations = [];
+    registryBroken = false;
     const dataSource = {
       query: (sql: string, params: unknown[] = []) => {
         if (sql === REGISTRY_FINGERPRINT_SQL) {
+          if (registryBroken) return Promise.reject(new Error('connection terminated'));
           return Promise.resolve([{ tenants: tenantCount, changed: null }]);
         }
         if (sql === USER_CHANGES_SQL) {
@@ -74,6 +79,9 @@ describe('TenantRegistryWatcher and the user-change log', () => {
         forgotAllUsers++;
         return Promise.resolve();
       },
+      confirmFresh: (startedAt: number) => {
+        confirmations.push(startedAt);
+      },
     } as unknown as TenantCache;
     watcher = new TenantRegistryWatcher({} as HttpAdapterHost, dataSource, cache);
   });
@@ -93,6 +101,25 @@ describe('TenantRegistryWatcher and the user-change log', () => {
     };
   }
   const change = (...keys: string[]) => transaction(...keys).commit();
+
+  it('confirms the cache fresh, as of the start of a check, only when both reads succeeded', async () => {
+    const before = Date.now();
+    await watcher.poll();
+    expect(confirmations).toHaveLength(1);
+    expect(confirmations[0]).toBeGreaterThanOrEqual(before);
+    expect(confirmations[0]).toBeLessThanOrEqual(Date.now());
+
+    registryBroken = true;
+    await watcher.poll();
+    registryBroken = false;
+    logBroken = true;
+    await watcher.poll();
+    expect(confirmations).toHaveLength(1);
+
+    logBroken = false;
+    await watcher.poll();
+    expect(confirmations).toHaveLength(2);
+  });
 
   it('ignores what was logged before it started, then applies each new entry once', async () => {
     change('old1');

@@ -93,12 +93,16 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   }
 
   private async check(): Promise<boolean> {
-    const changed = await this.checkTenants();
-    await this.checkUsers();
-    return changed;
+    const startedAt = Date.now();
+    const tenants = await this.checkTenants();
+    const usersRead = await this.checkUsers();
+    // Both reads succeeded: every change committed before startedAt is applied (TenantCache
+    // renews entries in use while such confirmations keep coming).
+    if (tenants.read && usersRead) this.cache.confirmFresh(startedAt);
+    return tenants.changed;
   }
 
-  private async checkTenants(): Promise<boolean> {
+  private async checkTenants(): Promise<{ read: boolean; changed: boolean }> {
     try {
       const [row] = (await this.dataSource.query(REGISTRY_FINGERPRINT_SQL)) as {
         tenants: number;
@@ -108,10 +112,10 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
       const changed = this.fingerprint !== undefined && fingerprint !== this.fingerprint;
       this.fingerprint = fingerprint;
       if (changed) await this.cache.forgetAllTenants();
-      return changed;
+      return { read: true, changed };
     } catch (err) {
       this.failed('tenant registry', err);
-      return false;
+      return { read: false, changed: false };
     }
   }
 
@@ -120,7 +124,7 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
    * one covers the same ground; until the first read succeeds no position is known, and users
    * cached meanwhile are all dropped once it does.
    */
-  private async checkUsers(): Promise<void> {
+  private async checkUsers(): Promise<boolean> {
     try {
       const rows = (await this.dataSource.query(USER_CHANGES_SQL, [
         this.userXmin ?? null,
@@ -146,9 +150,11 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
         if (xact < xmin) this.seenUserChanges.delete(id);
       }
       this.userXmin = rows[0].xmin;
+      return true;
     } catch (err) {
       if (this.userXmin === undefined) this.userLogMissed = true;
       this.failed('user-change log', err);
+      return false;
     }
   }
 
