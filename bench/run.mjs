@@ -159,14 +159,6 @@ async function runScale(name, portBase) {
   }
 }
 
-async function postgresVersion() {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  const { rows } = await client.query('SHOW server_version');
-  await client.end();
-  return rows[0].server_version;
-}
-
 const memory = await serverMemory();
 if (memory.hugePagesInUse === false) {
   log(
@@ -207,7 +199,7 @@ if (scales.length === 2) {
   checks.push({ target: 'list p50 at 10,000 tenants ≤ 1.2× at 100 tenants', measured: (large / small).toFixed(2), met: large / small <= 1.2 });
 }
 
-const run = { date: new Date().toISOString(), duration, rounds, connections, poolSize, nodeOptions: IMAGE_NODE_OPTIONS, postgresVersion: await postgresVersion(), memory };
+const run = { date: new Date().toISOString(), duration, rounds, connections, poolSize, nodeOptions: IMAGE_NODE_OPTIONS, postgresVersion: memory.server_version, memory };
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', `${run.date.replace(/[:.]/g, '-')}.json`), JSON.stringify({ run, scales, checks }, null, 2));
 writeReport({ path: join(here, 'RESULTS.md'), svgPath: join(here, 'results.svg'), run, scales, checks });

@@ -29,7 +29,7 @@ async function admin(work, database = 'postgres') {
 const LOCAL_HOSTS = new Set(['', 'localhost', '127.0.0.1', '[::1]']);
 
 /**
- * The server's shared memory: `shared_buffers`, the 2 MB huge pages it would take, and whether it
+ * The server's version and shared memory: `shared_buffers`, the 2 MB huge pages it would take, and whether it
  * got them. PostgreSQL's default `huge_pages = try` falls back to 4 kB pages without a word when
  * the kernel reserves none (`vm.nr_hugepages`); on a virtual machine every backend then pays
  * page-table work for each shared buffer it touches, which is what a mix spread over thousands of
@@ -39,7 +39,8 @@ const LOCAL_HOSTS = new Set(['', 'localhost', '127.0.0.1', '[::1]']);
 export async function serverMemory() {
   return admin(async (client) => {
     const { rows } = await client.query(
-      `SELECT pg_backend_pid() AS pid, current_setting('shared_buffers') AS shared_buffers,
+      `SELECT pg_backend_pid() AS pid, current_setting('server_version') AS server_version,
+              current_setting('shared_buffers') AS shared_buffers,
               current_setting('huge_pages') AS huge_pages,
               current_setting('shared_memory_size_in_huge_pages') AS huge_pages_needed`,
     );
