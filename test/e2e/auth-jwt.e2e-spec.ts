@@ -1,5 +1,5 @@
 import {
-  REGISTRY_FINGERPRINT_SQL,
+  TENANT_CHANGES_SQL,
   TenantRegistryWatcher,
 } from 'src/modules/tenants/tenant-registry.watcher';
 import { DataSource, type QueryRunner } from 'typeorm';
@@ -63,13 +63,16 @@ describeWithPostgres('auth: jwt provider (HS256)', () => {
       principal: {
         provider: 'jwt',
         subject: 'acme-admin',
+        issuer: null,
         email: 'admin@acme.test',
+        email_verified: false,
         name: 'acme admin',
         is_platform_admin: false,
       },
       user: {
         id: expect.stringMatching(UUID),
         tenant_role: 'admin',
+        membership_source: 'claim',
         email: 'admin@acme.test',
         display_name: 'acme admin',
       },
@@ -250,13 +253,14 @@ describeWithPostgres('auth: jwt provider (HS256)', () => {
         const runner = createQueryRunner(mode);
         const query = runner.query.bind(runner);
         runner.query = ((sql: string, ...rest: unknown[]) => {
-          // The watcher's once-a-second registry fingerprint is not a lookup.
-          if (sql !== REGISTRY_FINGERPRINT_SQL) statements.push(sql);
+          // The watcher's once-a-second read of the tenant-change log is not a lookup.
+          if (sql !== TENANT_CHANGES_SQL) statements.push(sql);
           return (query as (...args: unknown[]) => Promise<unknown>)(sql, ...rest);
         }) as QueryRunner['query'];
         return runner;
       });
-    const provisionSpy = jest.spyOn(server.app.get(UsersRepository), 'provision');
+    const readSpy = jest.spyOn(server.app.get(UsersRepository), 'read');
+    const writeSpy = jest.spyOn(server.app.get(UsersRepository), 'lockTenant');
     try {
       for (let i = 0; i < 25; i += 1) {
         const response = await me(bearer(token));
@@ -265,12 +269,14 @@ describeWithPostgres('auth: jwt provider (HS256)', () => {
       }
     } finally {
       runnerSpy.mockRestore();
-      provisionSpy.mockRestore();
+      readSpy.mockRestore();
+      writeSpy.mockRestore();
     }
     // The spy saw the request transactions (so it was wired), but no lookup of users or tenants.
     expect(statements.length).toBeGreaterThan(0);
     expect(statements.filter((sql) => /\b(users|tenants)\b/i.test(sql))).toEqual([]);
-    expect(provisionSpy).not.toHaveBeenCalled();
+    expect(readSpy).not.toHaveBeenCalled();
+    expect(writeSpy).not.toHaveBeenCalled();
     expect(await updatedAt()).toEqual(before);
   });
 });
@@ -296,7 +302,9 @@ describeWithPostgres('auth: none provider (development)', () => {
     expect(response.body.principal).toEqual({
       provider: 'none',
       subject: 'dev-user',
+      issuer: null,
       email: 'dev@localhost',
+      email_verified: false,
       name: 'Development User',
       is_platform_admin: false,
     });

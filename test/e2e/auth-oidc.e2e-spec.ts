@@ -4,6 +4,7 @@ import {
   hs256Token,
   jwtAuthEnv,
   nowSeconds,
+  PLATFORM_ADMIN_SUBJECT,
   rsaKeyPair,
   signJws,
 } from 'test/factories/tokens';
@@ -78,6 +79,8 @@ describeWithPostgres('auth: OpenID Connect with a real OpenID Provider', () => {
       db.config(
         jwtAuthEnv({
           BOARDS_AUTH_PROVIDER: 'jwt,oidc',
+          // Several identity namespaces: platform-admin entries must name theirs.
+          BOARDS_PLATFORM_ADMIN_SUBJECTS: `jwt:${PLATFORM_ADMIN_SUBJECT}`,
           BOARDS_OIDC_ISSUER: `${idpA.issuer},${idpB.issuer}`,
           BOARDS_OIDC_CLIENT_ID: 'boards-web',
           BOARDS_OIDC_AUDIENCE: RESOURCE,

@@ -97,7 +97,9 @@ describeWithPostgres('boards auth token', () => {
     expect(me.body.principal).toEqual({
       provider: 'jwt',
       subject: 'cli-user',
+      issuer: null,
       email: 'cli@acme.test',
+      email_verified: false,
       name: 'Cli User',
       is_platform_admin: true,
     });

@@ -42,8 +42,17 @@ interface OpenApiDocument {
   components: { schemas: Record<string, Schema> };
 }
 
-type IdParam = 'board_id' | 'generation_id' | 'user_id' | 'tenant_id';
-const ID_PARAMS: readonly string[] = ['board_id', 'generation_id', 'user_id', 'tenant_id'];
+type IdParam =
+  'board_id' | 'generation_id' | 'user_id' | 'tenant_id' | 'invitation_id' | 'domain' | 'slug';
+const ID_PARAMS: readonly string[] = [
+  'board_id',
+  'generation_id',
+  'user_id',
+  'tenant_id',
+  'invitation_id',
+  'domain',
+  'slug',
+];
 
 /** Must not succeed (it names B's objects or selects B), or may succeed (it acts on A's ids). */
 type Expectation = 'refused' | 'own';
@@ -69,6 +78,8 @@ interface TenantBData {
   privateGenerationId: string;
   publicGenerationId: string;
   idempotentBoardId: string;
+  invitationId: string;
+  domain: string;
 }
 
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'];
@@ -87,7 +98,15 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
   const aTokens = { owner: '', boardAdmin: '', member: '' };
   /** A's member without a tenant claim: only X-Tenant can select a tenant. */
   let aClaimless = '';
-  const aIds = { owner: '', boardAdmin: '', member: '', boardId: '', generationId: '' };
+  const aIds = {
+    owner: '',
+    boardAdmin: '',
+    member: '',
+    boardId: '',
+    generationId: '',
+    invitationId: '',
+    domain: 'a-corp.test',
+  };
   /** Every B id and marker that must never appear in an A response. */
   let secrets: string[];
 
@@ -171,7 +190,21 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
       idempotentBoardId: await bPost('/api/boards', boardBody('idempotent', false), {
         'idempotency-key': SHARED_KEY,
       }),
+      invitationId: await bPost('/api/tenant/invitations', {
+        email: `invitee-${MARK}@b-corp.test`,
+      }),
+      domain: `${MARK}.b-corp.test`,
     };
+    // Domains are added here as the owner role: the tokens of this suite carry no verified e-mail.
+    for (const [domain, tenant] of [
+      [b.domain, tenantB.id],
+      [aIds.domain, tenantA.id],
+    ]) {
+      await db.owner.query('INSERT INTO tenant_domains (domain, tenant) VALUES ($1, $2)', [
+        domain,
+        tenant,
+      ]);
+    }
     secrets = [
       MARK,
       tenantB.id,
@@ -182,6 +215,8 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
       b.privateGenerationId,
       b.publicGenerationId,
       b.idempotentBoardId,
+      b.invitationId,
+      b.domain,
     ];
 
     // ---- tenant A
@@ -220,6 +255,14 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
       body: { generator_name: 'a-gen', artifact_type: 'text' },
     });
     aIds.generationId = aGeneration.body.id;
+    const aInvitation = await api<{ id: string }>({
+      method: 'POST',
+      path: '/api/tenant/invitations',
+      token: aTokens.owner,
+      body: { email: 'invitee@a-corp.test' },
+    });
+    expect(aInvitation.status).toBe(201);
+    aIds.invitationId = aInvitation.body.id;
 
     doc = (await api<OpenApiDocument>({ method: 'GET', path: '/api/openapi.json' })).body;
   }, 60_000);
@@ -261,6 +304,7 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
         'generations',
         'audit_events',
         'idempotency_keys',
+        'tenant_invitations',
       ]) {
         const [row] = (await runner.query(`SELECT count(*)::int AS n FROM ${table}`)) as {
           n: number;
@@ -329,15 +373,27 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
       generation_id: [b.privateGenerationId, b.publicGenerationId],
       user_id: [b.ownerId, b.memberId],
       tenant_id: [b.tenant.id],
+      invitation_id: [b.invitationId],
+      domain: [b.domain],
+      slug: [b.tenant.slug],
     };
     const aValues: Record<IdParam, string> = {
       board_id: aIds.boardId,
       generation_id: aIds.generationId,
       user_id: aIds.member,
       tenant_id: tenantA.id,
+      invitation_id: aIds.invitationId,
+      domain: aIds.domain,
+      slug: tenantA.slug,
     };
+    const randomValue = (name: string) =>
+      name === 'domain'
+        ? `${randomUUID()}.test`
+        : name === 'slug'
+          ? uniqueMarker('random')
+          : randomUUID();
     const randomValues: Record<string, string> = Object.fromEntries(
-      params.map((name) => [name, randomUUID()]),
+      params.map((name) => [name, randomValue(name)]),
     );
     const schema = bodySchema(operation);
     const bUserFor = (field: string) => (field.includes('owner') ? b.ownerId : b.memberId);

@@ -13,7 +13,8 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
  * ruleset (redocly.yaml) without errors, every operation is complete (operationId, error
  * responses with the error schema, request body schemas), and a TypeScript client generated from
  * it at test time (openapi-typescript + openapi-fetch) type-checks and drives a board's whole
- * lifecycle against the running server.
+ * lifecycle, and the tenant's membership (invitations, roles, the last-admin rule), against the
+ * running server.
  */
 
 const COMMITTED = join(REPO_ROOT, 'openapi.json');
@@ -225,6 +226,18 @@ describe('OpenAPI document and generated SDK', () => {
     expect(summary.deleted).toEqual({ status: 204 });
     expect(summary.gone).toMatchObject({ status: 404, error: { status: 404, error: 'Not Found' } });
     expect(summary.smuggled).toEqual({ status: 400 });
+    expect(summary.invitation).toMatchObject({
+      status: 201,
+      invitation: { email: 'invitee@partner.example', role: 'member', status: 'pending' },
+    });
+    expect(summary.invitedTwice).toMatchObject({ status: 409, error: { status: 409 } });
+    expect(summary.invitations).toEqual(['invitee@partner.example']);
+    expect(summary.promoted).toEqual({ status: 200, role: 'admin' });
+    expect(summary.demoted).toEqual({ status: 200, role: 'member' });
+    expect(summary.admins).toEqual(['admin']);
+    expect(summary.lastAdmin).toMatchObject({ status: 409, error: { status: 409 } });
+    expect(summary.revoked).toEqual({ status: 204 });
+    expect(summary.revokedTwice).toEqual({ status: 404 });
 
     // The server agrees: the board is gone.
     const after = await api({ method: 'GET', path: `/api/boards/${board.id}`, token: ownerToken });

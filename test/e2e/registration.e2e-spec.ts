@@ -66,9 +66,18 @@ function expectError(
 }
 
 /** A registrant: a fresh subject with an e-mail, and the token that names no tenant. */
-function registrant(email = `${uniqueMarker('person')}@example.com`) {
+function registrant(email = `${uniqueMarker('person')}@example.com`, verified: unknown = true) {
   const subject = uniqueMarker('registrant');
-  return { subject, email, token: hs256Token({ sub: subject, email, name: `Name ${subject}` }) };
+  return {
+    subject,
+    email,
+    token: hs256Token({
+      sub: subject,
+      email,
+      ...(verified !== 'absent' && { email_verified: verified }),
+      name: `Name ${subject}`,
+    }),
+  };
 }
 
 describeWithPostgres('self-service registration (/api/tenants/*)', () => {
@@ -214,6 +223,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
             metadata: { source: 'e2e' },
           },
         },
+        allowed_issuers: [],
         created_at: expect.any(String),
         updated_at: expect.any(String),
       },
@@ -235,7 +245,9 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
     expect(tenantRow).toEqual({ slug, status: 'active', registered_by: `jwt:${person.subject}` });
 
     const users = (await inTenant(db.owner, reply.body.tenant.id, (runner) =>
-      runner.query('SELECT id, auth_provider, auth_subject, tenant_role, email FROM users'),
+      runner.query(
+        'SELECT id, auth_provider, auth_subject, tenant_role, membership_source, email FROM users',
+      ),
     )) as Record<string, unknown>[];
     expect(users).toEqual([
       {
@@ -243,6 +255,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
         auth_provider: 'jwt',
         auth_subject: person.subject,
         tenant_role: 'admin',
+        membership_source: 'registration',
         email: 'Owner@Example.com',
       },
     ]);
@@ -417,6 +430,17 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       'Registration is not open to the e-mail domain "gmail.com".',
     );
     expectError(await attempt(noEmail.token, 'boss@acme-reg.test'), 403, 'Forbidden');
+    // The token's address must be verified: email_verified exactly true, nothing else.
+    for (const verified of [false, 'true', 1, 'absent', null]) {
+      const unverified = registrant(`${uniqueMarker('x')}@acme-reg.test`, verified);
+      expectError(
+        await attempt(unverified.token, 'boss@acme-reg.test'),
+        403,
+        'Forbidden',
+        'Registration with allowed e-mail domains needs a token whose email_verified is true.',
+      );
+      expect(await tenantsRegisteredBy(unverified.subject)).toBe(0);
+    }
     // Look-alikes: a subdomain and a suffix trick are other domains.
     expectError(await attempt(inside.token, 'boss@sub.acme-reg.test'), 403, 'Forbidden');
     expectError(await attempt(inside.token, 'boss@acme-reg.test.evil.com'), 403, 'Forbidden');

@@ -189,6 +189,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         slug,
         status: 'active',
         settings: { theme: 'dark' },
+        allowed_issuers: [],
         created_at: expect.stringMatching(ISO_DATE),
         updated_at: expect.stringMatching(ISO_DATE),
       });
@@ -344,6 +345,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         slug: expect.any(String),
         status: expect.any(String),
         settings: expect.any(Object),
+        allowed_issuers: [],
         created_at: expect.stringMatching(ISO_DATE),
         updated_at: expect.stringMatching(ISO_DATE),
       });
@@ -572,7 +574,13 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         (await call(multi, 'DELETE', `/api/setup/tenant/${created.body.id}`, { token: admin }))
           .status,
       ).toBe(204);
-      expectError(await call(multi, 'GET', '/api/auth/me', { token }), 404, 'Not Found');
+      // The same 403 as for any tenant the caller is not a member of (no probing of slugs).
+      expectError(
+        await call(multi, 'GET', '/api/auth/me', { token }),
+        403,
+        'Forbidden',
+        `You are not a member of an organization "${created.body.slug}"; ask one of its admins for an invitation.`,
+      );
     });
 
     // ---- transitions ----------------------------------------------------------------------------

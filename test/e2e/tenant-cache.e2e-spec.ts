@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import {
-  REGISTRY_FINGERPRINT_SQL,
+  TENANT_CHANGES_SQL,
   REGISTRY_POLL_INTERVAL_MS,
   TenantRegistryWatcher,
 } from 'src/modules/tenants/tenant-registry.watcher';
@@ -26,8 +26,8 @@ function recordQueries(server: RunningApp): string[] {
   const { logger } = server.app.get(DataSource);
   const logQuery = logger.logQuery.bind(logger);
   logger.logQuery = (query, parameters, runner) => {
-    // The registry watcher's once-a-second fingerprint is not a lookup.
-    if (query !== REGISTRY_FINGERPRINT_SQL) queries.push(query);
+    // The registry watcher's once-a-second read of the tenant-change log is not a lookup.
+    if (query !== TENANT_CHANGES_SQL) queries.push(query);
     return logQuery(query, parameters, runner);
   };
   return queries;
@@ -49,7 +49,10 @@ async function me(server: RunningApp, token: string) {
   const response = await fetch(`${server.baseUrl}/api/auth/me`, { headers: bearer(token) });
   return {
     status: response.status,
-    body: (await response.json()) as { user: { id: string }; tenant: { id: string } },
+    body: (await response.json()) as {
+      user: { id: string; tenant_role: string };
+      tenant: { id: string };
+    },
   };
 }
 
@@ -229,6 +232,63 @@ describeWithRedis('tenant cache with Redis', () => {
       async (server) => (await me(server, otherToken)).status === 200,
     );
     expect(activated).toBeLessThan(3 * REGISTRY_POLL_INTERVAL_MS);
+  });
+
+  it('a suspension that commits after a later registry change is seen by the other replica within 1 s (transaction order, not timestamps)', async () => {
+    const slow = await createTenant(db.owner, uniqueMarker('slow'));
+    const busy = await createTenant(db.owner, uniqueMarker('busy'));
+    const slowToken = hs256Token({ sub: uniqueMarker('slow-user'), tenant: slow.slug });
+    expect((await me(first, slowToken)).status).toBe(200);
+    expect((await me(second, slowToken)).status).toBe(200);
+
+    // The suspension takes its timestamp first and commits last; a later change commits between.
+    const suspension = db.owner.createQueryRunner();
+    await suspension.connect();
+    try {
+      await suspension.startTransaction();
+      await suspension.query(
+        `UPDATE tenants SET status = 'suspended', updated_at = now() WHERE id = $1`,
+        [slow.id],
+      );
+      await new Promise((settle) => setTimeout(settle, 20));
+      await db.owner.query(
+        `UPDATE tenants SET name = name || ' renamed', updated_at = now() WHERE id = $1`,
+        [busy.id],
+      );
+      // Both replicas read the log (twice) while the suspension is still uncommitted.
+      await new Promise((settle) => setTimeout(settle, 2 * REGISTRY_POLL_INTERVAL_MS + 200));
+      expect((await me(second, slowToken)).status).toBe(200);
+      await suspension.commitTransaction();
+    } finally {
+      await suspension.release();
+    }
+    const seen = await msUntil(
+      'the late suspension',
+      [second],
+      async (server) => (await me(server, slowToken)).status === 403,
+    );
+    expect(seen).toBeLessThan(1_000);
+  });
+
+  it('a membership removed through one replica is refused by the other within 1 s', async () => {
+    const team = await createTenant(db.owner, uniqueMarker('team'));
+    const adminToken = hs256Token({ sub: uniqueMarker('lead'), tenant: team.slug });
+    const memberToken = hs256Token({ sub: uniqueMarker('mate'), tenant: team.slug });
+    expect((await me(first, adminToken)).body.user.tenant_role).toBe('admin');
+    const member = await me(second, memberToken);
+    expect(member.status).toBe(200);
+    expect((await me(second, memberToken)).status).toBe(200); // cached on the second replica
+    const removed = await fetch(`${first.baseUrl}/api/tenant/members/${member.body.user.id}`, {
+      method: 'DELETE',
+      headers: bearer(adminToken),
+    });
+    expect(removed.status).toBe(204);
+    const refused = await msUntil(
+      'the removal',
+      [second],
+      async (server) => (await me(server, memberToken)).status === 403,
+    );
+    expect(refused).toBeLessThan(1_000);
   });
 
   it('a user changed or deleted by SQL is dropped by every replica within about a second, not the user TTL', async () => {

@@ -97,6 +97,7 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
       slug: marker.toLowerCase().replace(/ /g, '-'),
       status: 'active',
       settings: {},
+      allowed_issuers: [],
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

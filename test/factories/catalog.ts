@@ -1,12 +1,13 @@
 import type { SqlSession } from './seed';
 
-/** The tenant-owned tables the initial migration creates (DESIGN.md §3). */
+/** The tenant-owned tables (DESIGN.md §3, and invitations from explicit admission). */
 export const KNOWN_TENANT_TABLES = [
   'audit_events',
   'board_members',
   'boards',
   'generations',
   'idempotency_keys',
+  'tenant_invitations',
   'users',
 ] as const;
 

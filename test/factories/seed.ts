@@ -28,6 +28,7 @@ export interface TenantGraph {
   readonly generationId: string;
   readonly auditEventId: string;
   readonly idempotencyKey: string;
+  readonly invitationId: string;
 }
 
 /** A unique lowercase marker usable as a slug or in titles: `<prefix>-<10 hex>`. */
@@ -114,7 +115,8 @@ export function seedUser(
 
 /**
  * Seeds one row in every tenant-owned table for `tenantId` (two users, a board, a member, a
- * generation, an audit event, an idempotency key), every text field carrying `marker`.
+ * generation, an audit event, an idempotency key, an invitation), every text field carrying
+ * `marker`.
  */
 export function seedTenantGraph(
   dataSource: DataSource,
@@ -150,6 +152,12 @@ export function seedTenantGraph(
        VALUES ($1, $2, 'POST', '/api/boards', repeat('a', 64))`,
       [ownerId, idempotencyKey],
     );
+    const invitationId = await insertReturningId(
+      runner,
+      `INSERT INTO tenant_invitations (email, role, invited_by, expires_at)
+       VALUES ($1, 'member', $2, now() + interval '7 days') RETURNING id::text AS id`,
+      [`${marker}-invitee@example.test`, ownerId],
+    );
     return {
       tenantId,
       marker,
@@ -160,6 +168,7 @@ export function seedTenantGraph(
       generationId,
       auditEventId,
       idempotencyKey,
+      invitationId,
     };
   });
 }

@@ -3,20 +3,31 @@ import { Client } from 'pg';
 import type { Principal } from 'src/core/context/tenant-context';
 import { createApp } from 'src/main';
 import { TenantCache, type TenantRecord } from 'src/core/cache/tenant-cache';
-import { UserProvisioningService } from 'src/modules/auth/user-provisioning.service';
-import { UsersRepository, type UserProfile } from 'src/modules/auth/users.repository';
+import {
+  UserProvisioningService,
+  type AdmissionFacts,
+} from 'src/modules/auth/user-provisioning.service';
+import { UsersRepository } from 'src/modules/auth/users.repository';
 import { jwtAuthEnv } from 'test/factories/tokens';
 import { createTenant, uniqueMarker } from 'test/factories/seed';
 import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
- * Just-in-time users on the real PostgreSQL: keyed by (tenant, provider, subject), first user of
- * a tenant is its admin (also under concurrency), profile fields are filled but never
- * overwritten, and the provisioning service's cache spares the database on repeat calls.
+ * Just-in-time users on the real PostgreSQL: keyed by (tenant, provider, subject); the first claim
+ * member of a tenant without admin is its admin (also under concurrency); profile fields are
+ * filled but never overwritten; the provisioning service's cache spares the database on repeat
+ * calls. Here through UserProvisioningService.admit with a tenant claim (the HTTP admission
+ * matrix is test/e2e/admission-matrix.e2e-spec.ts).
  */
 
-const EMPTY: UserProfile = { email: null, displayName: null, avatarUrl: null };
+interface Profile {
+  email?: string;
+  displayName?: string;
+  avatarUrl?: string;
+}
+const EMPTY: Profile = {};
+const CLAIMED: AdmissionFacts = { claimed: true, everyone: false };
 
 interface UserRow {
   id: string;
@@ -31,13 +42,13 @@ interface UserRow {
 describeWithPostgres('auth: just-in-time user provisioning', () => {
   let db: TestDatabase;
   let app: NestFastifyApplication;
-  let users: UsersRepository;
+  let service: UserProvisioningService;
   let superuser: Client;
 
   beforeAll(async () => {
     db = await createTestDatabase({ poolSize: 8 });
     app = await createApp(db.config(jwtAuthEnv({ BOARDS_DATABASE_POOL_SIZE: '8' })));
-    users = app.get(UsersRepository);
+    service = app.get(UserProvisioningService);
     // A superuser session sees every tenant's rows (RLS does not apply to it).
     const url = new URL(ADMIN_URL);
     url.pathname = new URL(db.env.BOARDS_DATABASE_URL).pathname;
@@ -53,7 +64,39 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
 
   async function freshTenant(): Promise<TenantRecord> {
     const { id, slug } = await createTenant(db.owner, uniqueMarker('jit'));
-    return { id, slug, name: slug, status: 'active' };
+    return { id, slug, name: slug, status: 'active', allowedIssuers: [] };
+  }
+
+  function principal(identity: { provider: string; subject: string }, profile: Profile): Principal {
+    return {
+      provider: identity.provider,
+      subject: identity.subject,
+      email: profile.email,
+      emailVerified: false,
+      name: profile.displayName,
+      claims: { sub: identity.subject, ...(profile.avatarUrl && { picture: profile.avatarUrl }) },
+      isPlatformAdmin: false,
+    };
+  }
+
+  /** Admission of a caller whose token's claim lists the tenant. */
+  async function provision(
+    tenantId: string,
+    identity: { provider: string; subject: string },
+    profile: Profile,
+  ) {
+    const tenant: TenantRecord = {
+      id: tenantId,
+      slug: 'x',
+      name: 'x',
+      status: 'active',
+      allowedIssuers: [],
+    };
+    const user = await service.admit(tenant, principal(identity, profile), CLAIMED, {
+      mayWrite: true,
+    });
+    if (!user) throw new Error('not admitted');
+    return user;
   }
 
   async function rows(tenantId: string, subject?: string): Promise<UserRow[]> {
@@ -67,9 +110,9 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
 
   it('the first user of a tenant becomes admin, the next ones member', async () => {
     const tenant = await freshTenant();
-    const first = await users.provision(tenant.id, { provider: 'jwt', subject: 'ada' }, EMPTY);
-    const second = await users.provision(tenant.id, { provider: 'jwt', subject: 'bob' }, EMPTY);
-    const again = await users.provision(tenant.id, { provider: 'jwt', subject: 'ada' }, EMPTY);
+    const first = await provision(tenant.id, { provider: 'jwt', subject: 'ada' }, EMPTY);
+    const second = await provision(tenant.id, { provider: 'jwt', subject: 'bob' }, EMPTY);
+    const again = await provision(tenant.id, { provider: 'jwt', subject: 'ada' }, EMPTY);
     expect(first.tenantRole).toBe('admin');
     expect(second.tenantRole).toBe('member');
     expect(again).toEqual(first);
@@ -78,8 +121,8 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
 
   it('the same subject from another provider is another user', async () => {
     const tenant = await freshTenant();
-    const viaJwt = await users.provision(tenant.id, { provider: 'jwt', subject: 'sam' }, EMPTY);
-    const viaOidc = await users.provision(
+    const viaJwt = await provision(tenant.id, { provider: 'jwt', subject: 'sam' }, EMPTY);
+    const viaOidc = await provision(
       tenant.id,
       { provider: 'oidc:idp.example.com', subject: 'sam' },
       EMPTY,
@@ -91,14 +134,13 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
   it('fills empty profile fields from claims and never overwrites a stored value', async () => {
     const tenant = await freshTenant();
     const identity = { provider: 'jwt', subject: 'fill-me' };
-    const created = await users.provision(tenant.id, identity, EMPTY);
+    const created = await provision(tenant.id, identity, EMPTY);
     const [blank] = await rows(tenant.id, 'fill-me');
     expect(blank).toMatchObject({ email: null, display_name: null, avatar_url: null });
 
-    const filled = await users.provision(tenant.id, identity, {
+    const filled = await provision(tenant.id, identity, {
       email: 'first@acme.test',
       displayName: 'First Name',
-      avatarUrl: null,
     });
     expect(filled).toMatchObject({
       id: created.id,
@@ -108,7 +150,7 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
     const [afterFill] = await rows(tenant.id, 'fill-me');
     expect(afterFill.updated_at.getTime()).toBeGreaterThanOrEqual(blank.updated_at.getTime());
 
-    const unchanged = await users.provision(tenant.id, identity, {
+    const unchanged = await provision(tenant.id, identity, {
       email: 'second@acme.test',
       displayName: 'Second Name',
       avatarUrl: 'https://cdn.acme.test/a.png',
@@ -126,7 +168,7 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
     });
 
     // Nothing new to fill: no write at all (updated_at unchanged).
-    await users.provision(tenant.id, identity, {
+    await provision(tenant.id, identity, {
       email: 'third@acme.test',
       displayName: 'Third',
       avatarUrl: 'https://cdn.acme.test/b.png',
@@ -137,8 +179,9 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
 
   it('the same subject in two tenants is two users, each provisioned in its own tenant', async () => {
     const [a, b] = [await freshTenant(), await freshTenant()];
-    const inA = await users.provision(a.id, { provider: 'jwt', subject: 'twin' }, EMPTY);
-    const inB = await users.provision(b.id, { provider: 'jwt', subject: 'twin' }, EMPTY);
+    await app.get(TenantCache).clear();
+    const inA = await provision(a.id, { provider: 'jwt', subject: 'twin' }, EMPTY);
+    const inB = await provision(b.id, { provider: 'jwt', subject: 'twin' }, EMPTY);
     expect(inA.id).not.toBe(inB.id);
     expect([inA.tenantRole, inB.tenantRole]).toEqual(['admin', 'admin']);
     expect((await rows(a.id, 'twin')).map((r) => r.id)).toEqual([inA.id]);
@@ -151,7 +194,7 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
       const tenant = await freshTenant();
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          users.provision(tenant.id, { provider: 'jwt', subject: `racer-${i}` }, EMPTY),
+          provision(tenant.id, { provider: 'jwt', subject: `racer-${i}` }, EMPTY),
         ),
       );
       expect(results.filter((u) => u.tenantRole === 'admin')).toHaveLength(1);
@@ -165,7 +208,7 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
     const tenant = await freshTenant();
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
-        users.provision(tenant.id, { provider: 'jwt', subject: 'twice' }, EMPTY),
+        provision(tenant.id, { provider: 'jwt', subject: 'twice' }, EMPTY),
       ),
     );
     expect(new Set(results.map((u) => u.id)).size).toBe(1);
@@ -173,31 +216,32 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
   });
 
   it('the provisioning service serves repeat calls from its cache, and fills gaps once', async () => {
-    const service = app.get(UserProvisioningService);
+    const users = app.get(UsersRepository);
     await app.get(TenantCache).clear();
     const tenant = await freshTenant();
-    const spy = jest.spyOn(users, 'provision');
-    const principal = (email?: string): Principal => ({
-      provider: 'jwt',
-      subject: 'cached',
-      email,
-      claims: { sub: 'cached' },
-      isPlatformAdmin: false,
-    });
+    const reads = jest.spyOn(users, 'read');
+    const writes = jest.spyOn(users, 'lockTenant');
+    const caller = (email?: string) => principal({ provider: 'jwt', subject: 'cached' }, { email });
+    const admit = async (email?: string) => {
+      const user = await service.admit(tenant, caller(email), CLAIMED, { mayWrite: true });
+      if (!user) throw new Error('not admitted');
+      return user;
+    };
     try {
-      const first = await service.ensureUser(tenant, principal());
-      for (let i = 0; i < 10; i += 1)
-        expect(await service.ensureUser(tenant, principal())).toEqual(first);
-      expect(spy).toHaveBeenCalledTimes(1);
+      const first = await admit();
+      for (let i = 0; i < 10; i += 1) expect(await admit()).toEqual(first);
+      expect([reads.mock.calls.length, writes.mock.calls.length]).toEqual([1, 1]);
 
       // A token bringing a value the row lacks goes to the database once, then is cached again.
-      const withEmail = await service.ensureUser(tenant, principal('cached@acme.test'));
+      const withEmail = await admit('cached@acme.test');
       expect(withEmail.email).toBe('cached@acme.test');
-      await service.ensureUser(tenant, principal('cached@acme.test'));
-      await service.ensureUser(tenant, principal('other@acme.test'));
-      expect(spy).toHaveBeenCalledTimes(2);
+      await admit('cached@acme.test');
+      await admit('other@acme.test');
+      expect(writes).toHaveBeenCalledTimes(2);
+      expect(reads).toHaveBeenCalledTimes(1);
     } finally {
-      spy.mockRestore();
+      reads.mockRestore();
+      writes.mockRestore();
     }
   });
 });

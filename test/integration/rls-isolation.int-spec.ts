@@ -55,6 +55,11 @@ const EXPLICIT_INSERTS: Record<string, (tenantId: string, refs: TenantGraph) => 
      VALUES ($1, $2, $3, 'POST', '/api/boards', repeat('b', 64))`,
     [tenantId, refs.ownerId, uniqueMarker('intruder')],
   ],
+  tenant_invitations: (tenantId, refs) => [
+    `INSERT INTO tenant_invitations (tenant_id, email, role, invited_by, expires_at)
+     VALUES ($1, $2, 'admin', $3, now() + interval '1 day')`,
+    [tenantId, `${uniqueMarker('intruder')}@example.test`, refs.ownerId],
+  ],
 };
 
 /** The same inserts relying on the tenant_id column default (no explicit tenant). */
@@ -105,7 +110,7 @@ describe('row-level security as the runtime role', () => {
     await db?.drop();
   });
 
-  it('finds the tenant-owned tables in the catalog, and they are the known six', () => {
+  it('finds the tenant-owned tables in the catalog, and they are the known seven', () => {
     expect(tables).toEqual([...KNOWN_TENANT_TABLES]);
     expect(Object.keys(EXPLICIT_INSERTS).sort()).toEqual(tables);
   });

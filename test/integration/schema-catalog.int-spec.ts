@@ -186,7 +186,7 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
     await db?.drop();
   });
 
-  it('lists the tenant-owned tables from the catalog, including the six known ones', async () => {
+  it('lists the tenant-owned tables from the catalog, including the known ones', async () => {
     const tables = await tenantOwnedTables(db.owner);
     expect(tables.length).toBeGreaterThan(0);
     expect(tables).toEqual(expect.arrayContaining([...KNOWN_TENANT_TABLES]));
@@ -224,6 +224,52 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].indexname).toBe('board_members_user_cover_idx');
     expect(rows[0].indexdef).toMatch(/\(tenant_id, user_id\) INCLUDE \(board_id, role, id\)$/);
+  });
+
+  it('every table referring to tenants is tenant-owned, or a registry table named here with what the runtime role may do', async () => {
+    /**
+     * Registry tables hold platform data about tenants, not the tenants' own data: they have no
+     * row-level security (a domain must be unique across tenants, a quarantined slug outlives its
+     * tenant), so their grants are the rule. A new table that refers to tenants is one or the other.
+     */
+    const REGISTRY_TABLES: Record<string, string[]> = {
+      tenant_domains: ['DELETE', 'INSERT', 'SELECT'],
+    };
+    const referring = (await db.owner.query(
+      `SELECT DISTINCT c.conrelid::regclass::text AS table_name
+         FROM pg_constraint c
+        WHERE c.contype = 'f' AND c.confrelid = 'tenants'::regclass`,
+    )) as { table_name: string }[];
+    const owned = new Set(await tenantOwnedTables(db.owner));
+    const unlisted = referring
+      .map((row) => row.table_name)
+      .filter((table) => !owned.has(table) && !(table in REGISTRY_TABLES));
+    expect(unlisted).toEqual([]);
+    for (const [table, allowed] of Object.entries(REGISTRY_TABLES)) {
+      const granted = (await db.owner.query(
+        `SELECT privilege_type FROM information_schema.role_table_grants
+          WHERE table_name = $1 AND grantee = $2 ORDER BY 1`,
+        [table, db.runtimeRole],
+      )) as { privilege_type: string }[];
+      expect({ table, granted: granted.map((g) => g.privilege_type) }).toEqual({
+        table,
+        granted: allowed,
+      });
+    }
+    // The slug quarantine and the change logs: the runtime role reads them, and may only end a
+    // quarantine early; triggers (SECURITY DEFINER) write them.
+    const logGrants = (await db.owner.query(
+      `SELECT table_name, string_agg(privilege_type, ',' ORDER BY privilege_type) AS privileges
+         FROM information_schema.role_table_grants
+        WHERE table_name IN ('slug_quarantine', 'tenant_changes', 'user_changes') AND grantee = $1
+        GROUP BY table_name ORDER BY table_name`,
+      [db.runtimeRole],
+    )) as { table_name: string; privileges: string }[];
+    expect(logGrants).toEqual([
+      { table_name: 'slug_quarantine', privileges: 'DELETE,SELECT' },
+      { table_name: 'tenant_changes', privileges: 'SELECT' },
+      { table_name: 'user_changes', privileges: 'SELECT' },
+    ]);
   });
 
   it('the runtime role cannot create objects in the public schema', async () => {

@@ -61,7 +61,7 @@ describeWithPostgres('tenant deletion through the setup API', () => {
       headers: bearer(TOKENS.platformAdmin),
     });
 
-  /** Two graphs for a tenant: two rows in each of the six tables. */
+  /** Two graphs for a tenant: two rows in each tenant-owned table. */
   const seedEverything = async (tenant: SeededTenant): Promise<void> => {
     await seedTenantGraph(db.runtime, tenant.id, uniqueMarker(`${tenant.slug}-a`));
     await seedTenantGraph(db.runtime, tenant.id, uniqueMarker(`${tenant.slug}-b`));
@@ -87,7 +87,7 @@ describeWithPostgres('tenant deletion through the setup API', () => {
     await db?.drop();
   });
 
-  it('the catalog lists the six tenant-owned tables', () => {
+  it('the catalog lists the seven tenant-owned tables', () => {
     expect(tables).toEqual([...KNOWN_TENANT_TABLES]);
   });
 

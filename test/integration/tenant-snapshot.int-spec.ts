@@ -2,6 +2,7 @@ import {
   SNAPSHOT_TABLES,
   exportTenant,
   importTenant,
+  tableChecksum,
   validateSnapshot,
   type TenantSnapshot,
 } from 'src/modules/tenants/cli/tenant-snapshot';
@@ -60,9 +61,17 @@ describeWithPostgres('tenant export / import', () => {
     db = await createTestDatabase();
     alpha = await createTenant(db.owner, uniqueMarker('alpha'));
     beta = await createTenant(db.owner, uniqueMarker('beta'));
-    await db.owner.query(`UPDATE tenants SET settings = $2::jsonb WHERE id = $1`, [
+    await db.owner.query(
+      `UPDATE tenants SET settings = $2::jsonb, allowed_issuers = $3 WHERE id = $1`,
+      [
+        alpha.id,
+        JSON.stringify({ theme: 'dark', nested: { list: [1, 2, 3] } }),
+        ['https://idp.alpha.test'],
+      ],
+    );
+    await db.owner.query(`INSERT INTO tenant_domains (domain, tenant) VALUES ($1, $2)`, [
+      `${alpha.slug}.test`,
       alpha.id,
-      JSON.stringify({ theme: 'dark', nested: { list: [1, 2, 3] } }),
     ]);
     alphaGraph = await seedTenantGraph(db.runtime, alpha.id, uniqueMarker('alpha-data'));
     await seedTenantGraph(db.runtime, alpha.id, uniqueMarker('alpha-more'));
@@ -89,6 +98,8 @@ describeWithPostgres('tenant export / import', () => {
       slug: alpha.slug,
       status: 'active',
       settings: { theme: 'dark', nested: { list: [1, 2, 3] } },
+      allowed_issuers: ['https://idp.alpha.test'],
+      domains: [`${alpha.slug}.test`],
     });
     const counts = await countsOf(db, alpha.id);
     expect(snapshot.counts).toEqual(counts);
@@ -133,6 +144,54 @@ describeWithPostgres('tenant export / import', () => {
     const restored = await exportOf(db, alpha.slug);
     expect(content(restored)).toEqual(content(original));
     expect(content(await exportOf(db, beta.slug))).toEqual(content(betaBefore));
+    // The deletion quarantined the slug; the same tenant (same id) took it back.
+    expect(
+      await db.owner.query('SELECT slug FROM slug_quarantine WHERE slug = $1', [alpha.slug]),
+    ).toEqual([]);
+  });
+
+  it('another tenant cannot be imported under a quarantined slug', async () => {
+    const gone = await createTenant(db.owner, uniqueMarker('gone'));
+    await db.owner.query('DELETE FROM tenants WHERE id = $1', [gone.id]);
+    const original = await exportOf(db, alpha.slug);
+    await expect(importTenant(db.owner, original, { newSlug: gone.slug }, quiet)).rejects.toThrow(
+      /quarantined/,
+    );
+    expect(await db.owner.query('SELECT 1 FROM tenants WHERE slug = $1', [gone.slug])).toEqual([]);
+  });
+
+  it('a version 1 snapshot (before explicit admission) is restored with legacy memberships', async () => {
+    const current = await exportOf(db, alpha.slug);
+    // What version 1 wrote: no invitations, no membership sources, no issuers or domains.
+    const users = current.tables.users.map(({ membership_source: _source, ...user }) => user);
+    const { tenant_invitations: _invitations, ...v1Tables } = { ...current.tables, users };
+    const v1Counts = Object.fromEntries(
+      Object.entries(v1Tables).map(([table, rows]) => [table, rows.length]),
+    );
+    const v1Checksums = Object.fromEntries(
+      Object.entries(v1Tables).map(([table, rows]) => [table, tableChecksum(rows)]),
+    );
+    const { allowed_issuers: _issuers, domains: _domains, ...v1Tenant } = current.tenant;
+    const v1 = {
+      ...current,
+      version: 1,
+      tenant: v1Tenant,
+      tables: v1Tables,
+      counts: v1Counts,
+      checksums: v1Checksums,
+    };
+    const upgraded = validateSnapshot(JSON.parse(JSON.stringify(v1)));
+    expect(upgraded.tables.tenant_invitations).toEqual([]);
+    expect(new Set(upgraded.tables.users.map((u) => u.membership_source))).toEqual(
+      new Set(['legacy']),
+    );
+    const slug = uniqueMarker('from-v1');
+    const result = await importTenant(db.owner, upgraded, { newSlug: slug }, quiet);
+    expect(result.counts.users).toBe(current.counts.users);
+    const sources = await inTenant(db.owner, result.tenantId, (runner) =>
+      runner.query('SELECT DISTINCT membership_source FROM users'),
+    );
+    expect(sources).toEqual([{ membership_source: 'legacy' }]);
   });
 
   it('imports under a new slug alongside the original, which stays unchanged', async () => {

@@ -103,6 +103,40 @@ const gone = await client.GET('/api/boards/{board_id}', {
   params: { path: { board_id: board.id } },
 });
 
+// Tenant membership: invite, list, promote and demote a member, the last-admin rule, revoke.
+const invited = await client.POST('/api/tenant/invitations', {
+  body: { email: 'Invitee@Partner.Example', role: 'member', expires_in_days: 3 },
+});
+const invitation = must('invite', invited.data, invited.error);
+const invitedTwice = await client.POST('/api/tenant/invitations', {
+  body: { email: 'invitee@partner.example' },
+});
+const invitations = await client.GET('/api/tenant/invitations', {
+  params: { query: { status: 'pending', limit: 10 } },
+});
+const promoted = await client.PATCH('/api/tenant/members/{user_id}', {
+  params: { path: { user_id: memberId } },
+  body: { role: 'admin' },
+});
+const demoted = await client.PATCH('/api/tenant/members/{user_id}', {
+  params: { path: { user_id: memberId } },
+  body: { role: 'member' },
+});
+const tenantMembers = await client.GET('/api/tenant/members', {
+  params: { query: { role: 'admin' } },
+});
+const ownerId = tenantMembers.data?.items[0]?.user_id ?? '';
+const lastAdmin = await client.PATCH('/api/tenant/members/{user_id}', {
+  params: { path: { user_id: ownerId } },
+  body: { role: 'member' },
+});
+const revoked = await client.DELETE('/api/tenant/invitations/{invitation_id}', {
+  params: { path: { invitation_id: invitation.id } },
+});
+const revokedTwice = await client.DELETE('/api/tenant/invitations/{invitation_id}', {
+  params: { path: { invitation_id: invitation.id } },
+});
+
 // The generated types are exact: a field the API does not accept does not compile (and the
 // server refuses it too).
 // @ts-expect-error owner_id is not a field of CreateBoardDto
@@ -110,6 +144,8 @@ const smuggledBody: components['schemas']['CreateBoardDto'] = { title: 'x', owne
 const smuggled = await client.POST('/api/boards', { body: smuggledBody });
 // @ts-expect-error 'hologram' is not an artifact type
 const wrongType: components['schemas']['CreateGenerationDto']['artifact_type'] = 'hologram';
+// @ts-expect-error 'owner' is not a tenant role
+const wrongRole: components['schemas']['UpdateTenantMemberDto']['role'] = 'owner';
 
 process.stdout.write(
   `${JSON.stringify({
@@ -141,5 +177,15 @@ process.stdout.write(
     gone: { status: gone.response.status, error: gone.error },
     smuggled: { status: smuggled.response.status },
     wrongType,
+    wrongRole,
+    invitation: { status: invited.response.status, invitation },
+    invitedTwice: { status: invitedTwice.response.status, error: invitedTwice.error },
+    invitations: invitations.data?.items.map((item) => item.email),
+    promoted: { status: promoted.response.status, role: promoted.data?.tenant_role },
+    demoted: { status: demoted.response.status, role: demoted.data?.tenant_role },
+    admins: tenantMembers.data?.items.map((item) => item.tenant_role),
+    lastAdmin: { status: lastAdmin.response.status, error: lastAdmin.error },
+    revoked: { status: revoked.response.status },
+    revokedTwice: { status: revokedTwice.response.status },
   })}\n`,
 );

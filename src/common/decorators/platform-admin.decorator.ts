@@ -1,11 +1,19 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { NoTenant } from './no-tenant.decorator';
 
 export const PLATFORM_ADMIN_KEY = 'boards:platform-admin';
 
 /**
  * Only platform admins (BOARDS_PLATFORM_ADMIN_SUBJECTS or BOARDS_PLATFORM_ADMIN_ROLE) may call the
  * route; any other authenticated caller gets 403. Independent of tenancy: setup routes combine it
- * with @NoTenant().
+ * with @NoTenant() (see PlatformAdminRoute).
  */
 export const PlatformAdmin = (): MethodDecorator & ClassDecorator =>
   SetMetadata(PLATFORM_ADMIN_KEY, true);
+
+/**
+ * A platform-administration route: platform admins only, and no tenant of the caller's is
+ * resolved (the route names the tenant it works on, if any).
+ */
+export const PlatformAdminRoute = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(NoTenant(), PlatformAdmin());

@@ -30,7 +30,13 @@ describe('TenantCache (in-process tier, no Redis)', () => {
   });
 
   it('serves a tenant it was given, and forgets it on request', async () => {
-    await cache.setTenant({ id: 't1', slug: 'acme', name: 'Acme', status: 'active' });
+    await cache.setTenant({
+      id: 't1',
+      slug: 'acme',
+      name: 'Acme',
+      status: 'active',
+      allowedIssuers: [],
+    });
     expect(await cache.getTenant('acme')).toMatchObject({ id: 't1' });
     await cache.forgetTenant('acme');
     expect(await cache.getTenant('acme')).toBeUndefined();
@@ -43,6 +49,7 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       email: null,
       displayName: null,
       avatarUrl: null,
+      membershipSource: 'claim' as const,
     });
     await cache.setUser('t1', 'jwt', 'alice', user('u1'));
     await cache.setUser('t1', 'jwt', 'bob', user('u2'));
@@ -75,11 +82,18 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       email: null,
       displayName: null,
       avatarUrl: null,
+      membershipSource: 'claim' as const,
     };
-    const tenant = { id: 't1', slug: 'acme', name: 'Acme', status: 'active' as const };
+    const tenant = {
+      id: 't1',
+      slug: 'acme',
+      name: 'Acme',
+      status: 'active' as const,
+      allowedIssuers: [],
+    };
     let fresh: TenantCache;
     let clock: number;
-    /** The watcher checks once a second; this moves time on and confirms every check. */
+    /** The watcher checks twice a second; this moves time on and confirms every check. */
     const confirmedFor = (ms: number) => {
       for (let step = 0; step < ms; step += 1_000) {
         clock += Math.min(1_000, ms - step);
@@ -112,7 +126,9 @@ describe('TenantCache (in-process tier, no Redis)', () => {
         expect(await fresh.getTenant('acme')).toMatchObject({ id: 't1' });
         expect(await fresh.getUser('t1', 'jwt', 'alice')).toMatchObject({ id: 'u1' });
       }
-      expect(15 * 60_000).toBeGreaterThanOrEqual(3 * Math.max(TENANT_CACHE_TTL_MS, USER_CACHE_TTL_MS));
+      expect(15 * 60_000).toBeGreaterThanOrEqual(
+        3 * Math.max(TENANT_CACHE_TTL_MS, USER_CACHE_TTL_MS),
+      );
     });
 
     it('lets entries run out their TTL once confirmations stop (the watcher cannot read the database)', async () => {

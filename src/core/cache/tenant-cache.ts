@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
-import type { TenantRole } from 'src/core/context/tenant-context';
+import type { MembershipSource, TenantRole } from 'src/core/context/tenant-context';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { RedisConnection } from 'src/core/redis/redis.module';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
@@ -13,12 +13,15 @@ export interface TenantRecord {
   readonly slug: string;
   readonly name: string;
   readonly status: TenantStatus;
+  /** Token issuers this tenant is bound to; empty means every trusted issuer. */
+  readonly allowedIssuers: readonly string[];
 }
 
 /** A provisioned user, as the guards and /api/auth/me see it. */
 export interface UserRecord {
   readonly id: string;
   readonly tenantRole: TenantRole;
+  readonly membershipSource: MembershipSource;
   readonly email: string | null;
   readonly displayName: string | null;
   readonly avatarUrl: string | null;
@@ -34,7 +37,7 @@ export const TENANT_CACHE_TTL_MS = 300_000;
 export const USER_CACHE_TTL_MS = 300_000;
 /**
  * Hits renew entries only while the watcher's last complete check started at most this long ago
- * (it checks once a second); after that, entries run out their TTL as if never renewed.
+ * (it checks twice a second); after that, entries run out their TTL as if never renewed.
  */
 export const CONFIRMATION_MAX_AGE_MS = 3_000;
 /** How long a slug that named no tenant is answered from memory (probing costs no query). */
@@ -151,6 +154,15 @@ export class TenantCache {
       user,
       version === this.usersVersion,
     );
+  }
+
+  /**
+   * Drops one user here and in Redis, at once; other replicas drop it when they read the change
+   * in the `user_changes` log (within about a second).
+   */
+  forgetUser(tenantId: string, provider: string, subject: string): Promise<void> {
+    this.usersVersion++;
+    return this.forget(this.users, TenantCache.userKey(tenantId, provider, subject));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { loadConfig, type BoardsConfig } from './boards-config';
+import { BUILT_IN_RESERVED_SLUGS, loadConfig, type BoardsConfig } from './boards-config';
 import { ConfigError, type Env } from './env-parsers';
 
 const SECRET_32 = 'k'.repeat(32);
@@ -51,7 +51,11 @@ describe('loadConfig', () => {
         isolation: 'shared',
         tenantDatabaseUrlTemplate: undefined,
         registration: { requiresApproval: false, allowedDomains: [], maxTenantsPerUser: 3 },
+        reservedSlugs: new Set(BUILT_IN_RESERVED_SLUGS),
+        deletedSlugQuarantineDays: 30,
+        invitationTtlDays: 7,
       });
+      expect(config.tenancy.reservedSlugs.has('default')).toBe(false);
       expect(config.warnings).toEqual([]);
     });
 
@@ -95,7 +99,7 @@ describe('loadConfig', () => {
         publicKeyUrl: undefined,
         issuer: undefined,
         audience: undefined,
-        tenantClaim: undefined,
+        tenantClaim: 'tenant',
         clockSkewSeconds: 30,
       });
       expect(config.auth.oidc).toEqual({
@@ -130,6 +134,45 @@ describe('loadConfig', () => {
         if (before === undefined) delete process.env.BOARDS_API_PORT;
         else process.env.BOARDS_API_PORT = before;
       }
+    });
+  });
+
+  describe('admission settings', () => {
+    it('reserves default in multi-tenant mode, and the slugs of BOARDS_RESERVED_SLUGS', () => {
+      const config = loadConfig({
+        BOARDS_MULTI_TENANT_MODE: 'true',
+        BOARDS_RESERVED_SLUGS: 'acme, beta',
+      });
+      for (const slug of ['default', 'acme', 'beta', 'admin', 'api', 'www', 'setup'])
+        expect(config.tenancy.reservedSlugs.has(slug)).toBe(true);
+      expect(config.tenancy.reservedSlugs.has('globex')).toBe(false);
+    });
+
+    it('refuses a reserved slug that is not a slug', () => {
+      expectRefused(
+        { BOARDS_RESERVED_SLUGS: 'ok,Not A Slug' },
+        'BOARDS_RESERVED_SLUGS',
+        /"Not A Slug"/,
+      );
+    });
+
+    it('reads the quarantine and invitation periods within their ranges', () => {
+      const config = loadConfig({
+        BOARDS_DELETED_SLUG_QUARANTINE_DAYS: '0',
+        BOARDS_INVITATION_TTL_DAYS: '14',
+      });
+      expect(config.tenancy.deletedSlugQuarantineDays).toBe(0);
+      expect(config.tenancy.invitationTtlDays).toBe(14);
+      expectRefused(
+        { BOARDS_DELETED_SLUG_QUARANTINE_DAYS: '-1' },
+        'BOARDS_DELETED_SLUG_QUARANTINE_DAYS',
+      );
+      expectRefused({ BOARDS_INVITATION_TTL_DAYS: '0' }, 'BOARDS_INVITATION_TTL_DAYS');
+    });
+
+    it('names the tenant claim tenant unless configured', () => {
+      expect(loadConfig({}).auth.jwt.tenantClaim).toBe('tenant');
+      expect(loadConfig({ BOARDS_JWT_TENANT_CLAIM: 'org' }).auth.jwt.tenantClaim).toBe('org');
     });
   });
 

@@ -1,3 +1,4 @@
+import { isQualifiedEntry, oidcProviderName } from 'src/common/identity-namespace';
 import { isValidSlug } from 'src/common/slug';
 import { ConfigError, EnvReader, type Env } from './env-parsers';
 
@@ -52,7 +53,8 @@ export interface AuthConfig {
     readonly publicKeyUrl: string | undefined;
     readonly issuer: string | undefined;
     readonly audience: string | undefined;
-    readonly tenantClaim: string | undefined;
+    /** The one claim that lists a caller's tenants (BOARDS_JWT_TENANT_CLAIM, default `tenant`). */
+    readonly tenantClaim: string;
     readonly clockSkewSeconds: number;
   };
   readonly oidc: {
@@ -78,7 +80,50 @@ export interface TenancyConfig {
     readonly allowedDomains: readonly string[];
     readonly maxTenantsPerUser: number;
   };
+  /** Slugs nobody may register or create (built-in words plus BOARDS_RESERVED_SLUGS). */
+  readonly reservedSlugs: ReadonlySet<string>;
+  /** Days a deleted tenant's slug stays unavailable (BOARDS_DELETED_SLUG_QUARANTINE_DAYS). */
+  readonly deletedSlugQuarantineDays: number;
+  /** Days an invitation can be accepted (BOARDS_INVITATION_TTL_DAYS). */
+  readonly invitationTtlDays: number;
 }
+
+/**
+ * Slugs that name parts of the service or are easily mistaken for them; `default` only in
+ * multi-tenant mode (in single-tenant mode it is the default tenant's slug).
+ */
+export const BUILT_IN_RESERVED_SLUGS = [
+  'admin',
+  'administrator',
+  'api',
+  'app',
+  'assets',
+  'auth',
+  'billing',
+  'dashboard',
+  'docs',
+  'health',
+  'help',
+  'internal',
+  'login',
+  'logout',
+  'metrics',
+  'oauth',
+  'platform',
+  'register',
+  'root',
+  'settings',
+  'setup',
+  'signin',
+  'signup',
+  'static',
+  'status',
+  'support',
+  'system',
+  'tenant',
+  'tenants',
+  'www',
+] as const;
 
 export interface ApiConfig {
   readonly host: string;
@@ -170,6 +215,9 @@ export const KNOWN_VARIABLES = [
   'BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL',
   'BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS',
   'BOARDS_MAX_TENANTS_PER_USER',
+  'BOARDS_RESERVED_SLUGS',
+  'BOARDS_DELETED_SLUG_QUARANTINE_DAYS',
+  'BOARDS_INVITATION_TTL_DAYS',
   'BOARDS_FRONTEND_BASE_URL',
   'BOARDS_DATABASE_URL',
   'BOARDS_DATABASE_OWNER_URL',
@@ -362,6 +410,18 @@ export function loadConfig(env: Env): BoardsConfig {
     return lowered;
   });
 
+  const reservedSlugs = new Set<string>(BUILT_IN_RESERVED_SLUGS);
+  if (multiTenantMode) reservedSlugs.add('default');
+  for (const slug of read.list('BOARDS_RESERVED_SLUGS')) {
+    if (!isValidSlug(slug)) {
+      throw new ConfigError('BOARDS_RESERVED_SLUGS', `"${slug}" is not a valid slug`);
+    }
+    reservedSlugs.add(slug);
+  }
+
+  const platformAdminSubjects = read.list('BOARDS_PLATFORM_ADMIN_SUBJECTS');
+  checkPlatformAdminEntries(platformAdminSubjects, providers, oidcIssuers);
+
   const warnings = Object.keys(env)
     .filter(
       (name) =>
@@ -396,7 +456,7 @@ export function loadConfig(env: Env): BoardsConfig {
         publicKeyUrl: jwtPublicKeyUrl,
         issuer: read.string('BOARDS_JWT_ISSUER'),
         audience: read.string('BOARDS_JWT_AUDIENCE'),
-        tenantClaim: read.string('BOARDS_JWT_TENANT_CLAIM'),
+        tenantClaim: read.string('BOARDS_JWT_TENANT_CLAIM', 'tenant'),
         clockSkewSeconds: read.int('BOARDS_JWT_CLOCK_SKEW_SECONDS', 30, { min: 0, max: 600 }),
       },
       oidc: {
@@ -407,7 +467,7 @@ export function loadConfig(env: Env): BoardsConfig {
       },
       jwksCacheSeconds: read.int('BOARDS_JWKS_CACHE_SECONDS', 600, { min: 10, max: 86_400 }),
       jwksCooldownSeconds: read.int('BOARDS_JWKS_COOLDOWN_SECONDS', 30, { min: 1, max: 3_600 }),
-      platformAdminSubjects: read.list('BOARDS_PLATFORM_ADMIN_SUBJECTS'),
+      platformAdminSubjects,
       platformAdminRole: read.string('BOARDS_PLATFORM_ADMIN_ROLE'),
     },
     tenancy: {
@@ -421,6 +481,12 @@ export function loadConfig(env: Env): BoardsConfig {
         allowedDomains,
         maxTenantsPerUser: read.int('BOARDS_MAX_TENANTS_PER_USER', 3, { min: 1, max: 10_000 }),
       },
+      reservedSlugs,
+      deletedSlugQuarantineDays: read.int('BOARDS_DELETED_SLUG_QUARANTINE_DAYS', 30, {
+        min: 0,
+        max: 3_650,
+      }),
+      invitationTtlDays: read.int('BOARDS_INVITATION_TTL_DAYS', 7, { min: 1, max: 365 }),
     },
     api: {
       host: read.string('BOARDS_API_HOST', '0.0.0.0'),
@@ -459,6 +525,45 @@ export function loadConfig(env: Env): BoardsConfig {
     },
     warnings,
   });
+}
+
+/**
+ * BOARDS_PLATFORM_ADMIN_SUBJECTS entries must name one identity without ambiguity:
+ * - a bare subject (`alice`) matches that `sub` in every trusted identity namespace, so it is
+ *   refused when there are several (a jwt,oidc chain, or several OIDC issuers): qualify it;
+ * - a qualified entry (`jwt:alice`, `oidc:<issuer host/path>:alice`) must start with exactly one
+ *   configured namespace, so `oidc:idp:8443:alice` cannot mean two issuers at once.
+ * A caller's subject is only ever compared with bare entries, and a bare entry cannot start with
+ * a namespace prefix, so a `sub` that spells a qualified entry never matches it.
+ */
+function checkPlatformAdminEntries(
+  entries: readonly string[],
+  providers: readonly AuthProviderName[],
+  oidcIssuers: readonly string[],
+): void {
+  const namespaces = [
+    ...(providers.includes('none') ? ['none'] : []),
+    ...(providers.includes('jwt') ? ['jwt'] : []),
+    ...(providers.includes('oidc') ? oidcIssuers.map(oidcProviderName) : []),
+  ];
+  for (const entry of entries) {
+    if (!isQualifiedEntry(entry)) {
+      if (namespaces.length > 1) {
+        throw new ConfigError(
+          'BOARDS_PLATFORM_ADMIN_SUBJECTS',
+          `"${entry}" is ambiguous with ${namespaces.length} identity namespaces trusted (${namespaces.join(', ')}); qualify it, e.g. "${namespaces[0]}:${entry}"`,
+        );
+      }
+      continue;
+    }
+    const owners = namespaces.filter((namespace) => entry.startsWith(`${namespace}:`));
+    if (owners.length > 1) {
+      throw new ConfigError(
+        'BOARDS_PLATFORM_ADMIN_SUBJECTS',
+        `"${entry}" could name a subject of ${owners.join(' or of ')}; these issuers cannot be told apart in an entry`,
+      );
+    }
+  }
 }
 
 function parseTrustProxy(

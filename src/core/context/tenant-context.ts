@@ -11,11 +11,45 @@ import {
 
 export type TenantRole = 'admin' | 'member';
 
+/**
+ * How a user row became a member of its tenant (DESIGN.md §2 "Admission"):
+ * - `claim`: the identity provider's tenant claim; admits only while the token lists the tenant;
+ * - `registration`, `setup_admin`, `invitation`, `domain` (a verified e-mail at one of the
+ *   tenant's own domains), `default` (the default tenant of a single-tenant install, or the
+ *   development provider) and `legacy` (rows older than explicit admission): memberships of their
+ *   own, until an admin removes them or the person leaves;
+ * - `email_domain`: a pre-upgrade row the retired e-mail first-label rule may have created; admits
+ *   nobody until a claim, an invitation or a verified domain confirms it;
+ * - `removed`: an admin ended the membership (or the person left); only a new invitation readmits;
+ * - `system`: the sample-data owner, never a caller.
+ */
+export const MEMBERSHIP_SOURCES = [
+  'claim',
+  'default',
+  'registration',
+  'setup_admin',
+  'invitation',
+  'domain',
+  'legacy',
+  'email_domain',
+  'removed',
+  'system',
+] as const;
+export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
+
+/** Sources that are not (or no longer) a person's membership. */
+export const INACTIVE_SOURCES: readonly MembershipSource[] = ['removed', 'system'];
+
 /** Who is calling, as established by the auth guard. */
 export interface Principal {
+  /** Identity namespace: `none`, `jwt` or `oidc:<issuer host/path>`. */
   readonly provider: string;
   readonly subject: string;
+  /** The token's verified `iss`, when it has one (issuer-bound tenants compare it exactly). */
+  readonly issuer?: string;
   readonly email?: string;
+  /** The token says `email_verified: true` (the boolean, nothing else). */
+  readonly emailVerified: boolean;
   readonly name?: string;
   readonly claims: Readonly<Record<string, unknown>>;
   readonly isPlatformAdmin: boolean;

@@ -68,10 +68,12 @@ const ACME: TenantRecord = {
   slug: 'acme',
   name: 'Acme',
   status: 'active',
+  allowedIssuers: [],
 };
 const USER: UserRecord = {
   id: '00000000-0000-4000-8000-0000000000aa',
   tenantRole: 'member',
+  membershipSource: 'claim',
   email: null,
   displayName: null,
   avatarUrl: null,
@@ -82,7 +84,7 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
   const directory = {
     findBySlug: jest.fn(async (slug: string) => (slug === 'acme' ? ACME : undefined)),
   };
-  const provisioning = { ensureUser: jest.fn(async () => USER) };
+  const provisioning = { admit: jest.fn(async () => USER) };
   const member = hs256Token({ sub: 'ann', tenant: 'acme' });
   const admin = hs256Token({ sub: PLATFORM_ADMIN_SUBJECT });
 
@@ -111,7 +113,7 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
 
   beforeEach(() => {
     directory.findBySlug.mockClear();
-    provisioning.ensureUser.mockClear();
+    provisioning.admit.mockClear();
   });
 
   async function get(path: string, token?: string) {
@@ -142,7 +144,7 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
       body: { subject: 'ann', tenant: null, user: null, role: null },
     });
     expect(directory.findBySlug).not.toHaveBeenCalled();
-    expect(provisioning.ensureUser).not.toHaveBeenCalled();
+    expect(provisioning.admit).not.toHaveBeenCalled();
   });
 
   it('@PlatformAdmin: 403 for other callers, 401 without a token', async () => {
@@ -162,10 +164,11 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
       status: 200,
       body: { subject: 'ann', tenant: 'acme', user: USER.id, role: 'member' },
     });
-    expect(provisioning.ensureUser).toHaveBeenCalledWith(
+    expect(provisioning.admit).toHaveBeenCalledWith(
       ACME,
       expect.objectContaining({ subject: 'ann' }),
-      { mayCreate: true, mayBecomeAdmin: true },
+      { claimed: true, everyone: false },
+      { mayWrite: true },
     );
   });
 

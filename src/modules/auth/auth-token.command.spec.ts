@@ -49,6 +49,24 @@ describe('signDevelopmentToken', () => {
     });
   });
 
+  it('without --tenant names no tenant; --email-verified adds email_verified: true', async () => {
+    const config = loadConfig({ BOARDS_AUTH_PROVIDER: 'jwt', BOARDS_JWT_SECRET: SECRET });
+    const token = await signDevelopmentToken(config, {
+      sub: 'bob',
+      email: 'bob@partner.example',
+      emailVerified: true,
+      ttl: '1h',
+      claim: [],
+    });
+    const claims = decodeJwt(token);
+    expect(claims).not.toHaveProperty('tenant');
+    expect(claims).toMatchObject({
+      sub: 'bob',
+      email: 'bob@partner.example',
+      email_verified: true,
+    });
+  });
+
   it('refuses without a secret and in production', async () => {
     await expect(signDevelopmentToken(loadConfig({}), options)).rejects.toThrow(
       'BOARDS_JWT_SECRET',

@@ -6,8 +6,11 @@ import type { BoardsConfig } from 'src/core/config/boards-config';
 
 export interface DevelopmentTokenOptions {
   readonly sub: string;
-  readonly tenant: string;
+  /** The tenant claim; left out, the token names no tenant (to register one, or use X-Tenant). */
+  readonly tenant?: string;
   readonly email?: string;
+  /** Adds `email_verified: true` (invitations and tenant domains need it). */
+  readonly emailVerified?: boolean;
   readonly name?: string;
   /** Lifetime such as `90s`, `30m`, `1h`, `7d` (a bare number is seconds). */
   readonly ttl: string;
@@ -58,7 +61,7 @@ export async function signDevelopmentToken(
   if (!options.sub.trim() || options.sub.length > 255) {
     throw new AuthTokenCommandError('--sub must be 1 to 255 characters');
   }
-  if (!isValidSlug(options.tenant)) {
+  if (options.tenant !== undefined && !isValidSlug(options.tenant)) {
     throw new AuthTokenCommandError(
       `--tenant "${options.tenant}" is not a tenant slug (lowercase letters, digits, inner hyphens)`,
     );
@@ -73,8 +76,9 @@ export async function signDevelopmentToken(
     }
     claims[key] = parseClaimValue(entry.slice(eq + 1));
   }
-  claims[jwt.tenantClaim ?? 'tenant'] = options.tenant;
+  if (options.tenant !== undefined) claims[jwt.tenantClaim] = options.tenant;
   if (options.email) claims.email = options.email;
+  if (options.emailVerified) claims.email_verified = true;
   if (options.name) claims.name = options.name;
 
   const algorithm = jwt.algorithm.startsWith('HS') ? jwt.algorithm : 'HS256';
@@ -104,8 +108,9 @@ export function registerAuthCommands(program: Command, loadConfig: () => BoardsC
     .command('token')
     .description('print a development token signed with BOARDS_JWT_SECRET (never in production)')
     .requiredOption('--sub <subject>', 'subject (sub claim)')
-    .requiredOption('--tenant <slug>', 'tenant slug (tenant claim)')
+    .option('--tenant <slug>', 'tenant slug (the tenant claim); omit for a token naming no tenant')
     .option('--email <email>', 'email claim')
+    .option('--email-verified', 'add email_verified: true (invitations and tenant domains need it)')
     .option('--name <name>', 'name claim')
     .option('--ttl <duration>', 'lifetime: 90s, 30m, 1h, 7d', '1h')
     .option(

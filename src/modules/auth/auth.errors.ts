@@ -72,12 +72,22 @@ export function platformAdminRequired(): DomainError {
 }
 
 /**
- * 403 when a caller names a tenant (X-Tenant) it does not belong to: membership comes from the
- * token (a tenant claim, a corporate e-mail domain), registration, or an earlier provisioning.
+ * 403 for a caller who is not a member of the tenant it asked for. The same body whether the
+ * tenant exists or not, is pending, suspended or rejected, or is bound to other issuers: a
+ * non-member cannot learn which slugs exist.
  */
-export function notAMember(): DomainError {
+export function notAMember(slug: string): DomainError {
   return new DomainError(
     ErrorCode.Forbidden,
-    'You are not a member of this organization; ask its admin to add you, or use a token that names it.',
+    `You are not a member of an organization "${slug}"; ask one of its admins for an invitation.`,
   );
+}
+
+/**
+ * 403 for a member of a tenant that cannot be used now: members (a membership row, or a token
+ * whose claim lists the tenant) may know its state.
+ */
+export function tenantNotActive(slug: string, status: string): DomainError {
+  const state = status === 'pending_approval' ? 'pending approval' : status;
+  return new DomainError(ErrorCode.Forbidden, `Tenant "${slug}" is ${state}.`);
 }

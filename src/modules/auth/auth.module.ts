@@ -28,6 +28,6 @@ import { UsersRepository } from './users.repository';
     { provide: APP_GUARD, useClass: AuthenticationGuard },
     { provide: APP_GUARD, useClass: TenantGuard },
   ],
-  exports: [TenantDirectory, UserProvisioningService],
+  exports: [TenantDirectory],
 })
 export class AuthModule {}

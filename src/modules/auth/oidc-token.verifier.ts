@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { oidcProviderName } from 'src/common/identity-namespace';
 import type { AuthConfig } from 'src/core/config/boards-config';
 import { TokenRejectedError } from './auth.errors';
 import {
@@ -25,18 +25,6 @@ export const OIDC_ALGORITHMS = [
 ] as const;
 
 const DISCOVERY_TIMEOUT_MS = 5_000;
-const MAX_PROVIDER_LENGTH = 100;
-
-/**
- * The identity namespace of an issuer, used as the users' auth_provider: `oidc:<host><path>`
- * (hashed when longer than the column), so the same `sub` from two issuers is two people.
- */
-export function oidcProviderName(issuer: string): string {
-  const url = new URL(issuer);
-  const name = `oidc:${url.host}${url.pathname.replace(/\/+$/, '')}`;
-  if (name.length <= MAX_PROVIDER_LENGTH) return name;
-  return `oidc:${createHash('sha256').update(issuer).digest('hex').slice(0, 40)}`;
-}
 
 /** One trusted issuer: discovery (once, then kept) and its JWKS. */
 class OidcIssuer {

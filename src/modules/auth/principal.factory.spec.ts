@@ -13,6 +13,12 @@ describe('isPlatformAdmin', () => {
     ['a provider-qualified subject, another provider', 'oidc:idp.test', 'ops', false],
     ['an issuer-qualified subject', 'oidc:idp.test', 'eve', true],
     ['an unlisted subject', 'jwt', 'mallory', false],
+    // A subject that spells a qualified entry is compared with bare entries only.
+    ['a jwt sub spelling the oidc entry', 'jwt', 'oidc:idp.test:eve', false],
+    ['a jwt sub spelling the jwt entry', 'jwt', 'jwt:ops', false],
+    ['an oidc sub spelling the jwt entry', 'oidc:idp.test', 'jwt:ops', false],
+    ['another issuer with the same sub', 'oidc:other.test', 'eve', false],
+    ['an issuer whose name extends the entry', 'oidc:idp.test:eve', 'x', false],
   ])('BOARDS_PLATFORM_ADMIN_SUBJECTS: %s → %s', (_, provider, subject, expected) => {
     expect(isPlatformAdmin(provider, subject, {}, subjects)).toBe(expected);
   });
@@ -35,7 +41,67 @@ describe('isPlatformAdmin', () => {
   });
 });
 
+describe('BOARDS_PLATFORM_ADMIN_SUBJECTS is refused when an entry is ambiguous', () => {
+  it('a bare entry with several identity namespaces trusted', () => {
+    expect(() =>
+      auth({
+        BOARDS_AUTH_PROVIDER: 'jwt,oidc',
+        BOARDS_JWT_SECRET: 'x'.repeat(32),
+        BOARDS_OIDC_ISSUER: 'https://idp.test',
+        BOARDS_OIDC_CLIENT_ID: 'boards',
+        BOARDS_PLATFORM_ADMIN_SUBJECTS: 'root',
+      }),
+    ).toThrow(/"root" is ambiguous .*qualify it/);
+    expect(() =>
+      auth({
+        BOARDS_AUTH_PROVIDER: 'oidc',
+        BOARDS_OIDC_ISSUER: 'https://a.test,https://b.test',
+        BOARDS_OIDC_CLIENT_ID: 'boards',
+        BOARDS_PLATFORM_ADMIN_SUBJECTS: 'oidc:a.test:root, root',
+      }),
+    ).toThrow(/"root" is ambiguous/);
+  });
+
+  it('a qualified entry two issuers could claim (a host and the same host with a port)', () => {
+    expect(() =>
+      auth({
+        BOARDS_AUTH_PROVIDER: 'oidc',
+        BOARDS_OIDC_ISSUER: 'https://idp.test,https://idp.test:8443',
+        BOARDS_OIDC_CLIENT_ID: 'boards',
+        BOARDS_PLATFORM_ADMIN_SUBJECTS: 'oidc:idp.test:8443:root',
+      }),
+    ).toThrow(/could name a subject of oidc:idp.test or of oidc:idp.test:8443/);
+  });
+
+  it('qualified entries are accepted with several namespaces, bare ones with one', () => {
+    const chain = auth({
+      BOARDS_AUTH_PROVIDER: 'jwt,oidc',
+      BOARDS_JWT_SECRET: 'x'.repeat(32),
+      BOARDS_OIDC_ISSUER: 'https://idp.test',
+      BOARDS_OIDC_CLIENT_ID: 'boards',
+      BOARDS_PLATFORM_ADMIN_SUBJECTS: 'jwt:root,oidc:idp.test:eve',
+    });
+    expect(isPlatformAdmin('jwt', 'root', {}, chain)).toBe(true);
+    expect(isPlatformAdmin('oidc:idp.test', 'root', {}, chain)).toBe(false);
+    expect(isPlatformAdmin('oidc:idp.test', 'eve', {}, chain)).toBe(true);
+    expect(isPlatformAdmin('jwt', 'eve', {}, chain)).toBe(false);
+  });
+});
+
 describe('buildPrincipal', () => {
+  it('takes the issuer and email_verified exactly as the token states them', () => {
+    const principal = (claims: Record<string, unknown>) =>
+      buildPrincipal('jwt', { sub: 's', ...claims }, auth());
+    expect(principal({ iss: 'https://login.test', email_verified: true })).toMatchObject({
+      issuer: 'https://login.test',
+      emailVerified: true,
+    });
+    for (const verified of ['true', 1, 'yes', null, undefined, false]) {
+      expect(principal({ email_verified: verified }).emailVerified).toBe(false);
+    }
+    expect(principal({ iss: 42 }).issuer).toBeUndefined();
+  });
+
   it('takes e-mail and name from the claims, dropping values that are not usable', () => {
     const principal = buildPrincipal(
       'jwt',

@@ -1,3 +1,4 @@
+import { isQualifiedEntry } from 'src/common/identity-namespace';
 import type { AuthConfig } from 'src/core/config/boards-config';
 import type { Principal } from 'src/core/context/tenant-context';
 
@@ -23,7 +24,9 @@ export function buildPrincipal(
   return {
     provider,
     subject,
+    issuer: typeof claims.iss === 'string' && claims.iss !== '' ? claims.iss : undefined,
     email: emailFrom(claims.email),
+    emailVerified: claims.email_verified === true,
     name: nameFrom(claims.name) ?? nameFrom(claims.preferred_username),
     claims: Object.freeze({ ...claims }),
     isPlatformAdmin: isPlatformAdmin(provider, subject, claims, auth),
@@ -37,9 +40,11 @@ export function developmentPrincipal(auth: AuthConfig): Principal {
 
 /**
  * A caller is a platform admin when
- * - BOARDS_PLATFORM_ADMIN_SUBJECTS lists its subject, either bare (`alice`) or qualified by
- *   provider (`jwt:alice`, `oidc:idp.example.com:alice`; prefer this form when several issuers
- *   are trusted, since a bare subject matches in every one of them), or
+ * - BOARDS_PLATFORM_ADMIN_SUBJECTS lists it: a bare entry (`alice`, only accepted by the config
+ *   when one identity namespace is trusted) equals its subject, or a qualified entry
+ *   (`jwt:alice`, `oidc:idp.example.com:alice`) equals its provider and subject. A subject is never
+ *   compared with a qualified entry, so a `sub` of `oidc:idp.example.com:alice` from another
+ *   provider is not that admin; the config refuses entries that two namespaces could claim; or
  * - BOARDS_PLATFORM_ADMIN_ROLE is set and appears in one of the role claims `roles`, `role`,
  *   `groups` (an array of strings, or one string holding space- or comma-separated values) or
  *   Keycloak's `realm_access.roles`. Matching is exact and case-sensitive.
@@ -50,8 +55,11 @@ export function isPlatformAdmin(
   claims: Readonly<Record<string, unknown>>,
   auth: AuthConfig,
 ): boolean {
-  const subjects = auth.platformAdminSubjects;
-  if (subjects.includes(subject) || subjects.includes(`${provider}:${subject}`)) return true;
+  for (const entry of auth.platformAdminSubjects) {
+    if (isQualifiedEntry(entry) ? entry === `${provider}:${subject}` : entry === subject) {
+      return true;
+    }
+  }
   const role = auth.platformAdminRole;
   if (!role) return false;
   const realmAccess = claims.realm_access as { roles?: unknown } | undefined;

@@ -1,55 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { isValidSlug, normalizeSlug } from 'src/common/slug';
+import { isValidSlug } from 'src/common/slug';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
-import type { TenantRecord } from 'src/core/cache/tenant-cache';
 
-/** Claim names that may carry the tenant, in order (after BOARDS_JWT_TENANT_CLAIM). */
-export const TENANT_CLAIMS = [
-  'tenant',
-  'org',
-  'organization',
-  'org_slug',
-  'org_name',
-  'namespace',
-  'group',
-  'team',
-  'workspace',
-] as const;
-
-/**
- * Mail providers whose domains say nothing about an organization. Matched on the domain's first
- * label, so regional variants (hotmail.fr, yahoo.co.uk, gmx.de) are skipped too.
- */
-export const PUBLIC_MAIL_PROVIDERS = new Set([
-  'gmail',
-  'googlemail',
-  'outlook',
-  'hotmail',
-  'live',
-  'msn',
-  'yahoo',
-  'ymail',
-  'icloud',
-  'me',
-  'mac',
-  'protonmail',
-  'proton',
-  'pm',
-  'aol',
-  'gmx',
-  'web',
-  'mail',
-  'yandex',
-  'zoho',
-]);
-
-export type TenantSource = 'claim' | 'email_domain' | 'header' | 'default';
-
-export interface TenantResolution {
-  readonly tenant: TenantRecord;
-  readonly source: TenantSource;
+/** Which tenant a request asks for, and what the token says about the caller's place in it. */
+export interface TenantSelection {
+  readonly slug: string;
+  /** The token's tenant claim lists this tenant: the identity provider says the caller belongs. */
+  readonly claimed: boolean;
+  /** The default tenant of a single-tenant install, to which every authenticated caller belongs. */
+  readonly isDefault: boolean;
 }
 
 export interface TenantResolutionInput {
@@ -58,67 +19,52 @@ export interface TenantResolutionInput {
   readonly header: string | string[] | undefined;
 }
 
-export type TenantLookup = (slug: string) => Promise<TenantRecord | undefined>;
-
 const MAX_ECHOED_HEADER = 100;
+/** More tenants than this in one claim is not a list of memberships. */
+const MAX_CLAIMED_TENANTS = 100;
 
 /**
- * DESIGN.md §2, first hit wins:
- * 1. the claim named by BOARDS_JWT_TENANT_CLAIM; 2. `tenant`, `org`, … `workspace` (values are
- * normalized into slugs; a claim holding several tenants needs X-Tenant to pick one of them);
- * 3. multi-tenant mode only: the first label of a corporate e-mail domain, when a tenant with that
- * slug exists (public mail providers and `email_verified: false` are skipped; an e-mail domain
- * without a tenant falls through to the next rule); 4. the X-Tenant header (validated strictly);
- * 5. single-tenant mode: BOARDS_TENANT_SLUG.
+ * Selection, DESIGN.md §2 "Admission" 3. The tenant a request acts in is
+ * - the X-Tenant header when present (a choice among the caller's memberships; whether the caller
+ *   is a member is decided afterwards, by the tenant guard, and nothing overrides the choice);
+ * - else the one tenant the token's claim lists (a claim listing several needs X-Tenant);
+ * - else, in single-tenant mode, BOARDS_TENANT_SLUG; in multi-tenant mode nothing (400).
  *
- * When the token determines the tenant (rules 1–3), an X-Tenant header naming another tenant is
- * 403. Unknown tenants are 404 in multi-tenant mode and 403 in single-tenant mode; tenants that
- * are not active are 403. Nothing here creates a tenant.
+ * The claim is the one named by BOARDS_JWT_TENANT_CLAIM (default `tenant`) and no other, compared
+ * exactly: a valid slug, or an array of them. Anything else present under that name (another
+ * type, an empty string, a value that is not a slug, "Acme" for acme) is 403: no folding of case,
+ * accents or width, no other claim names, nothing taken from the e-mail address.
+ * Nothing here looks anything up or creates anything.
  */
 @Injectable()
 export class TenantResolver {
   constructor(private readonly config: BoardsConfig) {}
 
-  async resolve(input: TenantResolutionInput, lookup: TenantLookup): Promise<TenantResolution> {
+  resolve(input: TenantResolutionInput): TenantSelection {
     const header = this.headerSlug(input.header);
     const claimed = this.claimedSlugs(input.claims);
+    const { multiTenantMode, defaultTenantSlug } = this.config.tenancy;
+    const select = (slug: string): TenantSelection => ({
+      slug,
+      claimed: claimed.includes(slug),
+      isDefault: !multiTenantMode && slug === defaultTenantSlug,
+    });
 
-    if (claimed) {
-      let slug: string;
-      if (claimed.slugs.length === 1) {
-        slug = claimed.slugs[0];
-        if (header !== undefined && header !== slug) throw this.headerConflict();
-      } else if (header === undefined) {
-        throw this.missingTenant(
-          `The token's "${claimed.claim}" claim names several tenants; choose one with the X-Tenant header.`,
-        );
-      } else if (claimed.slugs.includes(header)) {
-        slug = header;
-      } else {
-        throw this.headerConflict();
-      }
-      return { tenant: this.usable(await lookup(slug), slug), source: 'claim' };
+    if (header !== undefined) return select(header);
+    if (claimed.length === 1) return select(claimed[0]);
+    if (claimed.length > 1) {
+      throw this.missingTenant(
+        `The token's "${this.claimName}" claim lists several tenants; choose one with the X-Tenant header.`,
+      );
     }
-
-    if (this.config.tenancy.multiTenantMode) {
-      const domainSlug = emailDomainSlug(input.claims);
-      const tenant = domainSlug === undefined ? undefined : await lookup(domainSlug);
-      if (tenant) {
-        if (header !== undefined && header !== tenant.slug) throw this.headerConflict();
-        return { tenant: this.usable(tenant, tenant.slug), source: 'email_domain' };
-      }
-    }
-
-    if (header !== undefined) {
-      return { tenant: this.usable(await lookup(header), header), source: 'header' };
-    }
-    if (!this.config.tenancy.multiTenantMode) {
-      const slug = this.config.tenancy.defaultTenantSlug;
-      return { tenant: this.usable(await lookup(slug), slug), source: 'default' };
-    }
+    if (!multiTenantMode) return select(defaultTenantSlug);
     throw this.missingTenant(
       'No tenant was given: send an X-Tenant header or use a token with a tenant claim.',
     );
+  }
+
+  private get claimName(): string {
+    return this.config.auth.jwt.tenantClaim;
   }
 
   /** The header's slug, undefined when absent; 400 when present but not a well-formed slug. */
@@ -137,55 +83,23 @@ export class TenantResolver {
   }
 
   /**
-   * The first tenant claim present. A string (or an array of strings) that normalizes to no slug
-   * is 403: the token names a tenant that cannot exist. Other types (objects, numbers) and empty
-   * values are not tenant names and are skipped.
+   * The tenants the configured claim lists: [] when the claim is absent (or an empty array);
+   * 403 when it is present but not a valid slug or an array of valid slugs.
    */
-  private claimedSlugs(
-    claims: Readonly<Record<string, unknown>>,
-  ): { claim: string; slugs: string[] } | undefined {
-    const names = [this.config.auth.jwt.tenantClaim, ...TENANT_CLAIMS].filter(
-      (name): name is string => typeof name === 'string',
-    );
-    for (const claim of names) {
-      const value = claims[claim];
-      const values =
-        typeof value === 'string'
-          ? [value]
-          : Array.isArray(value) && value.every((v) => typeof v === 'string')
-            ? (value as string[])
-            : [];
-      const present = values.filter((v) => v.trim() !== '');
-      if (present.length === 0) continue;
-      const slugs = present.map((v) => normalizeSlug(v));
-      if (slugs.some((slug) => slug === undefined)) {
-        throw new DomainError(
-          ErrorCode.Forbidden,
-          `The token's "${claim}" claim does not name a valid tenant.`,
-        );
-      }
-      return { claim, slugs: [...new Set(slugs as string[])] };
+  private claimedSlugs(claims: Readonly<Record<string, unknown>>): string[] {
+    if (!Object.prototype.hasOwnProperty.call(claims, this.claimName)) return [];
+    const value = claims[this.claimName];
+    const values = typeof value === 'string' ? [value] : value;
+    if (
+      Array.isArray(values) &&
+      values.length <= MAX_CLAIMED_TENANTS &&
+      values.every((v): v is string => typeof v === 'string' && isValidSlug(v))
+    ) {
+      return [...new Set(values)];
     }
-    return undefined;
-  }
-
-  private usable(tenant: TenantRecord | undefined, slug: string): TenantRecord {
-    if (!tenant) {
-      throw this.config.tenancy.multiTenantMode
-        ? new DomainError(ErrorCode.NotFound, `Tenant "${slug}" was not found.`)
-        : new DomainError(ErrorCode.Forbidden, `Tenant "${slug}" is not served here.`);
-    }
-    if (tenant.status !== 'active') {
-      const state = tenant.status === 'pending_approval' ? 'pending approval' : tenant.status;
-      throw new DomainError(ErrorCode.Forbidden, `Tenant "${slug}" is ${state}.`);
-    }
-    return tenant;
-  }
-
-  private headerConflict(): DomainError {
-    return new DomainError(
+    throw new DomainError(
       ErrorCode.Forbidden,
-      'The X-Tenant header names a different tenant than the token.',
+      `The token's "${this.claimName}" claim does not name valid tenant slugs.`,
     );
   }
 
@@ -195,21 +109,4 @@ export class TenantResolver {
       multi_tenant_mode: this.config.tenancy.multiTenantMode,
     });
   }
-}
-
-/** Rule 3: `user@acme-corp.com` → `acme-corp`; undefined for public or unverified addresses. */
-export function emailDomainSlug(claims: Readonly<Record<string, unknown>>): string | undefined {
-  const email = claims.email;
-  if (typeof email !== 'string') return undefined;
-  if (claims.email_verified === false || claims.email_verified === 'false') return undefined;
-  const at = email.lastIndexOf('@');
-  if (at < 1) return undefined;
-  const labels = email
-    .slice(at + 1)
-    .trim()
-    .toLowerCase()
-    .split('.');
-  if (labels.length < 2 || labels.some((label) => label === '')) return undefined;
-  if (PUBLIC_MAIL_PROVIDERS.has(labels[0])) return undefined;
-  return normalizeSlug(labels[0]);
 }

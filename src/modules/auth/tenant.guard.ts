@@ -3,18 +3,24 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { NO_TENANT_KEY } from 'src/common/decorators/no-tenant.decorator';
 import { IS_PUBLIC_KEY } from 'src/common/decorators/public.decorator';
-import { BoardsConfig } from 'src/core/config/boards-config';
+import type { TenantRecord } from 'src/core/cache/tenant-cache';
 import { TenantContext, type Principal } from 'src/core/context/tenant-context';
-import { missingCredentials } from './auth.errors';
+import { missingCredentials, notAMember, tenantNotActive } from './auth.errors';
 import { TenantDirectory } from './tenant-directory';
-import { TenantResolver, type TenantSource } from './tenant-resolver';
+import { TenantResolver } from './tenant-resolver';
 import { UserProvisioningService } from './user-provisioning.service';
 
 /**
- * Second global guard, after AuthenticationGuard: resolves the request's tenant (DESIGN.md §2,
- * see TenantResolver), provisions or loads the caller's user in it, and stores tenant and user
- * in the TenantContext — from there the TenantTransactionInterceptor opens the request's tenant
- * transaction. @Public() and @NoTenant() routes get no tenant.
+ * Second global guard, after AuthenticationGuard: admission (DESIGN.md §2). It selects the tenant
+ * (TenantResolver: X-Tenant, else the token's claim, else the single-tenant default), then admits
+ * the caller only through a membership (UserProvisioningService: claim, invitation, verified
+ * domain, registration, the admin named at creation, or the single-tenant default), and stores
+ * tenant and user in the TenantContext — from there the TenantTransactionInterceptor opens the
+ * request's tenant transaction. @Public() and @NoTenant() routes get no tenant.
+ *
+ * Non-members get one 403 whatever the tenant's state: unknown, pending, suspended, rejected, or
+ * bound to other token issuers. Members of a tenant that is not active (a membership row, or a
+ * token whose claim lists it) learn its state (403).
  */
 @Injectable()
 export class TenantGuard implements CanActivate {
@@ -24,7 +30,6 @@ export class TenantGuard implements CanActivate {
     private readonly resolver: TenantResolver,
     private readonly directory: TenantDirectory,
     private readonly provisioning: UserProvisioningService,
-    private readonly config: BoardsConfig,
   ) {}
 
   async canActivate(execution: ExecutionContext): Promise<boolean> {
@@ -34,45 +39,35 @@ export class TenantGuard implements CanActivate {
     const principal = this.context.principal;
     if (!principal) throw missingCredentials();
     const request = execution.switchToHttp().getRequest<FastifyRequest>();
-    const { tenant, source } = await this.resolver.resolve(
-      { claims: principal.claims, header: request.headers['x-tenant'] },
-      (slug) => this.directory.findBySlug(slug),
-    );
-    const user = await this.provisioning.ensureUser(
+    const selection = this.resolver.resolve({
+      claims: principal.claims,
+      header: request.headers['x-tenant'],
+    });
+    const tenant = await this.directory.findBySlug(selection.slug);
+    if (!tenant || !acceptsIssuer(tenant, principal)) throw notAMember(selection.slug);
+    const active = tenant.status === 'active';
+    const user = await this.provisioning.admit(
       tenant,
       principal,
-      this.membershipRules(source, tenant.slug, principal),
+      {
+        claimed: selection.claimed,
+        everyone: selection.isDefault || principal.provider === 'none',
+      },
+      { mayWrite: active },
     );
+    // The identity provider's word makes a claim holder a member before any row exists.
+    const member = user !== undefined || selection.claimed || selection.isDefault;
+    if (!active && member) throw tenantNotActive(tenant.slug, tenant.status);
+    if (!user) throw notAMember(selection.slug);
     this.context.setResolved(tenant, user);
     return true;
   }
+}
 
-  /**
-   * Who may become a user of the resolved tenant on first contact, and whether the first one
-   * becomes its admin:
-   * - a tenant claim, or the default tenant of a single-tenant install: yes, and yes;
-   * - a corporate e-mail domain: only with `email_verified: true`, and never as admin (a
-   *   look-alike address must not take over an empty tenant);
-   * - X-Tenant alone: no — the header selects among one's memberships (the `none` development
-   *   provider aside).
-   */
-  private membershipRules(
-    source: TenantSource,
-    slug: string,
-    principal: Principal,
-  ): { mayCreate: boolean; mayBecomeAdmin: boolean } {
-    if (principal.provider === 'none') return { mayCreate: true, mayBecomeAdmin: true };
-    const { multiTenantMode, defaultTenantSlug } = this.config.tenancy;
-    switch (source) {
-      case 'claim':
-      case 'default':
-        return { mayCreate: true, mayBecomeAdmin: true };
-      case 'email_domain': {
-        const verified = principal.claims.email_verified;
-        return { mayCreate: verified === true || verified === 'true', mayBecomeAdmin: false };
-      }
-      case 'header':
-        return { mayCreate: !multiTenantMode && slug === defaultTenantSlug, mayBecomeAdmin: true };
-    }
-  }
+/** A tenant bound to issuers admits only tokens whose verified `iss` is one of them, exactly. */
+function acceptsIssuer(tenant: TenantRecord, principal: Principal): boolean {
+  const issuers = tenant.allowedIssuers ?? [];
+  return (
+    issuers.length === 0 || (principal.issuer !== undefined && issuers.includes(principal.issuer))
+  );
 }

@@ -1,50 +1,202 @@
 import { Injectable } from '@nestjs/common';
-import type { Principal } from 'src/core/context/tenant-context';
+import { canonicalEmail, emailDomain } from 'src/common/email';
 import { TenantCache, type TenantRecord, type UserRecord } from 'src/core/cache/tenant-cache';
-import { notAMember } from './auth.errors';
+import type { MembershipSource, Principal, TenantRole } from 'src/core/context/tenant-context';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { AuditService } from 'src/modules/tenants/audit.service';
+import { InvitationsRepository } from 'src/modules/tenants/invitations.repository';
+import { TenantDomainsRepository } from 'src/modules/tenants/tenant-domains.repository';
 import {
   UsersRepository,
   profileFillsGaps,
-  type ProvisioningRules,
+  type UserIdentity,
   type UserProfile,
 } from './users.repository';
 
 const MAX_AVATAR_URL_LENGTH = 2_048;
 
+/** What the request itself says about the caller's place in the selected tenant. */
+export interface AdmissionFacts {
+  /** The token's tenant claim lists the tenant. */
+  readonly claimed: boolean;
+  /**
+   * Every authenticated caller belongs: the default tenant of a single-tenant install, or any
+   * tenant with the `none` development provider.
+   */
+  readonly everyone: boolean;
+}
+
 /**
- * The caller's user row in its tenant, provisioned just in time. A cached user is returned as is
- * unless the token brings a profile value the row still lacks, so a steady stream of requests
- * from one user neither reads nor writes the database.
+ * Whether an existing membership row admits by itself, with nothing to write: claim memberships
+ * while the token lists the tenant (or everyone belongs), the row kinds always, `email_domain`,
+ * `removed` and `system` never (they need a fact that changes the row, see admit()).
+ */
+export function rowAdmits(source: MembershipSource, facts: AdmissionFacts): boolean {
+  switch (source) {
+    case 'claim':
+      return facts.claimed || facts.everyone;
+    case 'registration':
+    case 'setup_admin':
+    case 'invitation':
+    case 'domain':
+    case 'default':
+    case 'legacy':
+      return true;
+    case 'email_domain':
+    case 'removed':
+    case 'system':
+      return false;
+  }
+}
+
+/**
+ * Admission (DESIGN.md §2): the caller's membership of the selected tenant, from explicit facts
+ * only, provisioned just in time. A cached or stored row that admits by itself is returned as is
+ * (a steady stream of requests neither reads nor writes). Otherwise one write transaction, under
+ * the tenant's membership lock, looks for a fact, in this order:
+ * 1. a pending invitation for the token's e-mail, which must be verified (`email_verified: true`):
+ *    joins (or rejoins, or confirms) with the invitation's role;
+ * 2. the token's claim lists the tenant, or everyone belongs to it: joins as `claim` (`default`);
+ *    the first such member of a tenant with no admin, and no admin named by invitation, is admin;
+ * 3. the token's verified e-mail is at one of the tenant's own domains: joins as `member`.
+ * A removed member comes back only by invitation (1); a claim member whose token no longer lists
+ * the tenant stays out (the identity provider is the source of truth) unless invited.
+ * Nothing is written in a tenant that is not active (`mayWrite: false`).
  */
 @Injectable()
 export class UserProvisioningService {
   constructor(
     private readonly users: UsersRepository,
+    private readonly invitations: InvitationsRepository,
+    private readonly domains: TenantDomainsRepository,
+    private readonly transactions: TenantTransactions,
+    private readonly audit: AuditService,
     private readonly cache: TenantCache,
   ) {}
 
-  /**
-   * `mayCreate: false` (a tenant the caller only named in X-Tenant, in multi-tenant mode): an
-   * existing membership is returned, but nobody joins a tenant just by naming it; that is 403.
-   */
-  async ensureUser(
+  /** The caller's user in `tenant`, or undefined when the caller is not (and cannot become) a member. */
+  async admit(
     tenant: TenantRecord,
     principal: Principal,
-    options: ProvisioningRules = { mayCreate: true, mayBecomeAdmin: true },
-  ): Promise<UserRecord> {
+    facts: AdmissionFacts,
+    options: { mayWrite: boolean },
+  ): Promise<UserRecord | undefined> {
+    const identity = { provider: principal.provider, subject: principal.subject };
     const profile = profileOf(principal);
-    const cached = await this.cache.getUser(tenant.id, principal.provider, principal.subject);
-    if (cached && !profileFillsGaps(cached, profile)) return cached;
+    const cached = await this.cache.getUser(tenant.id, identity.provider, identity.subject);
+    const quick = (user: UserRecord | undefined) =>
+      user !== undefined &&
+      rowAdmits(user.membershipSource, facts) &&
+      !profileFillsGaps(user, profile);
+    if (quick(cached)) return cached;
     const version = this.cache.userVersion();
-    const user = await this.users.provision(
-      tenant.id,
-      { provider: principal.provider, subject: principal.subject },
-      profile,
-      options,
-    );
-    if (!user) throw notAMember();
-    await this.cache.setUser(tenant.id, principal.provider, principal.subject, user, version);
+    const stored = cached ?? (await this.users.read(tenant.id, identity));
+    let user: UserRecord | undefined;
+    if (stored && rowAdmits(stored.membershipSource, facts) && (quick(stored) || !options.mayWrite))
+      user = stored;
+    else if (options.mayWrite && (await this.mayJoin(tenant.id, principal, stored, facts)))
+      user = await this.transactions.run(tenant.id, () =>
+        this.admitLocked(tenant.id, principal, identity, profile, facts),
+      );
+    if (user)
+      await this.cache.setUser(tenant.id, identity.provider, identity.subject, user, version);
     return user;
+  }
+
+  /**
+   * Whether some fact could admit the caller, checked with plain reads so that a stranger naming
+   * a tenant costs no write transaction and never waits on the tenant's membership lock. The
+   * write path checks again under the lock.
+   */
+  private async mayJoin(
+    tenantId: string,
+    principal: Principal,
+    row: UserRecord | undefined,
+    facts: AdmissionFacts,
+  ): Promise<boolean> {
+    if (row && rowAdmits(row.membershipSource, facts)) return true; // profile to fill
+    const openToFacts = !row || row.membershipSource === 'email_domain';
+    if (openToFacts && (facts.claimed || facts.everyone)) return true;
+    const email = principal.emailVerified && principal.email ? principal.email : undefined;
+    if (!email) return false;
+    if (await this.invitations.isPending(tenantId, canonicalEmail(email))) return true;
+    return openToFacts && (await this.domains.holds(tenantId, emailDomain(email)));
+  }
+
+  private async admitLocked(
+    tenantId: string,
+    principal: Principal,
+    identity: UserIdentity,
+    profile: UserProfile,
+    facts: AdmissionFacts,
+  ): Promise<UserRecord | undefined> {
+    await this.users.lockTenant(tenantId);
+    const row = await this.users.find(tenantId, identity);
+    if (row && rowAdmits(row.membershipSource, facts))
+      return this.users.fillProfile(tenantId, row, profile);
+
+    const email = principal.emailVerified && principal.email ? principal.email : undefined;
+    const invitation =
+      email && (await this.invitations.pendingFor(tenantId, canonicalEmail(email)));
+    if (invitation) {
+      const role: TenantRole = row?.tenantRole === 'admin' ? 'admin' : invitation.role;
+      const user = await this.join(tenantId, identity, profile, row, 'invitation', role);
+      await this.invitations.markAccepted(tenantId, invitation.id, user.id);
+      await this.recordJoin(tenantId, user, { invitation_id: invitation.id });
+      return user;
+    }
+    // Only an invitation brings back a removed member, or a claim member the claim left.
+    if (row && row.membershipSource !== 'email_domain') return undefined;
+
+    if (facts.claimed || facts.everyone) {
+      const role = row?.tenantRole ?? ((await this.needsAdmin(tenantId)) ? 'admin' : 'member');
+      const source = facts.claimed ? 'claim' : 'default';
+      const user = await this.join(tenantId, identity, profile, row, source, role);
+      await this.recordJoin(tenantId, user, {});
+      return user;
+    }
+    if (email && (await this.domains.holds(tenantId, emailDomain(email)))) {
+      const user = await this.join(tenantId, identity, profile, row, 'domain', 'member');
+      await this.recordJoin(tenantId, user, { domain: emailDomain(email) });
+      return user;
+    }
+    return undefined;
+  }
+
+  /** A tenant with no admin and no admin named by invitation: its first claim member leads it. */
+  private async needsAdmin(tenantId: string): Promise<boolean> {
+    return (
+      !(await this.users.hasActiveAdmin(tenantId)) &&
+      !(await this.invitations.hasAdminDesignation(tenantId))
+    );
+  }
+
+  private join(
+    tenantId: string,
+    identity: UserIdentity,
+    profile: UserProfile,
+    row: UserRecord | undefined,
+    source: MembershipSource,
+    role: TenantRole,
+  ): Promise<UserRecord> {
+    return row
+      ? this.users.setMembership(tenantId, row.id, profile, { source, role })
+      : this.users.insert(tenantId, identity, profile, { source, role });
+  }
+
+  private recordJoin(
+    tenantId: string,
+    user: UserRecord,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    return this.audit.record({
+      tenantId,
+      actorId: user.id,
+      action: 'tenant.member.join',
+      targetType: 'member',
+      targetId: user.id,
+      details: { membership_source: user.membershipSource, role: user.tenantRole, ...details },
+    });
   }
 }
 

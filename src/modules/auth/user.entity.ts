@@ -1,12 +1,16 @@
 import { Column, CreateDateColumn, Entity, UpdateDateColumn } from 'typeorm';
 import { TenantOwnedEntity } from 'src/core/database/tenant-owned.entity';
-import type { TenantRole } from 'src/core/context/tenant-context';
+import type { MembershipSource, TenantRole } from 'src/core/context/tenant-context';
 
 /** A person within one tenant, provisioned just in time; keyed by (tenant, provider, subject). */
 @Entity('users')
 export class User extends TenantOwnedEntity {
   @Column('varchar', { length: 20, default: 'member' })
   tenantRole: TenantRole;
+
+  /** How the user belongs to the tenant (see MembershipSource). */
+  @Column('varchar', { length: 20, default: 'claim' })
+  membershipSource: MembershipSource;
 
   @Column('varchar', { length: 100 })
   authProvider: string;

@@ -1,14 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import type { TenantRole } from 'src/core/context/tenant-context';
+import type { MembershipSource, TenantRole } from 'src/core/context/tenant-context';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import type { UserRecord } from 'src/core/cache/tenant-cache';
-
-/** Whether a first request may create the user, and whether the tenant's first user becomes admin. */
-export interface ProvisioningRules {
-  readonly mayCreate: boolean;
-  readonly mayBecomeAdmin: boolean;
-}
 
 export interface UserIdentity {
   readonly provider: string;
@@ -25,90 +18,48 @@ export interface UserProfile {
 interface UserRow {
   id: string;
   tenant_role: TenantRole;
+  membership_source: MembershipSource;
   email: string | null;
   display_name: string | null;
   avatar_url: string | null;
 }
 
-const COLUMNS = 'id, tenant_role, email, display_name, avatar_url';
+const COLUMNS = 'id, tenant_role, membership_source, email, display_name, avatar_url';
 const FIND_SQL = `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1::uuid AND auth_provider = $2 AND auth_subject = $3`;
 
 /**
- * Just-in-time users, keyed by (tenant, auth provider, subject). Each call is one short tenant
- * transaction of its own (never the request's), so provisioning commits before the handler runs.
+ * Just-in-time users, keyed by (tenant, auth provider, subject): the membership rows of
+ * admission. `read` is a one-round-trip read of its own; every other method runs in the open
+ * tenant transaction (UserProvisioningService opens it), so admission commits before the handler
+ * runs.
  */
 @Injectable()
 export class UsersRepository {
   constructor(private readonly transactions: TenantTransactions) {}
 
-  /**
-   * Finds or creates the user and fills its empty profile fields (never overwriting one).
-   * With `mayCreate: false` only an existing user is returned (undefined otherwise).
-   * The first user of a tenant (system users such as the sample-data owner aside) becomes its
-   * `admin`, everyone after it `member`: the insert holds
-   * a transaction-scoped advisory lock on the tenant, so two first requests cannot both see an
-   * empty tenant. A concurrent insert of the same identity ends in ON CONFLICT DO NOTHING and a
-   * re-read.
-   */
-  provision(tenantId: string, identity: UserIdentity, profile: UserProfile): Promise<UserRecord>;
-  provision(
-    tenantId: string,
-    identity: UserIdentity,
-    profile: UserProfile,
-    options: ProvisioningRules,
-  ): Promise<UserRecord | undefined>;
-  async provision(
-    tenantId: string,
-    identity: UserIdentity,
-    profile: UserProfile,
-    options: ProvisioningRules = { mayCreate: true, mayBecomeAdmin: true },
-  ): Promise<UserRecord | undefined> {
-    // The common case — the user exists and the token adds nothing to its profile — is one read
-    // in a one-round-trip read-only tenant transaction; anything else takes the write transaction.
+  /** The user of this identity in the tenant, in a read-only tenant transaction of its own. */
+  async read(tenantId: string, identity: UserIdentity): Promise<UserRecord | undefined> {
     const [row] = await this.transactions.read<UserRow>(tenantId, FIND_SQL, [
       tenantId,
       identity.provider,
       identity.subject,
     ]);
-    const known = row && toRecord(row);
-    if (known && !profileFillsGaps(known, profile)) return known;
-    return this.transactions.run(tenantId, async (manager) => {
-      const existing = await this.find(manager, tenantId, identity);
-      if (existing) return this.fillProfile(manager, tenantId, existing, profile);
-      if (!options.mayCreate) return undefined;
-      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1::text))', [tenantId]);
-      const inserted = (await manager.query(
-        `INSERT INTO users (tenant_id, tenant_role, auth_provider, auth_subject, email, display_name, avatar_url)
-         SELECT $1::uuid,
-                CASE WHEN NOT $7::boolean
-                       OR EXISTS (SELECT 1 FROM users WHERE tenant_id = $1::uuid AND auth_provider <> 'system')
-                     THEN 'member' ELSE 'admin' END,
-                $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::text
-         ON CONFLICT (tenant_id, auth_provider, auth_subject) DO NOTHING
-         RETURNING ${COLUMNS}`,
-        [
-          tenantId,
-          identity.provider,
-          identity.subject,
-          profile.email,
-          profile.displayName,
-          profile.avatarUrl,
-          options.mayBecomeAdmin,
-        ],
-      )) as UserRow[];
-      if (inserted.length > 0) return toRecord(inserted[0]);
-      const raced = await this.find(manager, tenantId, identity);
-      if (!raced) throw new Error('user vanished right after a conflicting insert');
-      return this.fillProfile(manager, tenantId, raced, profile);
-    });
+    return row && toRecord(row);
   }
 
-  private async find(
-    manager: EntityManager,
-    tenantId: string,
-    identity: UserIdentity,
-  ): Promise<UserRecord | undefined> {
-    const rows = (await manager.query(FIND_SQL, [
+  /**
+   * Serializes admission and membership changes of one tenant until the transaction ends, so two
+   * first requests cannot both see a tenant without admin, and two admins demoting each other
+   * cannot both see the other one still there.
+   */
+  async lockTenant(tenantId: string): Promise<void> {
+    await this.transactions.manager.query('SELECT pg_advisory_xact_lock(hashtext($1::text))', [
+      tenantId,
+    ]);
+  }
+
+  async find(tenantId: string, identity: UserIdentity): Promise<UserRecord | undefined> {
+    const rows = (await this.transactions.manager.query(FIND_SQL, [
       tenantId,
       identity.provider,
       identity.subject,
@@ -116,25 +67,80 @@ export class UsersRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
-  private async fillProfile(
-    manager: EntityManager,
+  /** Whether the tenant has an admin who is still a member. */
+  async hasActiveAdmin(tenantId: string): Promise<boolean> {
+    const [row] = (await this.transactions.manager.query(
+      `SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1::uuid AND tenant_role = 'admin'
+                         AND membership_source NOT IN ('removed', 'system')) AS present`,
+      [tenantId],
+    )) as { present: boolean }[];
+    return row.present;
+  }
+
+  async insert(
     tenantId: string,
-    user: UserRecord,
+    identity: UserIdentity,
     profile: UserProfile,
+    membership: { source: MembershipSource; role: TenantRole },
   ): Promise<UserRecord> {
+    const rows = (await this.transactions.manager.query(
+      `INSERT INTO users (tenant_id, tenant_role, membership_source, auth_provider, auth_subject, email, display_name, avatar_url)
+       VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8)
+       RETURNING ${COLUMNS}`,
+      [
+        tenantId,
+        membership.role,
+        membership.source,
+        identity.provider,
+        identity.subject,
+        profile.email,
+        profile.displayName,
+        profile.avatarUrl,
+      ],
+    )) as UserRow[];
+    return toRecord(rows[0]);
+  }
+
+  /** Sets how the user belongs to the tenant (and its role), filling empty profile fields. */
+  async setMembership(
+    tenantId: string,
+    userId: string,
+    profile: UserProfile,
+    membership: { source: MembershipSource; role: TenantRole },
+  ): Promise<UserRecord> {
+    return this.update(tenantId, userId, `membership_source = $6, tenant_role = $7,`, profile, [
+      membership.source,
+      membership.role,
+    ]);
+  }
+
+  /** Fills the user's empty profile fields from the token (never overwriting one). */
+  async fillProfile(tenantId: string, user: UserRecord, profile: UserProfile): Promise<UserRecord> {
     if (!profileFillsGaps(user, profile)) return user;
+    return this.update(tenantId, user.id, '', profile, []);
+  }
+
+  private async update(
+    tenantId: string,
+    userId: string,
+    extraSet: string,
+    profile: UserProfile,
+    extraParams: unknown[],
+  ): Promise<UserRecord> {
     // TypeORM's postgres driver answers an UPDATE with [rows, affected count].
-    const [rows] = (await manager.query(
+    const [rows] = (await this.transactions.manager.query(
       `UPDATE users
-          SET email = COALESCE(email, $3::varchar),
+          SET ${extraSet}
+              email = COALESCE(email, $3::varchar),
               display_name = COALESCE(display_name, $4::varchar),
               avatar_url = COALESCE(avatar_url, $5::text),
               updated_at = now()
         WHERE tenant_id = $1::uuid AND id = $2::uuid
         RETURNING ${COLUMNS}`,
-      [tenantId, user.id, profile.email, profile.displayName, profile.avatarUrl],
+      [tenantId, userId, profile.email, profile.displayName, profile.avatarUrl, ...extraParams],
     )) as [UserRow[], number];
-    return rows[0] ? toRecord(rows[0]) : user;
+    if (!rows[0]) throw new Error('user vanished inside its tenant transaction');
+    return toRecord(rows[0]);
   }
 }
 
@@ -151,6 +157,7 @@ function toRecord(row: UserRow): UserRecord {
   return {
     id: row.id,
     tenantRole: row.tenant_role,
+    membershipSource: row.membership_source,
     email: row.email,
     displayName: row.display_name,
     avatarUrl: row.avatar_url,

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { In, Not } from 'typeorm';
+import { INACTIVE_SOURCES } from 'src/core/context/tenant-context';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { User } from 'src/modules/auth/user.entity';
 import { BoardMember, type BoardRole } from './board-member.entity';
@@ -56,10 +58,14 @@ export class BoardMembersRepository {
     return views.find((view) => view.member.userId === key.userId) ?? null;
   }
 
-  /** The user's public profile when the user exists in this tenant. */
+  /** The user's public profile when the user is a member of this tenant (not removed, not a system user). */
   async findProfile(key: { tenantId: string; userId: string }): Promise<PublicProfile | null> {
     const user = await this.transactions.manager.getRepository(User).findOne({
-      where: { tenantId: key.tenantId, id: key.userId },
+      where: {
+        tenantId: key.tenantId,
+        id: key.userId,
+        membershipSource: Not(In([...INACTIVE_SOURCES])),
+      },
       select: { tenantId: true, id: true, displayName: true, avatarUrl: true },
     });
     return user
@@ -94,6 +100,15 @@ export class BoardMembersRepository {
       .where('tenant_id = :tenantId AND board_id = :boardId AND user_id = :userId', key)
       .execute();
     return (result.affected ?? 0) > 0;
+  }
+
+  /** Removes every board membership of a user (their tenant membership ended); returns how many. */
+  async deleteAllOf(tenantId: string, userId: string): Promise<number> {
+    const [, removed] = (await this.transactions.manager.query(
+      'DELETE FROM board_members WHERE tenant_id = $1::uuid AND user_id = $2::uuid',
+      [tenantId, userId],
+    )) as [unknown[], number];
+    return removed;
   }
 
   async delete(key: MemberKey): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TenantsModule } from 'src/modules/tenants/tenants.module';
+import { BoardHandover } from './board-handover';
 import { BoardMembersController } from './board-members.controller';
 import { BoardMembersRepository } from './board-members.repository';
 import { BoardMembersService } from './board-members.service';
@@ -16,6 +17,7 @@ import { IdempotencyRepository } from './idempotency.repository';
   imports: [TenantsModule],
   controllers: [BoardsController, BoardMembersController, GenerationsController],
   providers: [
+    BoardHandover,
     BoardsRepository,
     BoardMembersRepository,
     GenerationsRepository,

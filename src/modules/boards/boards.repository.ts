@@ -163,6 +163,27 @@ export class BoardsRepository {
       .execute();
   }
 
+  /**
+   * Gives every board `fromUserId` owns to `toUserId` (a membership that ended), bumping their
+   * versions; the new owner's own membership rows on those boards go (an owner is not a member).
+   * Returns how many boards changed hands.
+   */
+  async transferAllOwned(tenantId: string, fromUserId: string, toUserId: string): Promise<number> {
+    const manager = this.transactions.manager;
+    await manager.query(
+      `DELETE FROM board_members m USING boards b
+        WHERE m.tenant_id = $1::uuid AND b.tenant_id = $1::uuid AND b.id = m.board_id
+          AND b.owner_id = $2::uuid AND m.user_id = $3::uuid`,
+      [tenantId, fromUserId, toUserId],
+    );
+    const [, moved] = (await manager.query(
+      `UPDATE boards SET owner_id = $3::uuid, version = version + 1, updated_at = now()
+        WHERE tenant_id = $1::uuid AND owner_id = $2::uuid`,
+      [tenantId, fromUserId, toUserId],
+    )) as [unknown[], number];
+    return moved;
+  }
+
   async delete(key: BoardKey): Promise<boolean> {
     const result = await this.transactions.manager
       .createQueryBuilder()

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { emailDomain } from 'src/common/email';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { Principal } from 'src/core/context/tenant-context';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
@@ -9,10 +10,6 @@ import { toTenantResponse } from './dto/tenant.response';
 import { TenantAdminService } from './tenant-admin.service';
 import { TenantErrors } from './tenants.errors';
 import { TenantsRepository } from './tenants.repository';
-
-function domainOf(email: string): string {
-  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-}
 
 /**
  * Self-service registration (multi-tenant mode): allowed e-mail domains, a limit of tenants per
@@ -41,10 +38,10 @@ export class RegistrationService {
     const { multiTenantMode, registration } = this.config.tenancy;
     if (!multiTenantMode) throw TenantErrors.registrationClosed();
     if (registration.allowedDomains.length > 0) {
-      const domains = [
-        domainOf(dto.admin_email),
-        principal.email ? domainOf(principal.email) : '(no e-mail in token)',
-      ];
+      // The token's own address must be verified (email_verified: true, nothing else) and at an
+      // allowed domain; the admin_email given in the body as well.
+      if (!principal.email || !principal.emailVerified) throw TenantErrors.emailNotVerified();
+      const domains = [emailDomain(dto.admin_email), emailDomain(principal.email)];
       const refused = domains.find((domain) => !registration.allowedDomains.includes(domain));
       if (refused) throw TenantErrors.domainNotAllowed(refused);
     }
@@ -71,6 +68,7 @@ export class RegistrationService {
                 metadata: dto.metadata ?? {},
               },
             },
+            allowedIssuers: [],
             registeredBy: identity,
           },
           {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -15,6 +15,7 @@ import { UuidParam } from 'src/common/uuid-param';
 import { RouteLimit } from 'src/core/rate-limit/route-limit.decorator';
 import { CreateTenantDto } from './dto/create-tenant.dto';
 import { ListTenantsQuery } from './dto/list-tenants.query';
+import { QuarantinedSlugListResponse } from './dto/quarantined-slug.response';
 import { SetupStatusResponse } from './dto/setup-status.response';
 import { TenantPageResponse, TenantResponse } from './dto/tenant.response';
 import { UpdateTenantDto } from './dto/update-tenant.dto';
@@ -162,6 +163,38 @@ export class SetupController {
   @ApiErrors(400, 401, 403, 404, 409, 429)
   activate(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'activate');
+  }
+
+  @Get('quarantined-slugs')
+  @RouteLimit('setup-read', 100, 60_000)
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary:
+      'Slugs of deleted tenants that cannot be taken yet (BOARDS_DELETED_SLUG_QUARANTINE_DAYS)',
+    operationId: 'listQuarantinedSlugs',
+  })
+  @ApiOkResponse({ type: QuarantinedSlugListResponse })
+  @ApiErrors(401, 403, 429)
+  quarantine(): Promise<QuarantinedSlugListResponse> {
+    return this.admin.listQuarantine();
+  }
+
+  @Delete('quarantined-slugs/:slug')
+  @HttpCode(204)
+  @NoTenant()
+  @PlatformAdmin()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary:
+      "Release a deleted tenant's slug before its quarantine ends (tokens that still name it could then land in a new tenant of that slug)",
+    operationId: 'releaseQuarantinedSlug',
+  })
+  @ApiNoContentResponse({ description: 'Released' })
+  @ApiErrors(401, 403, 404, 429)
+  async release(@Param('slug') slug: string): Promise<void> {
+    await this.admin.releaseQuarantine(slug);
   }
 
   private act(id: string, action: TenantAction): Promise<TenantResponse> {

@@ -4,6 +4,7 @@ import type { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import type { AuditService } from './audit.service';
+import type { InvitationsRepository } from './invitations.repository';
 import { TENANT_TRANSITIONS, TenantAdminService, type TenantAction } from './tenant-admin.service';
 import type { TenantSeeder } from './tenant-seeder.service';
 import { TENANT_STATUSES, type Tenant, type TenantStatus } from './tenant.entity';
@@ -66,6 +67,7 @@ describe('TenantAdminService', () => {
     taken?: Iterable<string>;
     tenant?: Tenant | null;
     transitioned?: boolean;
+    quarantined?: Record<string, Date>;
     env?: Record<string, string>;
   }) {
     const taken = new Set(options.taken ?? []);
@@ -75,9 +77,11 @@ describe('TenantAdminService', () => {
     const transition = jest.fn(async () => options.transitioned ?? true);
     const forgetTenant = jest.fn(async () => undefined);
     const record = jest.fn(async () => undefined);
+    const quarantinedUntil = jest.fn(async (slug: string) => options.quarantined?.[slug]);
     const tenants = strict<TenantsRepository>({
       takenSlugs,
       transition,
+      quarantinedUntil,
       findById: jest.fn(async () => options.tenant ?? null),
     });
     const transactions = strict<TenantTransactions>({
@@ -89,9 +93,10 @@ describe('TenantAdminService', () => {
       transactions,
       strict<TenantSeeder>(),
       strict<AuditService>({ record }),
+      strict<InvitationsRepository>(),
       strict<TenantCache>({ forgetTenant }),
     );
-    return { admin, takenSlugs, transition, forgetTenant, record };
+    return { admin, takenSlugs, transition, forgetTenant, record, quarantinedUntil };
   }
 
   const tenantIn = (status: TenantStatus): Tenant =>
@@ -144,6 +149,17 @@ describe('TenantAdminService', () => {
       expect(taken).not.toContain(slug);
     });
 
+    it('skips reserved words (and default in multi-tenant mode)', async () => {
+      await expect(service({}).admin.availableSlug('Admin')).resolves.toBe('admin-2');
+      await expect(service({}).admin.availableSlug('Default')).resolves.toBe('default');
+      await expect(
+        service({ env: { BOARDS_MULTI_TENANT_MODE: 'true' } }).admin.availableSlug('Default'),
+      ).resolves.toBe('default-2');
+      await expect(
+        service({ env: { BOARDS_RESERVED_SLUGS: 'acme' } }).admin.availableSlug('Acme'),
+      ).resolves.toBe('acme-2');
+    });
+
     it('refuses a name with nothing usable in it (400)', async () => {
       const { admin, takenSlugs } = service({});
       const error: unknown = await admin.availableSlug('!!! ***').catch((err: unknown) => err);
@@ -192,6 +208,58 @@ describe('TenantAdminService', () => {
         code: ErrorCode.NotFound,
       });
       expect(transition).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('createTenant refuses a slug before opening a transaction', () => {
+    const newTenant = (slug: string) => ({
+      id: '22222222-2222-4222-8222-222222222222',
+      name: slug,
+      slug,
+      status: 'active' as const,
+      settings: {},
+      allowedIssuers: [],
+      registeredBy: null,
+    });
+    const seed = { includeSampleData: false, auditAction: 'tenant.create' };
+
+    it.each([
+      'admin',
+      'api',
+      'www',
+      'setup',
+      'health',
+      'metrics',
+      'docs',
+      'static',
+      'auth',
+      'login',
+    ])('reserved: %s', async (slug) => {
+      await expect(service({}).admin.createTenant(newTenant(slug), seed)).rejects.toMatchObject({
+        code: ErrorCode.Conflict,
+        detail: `The slug "${slug}" is reserved; choose another one.`,
+      });
+    });
+
+    it('reserved by BOARDS_RESERVED_SLUGS, and default in multi-tenant mode only', async () => {
+      const extended = service({ env: { BOARDS_RESERVED_SLUGS: 'acme,beta' } }).admin;
+      await expect(extended.createTenant(newTenant('beta'), seed)).rejects.toMatchObject({
+        detail: expect.stringContaining('reserved'),
+      });
+      const multi = service({ env: { BOARDS_MULTI_TENANT_MODE: 'true' } }).admin;
+      await expect(multi.createTenant(newTenant('default'), seed)).rejects.toMatchObject({
+        detail: expect.stringContaining('reserved'),
+      });
+    });
+
+    it('quarantined after a deletion, with the date it ends', async () => {
+      const until = new Date('2027-01-02T03:04:05.000Z');
+      const { admin, takenSlugs } = service({ quarantined: { gone: until } });
+      await expect(admin.createTenant(newTenant('gone'), seed)).rejects.toMatchObject({
+        code: ErrorCode.Conflict,
+        detail: expect.stringContaining('cannot be taken before 2027-01-02T03:04:05.000Z'),
+      });
+      expect(takenSlugs).not.toHaveBeenCalled();
     });
   });
 

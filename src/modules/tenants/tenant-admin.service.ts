@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { canonicalEmail } from 'src/common/email';
 import { normalizeSlug } from 'src/common/slug';
 import { TenantCache } from 'src/core/cache/tenant-cache';
 import { BoardsConfig } from 'src/core/config/boards-config';
@@ -7,6 +8,8 @@ import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import { AuditService } from './audit.service';
+import type { QuarantinedSlugListResponse } from './dto/quarantined-slug.response';
+import { InvitationsRepository } from './invitations.repository';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
 import type { ListTenantsQuery } from './dto/list-tenants.query';
 import type { SetupStatusResponse } from './dto/setup-status.response';
@@ -36,13 +39,15 @@ export const TENANT_TRANSITIONS: Record<
 
 /** What creating a tenant needs besides its row. */
 export interface TenantSeed {
-  /** Make this identity the tenant's first admin user. */
+  /** Make this identity the tenant's first admin user (the registrant). */
   readonly admin?: {
     provider: string;
     subject: string;
     email: string | null;
     displayName: string | null;
   };
+  /** Name the tenant's first admin by e-mail: an admin invitation (POST /api/setup/tenant). */
+  readonly adminEmail?: string;
   readonly includeSampleData: boolean;
   readonly auditAction: string;
   readonly auditDetails?: Record<string, unknown>;
@@ -62,6 +67,7 @@ export class TenantAdminService {
     private readonly transactions: TenantTransactions,
     private readonly seeder: TenantSeeder,
     private readonly audit: AuditService,
+    private readonly invitations: InvitationsRepository,
     private readonly cache: TenantCache,
   ) {}
 
@@ -115,9 +121,14 @@ export class TenantAdminService {
           slug,
           status: 'active',
           settings: dto.settings ?? {},
+          allowedIssuers: dto.allowed_issuers ?? [],
           registeredBy: null,
         },
-        { includeSampleData: dto.include_sample_data ?? false, auditAction: 'tenant.create' },
+        {
+          includeSampleData: dto.include_sample_data ?? false,
+          auditAction: 'tenant.create',
+          adminEmail: dto.admin_email,
+        },
       ),
     );
     return toTenantResponse(tenant);
@@ -147,18 +158,27 @@ export class TenantAdminService {
   }
 
   /**
-   * Inserts the tenant, its first admin and sample data, and the audit event, in one transaction
-   * bound to the new tenant. A slug taken meanwhile is 409.
+   * Inserts the tenant, its first admin (or the invitation naming it) and sample data, and the
+   * audit event, in one transaction bound to the new tenant. A reserved slug, one quarantined
+   * after a deletion, or one taken meanwhile is 409.
    */
   async createTenant(tenant: NewTenant, seed: TenantSeed): Promise<Tenant> {
-    if ((await this.tenants.takenSlugs([tenant.slug])).size > 0)
-      throw TenantErrors.slugTaken(tenant.slug);
+    await this.assertSlugAvailable(tenant.slug);
     try {
       return await this.transactions
         .run(tenant.id, async () => {
           const stored = await this.tenants.insert(tenant);
           let ownerId: string | undefined;
           if (seed.admin) ownerId = await this.seeder.adminUser(tenant.id, seed.admin);
+          if (seed.adminEmail) {
+            await this.invitations.create({
+              tenantId: tenant.id,
+              email: canonicalEmail(seed.adminEmail),
+              role: 'admin',
+              invitedBy: null,
+              ttlDays: this.config.tenancy.invitationTtlDays,
+            });
+          }
           if (seed.includeSampleData) {
             ownerId ??= await this.seeder.systemUser(tenant.id);
             await this.seeder.sampleData(tenant.id, ownerId);
@@ -173,6 +193,8 @@ export class TenantAdminService {
               slug: tenant.slug,
               status: tenant.status,
               sample_data: seed.includeSampleData,
+              ...(seed.adminEmail && { admin_email: canonicalEmail(seed.adminEmail) }),
+              ...(tenant.allowedIssuers.length > 0 && { allowed_issuers: tenant.allowedIssuers }),
               ...seed.auditDetails,
             },
           });
@@ -184,13 +206,24 @@ export class TenantAdminService {
           return stored;
         });
     } catch (err) {
-      if (
-        (err as { code?: string; driverError?: { code?: string } }).driverError?.code === '23505'
-      ) {
-        throw TenantErrors.slugTaken(tenant.slug);
-      }
+      const driverError = (err as { driverError?: { code?: string; detail?: string } }).driverError;
+      if (driverError?.code === '23505') throw TenantErrors.slugTaken(tenant.slug);
+      // The quarantine trigger, for a deletion that committed after the check above.
+      if (driverError?.code === 'BQ001')
+        throw TenantErrors.slugQuarantined(
+          tenant.slug,
+          driverError.detail ?? 'its quarantine ends',
+        );
       throw err;
     }
+  }
+
+  /** 409 unless `slug` may be given to a new tenant: not reserved, quarantined or taken. */
+  private async assertSlugAvailable(slug: string): Promise<void> {
+    if (this.config.tenancy.reservedSlugs.has(slug)) throw TenantErrors.slugReserved(slug);
+    const until = await this.tenants.quarantinedUntil(slug);
+    if (until) throw TenantErrors.slugQuarantined(slug, until.toISOString());
+    if ((await this.tenants.takenSlugs([slug])).size > 0) throw TenantErrors.slugTaken(slug);
   }
 
   async list(query: ListTenantsQuery): Promise<TenantPageResponse> {
@@ -206,9 +239,15 @@ export class TenantAdminService {
 
   async update(id: string, dto: UpdateTenantDto): Promise<TenantResponse> {
     const before = await this.existing(id);
-    const changes: { name?: string; settings?: Record<string, unknown> } = {};
+    const changes: {
+      name?: string;
+      settings?: Record<string, unknown>;
+      allowedIssuers?: string[];
+    } = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.settings !== undefined) changes.settings = dto.settings;
+    if (dto.allowed_issuers !== undefined)
+      changes.allowedIssuers = [...new Set(dto.allowed_issuers)];
     const updated = await this.transactions.run(id, async () => {
       const tenant = await this.tenants.update(id, changes);
       await this.audit.record({
@@ -217,7 +256,12 @@ export class TenantAdminService {
         action: 'tenant.update',
         targetType: 'tenant',
         targetId: id,
-        details: { fields: Object.keys(changes) },
+        details: {
+          fields: Object.keys(changes).map((field) =>
+            field === 'allowedIssuers' ? 'allowed_issuers' : field,
+          ),
+          ...(changes.allowedIssuers && { allowed_issuers: changes.allowedIssuers }),
+        },
       });
       return tenant;
     });
@@ -234,13 +278,34 @@ export class TenantAdminService {
     ) {
       throw TenantErrors.defaultTenantProtected();
     }
-    await this.transactions.run(id, () => this.tenants.delete(id));
+    await this.transactions.run(id, () =>
+      this.tenants.delete(id, this.config.tenancy.deletedSlugQuarantineDays),
+    );
     await this.cache.forgetTenant(tenant.slug);
     // The tenant's own audit trail went with it; the platform log keeps the record.
     this.logger.log(
       { action: 'tenant.delete', tenant_id: id, tenant_slug: tenant.slug },
-      `deleted tenant ${tenant.slug}`,
+      `deleted tenant ${tenant.slug}; its slug is quarantined for ${this.config.tenancy.deletedSlugQuarantineDays} days`,
     );
+  }
+
+  async listQuarantine(): Promise<QuarantinedSlugListResponse> {
+    const items = await this.tenants.listQuarantine();
+    return {
+      items: items.map((item) => ({
+        slug: item.slug,
+        former_tenant_id: item.formerTenantId,
+        deleted_at: item.deletedAt.toISOString(),
+        until: item.until.toISOString(),
+      })),
+    };
+  }
+
+  /** Ends a slug's quarantine before its time (the platform admin's explicit decision). */
+  async releaseQuarantine(slug: string): Promise<void> {
+    if (!(await this.tenants.releaseQuarantine(slug))) throw TenantErrors.quarantineNotFound();
+    await this.cache.forgetTenant(slug);
+    this.logger.log({ action: 'tenant.slug.release', tenant_slug: slug }, `released slug ${slug}`);
   }
 
   async act(id: string, action: TenantAction): Promise<TenantResponse> {
@@ -270,7 +335,9 @@ export class TenantAdminService {
     const stem = base.slice(0, 45).replace(/-+$/, '');
     const candidates = [base, ...Array.from({ length: 20 }, (_, i) => `${stem}-${i + 2}`)];
     const taken = await this.tenants.takenSlugs(candidates);
-    const free = candidates.find((candidate) => !taken.has(candidate));
+    const free = candidates.find(
+      (candidate) => !taken.has(candidate) && !this.config.tenancy.reservedSlugs.has(candidate),
+    );
     return free ?? `${stem}-${randomUUID().slice(0, 4)}`;
   }
 

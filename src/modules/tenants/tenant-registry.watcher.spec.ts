@@ -2,29 +2,31 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
 import type { TenantCache } from 'src/core/cache/tenant-cache';
 import {
-  REGISTRY_FINGERPRINT_SQL,
+  TENANT_CHANGES_SQL,
   TenantRegistryWatcher,
   USER_CHANGES_BATCH,
   USER_CHANGES_SQL,
 } from './tenant-registry.watcher';
 
 /**
- * The watcher's reading of the user-change log, against an in-memory model of it: entries carry
- * the id of the transaction that wrote them and become visible when it commits, which may be after
- * newer entries; each committed entry must be applied exactly once, whatever the order.
+ * The watcher's reading of the user- and tenant-change logs, against an in-memory model of them:
+ * entries carry the id of the transaction that wrote them and become visible when it commits,
+ * which may be after newer entries; each committed entry must be applied exactly once, whatever
+ * the order.
  */
-describe('TenantRegistryWatcher and the user-change log', () => {
+describe('TenantRegistryWatcher and the change logs', () => {
   interface Entry {
     id: number;
     xact: number;
     key: string;
     committed: boolean;
+    log: 'users' | 'tenants';
   }
   let entries: Entry[];
   let nextId: number;
   let nextXact: number;
-  let tenantCount: number;
   let logBroken: boolean;
+  let forgottenTenants: string[];
   let forgotten: string[][];
   let forgotAllUsers: number;
   let forgotAllTenants: number;
@@ -36,37 +38,45 @@ describe('TenantRegistryWatcher and the user-change log', () => {
     entries = [];
     nextId = 1;
     nextXact = 100;
-    tenantCount = 1;
     logBroken = false;
+    forgottenTenants = [];
     forgotten = [];
     forgotAllUsers = 0;
     forgotAllTenants = 0;
     confirmations = [];
     registryBroken = false;
+    const readLog = (log: Entry['log'], params: unknown[]) => {
+      const [from, limit] = params as [string | null, number];
+      const running = entries.filter((e) => !e.committed).map((e) => e.xact);
+      const xmin = String(Math.min(nextXact, ...running));
+      const rows = entries
+        .filter((e) => e.log === log && e.committed && from !== null && e.xact >= Number(from))
+        .sort((a, b) => a.id - b.id)
+        .slice(0, limit)
+        .map((e) => ({ xmin, id: String(e.id), xact: String(e.xact), key: e.key }));
+      return Promise.resolve(rows.length > 0 ? rows : [{ xmin, id: null, xact: null, key: null }]);
+    };
     const dataSource = {
       query: (sql: string, params: unknown[] = []) => {
-        if (sql === REGISTRY_FINGERPRINT_SQL) {
+        if (sql === TENANT_CHANGES_SQL) {
           if (registryBroken) return Promise.reject(new Error('connection terminated'));
-          return Promise.resolve([{ tenants: tenantCount, changed: null }]);
+          return readLog('tenants', params);
         }
         if (sql === USER_CHANGES_SQL) {
-          if (logBroken) return Promise.reject(new Error('relation "user_changes" does not exist'));
-          const [from, limit] = params as [string | null, number];
-          const running = entries.filter((e) => !e.committed).map((e) => e.xact);
-          const xmin = String(Math.min(nextXact, ...running));
-          const rows = entries
-            .filter((e) => e.committed && from !== null && e.xact >= Number(from))
-            .sort((a, b) => a.id - b.id)
-            .slice(0, limit)
-            .map((e) => ({ xmin, id: String(e.id), xact: String(e.xact), user_key: e.key }));
-          return Promise.resolve(
-            rows.length > 0 ? rows : [{ xmin, id: null, xact: null, user_key: null }],
-          );
+          if (logBroken)
+            return Promise.reject(
+              Object.assign(new Error('relation "user_changes" does not exist'), { code: '42P01' }),
+            );
+          return readLog('users', params);
         }
         return Promise.reject(new Error(`unexpected SQL ${sql}`));
       },
     } as unknown as DataSource;
     const cache = {
+      forgetTenant: (slug: string) => {
+        forgottenTenants.push(slug);
+        return Promise.resolve();
+      },
       forgetAllTenants: () => {
         forgotAllTenants++;
         return Promise.resolve();
@@ -88,9 +98,12 @@ describe('TenantRegistryWatcher and the user-change log', () => {
 
   /** A transaction that logs `keys` (one entry each) and commits when told to. */
   function transaction(...keys: string[]): { commit(): void } {
+    return transactionOn('users', keys);
+  }
+  function transactionOn(log: Entry['log'], keys: string[]): { commit(): void } {
     const xact = nextXact++;
     const written = keys.map((key) => {
-      const entry = { id: nextId++, xact, key, committed: false };
+      const entry = { id: nextId++, xact, key, committed: false, log };
       entries.push(entry);
       return entry;
     });
@@ -210,11 +223,35 @@ describe('TenantRegistryWatcher and the user-change log', () => {
     expect(forgotAllUsers).toBe(0);
   });
 
-  it('keeps watching tenants when the log cannot be read (migration pending)', async () => {
+  it('keeps watching tenants when the user log cannot be read (migration pending)', async () => {
     logBroken = true;
     await watcher.poll();
-    tenantCount = 2;
+    transactionOn('tenants', ['acme']).commit();
     expect(await watcher.poll()).toBe(true);
+    expect(forgottenTenants).toEqual(['acme']);
+  });
+
+  it('drops a tenant whose change commits after a later change of another tenant (transaction order, not time)', async () => {
+    await watcher.poll();
+    const suspension = transactionOn('tenants', ['acme']); // starts first, commits last
+    transactionOn('tenants', ['globex']).commit();
+    expect(await watcher.poll()).toBe(true);
+    expect(forgottenTenants).toEqual(['globex']);
+    suspension.commit();
+    expect(await watcher.poll()).toBe(true);
+    expect(forgottenTenants).toEqual(['globex', 'acme']);
+    expect(await watcher.poll()).toBe(false);
+  });
+
+  it('drops every cached tenant on a TRUNCATE of tenants, or once the log is readable after a failed first read', async () => {
+    registryBroken = true;
+    await watcher.poll();
+    registryBroken = false;
+    await watcher.poll();
     expect(forgotAllTenants).toBe(1);
+    transactionOn('tenants', ['*']).commit();
+    await watcher.poll();
+    expect(forgotAllTenants).toBe(2);
+    expect(forgottenTenants).toEqual([]);
   });
 });

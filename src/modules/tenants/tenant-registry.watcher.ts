@@ -8,56 +8,120 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { TenantCache } from 'src/core/cache/tenant-cache';
 
-/** The tenant registry's fingerprint: changes with every insert, update (updated_at) and delete. */
-export const REGISTRY_FINGERPRINT_SQL =
-  'SELECT count(*)::int AS tenants, max(updated_at) AS changed FROM tenants';
-
 /**
- * The user-change log from transaction `$1` on (at most `$2` entries), with the oldest
+ * A change log's entries from transaction `$1` on (at most `$2` entries), with the oldest
  * transaction still running in the same snapshot (`xmin`): every entry that was not visible to
  * this read belongs to a transaction at or after that xmin, so the next read starts there. One row
  * with null entry columns when there is nothing.
  */
-export const USER_CHANGES_SQL =
-  'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, ' +
-  'c.id::text AS id, c.xact::text AS xact, c.user_key FROM (SELECT 1) AS one LEFT JOIN LATERAL ' +
-  '(SELECT id, xact, user_key FROM user_changes WHERE xact >= $1::xid8 ORDER BY id LIMIT $2) AS c ON true';
+function changeLogSql(table: string, keyColumn: string): string {
+  return (
+    'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, ' +
+    `c.id::text AS id, c.xact::text AS xact, c.${keyColumn} AS key FROM (SELECT 1) AS one LEFT JOIN LATERAL ` +
+    `(SELECT id, xact, ${keyColumn} FROM ${table} WHERE xact >= $1::xid8 ORDER BY id LIMIT $2) AS c ON true`
+  );
+}
 
-/** More new user changes than this in one check drop every cached user instead. */
+/** The user-change log (filled by triggers on `users`): the SHA-256 of each changed user's cache key. */
+export const USER_CHANGES_SQL = changeLogSql('user_changes', 'user_key');
+/** The tenant-change log (filled by triggers on `tenants`): the slug of each changed tenant. */
+export const TENANT_CHANGES_SQL = changeLogSql('tenant_changes', 'slug');
+
+/** More new entries than this in one check drop every cached user (tenant) instead. */
 export const USER_CHANGES_BATCH = 1_000;
+export const TENANT_CHANGES_BATCH = 1_000;
 
 /** The log entry of a TRUNCATE of users: every user changed. */
 const EVERY_USER = '*'.repeat(64);
-
-/** How often a serving process checks the tenant registry for changes. */
-export const REGISTRY_POLL_INTERVAL_MS = 1_000;
+/** The log entry of a TRUNCATE of tenants. */
+const EVERY_TENANT = '*';
 
 /**
- * Keeps the in-process tenant and user caches honest across processes. Once a second a serving
- * process
- * - reads a fingerprint of the tenant registry (`count(*)` and `max(updated_at)` of `tenants`) and,
- *   when it changed — a tenant created, renamed, suspended, approved or deleted by another
- *   replica, a worker or the CLI — drops the cached tenants (in process and in Redis);
- * - reads the entries of the `user_changes` log (filled by triggers on `users`) that it has not
- *   seen — a role or profile updated, a user deleted, by whatever means — and drops exactly those
- *   users (in process and in Redis). Entries are found by transaction id, from the oldest
- *   transaction that was still running at the previous read, so one that commits late is not
- *   missed; an index range that is empty when nothing changed.
- * Such a change reaches every process within about a second, which lets cached tenants and users
- * live long (TENANT_CACHE_TTL_MS, USER_CACHE_TTL_MS) so that thousands of active tenants do not
- * each cost lookups every few seconds. CLI commands do not poll (no HTTP server).
+ * How often a serving process reads the change logs: two index range scans that find nothing
+ * most of the time, so a change reaches every replica well within a second.
+ */
+export const REGISTRY_POLL_INTERVAL_MS = 500;
+
+type Changes = { kind: 'none' } | { kind: 'some'; keys: Set<string> } | { kind: 'all' };
+
+/**
+ * Reads one change log in transaction order. Entries are found by transaction id, from the oldest
+ * transaction that was still running at the previous read, so an entry whose transaction commits
+ * after newer ones (a suspension that took a while) is still found; entries already applied are
+ * remembered until their transaction falls below that horizon, so each is applied once. A failed
+ * read changes nothing, so the next one covers the same ground; until the first read succeeds no
+ * position is known, and everything cached meanwhile counts as changed once it does.
+ */
+class ChangeLogCursor {
+  /** Where the next read starts (a transaction id); unset before the first successful read. */
+  private xmin: string | undefined;
+  /** Entries already applied whose transaction is at or after xmin: id → transaction. */
+  private readonly seen = new Map<string, bigint>();
+  /** A read failed before the first one succeeded (things may be cached meanwhile). */
+  private missed = false;
+
+  constructor(
+    private readonly sql: string,
+    private readonly batch: number,
+    private readonly everything: string,
+  ) {}
+
+  async read(dataSource: DataSource): Promise<Changes> {
+    let rows: { xmin: string; id: string | null; xact: string | null; key: string | null }[];
+    try {
+      rows = (await dataSource.query(this.sql, [
+        this.xmin ?? null,
+        this.batch + 1 + this.seen.size,
+      ])) as typeof rows;
+    } catch (err) {
+      if (this.xmin === undefined) this.missed = true;
+      throw err;
+    }
+    const fresh = rows.filter(
+      (r): r is { xmin: string; id: string; xact: string; key: string } =>
+        r.id !== null && !this.seen.has(r.id),
+    );
+    let changes: Changes = { kind: 'none' };
+    if (this.xmin === undefined) {
+      if (this.missed) changes = { kind: 'all' };
+    } else if (fresh.length > this.batch || fresh.some((r) => r.key.trim() === this.everything)) {
+      changes = { kind: 'all' };
+    } else if (fresh.length > 0) {
+      changes = { kind: 'some', keys: new Set(fresh.map((r) => r.key.trim())) };
+    }
+    const xmin = BigInt(rows[0].xmin);
+    for (const r of fresh) this.seen.set(r.id, BigInt(r.xact));
+    for (const [id, xact] of this.seen) {
+      if (xact < xmin) this.seen.delete(id);
+    }
+    this.xmin = rows[0].xmin;
+    return changes;
+  }
+}
+
+/**
+ * Keeps the in-process tenant and user caches honest across processes. A serving process reads (every REGISTRY_POLL_INTERVAL_MS) the new entries of two change logs, both filled by triggers whatever made the
+ * change (another replica, a worker, the CLI, plain SQL):
+ * - `tenant_changes`: a tenant created, renamed, suspended, approved, bound to issuers or deleted;
+ *   it drops those tenants (by slug) in process and in Redis;
+ * - `user_changes`: a role, membership or profile changed, a user removed; it drops exactly those
+ *   users in process and in Redis.
+ * Both are read by transaction order, not by timestamps, so a change that commits after a later
+ * one is never missed. Such a change reaches every process within about a second, which lets
+ * cached tenants and users live long (TENANT_CACHE_TTL_MS, USER_CACHE_TTL_MS) so that thousands
+ * of active tenants do not each cost lookups every few seconds. CLI commands do not poll (no HTTP
+ * server).
  */
 @Injectable()
 export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TenantRegistryWatcher');
   private timer: NodeJS.Timeout | undefined;
-  private fingerprint: string | undefined;
-  /** Where the next read of the user-change log starts (a transaction id); unset before the first. */
-  private userXmin: string | undefined;
-  /** Entries already applied whose transaction is at or after userXmin: id → transaction. */
-  private seenUserChanges = new Map<string, bigint>();
-  /** A read of the log failed before the first one succeeded (users may be cached meanwhile). */
-  private userLogMissed = false;
+  private readonly tenantLog = new ChangeLogCursor(
+    TENANT_CHANGES_SQL,
+    TENANT_CHANGES_BATCH,
+    EVERY_TENANT,
+  );
+  private readonly userLog = new ChangeLogCursor(USER_CHANGES_SQL, USER_CHANGES_BATCH, EVERY_USER);
   private lastWarning = 0;
   private inFlight: Promise<boolean> | undefined;
 
@@ -69,7 +133,7 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.adapterHost.httpAdapter) return;
-    // The reference fingerprint is taken before the first request can fill the cache.
+    // The reference position is taken before the first request can fill the cache.
     await this.poll();
     this.timer = setInterval(() => void this.poll(), REGISTRY_POLL_INTERVAL_MS);
     this.timer.unref();
@@ -83,7 +147,7 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   /**
    * One check (public for tests). A call while a check is running waits for that check, so two
    * awaited calls in a row guarantee one complete check that started after the first returned.
-   * Resolves to true when the cache was dropped.
+   * Resolves to true when cached tenants were dropped.
    */
   poll(): Promise<boolean> {
     this.inFlight ??= this.check().finally(() => {
@@ -104,55 +168,25 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
 
   private async checkTenants(): Promise<{ read: boolean; changed: boolean }> {
     try {
-      const [row] = (await this.dataSource.query(REGISTRY_FINGERPRINT_SQL)) as {
-        tenants: number;
-        changed: Date | null;
-      }[];
-      const fingerprint = `${row.tenants}:${row.changed?.getTime() ?? ''}`;
-      const changed = this.fingerprint !== undefined && fingerprint !== this.fingerprint;
-      this.fingerprint = fingerprint;
-      if (changed) await this.cache.forgetAllTenants();
-      return { read: true, changed };
+      const changes = await this.tenantLog.read(this.dataSource);
+      if (changes.kind === 'all') await this.cache.forgetAllTenants();
+      if (changes.kind === 'some') {
+        for (const slug of changes.keys) await this.cache.forgetTenant(slug);
+      }
+      return { read: true, changed: changes.kind !== 'none' };
     } catch (err) {
-      this.failed('tenant registry', err);
+      this.failed('tenant-change log', err);
       return { read: false, changed: false };
     }
   }
 
-  /**
-   * Applies the user-change log entries not seen yet. A failed read changes nothing, so the next
-   * one covers the same ground; until the first read succeeds no position is known, and users
-   * cached meanwhile are all dropped once it does.
-   */
   private async checkUsers(): Promise<boolean> {
     try {
-      const rows = (await this.dataSource.query(USER_CHANGES_SQL, [
-        this.userXmin ?? null,
-        USER_CHANGES_BATCH + 1 + this.seenUserChanges.size,
-      ])) as { xmin: string; id: string | null; xact: string | null; user_key: string | null }[];
-      const fresh = rows.filter(
-        (r): r is { xmin: string; id: string; xact: string; user_key: string } =>
-          r.id !== null && !this.seenUserChanges.has(r.id),
-      );
-      if (this.userXmin === undefined) {
-        if (this.userLogMissed) await this.cache.forgetAllUsers();
-      } else if (
-        fresh.length > USER_CHANGES_BATCH ||
-        fresh.some((r) => r.user_key.trim() === EVERY_USER)
-      ) {
-        await this.cache.forgetAllUsers();
-      } else if (fresh.length > 0) {
-        await this.cache.forgetUsersByDigest(new Set(fresh.map((r) => r.user_key.trim())));
-      }
-      const xmin = BigInt(rows[0].xmin);
-      for (const r of fresh) this.seenUserChanges.set(r.id, BigInt(r.xact));
-      for (const [id, xact] of this.seenUserChanges) {
-        if (xact < xmin) this.seenUserChanges.delete(id);
-      }
-      this.userXmin = rows[0].xmin;
+      const changes = await this.userLog.read(this.dataSource);
+      if (changes.kind === 'all') await this.cache.forgetAllUsers();
+      if (changes.kind === 'some') await this.cache.forgetUsersByDigest(changes.keys);
       return true;
     } catch (err) {
-      if (this.userXmin === undefined) this.userLogMissed = true;
       this.failed('user-change log', err);
       return false;
     }
@@ -162,7 +196,8 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   private failed(what: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     const now = Date.now();
-    if (/does not exist/.test(message) && now - this.lastWarning > 60_000) {
+    const undefinedTable = (err as { code?: unknown } | undefined)?.code === '42P01';
+    if (undefinedTable && now - this.lastWarning > 60_000) {
       this.lastWarning = now;
       this.logger.warn(`cannot read the ${what} (migrations pending?): ${message}`);
     } else {

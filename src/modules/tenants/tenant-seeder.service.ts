@@ -88,6 +88,7 @@ export class TenantSeeder {
       repository.create({
         tenantId,
         tenantRole: 'admin',
+        membershipSource: 'registration',
         authProvider: admin.provider,
         authSubject: admin.subject,
         email: admin.email,
@@ -105,6 +106,7 @@ export class TenantSeeder {
       repository.create({
         tenantId,
         tenantRole: 'member',
+        membershipSource: 'system',
         authProvider: 'system',
         authSubject: 'sample-data',
         displayName: 'Sample data',

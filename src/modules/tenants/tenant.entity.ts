@@ -27,6 +27,10 @@ export class Tenant {
   @Column('jsonb', { default: {} })
   settings: Record<string, unknown>;
 
+  /** Token issuers (exact `iss`) this tenant is bound to; empty means every trusted issuer. */
+  @Column('text', { array: true, default: () => "'{}'" })
+  allowedIssuers: string[];
+
   /** `provider:subject` of the registrant, for per-identity limits. */
   @Column('text', { nullable: true })
   registeredBy: string | null;

@@ -30,6 +30,61 @@ export const TenantErrors = {
       ErrorCode.Forbidden,
       `You have reached the limit of ${max} organization(s) per user.`,
     ),
+  slugReserved: (slug: string) =>
+    new DomainError(ErrorCode.Conflict, `The slug "${slug}" is reserved; choose another one.`),
+  slugQuarantined: (slug: string, until: string) =>
+    new DomainError(
+      ErrorCode.Conflict,
+      `The slug "${slug}" belonged to a deleted organization and cannot be taken before ${until}.`,
+    ),
+  emailNotVerified: () =>
+    new DomainError(
+      ErrorCode.Forbidden,
+      'Registration with allowed e-mail domains needs a token whose email_verified is true.',
+    ),
+  tenantAdminRequired: () =>
+    new DomainError(ErrorCode.Forbidden, 'Only admins of this organization may do this.'),
+  memberNotFound: () =>
+    new DomainError(ErrorCode.NotFound, 'No member with this id in this organization.'),
+  lastAdmin: () =>
+    new DomainError(
+      ErrorCode.Conflict,
+      'This is the last admin of the organization; make someone else admin first.',
+    ),
+  lastMember: () =>
+    new DomainError(
+      ErrorCode.Conflict,
+      'This is the last member of the organization; nobody could take over its boards.',
+    ),
+  invitationPending: (email: string) =>
+    new DomainError(
+      ErrorCode.Conflict,
+      `An invitation for ${email} is already pending; revoke it to send a new one.`,
+    ),
+  invitationNotFound: () =>
+    new DomainError(ErrorCode.NotFound, 'No open invitation with this id in this organization.'),
+  invalidDomain: (domain: string) =>
+    new DomainError(
+      ErrorCode.BadRequest,
+      `"${domain.slice(0, 100)}" is not a domain name (lowercase LDH labels, IDNs in xn-- form, at least two labels).`,
+    ),
+  publicMailDomain: (domain: string) =>
+    new DomainError(
+      ErrorCode.Forbidden,
+      `${domain} is a public mail provider: anyone can have an address there. Only the platform admin may add it.`,
+    ),
+  domainNotProven: (domain: string) =>
+    new DomainError(
+      ErrorCode.Forbidden,
+      `You may add ${domain} only while your own verified e-mail address is at ${domain}; otherwise ask the platform admin.`,
+    ),
+  domainHeld: (domain: string) =>
+    new DomainError(ErrorCode.Conflict, `${domain} is already one of this organization's domains.`),
+  domainTaken: (domain: string) =>
+    new DomainError(ErrorCode.Conflict, `${domain} is held by another organization.`),
+  domainNotFound: () =>
+    new DomainError(ErrorCode.NotFound, "This domain is not one of this organization's domains."),
+  quarantineNotFound: () => new DomainError(ErrorCode.NotFound, 'This slug is not quarantined.'),
   noSlugFromName: (field: string) =>
     new DomainError(
       ErrorCode.BadRequest,

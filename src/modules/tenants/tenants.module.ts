@@ -3,6 +3,13 @@ import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
 import { AuditService } from './audit.service';
 import { DefaultTenantBootstrap } from './default-tenant.bootstrap';
+import { InvitationsRepository } from './invitations.repository';
+import { MemberRemovalHooks } from './member-removal.hooks';
+import { MembersRepository } from './members.repository';
+import { MembershipService } from './membership.service';
+import { SetupMembershipController } from './setup-membership.controller';
+import { TenantDomainsRepository } from './tenant-domains.repository';
+import { TenantMembershipController } from './tenant-membership.controller';
 import { RegistrationController } from './registration.controller';
 import { RegistrationService } from './registration.service';
 import { SetupController } from './setup.controller';
@@ -12,8 +19,19 @@ import { TenantRegistryWatcher } from './tenant-registry.watcher';
 import { TenantsRepository } from './tenants.repository';
 
 @Module({
-  controllers: [SetupController, RegistrationController, AuditController],
+  controllers: [
+    SetupController,
+    SetupMembershipController,
+    TenantMembershipController,
+    RegistrationController,
+    AuditController,
+  ],
   providers: [
+    InvitationsRepository,
+    TenantDomainsRepository,
+    MembersRepository,
+    MemberRemovalHooks,
+    MembershipService,
     TenantsRepository,
     DefaultTenantBootstrap,
     AuditRepository,
@@ -23,6 +41,12 @@ import { TenantsRepository } from './tenants.repository';
     RegistrationService,
     TenantRegistryWatcher,
   ],
-  exports: [TenantsRepository, AuditService],
+  exports: [
+    TenantsRepository,
+    AuditService,
+    InvitationsRepository,
+    TenantDomainsRepository,
+    MemberRemovalHooks,
+  ],
 })
 export class TenantsModule {}

@@ -5,12 +5,20 @@ import type { TenantRecord } from 'src/core/cache/tenant-cache';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { Tenant, type TenantStatus } from './tenant.entity';
 
+export interface QuarantinedSlug {
+  readonly slug: string;
+  readonly formerTenantId: string;
+  readonly deletedAt: Date;
+  readonly until: Date;
+}
+
 export interface NewTenant {
   readonly id: string;
   readonly name: string;
   readonly slug: string;
   readonly status: TenantStatus;
   readonly settings: Record<string, unknown>;
+  readonly allowedIssuers: readonly string[];
   readonly registeredBy: string | null;
 }
 
@@ -33,10 +41,12 @@ export class TenantsRepository {
   /** What a request needs to know about a tenant: one indexed read, no entity hydration. */
   async findRecordBySlug(slug: string): Promise<TenantRecord | undefined> {
     const [row] = (await this.db().query(
-      'SELECT id, slug, name, status FROM tenants WHERE slug = $1',
+      'SELECT id, slug, name, status, allowed_issuers FROM tenants WHERE slug = $1',
       [slug],
-    )) as TenantRecord[];
-    return row;
+    )) as (Omit<TenantRecord, 'allowedIssuers'> & { allowed_issuers: string[] })[];
+    if (!row) return undefined;
+    const { allowed_issuers: allowedIssuers, ...rest } = row;
+    return { ...rest, allowedIssuers };
   }
 
   findById(id: string): Promise<Tenant | null> {
@@ -66,14 +76,47 @@ export class TenantsRepository {
     return { items, total };
   }
 
-  /** Slugs already taken among `candidates`. */
+  /** Slugs already taken among `candidates`: held by a tenant, or quarantined after a deletion. */
   async takenSlugs(candidates: string[]): Promise<Set<string>> {
-    const rows = (await this.db().query('SELECT slug FROM tenants WHERE slug = ANY($1)', [
-      candidates,
-    ])) as {
+    const rows = (await this.db().query(
+      `SELECT slug FROM tenants WHERE slug = ANY($1)
+       UNION SELECT slug FROM slug_quarantine WHERE slug = ANY($1) AND until > now()`,
+      [candidates],
+    )) as {
       slug: string;
     }[];
     return new Set(rows.map((row) => row.slug));
+  }
+
+  /** When the quarantine of a deleted tenant's slug ends, if it is quarantined now. */
+  async quarantinedUntil(slug: string): Promise<Date | undefined> {
+    const [row] = (await this.db().query(
+      'SELECT until FROM slug_quarantine WHERE slug = $1 AND until > now()',
+      [slug],
+    )) as { until: Date }[];
+    return row?.until;
+  }
+
+  async listQuarantine(): Promise<QuarantinedSlug[]> {
+    const rows = (await this.db().query(
+      `SELECT slug, former_tenant::text AS former_tenant, deleted_at, until FROM slug_quarantine
+        WHERE until > now() ORDER BY deleted_at DESC, slug LIMIT 1000`,
+    )) as { slug: string; former_tenant: string; deleted_at: Date; until: Date }[];
+    return rows.map((row) => ({
+      slug: row.slug,
+      formerTenantId: row.former_tenant,
+      deletedAt: row.deleted_at,
+      until: row.until,
+    }));
+  }
+
+  /** Ends a slug's quarantine at once; false when it was not quarantined. */
+  async releaseQuarantine(slug: string): Promise<boolean> {
+    const [rows] = (await this.db().query(
+      'DELETE FROM slug_quarantine WHERE slug = $1 AND until > now() RETURNING slug',
+      [slug],
+    )) as [unknown[], number];
+    return rows.length > 0;
   }
 
   /** Tenants registered by one identity (`provider:subject`), rejected ones not counted. */
@@ -88,13 +131,15 @@ export class TenantsRepository {
   /** Inserts the tenant inside its own open tenant transaction. */
   async insert(tenant: NewTenant): Promise<Tenant> {
     const repository = this.manager().getRepository(Tenant);
-    return repository.save(repository.create(tenant));
+    return repository.save(
+      repository.create({ ...tenant, allowedIssuers: [...tenant.allowedIssuers] }),
+    );
   }
 
   /** In the tenant's open transaction. */
   async update(
     id: string,
-    changes: Partial<Pick<Tenant, 'name' | 'settings' | 'status'>>,
+    changes: Partial<Pick<Tenant, 'name' | 'settings' | 'status' | 'allowedIssuers'>>,
   ): Promise<Tenant | null> {
     const repository = this.manager().getRepository(Tenant);
     if (Object.keys(changes).length > 0)
@@ -113,8 +158,14 @@ export class TenantsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** Deletes the tenant; every row it owns goes with it (ON DELETE CASCADE), in the caller's transaction. */
-  async delete(id: string): Promise<boolean> {
+  /**
+   * Deletes the tenant; every row it owns goes with it (ON DELETE CASCADE), in the caller's
+   * transaction. A trigger quarantines its slug for `quarantineDays`.
+   */
+  async delete(id: string, quarantineDays: number): Promise<boolean> {
+    await this.manager().query(`SELECT set_config('boards.slug_quarantine_days', $1, true)`, [
+      String(quarantineDays),
+    ]);
     const result = await this.manager()
       .createQueryBuilder()
       .delete()

@@ -1,6 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { TENANT_STATUSES, type TenantStatus } from 'src/modules/tenants/tenant.entity';
-import type { TenantRole } from 'src/core/context/tenant-context';
+import {
+  MEMBERSHIP_SOURCES,
+  type MembershipSource,
+  type TenantRole,
+} from 'src/core/context/tenant-context';
 
 export class MePrincipalDto {
   @ApiProperty({ description: 'Identity namespace: none, jwt, or oidc:<issuer>', example: 'jwt' })
@@ -9,8 +13,19 @@ export class MePrincipalDto {
   @ApiProperty({ description: 'The token subject (sub)', example: 'user-123' })
   subject: string;
 
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: "The token's iss claim",
+    example: 'https://login.acme.example',
+  })
+  issuer: string | null;
+
   @ApiPropertyOptional({ type: String, nullable: true, example: 'ada@acme.com' })
   email: string | null;
+
+  @ApiProperty({ description: 'The token says email_verified: true' })
+  email_verified: boolean;
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'Ada Lovelace' })
   name: string | null;
@@ -25,6 +40,12 @@ export class MeUserDto {
 
   @ApiProperty({ enum: ['admin', 'member'] })
   tenant_role: TenantRole;
+
+  @ApiProperty({
+    enum: MEMBERSHIP_SOURCES,
+    description: 'How the caller belongs to the tenant (claim, invitation, domain, …)',
+  })
+  membership_source: MembershipSource;
 
   @ApiPropertyOptional({ type: String, nullable: true })
   email: string | null;

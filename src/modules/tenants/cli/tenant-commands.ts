@@ -13,6 +13,7 @@ import { TenantAdminService, TENANT_TRANSITIONS, type TenantAction } from '../te
 import { TenantErrors } from '../tenants.errors';
 import { TenantsRepository } from '../tenants.repository';
 import { auditTenants } from './tenant-audit';
+import { listMemberships, parseMembershipSource } from './tenant-memberships';
 import { exportTenant, importTenant, validateSnapshot } from './tenant-snapshot';
 
 function tenantRow(tenant: TenantResponse): Record<string, unknown> {
@@ -157,6 +158,42 @@ export function registerTenantCommands(program: Command, loadConfig: () => Board
       );
       if (!report.ok) process.exitCode = 1;
     });
+
+  tenant
+    .command('memberships')
+    .description(
+      'list memberships by source (owner role); e.g. --source email_domain lists rows the retired e-mail first-label rule may have created, for review',
+    )
+    .option('--source <source>', 'membership source to list', 'email_domain')
+    .option('--tenant-slug <slug>', 'one tenant only')
+    .option(
+      '--confirm',
+      'turn the listed email_domain rows into legacy memberships (they keep their access)',
+      false,
+    )
+    .addOption(formatOption())
+    .action(
+      async (options: {
+        source: string;
+        tenantSlug?: string;
+        confirm: boolean;
+        outputFormat: OutputFormat;
+      }) => {
+        const source = parseMembershipSource(options.source);
+        const rows = await withOwnerDataSource(loadConfig(), (owner) =>
+          listMemberships(
+            owner,
+            { source, tenantSlug: options.tenantSlug, confirm: options.confirm },
+            progress,
+          ),
+        );
+        printRows(
+          rows.map((row) => ({ ...row })),
+          options.outputFormat,
+          rows,
+        );
+      },
+    );
 
   tenant
     .command('export')

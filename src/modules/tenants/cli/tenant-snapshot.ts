@@ -4,6 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 /** Tenant-owned tables in dependency order (parents first): the order of import. */
 export const SNAPSHOT_TABLES = [
   'users',
+  'tenant_invitations',
   'boards',
   'board_members',
   'generations',
@@ -13,7 +14,8 @@ export const SNAPSHOT_TABLES = [
 export type SnapshotTable = (typeof SNAPSHOT_TABLES)[number];
 
 export const SNAPSHOT_FORMAT = 'boards-tenant-export';
-export const SNAPSHOT_VERSION = 1;
+/** 2: users.membership_source, tenant_invitations, the tenant's issuers and domains. */
+export const SNAPSHOT_VERSION = 2;
 
 export interface TenantSnapshot {
   format: typeof SNAPSHOT_FORMAT;
@@ -25,6 +27,9 @@ export interface TenantSnapshot {
     slug: string;
     status: string;
     settings: Record<string, unknown>;
+    allowed_issuers: string[];
+    /** The tenant's own e-mail domains (registry rows, restored when no other tenant holds them). */
+    domains: string[];
   };
   counts: Record<SnapshotTable, number>;
   checksums: Record<SnapshotTable, string>;
@@ -103,11 +108,16 @@ export async function exportTenant(
   await runner.connect();
   try {
     await runner.startTransaction('REPEATABLE READ');
-    const [tenant] = (await runner.query(
-      'SELECT id, name, slug, status, settings FROM tenants WHERE slug = $1',
+    const [row] = (await runner.query(
+      'SELECT id, name, slug, status, settings, allowed_issuers FROM tenants WHERE slug = $1',
       [slug],
-    )) as TenantSnapshot['tenant'][];
-    if (!tenant) throw new Error(`no tenant with slug "${slug}"`);
+    )) as Omit<TenantSnapshot['tenant'], 'domains'>[];
+    if (!row) throw new Error(`no tenant with slug "${slug}"`);
+    const domains = (await runner.query(
+      'SELECT domain FROM tenant_domains WHERE tenant = $1::uuid ORDER BY domain',
+      [row.id],
+    )) as { domain: string }[];
+    const tenant = { ...row, domains: domains.map((d) => d.domain) };
     await runner.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant.id]);
     progress(`exporting tenant ${slug} (${tenant.id})`);
     const tables = await readTables(runner.manager, progress);
@@ -128,13 +138,23 @@ export async function exportTenant(
   }
 }
 
-/** Checks the document's shape and that its rows match its own counts and checksums. */
+/**
+ * Checks the document's shape and that its rows match its own counts and checksums. A version 1
+ * snapshot (before explicit admission) is checked as written, then upgraded: its users become
+ * `legacy` memberships (they kept their access across the upgrade too), and it has no
+ * invitations, issuers or domains.
+ */
 export function validateSnapshot(document: unknown): TenantSnapshot {
   const snapshot = document as TenantSnapshot;
   if (snapshot?.format !== SNAPSHOT_FORMAT) throw new Error(`not a ${SNAPSHOT_FORMAT} document`);
+  if (snapshot.version === 1) return upgradeVersion1(snapshot);
   if (snapshot.version !== SNAPSHOT_VERSION)
     throw new Error(`unsupported snapshot version ${String(snapshot.version)}`);
-  for (const table of SNAPSHOT_TABLES) {
+  return checkTables(snapshot, SNAPSHOT_TABLES);
+}
+
+function checkTables(snapshot: TenantSnapshot, tables: readonly SnapshotTable[]): TenantSnapshot {
+  for (const table of tables) {
     const rows = snapshot.tables?.[table];
     if (!Array.isArray(rows)) throw new Error(`the snapshot has no ${table} table`);
     if (rows.length !== snapshot.counts[table])
@@ -143,6 +163,25 @@ export function validateSnapshot(document: unknown): TenantSnapshot {
       throw new Error(`${table}: checksum mismatch (the file was altered or truncated)`);
   }
   return snapshot;
+}
+
+function upgradeVersion1(snapshot: TenantSnapshot): TenantSnapshot {
+  checkTables(
+    snapshot,
+    SNAPSHOT_TABLES.filter((table) => table !== 'tenant_invitations'),
+  );
+  const tables = {
+    ...snapshot.tables,
+    users: snapshot.tables.users.map((user) => ({ membership_source: 'legacy', ...user })),
+    tenant_invitations: [],
+  };
+  return {
+    ...snapshot,
+    version: SNAPSHOT_VERSION,
+    tenant: { ...snapshot.tenant, allowed_issuers: [], domains: [] },
+    tables,
+    ...summarize(tables),
+  };
 }
 
 export interface ImportResult {
@@ -177,16 +216,25 @@ export async function importTenant(
         `a tenant with slug "${slug}" already exists; import under a new slug with --slug`,
       );
     const [{ id: tenantId }] = (await runner.query(
-      `INSERT INTO tenants (id, name, slug, status, settings)
-       VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5::jsonb) RETURNING id`,
+      `INSERT INTO tenants (id, name, slug, status, settings, allowed_issuers)
+       VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5::jsonb, $6::text[]) RETURNING id`,
       [
         options.newSlug ? null : snapshot.tenant.id,
         options.newName ?? snapshot.tenant.name,
         slug,
         snapshot.tenant.status,
         JSON.stringify(snapshot.tenant.settings ?? {}),
+        snapshot.tenant.allowed_issuers ?? [],
       ],
     )) as { id: string }[];
+    for (const domain of snapshot.tenant.domains ?? []) {
+      const [held] = (await runner.query(
+        `INSERT INTO tenant_domains (domain, tenant, added_by) VALUES ($1, $2::uuid, 'import')
+         ON CONFLICT (domain) DO NOTHING RETURNING domain`,
+        [domain, tenantId],
+      )) as unknown[];
+      if (!held) progress(`  domain ${domain} is held by another tenant: not restored`);
+    }
     await runner.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
     progress(`importing into tenant ${slug} (${tenantId})`);
     for (const table of SNAPSHOT_TABLES) {

@@ -1,6 +1,16 @@
 import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsObject, IsString, Length, Matches } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsObject,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+} from 'class-validator';
+import { EMAIL_MAX_LENGTH, EMAIL_PATTERN } from 'src/common/email';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 import { SLUG_PATTERN } from 'src/common/slug';
 
@@ -28,6 +38,31 @@ export class CreateTenantDto {
   @IsObject()
   @MaxJsonBytes(65_536)
   settings?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    maxLength: EMAIL_MAX_LENGTH,
+    example: 'it-lead@acme.example',
+    description:
+      "The tenant's first admin: an admin invitation for this address, accepted by the first request with a token whose e-mail is this one and verified, and X-Tenant naming the tenant",
+  })
+  @OptionalNonNull()
+  @IsString()
+  @MaxLength(EMAIL_MAX_LENGTH)
+  @Matches(EMAIL_PATTERN, { message: 'admin_email must be an e-mail address' })
+  admin_email?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    description:
+      'Bind the tenant to these token issuers (exact `iss` values): tokens of any other trusted issuer do not enter it. Empty: every trusted issuer',
+  })
+  @OptionalNonNull()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @Length(1, 255, { each: true })
+  allowed_issuers?: string[];
 
   @ApiPropertyOptional({
     default: false,

@@ -17,6 +17,12 @@ export class TenantResponse {
   @ApiProperty({ type: 'object', additionalProperties: true })
   settings: Record<string, unknown>;
 
+  @ApiProperty({
+    type: [String],
+    description: 'Token issuers the tenant is bound to; empty: every trusted issuer',
+  })
+  allowed_issuers: string[];
+
   @ApiProperty({ format: 'date-time' })
   created_at: string;
 
@@ -45,6 +51,7 @@ export function toTenantResponse(tenant: Tenant): TenantResponse {
     slug: tenant.slug,
     status: tenant.status,
     settings: tenant.settings,
+    allowed_issuers: tenant.allowedIssuers,
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
   };

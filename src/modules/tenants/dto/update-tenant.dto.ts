@@ -1,6 +1,6 @@
 import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsObject, IsString, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsObject, IsString, Length, Matches } from 'class-validator';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 
 /** Partial update. The slug never changes (tokens and URLs name it); status changes through the actions. */
@@ -21,4 +21,17 @@ export class UpdateTenantDto {
   @IsObject()
   @MaxJsonBytes(65_536)
   settings?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    description:
+      'Replaces the token issuers (exact `iss` values) the tenant is bound to; [] unbinds it',
+  })
+  @OptionalNonNull()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @Length(1, 255, { each: true })
+  allowed_issuers?: string[];
 }

@@ -1,0 +1,256 @@
+import type { TenantCache, TenantRecord, UserRecord } from 'src/core/cache/tenant-cache';
+import type { MembershipSource, Principal } from 'src/core/context/tenant-context';
+import type { TenantTransactions } from 'src/core/database/tenant-transactions';
+import type { AuditService } from 'src/modules/tenants/audit.service';
+import type { Invitation, InvitationsRepository } from 'src/modules/tenants/invitations.repository';
+import type { TenantDomainsRepository } from 'src/modules/tenants/tenant-domains.repository';
+import {
+  UserProvisioningService,
+  rowAdmits,
+  type AdmissionFacts,
+} from './user-provisioning.service';
+import type { UsersRepository } from './users.repository';
+
+/**
+ * Admission decisions with strict fakes of the repositories (only the methods a path may use
+ * exist); the HTTP matrix is test/e2e/admission-matrix.e2e-spec.ts.
+ */
+
+const TENANT: TenantRecord = {
+  id: '00000000-0000-4000-8000-000000000001',
+  slug: 'acme',
+  name: 'Acme',
+  status: 'active',
+  allowedIssuers: [],
+};
+const CLAIMED: AdmissionFacts = { claimed: true, everyone: false };
+const NOTHING: AdmissionFacts = { claimed: false, everyone: false };
+
+function principal(claims: Record<string, unknown> = {}): Principal {
+  return {
+    provider: 'jwt',
+    subject: 'ann',
+    email: typeof claims.email === 'string' ? claims.email : undefined,
+    emailVerified: claims.email_verified === true,
+    claims: { sub: 'ann', ...claims },
+    isPlatformAdmin: false,
+  };
+}
+
+function user(source: MembershipSource, role: 'admin' | 'member' = 'member'): UserRecord {
+  return {
+    id: 'u1',
+    tenantRole: role,
+    membershipSource: source,
+    email: null,
+    displayName: null,
+    avatarUrl: null,
+  };
+}
+
+const strict = <T>(methods: Partial<Record<keyof T, unknown>>): T =>
+  new Proxy(methods, {
+    get(target, name) {
+      if (name in target) return target[name as keyof typeof target];
+      if (name === 'then') return undefined;
+      throw new Error(`unexpected call: ${String(name)}`);
+    },
+  }) as T;
+
+function setup(options: {
+  stored?: UserRecord;
+  pendingInvitation?: Partial<Invitation>;
+  domainHeld?: boolean;
+  hasAdmin?: boolean;
+  adminDesignated?: boolean;
+}) {
+  const calls: string[] = [];
+  const record = (name: string, value: unknown) =>
+    jest.fn(async (...args: unknown[]) => {
+      calls.push(`${name}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
+      return value;
+    });
+  const users = strict<UsersRepository>({
+    read: record('read', options.stored),
+    find: record('find', options.stored),
+    lockTenant: record('lockTenant', undefined),
+    hasActiveAdmin: record('hasActiveAdmin', options.hasAdmin ?? false),
+    insert: jest.fn(
+      async (
+        _t: string,
+        _i: unknown,
+        _p: unknown,
+        m: { source: MembershipSource; role: 'admin' | 'member' },
+      ) => {
+        calls.push(`insert(${m.source}, ${m.role})`);
+        return user(m.source, m.role);
+      },
+    ),
+    setMembership: jest.fn(
+      async (
+        _t: string,
+        _id: string,
+        _p: unknown,
+        m: { source: MembershipSource; role: 'admin' | 'member' },
+      ) => {
+        calls.push(`setMembership(${m.source}, ${m.role})`);
+        return user(m.source, m.role);
+      },
+    ),
+    fillProfile: jest.fn(async (_t: string, row: UserRecord) => row),
+  });
+  const invitation = options.pendingInvitation && {
+    id: 'i1',
+    role: 'member' as const,
+    ...options.pendingInvitation,
+  };
+  const invitations = strict<InvitationsRepository>({
+    isPending: record('isPending', invitation !== undefined),
+    pendingFor: record('pendingFor', invitation),
+    markAccepted: record('markAccepted', undefined),
+    hasAdminDesignation: record('hasAdminDesignation', options.adminDesignated ?? false),
+  });
+  const domains = strict<TenantDomainsRepository>({
+    holds: record('holds', options.domainHeld ?? false),
+  });
+  const transactions = strict<TenantTransactions>({
+    run: jest.fn(async (_id: string, work: () => Promise<unknown>) => work()),
+  });
+  const cache = strict<TenantCache>({
+    getUser: jest.fn(async () => undefined),
+    userVersion: () => 0,
+    setUser: jest.fn(async () => undefined),
+  });
+  const service = new UserProvisioningService(
+    users,
+    invitations,
+    domains,
+    transactions,
+    strict<AuditService>({ record: jest.fn(async () => undefined) }),
+    cache,
+  );
+  return { service, calls };
+}
+
+describe('rowAdmits', () => {
+  it.each<[MembershipSource, AdmissionFacts, boolean]>([
+    ['claim', CLAIMED, true],
+    ['claim', NOTHING, false],
+    ['claim', { claimed: false, everyone: true }, true],
+    ['registration', NOTHING, true],
+    ['setup_admin', NOTHING, true],
+    ['invitation', NOTHING, true],
+    ['domain', NOTHING, true],
+    ['default', NOTHING, true],
+    ['legacy', NOTHING, true],
+    ['email_domain', CLAIMED, false],
+    ['removed', CLAIMED, false],
+    ['removed', { claimed: true, everyone: true }, false],
+    ['system', { claimed: true, everyone: true }, false],
+  ])('%s with %j → %s', (source, facts, admits) => {
+    expect(rowAdmits(source, facts)).toBe(admits);
+  });
+});
+
+describe('UserProvisioningService.admit', () => {
+  const admit = (
+    service: UserProvisioningService,
+    claims: Record<string, unknown>,
+    facts: AdmissionFacts,
+    mayWrite = true,
+  ) => service.admit(TENANT, principal(claims), facts, { mayWrite });
+
+  it('a stranger naming a tenant costs reads only: no lock, no write', async () => {
+    const { service, calls } = setup({});
+    expect(await admit(service, { email: 'x@acme.example', email_verified: true }, NOTHING)).toBe(
+      undefined,
+    );
+    expect(calls).toEqual([
+      'read("00000000-0000-4000-8000-000000000001", {"provider":"jwt","subject":"ann"})',
+      'isPending("00000000-0000-4000-8000-000000000001", "x@acme.example")',
+      'holds("00000000-0000-4000-8000-000000000001", "acme.example")',
+    ]);
+  });
+
+  it('without a verified e-mail nothing but a claim is even looked for', async () => {
+    const { service, calls } = setup({ pendingInvitation: {}, domainHeld: true });
+    for (const verified of [false, 'true', 1, undefined]) {
+      expect(
+        await admit(service, { email: 'x@acme.example', email_verified: verified }, NOTHING),
+      ).toBe(undefined);
+    }
+    expect(calls.filter((c) => !c.startsWith('read'))).toEqual([]);
+  });
+
+  it('the first claim member of a tenant without admin or designated admin is admin', async () => {
+    expect((await admit(setup({}).service, {}, CLAIMED))?.tenantRole).toBe('admin');
+    expect((await admit(setup({ hasAdmin: true }).service, {}, CLAIMED))?.tenantRole).toBe(
+      'member',
+    );
+    expect((await admit(setup({ adminDesignated: true }).service, {}, CLAIMED))?.tenantRole).toBe(
+      'member',
+    );
+  });
+
+  it('an invitation comes first, even for a caller whose claim lists the tenant', async () => {
+    const { service, calls } = setup({ pendingInvitation: { role: 'admin' } });
+    const joined = await admit(
+      service,
+      { email: 'Ann@Acme.Example', email_verified: true },
+      CLAIMED,
+    );
+    expect(joined).toMatchObject({ membershipSource: 'invitation', tenantRole: 'admin' });
+    expect(calls).toContain(
+      'pendingFor("00000000-0000-4000-8000-000000000001", "ann@acme.example")',
+    );
+    expect(calls).toContain('markAccepted("00000000-0000-4000-8000-000000000001", "i1", "u1")');
+  });
+
+  it('a verified domain joins as member, never admin, even in a tenant without admin', async () => {
+    const { service } = setup({ domainHeld: true });
+    expect(
+      await admit(service, { email: 'x@acme.example', email_verified: true }, NOTHING),
+    ).toMatchObject({ membershipSource: 'domain', tenantRole: 'member' });
+  });
+
+  it('a removed member comes back by invitation only, not by claim or domain', async () => {
+    const removed = setup({ stored: user('removed'), domainHeld: true });
+    expect(
+      await admit(removed.service, { email: 'x@acme.example', email_verified: true }, CLAIMED),
+    ).toBe(undefined);
+    expect(removed.calls.some((c) => c.startsWith('setMembership'))).toBe(false);
+    const invited = setup({ stored: user('removed'), pendingInvitation: {} });
+    expect(
+      await admit(invited.service, { email: 'x@acme.example', email_verified: true }, NOTHING),
+    ).toMatchObject({ membershipSource: 'invitation' });
+  });
+
+  it('a claim member without the claim stays out, whatever their domain', async () => {
+    const { service, calls } = setup({ stored: user('claim', 'admin'), domainHeld: true });
+    expect(await admit(service, { email: 'x@acme.example', email_verified: true }, NOTHING)).toBe(
+      undefined,
+    );
+    expect(calls.some((c) => c.startsWith('holds') || c.startsWith('lockTenant'))).toBe(false);
+  });
+
+  it('a pre-upgrade email_domain row is confirmed by a claim, keeping its role', async () => {
+    const { service, calls } = setup({ stored: user('email_domain') });
+    expect(await admit(service, {}, CLAIMED)).toMatchObject({ membershipSource: 'claim' });
+    expect(calls).toContain('setMembership(claim, member)');
+    expect(await admit(setup({ stored: user('email_domain') }).service, {}, NOTHING)).toBe(
+      undefined,
+    );
+  });
+
+  it('nothing is written in a tenant that is not active; an admitting row is still recognized', async () => {
+    const stranger = setup({});
+    expect(await admit(stranger.service, {}, CLAIMED, false)).toBe(undefined);
+    expect(stranger.calls.some((c) => c.startsWith('lockTenant') || c.startsWith('insert'))).toBe(
+      false,
+    );
+    const member = setup({ stored: user('invitation') });
+    expect(await admit(member.service, {}, NOTHING, false)).toMatchObject({
+      membershipSource: 'invitation',
+    });
+  });
+});

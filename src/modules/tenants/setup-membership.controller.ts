@@ -1,0 +1,195 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
+import { PlatformAdminRoute } from 'src/common/decorators/platform-admin.decorator';
+import { UuidParam } from 'src/common/uuid-param';
+import { TenantContext } from 'src/core/context/tenant-context';
+import { TenantContextMissingError } from 'src/core/errors/domain-error';
+import { RouteLimit } from 'src/core/rate-limit/route-limit.decorator';
+import { CreateInvitationDto } from './dto/create-invitation.dto';
+import {
+  InvitationPageResponse,
+  InvitationResponse,
+  ListInvitationsQuery,
+} from './dto/invitation.response';
+import { ListTenantMembersQuery } from './dto/list-tenant-members.query';
+import {
+  AddTenantDomainDto,
+  TenantDomainListResponse,
+  TenantDomainResponse,
+} from './dto/tenant-domain.dto';
+import { TenantMemberPageResponse, TenantMemberResponse } from './dto/tenant-member.response';
+import { UpdateTenantMemberDto } from './dto/update-tenant-member.dto';
+import { MembershipService, type MembershipActor } from './membership.service';
+import { TenantErrors } from './tenants.errors';
+import { TenantsRepository } from './tenants.repository';
+
+/**
+ * The platform admin's view of any tenant's members, invitations and domains: the same rules as
+ * the tenant admins' routes (last admin, one tenant per domain), without their limits (any domain,
+ * no own-mailbox proof). For repairs: a tenant without admin, a domain to assign.
+ */
+@ApiTags('setup')
+@ApiBearerAuth()
+@Controller('setup/tenant/:tenant_id')
+export class SetupMembershipController {
+  constructor(
+    private readonly membership: MembershipService,
+    private readonly tenants: TenantsRepository,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Get('members')
+  @RouteLimit('setup-read', 100, 60_000)
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: "List a tenant's members",
+    operationId: 'listTenantMembersAsPlatformAdmin',
+  })
+  @ApiOkResponse({ type: TenantMemberPageResponse })
+  @ApiErrors(400, 401, 403, 404, 429)
+  async listMembers(
+    @UuidParam('tenant_id') tenantId: string,
+    @Query() query: ListTenantMembersQuery,
+  ): Promise<TenantMemberPageResponse> {
+    return this.membership.listMembers(await this.actor(tenantId), query);
+  }
+
+  @Patch('members/:user_id')
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: "Change a member's tenant role",
+    operationId: 'updateTenantMemberAsPlatformAdmin',
+  })
+  @ApiOkResponse({ type: TenantMemberResponse })
+  @ApiErrors(400, 401, 403, 404, 409, 429)
+  async changeRole(
+    @UuidParam('tenant_id') tenantId: string,
+    @UuidParam('user_id') userId: string,
+    @Body() dto: UpdateTenantMemberDto,
+  ): Promise<TenantMemberResponse> {
+    return this.membership.changeRole(await this.actor(tenantId), userId, dto.role);
+  }
+
+  @Delete('members/:user_id')
+  @HttpCode(204)
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: "Remove a member; their boards pass to the tenant's longest-standing admin",
+    operationId: 'removeTenantMemberAsPlatformAdmin',
+  })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiErrors(400, 401, 403, 404, 409, 429)
+  async remove(
+    @UuidParam('tenant_id') tenantId: string,
+    @UuidParam('user_id') userId: string,
+  ): Promise<void> {
+    await this.membership.removeMember(await this.actor(tenantId), userId);
+  }
+
+  @Post('invitations')
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: 'Invite someone to a tenant by e-mail (e.g. its first admin)',
+    operationId: 'createTenantInvitationAsPlatformAdmin',
+  })
+  @ApiCreatedResponse({ type: InvitationResponse })
+  @ApiErrors(400, 401, 403, 404, 409, 429)
+  async invite(
+    @UuidParam('tenant_id') tenantId: string,
+    @Body() dto: CreateInvitationDto,
+  ): Promise<InvitationResponse> {
+    return this.membership.invite(await this.actor(tenantId), dto);
+  }
+
+  @Get('invitations')
+  @RouteLimit('setup-read', 100, 60_000)
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: "List a tenant's invitations",
+    operationId: 'listTenantInvitationsAsPlatformAdmin',
+  })
+  @ApiOkResponse({ type: InvitationPageResponse })
+  @ApiErrors(400, 401, 403, 404, 429)
+  async listInvitations(
+    @UuidParam('tenant_id') tenantId: string,
+    @Query() query: ListInvitationsQuery,
+  ): Promise<InvitationPageResponse> {
+    return this.membership.listInvitations(await this.actor(tenantId), query);
+  }
+
+  @Delete('invitations/:invitation_id')
+  @HttpCode(204)
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: 'Revoke an open invitation',
+    operationId: 'revokeTenantInvitationAsPlatformAdmin',
+  })
+  @ApiNoContentResponse({ description: 'Revoked' })
+  @ApiErrors(400, 401, 403, 404, 429)
+  async revoke(
+    @UuidParam('tenant_id') tenantId: string,
+    @UuidParam('invitation_id') id: string,
+  ): Promise<void> {
+    await this.membership.revokeInvitation(await this.actor(tenantId), id);
+  }
+
+  @Get('domains')
+  @RouteLimit('setup-read', 100, 60_000)
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: "A tenant's own e-mail domains",
+    operationId: 'listTenantDomainsAsPlatformAdmin',
+  })
+  @ApiOkResponse({ type: TenantDomainListResponse })
+  @ApiErrors(400, 401, 403, 404, 429)
+  async listDomains(@UuidParam('tenant_id') tenantId: string): Promise<TenantDomainListResponse> {
+    return this.membership.listDomains(await this.actor(tenantId));
+  }
+
+  @Post('domains')
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: 'Give a tenant an e-mail domain (any domain no other tenant holds)',
+    operationId: 'addTenantDomainAsPlatformAdmin',
+  })
+  @ApiCreatedResponse({ type: TenantDomainResponse })
+  @ApiErrors(400, 401, 403, 404, 409, 429)
+  async addDomain(
+    @UuidParam('tenant_id') tenantId: string,
+    @Body() dto: AddTenantDomainDto,
+  ): Promise<TenantDomainResponse> {
+    return this.membership.addDomain(await this.actor(tenantId), dto.domain);
+  }
+
+  @Delete('domains/:domain')
+  @HttpCode(204)
+  @PlatformAdminRoute()
+  @ApiOperation({
+    summary: "Remove one of a tenant's e-mail domains",
+    operationId: 'removeTenantDomainAsPlatformAdmin',
+  })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiErrors(400, 401, 403, 404, 429)
+  async removeDomain(
+    @UuidParam('tenant_id') tenantId: string,
+    @Param('domain') domain: string,
+  ): Promise<void> {
+    await this.membership.removeDomain(await this.actor(tenantId), domain);
+  }
+
+  private async actor(tenantId: string): Promise<MembershipActor> {
+    const principal = this.context.principal;
+    if (!principal) throw new TenantContextMissingError('the principal');
+    const tenant = await this.tenants.findById(tenantId);
+    if (!tenant) throw TenantErrors.notFound();
+    return { tenantId, tenantSlug: tenant.slug, principal, user: null };
+  }
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
+
+export interface TenantDomain {
+  readonly domain: string;
+  readonly addedBy: string | null;
+  readonly createdAt: Date;
+}
+
+interface DomainRow {
+  domain: string;
+  added_by: string | null;
+  created_at: Date;
+}
+
+/**
+ * A tenant's own e-mail domains (registry table `tenant_domains`: no row-level security, every
+ * query names the tenant). A domain is held by at most one tenant (its primary key).
+ */
+@Injectable()
+export class TenantDomainsRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly transactions: TenantTransactions,
+  ) {}
+
+  async holds(tenantId: string, domain: string): Promise<boolean> {
+    const [row] = (await this.db().query(
+      'SELECT EXISTS (SELECT 1 FROM tenant_domains WHERE tenant = $1::uuid AND domain = $2) AS held',
+      [tenantId, domain],
+    )) as { held: boolean }[];
+    return row.held;
+  }
+
+  async list(tenantId: string): Promise<TenantDomain[]> {
+    const rows = (await this.db().query(
+      'SELECT domain, added_by, created_at FROM tenant_domains WHERE tenant = $1::uuid ORDER BY domain',
+      [tenantId],
+    )) as DomainRow[];
+    return rows.map(toDomain);
+  }
+
+  /**
+   * Adds the domain; `held` when this tenant already has it, `taken` when another tenant does.
+   */
+  async add(
+    tenantId: string,
+    domain: string,
+    addedBy: string,
+  ): Promise<{ added: TenantDomain } | 'held' | 'taken'> {
+    const rows = (await this.db().query(
+      `INSERT INTO tenant_domains (domain, tenant, added_by) VALUES ($1, $2::uuid, $3)
+       ON CONFLICT (domain) DO NOTHING RETURNING domain, added_by, created_at`,
+      [domain, tenantId, addedBy],
+    )) as DomainRow[];
+    if (rows[0]) return { added: toDomain(rows[0]) };
+    return (await this.holds(tenantId, domain)) ? 'held' : 'taken';
+  }
+
+  async remove(tenantId: string, domain: string): Promise<boolean> {
+    const [rows] = (await this.db().query(
+      'DELETE FROM tenant_domains WHERE tenant = $1::uuid AND domain = $2 RETURNING domain',
+      [tenantId, domain],
+    )) as [unknown[], number];
+    return rows.length > 0;
+  }
+
+  /** In the open tenant transaction when there is one (its writes commit with its audit event). */
+  private db(): EntityManager {
+    return this.transactions.inTransaction ? this.transactions.manager : this.dataSource.manager;
+  }
+}
+
+function toDomain(row: DomainRow): TenantDomain {
+  return { domain: row.domain, addedBy: row.added_by, createdAt: row.created_at };
+}
