@@ -14,6 +14,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   `boards tenant memberships --source email_domain` lists the suspects for review.
  * - `tenants.allowed_issuers`: a tenant bound to its own identity providers; tokens of any other
  *   trusted issuer do not enter it.
+ * - `tenants.claims_admit`: whether the identity provider's tenant claim admits people into the
+ *   tenant. True for tenants a platform admin made (and those existing before); a self-registered
+ *   tenant gets it only when the registrant's own token listed its slug, so registering a slug
+ *   an IdP uses does not capture everyone that IdP assigns to it.
  * - `tenant_invitations` (tenant-owned, row-level security like every tenant table): an admin's
  *   invitation by e-mail and role, accepted by a token whose e-mail matches and is verified.
  * - `tenant_domains` (registry): a tenant's own e-mail domains, each held by at most one tenant.
@@ -43,7 +47,8 @@ ALTER TABLE ${schema}.users
 
 ALTER TABLE ${schema}.tenants
   ADD COLUMN allowed_issuers text[] NOT NULL DEFAULT '{}'
-    CONSTRAINT tenants_allowed_issuers_check CHECK (cardinality(allowed_issuers) <= 20);
+    CONSTRAINT tenants_allowed_issuers_check CHECK (cardinality(allowed_issuers) <= 20),
+  ADD COLUMN claims_admit boolean NOT NULL DEFAULT true;
 
 CREATE TABLE ${schema}.tenant_invitations (
   tenant_id uuid NOT NULL DEFAULT current_setting('app.tenant_id')::uuid
@@ -171,7 +176,7 @@ DECLARE
   runtime_role text := COALESCE(NULLIF(current_setting('boards.runtime_role', true), ''), 'boards_app');
 BEGIN
   EXECUTE format('GRANT UPDATE (membership_source) ON ${schema}.users TO %I', runtime_role);
-  EXECUTE format('GRANT UPDATE (allowed_issuers) ON ${schema}.tenants TO %I', runtime_role);
+  EXECUTE format('GRANT UPDATE (allowed_issuers, claims_admit) ON ${schema}.tenants TO %I', runtime_role);
   EXECUTE format('GRANT SELECT, INSERT ON ${schema}.tenant_invitations TO %I', runtime_role);
   EXECUTE format('GRANT UPDATE (accepted_at, accepted_by, revoked_at) ON ${schema}.tenant_invitations TO %I', runtime_role);
   EXECUTE format('GRANT SELECT, INSERT, DELETE ON ${schema}.tenant_domains TO %I', runtime_role);
@@ -205,6 +210,7 @@ DROP TABLE IF EXISTS ${schema}.slug_quarantine;
 DROP TABLE IF EXISTS ${schema}.tenant_domains;
 DROP TABLE IF EXISTS ${schema}.tenant_invitations;
 ALTER TABLE ${schema}.tenants DROP COLUMN IF EXISTS allowed_issuers;
+ALTER TABLE ${schema}.tenants DROP COLUMN IF EXISTS claims_admit;
 ALTER TABLE ${schema}.users DROP COLUMN IF EXISTS membership_source;`);
   }
 }

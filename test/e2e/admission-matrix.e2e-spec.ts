@@ -766,6 +766,35 @@ const CASES: Case[] = [
     outcome: inTenantOutcome('fresh-named', 'admin'),
   },
 
+  // ---- self-registered tenants: a claim admits only if the registrant's own claim listed it ----
+  {
+    name: 'a slug registered by someone the IdP does not place there captures no claim holder',
+    app: 'multi',
+    claims: { tenant: 'squatted-org' },
+    outcome: NM('squatted-org'),
+  },
+  {
+    name: 'same, by header',
+    app: 'multi',
+    claims: { tenant: 'squatted-org' },
+    header: 'squatted-org',
+    outcome: NM('squatted-org'),
+  },
+  {
+    name: "a slug registered by a holder of the IdP's claim admits the other holders",
+    app: 'multi',
+    claims: { tenant: 'claimed-org' },
+    outcome: inTenantOutcome('claimed-org', 'member'),
+  },
+  {
+    name: 'an admin offboarded in the IdP and re-invited as member comes back as member',
+    app: 'multi',
+    sub: 'ob-admin',
+    claims: verified('ob-admin@partner.example'),
+    header: 'offboard',
+    outcome: inTenantOutcome('offboard', 'member'),
+  },
+
   // ---- platform-admin entries (BOARDS_PLATFORM_ADMIN_SUBJECTS=jwt:root,ops) ----------------------
   ...(
     [
@@ -1038,6 +1067,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
       'ghost',
       'fresh-claims',
       'fresh-named',
+      'offboard',
     ];
     for (const slug of slugs) tenantIds[slug] = (await createTenant(db.owner, slug)).id;
     await sql(`UPDATE tenants SET allowed_issuers = $1 WHERE slug = 'bound'`, [[BOUND_ISSUER]]);
@@ -1107,6 +1137,46 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
       await call('multi', 'hooli-member', verified('hm@partner.example'), 'hooli'),
       'hooli',
     );
+    // Two registrations: one by a squatter whose token names no tenant, one by an owner whose
+    // identity provider's claim lists the slug.
+    for (const [sub, slug, claims] of [
+      ['squatter', 'squatted-org', {}],
+      ['claim-owner', 'claimed-org', { tenant: 'claimed-org' }],
+    ] as const) {
+      const registered = await requestJson(apps.multi.baseUrl, 'POST', '/api/tenants/register', {
+        token: hs256Token({ sub, email: `${sub}@partner.example`, ...claims }),
+        body: {
+          organization_name: slug,
+          organization_slug: slug,
+          admin_email: `${sub}@partner.example`,
+        },
+      });
+      expect(registered.status).toBe(201);
+    }
+    // An admin offboarded in the IdP (no claim any more) whom another admin re-invites as member.
+    await expectAdmitted(await call('multi', 'ob-admin', { tenant: 'offboard' }), 'offboard');
+    await expectAdmitted(await call('multi', 'ob-second', { tenant: 'offboard' }), 'offboard');
+    const obSecondId = (
+      (await sql(`SELECT id FROM users WHERE auth_subject = 'ob-second'`)) as { id: string }[]
+    )[0].id;
+    const asObAdmin = hs256Token({ sub: 'ob-admin', tenant: 'offboard' });
+    const asObSecond = hs256Token({ sub: 'ob-second', tenant: 'offboard' });
+    expect(
+      (
+        await requestJson(apps.multi.baseUrl, 'PATCH', `/api/tenant/members/${obSecondId}`, {
+          token: asObAdmin,
+          body: { role: 'admin' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await requestJson(apps.multi.baseUrl, 'POST', '/api/tenant/invitations', {
+          token: asObSecond,
+          body: { email: 'ob-admin@partner.example', role: 'member' },
+        })
+      ).status,
+    ).toBe(201);
     // The acme admin removes removed-member.
     const [{ id: removedId }] = (await sql(
       `SELECT id FROM users WHERE auth_subject = 'removed-member'`,
@@ -1241,7 +1311,10 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
         'globex',
         'hooli',
         'initech',
+        'offboard',
         'qq',
+        'claimed-org',
+        'squatted-org',
       ].sort(),
     );
   });
@@ -1259,6 +1332,10 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
       token: hs256Token({ sub: uniqueMarker('squatter'), email: 'a@b.test' }),
       body: { organization_name: 'Ghost', organization_slug: 'ghost', admin_email: 'a@b.test' },
     });
+    // Registration says only that the slug is not available: not that a tenant was deleted.
     expect(register.status).toBe(409);
+    expect(register.body).toMatchObject({
+      detail: 'The slug "ghost" is not available; choose another one.',
+    });
   });
 });

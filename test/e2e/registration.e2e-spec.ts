@@ -218,12 +218,15 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
         status: 'active',
         settings: {
           registration: {
+            admin_email: 'Owner@Example.com',
             use_case: 'Moodboards for campaigns',
             organization_size: 'medium',
             metadata: { source: 'e2e' },
           },
         },
         allowed_issuers: [],
+        // The registrant's token named no tenant: the IdP's claim does not admit anybody here.
+        claims_admit: false,
         created_at: expect.any(String),
         updated_at: expect.any(String),
       },
@@ -256,7 +259,8 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
         auth_subject: person.subject,
         tenant_role: 'admin',
         membership_source: 'registration',
-        email: 'Owner@Example.com',
+        // The address the token vouches for, not the admin_email of the body.
+        email: person.email,
       },
     ]);
 
@@ -268,10 +272,28 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
     expect(me.body.tenant).toMatchObject({ id: reply.body.tenant.id, slug, status: 'active' });
     expect(me.body.user).toMatchObject({ id: users[0].id, tenant_role: 'admin' });
 
-    // Another person joining later is a member.
+    // Another person whose token's claim names the slug is no member: registering a slug does not
+    // capture the people an identity provider assigns to it.
     const other = await call<MeBody>(open, 'GET', '/api/auth/me', {
       token: hs256Token({ sub: uniqueMarker('colleague'), tenant: slug }),
     });
+    expect(other.status).toBe(403);
+  });
+
+  it('a registrant whose own claim names the slug makes the claim admit its other holders (as members)', async () => {
+    const slug = uniqueMarker('claimed');
+    const subject = uniqueMarker('owner');
+    const reply = await register(
+      open,
+      hs256Token({ sub: subject, email: `${subject}@example.com`, tenant: slug }),
+      { organization_name: 'Claimed', organization_slug: slug, admin_email: 'a@example.com' },
+    );
+    expect(reply.status).toBe(201);
+    expect(reply.body.tenant).toMatchObject({ slug, claims_admit: true });
+    const other = await call<MeBody>(open, 'GET', '/api/auth/me', {
+      token: hs256Token({ sub: uniqueMarker('colleague'), tenant: slug }),
+    });
+    expect(other.status).toBe(200);
     expect(other.body.user.tenant_role).toBe('member');
   });
 
@@ -548,11 +570,13 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       'Forbidden',
       detail,
     );
+    // A stranger whose claim names the slug is no member (the registrant's token named no tenant,
+    // so the claim does not admit here): the same 403 as for any tenant one is not in.
     expectError(
       await call(approval, 'GET', '/api/auth/me', { token: strangerToken }),
       403,
       'Forbidden',
-      detail,
+      `You are not a member of an organization "${slug}"; ask one of its admins for an invitation.`,
     );
     expectError(
       await call(approval, 'GET', '/api/boards', {

@@ -190,6 +190,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         status: 'active',
         settings: { theme: 'dark' },
         allowed_issuers: [],
+        claims_admit: true,
         created_at: expect.stringMatching(ISO_DATE),
         updated_at: expect.stringMatching(ISO_DATE),
       });
@@ -346,6 +347,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         status: expect.any(String),
         settings: expect.any(Object),
         allowed_issuers: [],
+        claims_admit: true,
         created_at: expect.stringMatching(ISO_DATE),
         updated_at: expect.stringMatching(ISO_DATE),
       });

@@ -98,6 +98,7 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
       status: 'active',
       settings: {},
       allowed_issuers: [],
+      claims_admit: true,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

@@ -128,5 +128,11 @@ describe('upgrading an install to explicit admission', () => {
       await listMemberships(db.owner, { source: 'email_domain', confirm: false }, quiet),
     ).toEqual([]);
     expect(await sources(acme.id)).toMatchObject({ folded: 'legacy', lookalike: 'legacy' });
+    const audited = (await inTenant(db.owner, acme.id, (tx) =>
+      tx.query(
+        `SELECT count(*)::int AS n FROM audit_events WHERE action = 'tenant.member.confirm'`,
+      ),
+    )) as { n: number }[];
+    expect(audited).toEqual([{ n: 2 }]);
   });
 });

@@ -64,7 +64,7 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
 
   async function freshTenant(): Promise<TenantRecord> {
     const { id, slug } = await createTenant(db.owner, uniqueMarker('jit'));
-    return { id, slug, name: slug, status: 'active', allowedIssuers: [] };
+    return { id, slug, name: slug, status: 'active', allowedIssuers: [], claimsAdmit: true };
   }
 
   function principal(identity: { provider: string; subject: string }, profile: Profile): Principal {
@@ -91,6 +91,7 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
       name: 'x',
       status: 'active',
       allowedIssuers: [],
+      claimsAdmit: true,
     };
     const user = await service.admit(tenant, principal(identity, profile), CLAIMED, {
       mayWrite: true,

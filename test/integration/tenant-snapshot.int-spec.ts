@@ -99,6 +99,7 @@ describeWithPostgres('tenant export / import', () => {
       status: 'active',
       settings: { theme: 'dark', nested: { list: [1, 2, 3] } },
       allowed_issuers: ['https://idp.alpha.test'],
+      claims_admit: true,
       domains: [`${alpha.slug}.test`],
     });
     const counts = await countsOf(db, alpha.id);
@@ -160,10 +161,15 @@ describeWithPostgres('tenant export / import', () => {
     expect(await db.owner.query('SELECT 1 FROM tenants WHERE slug = $1', [gone.slug])).toEqual([]);
   });
 
-  it('a version 1 snapshot (before explicit admission) is restored with legacy memberships', async () => {
+  it("a version 1 snapshot (before explicit admission) is restored with the upgrade migration's membership labels", async () => {
     const current = await exportOf(db, alpha.slug);
-    // What version 1 wrote: no invitations, no membership sources, no issuers or domains.
-    const users = current.tables.users.map(({ membership_source: _source, ...user }) => user);
+    // What version 1 wrote: no invitations, no membership sources, no issuers or domains. One
+    // member's address is of the kind the retired e-mail first-label rule admitted.
+    const users = current.tables.users.map(({ membership_source: _source, ...user }, index) =>
+      index === 0
+        ? { ...user, email: `x@${alpha.slug}.attacker.example`, tenant_role: 'member' }
+        : user,
+    );
     const { tenant_invitations: _invitations, ...v1Tables } = { ...current.tables, users };
     const v1Counts = Object.fromEntries(
       Object.entries(v1Tables).map(([table, rows]) => [table, rows.length]),
@@ -171,7 +177,12 @@ describeWithPostgres('tenant export / import', () => {
     const v1Checksums = Object.fromEntries(
       Object.entries(v1Tables).map(([table, rows]) => [table, tableChecksum(rows)]),
     );
-    const { allowed_issuers: _issuers, domains: _domains, ...v1Tenant } = current.tenant;
+    const {
+      allowed_issuers: _issuers,
+      claims_admit: _claims,
+      domains: _domains,
+      ...v1Tenant
+    } = current.tenant;
     const v1 = {
       ...current,
       version: 1,
@@ -182,8 +193,9 @@ describeWithPostgres('tenant export / import', () => {
     };
     const upgraded = validateSnapshot(JSON.parse(JSON.stringify(v1)));
     expect(upgraded.tables.tenant_invitations).toEqual([]);
-    expect(new Set(upgraded.tables.users.map((u) => u.membership_source))).toEqual(
-      new Set(['legacy']),
+    // Classified as the upgrade migration would: the suspect stays out until confirmed.
+    expect(upgraded.tables.users.map((u) => u.membership_source)).toEqual(
+      users.map((_, index) => (index === 0 ? 'email_domain' : 'legacy')),
     );
     const slug = uniqueMarker('from-v1');
     const result = await importTenant(db.owner, upgraded, { newSlug: slug }, quiet);
@@ -191,7 +203,12 @@ describeWithPostgres('tenant export / import', () => {
     const sources = await inTenant(db.owner, result.tenantId, (runner) =>
       runner.query('SELECT DISTINCT membership_source FROM users'),
     );
-    expect(sources).toEqual([{ membership_source: 'legacy' }]);
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        { membership_source: 'legacy' },
+        { membership_source: 'email_domain' },
+      ]),
+    );
   });
 
   it('imports under a new slug alongside the original, which stays unchanged', async () => {

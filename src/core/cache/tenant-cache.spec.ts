@@ -36,6 +36,7 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       name: 'Acme',
       status: 'active',
       allowedIssuers: [],
+      claimsAdmit: true,
     });
     expect(await cache.getTenant('acme')).toMatchObject({ id: 't1' });
     await cache.forgetTenant('acme');
@@ -90,6 +91,7 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       name: 'Acme',
       status: 'active' as const,
       allowedIssuers: [],
+      claimsAdmit: true,
     };
     let fresh: TenantCache;
     let clock: number;
@@ -154,7 +156,7 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       expect(await fresh.getUser('t1', 'jwt', 'unversioned')).toBeUndefined();
     });
 
-    it('does not renew a lookup that an invalidation overtook (read before, stored after it)', async () => {
+    it('does not store a lookup that an invalidation overtook (read before, stored after it)', async () => {
       const userRead = fresh.userVersion();
       const tenantRead = fresh.tenantVersion();
       // A change to some user and to the registry is applied while both reads are under way.
@@ -162,7 +164,9 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       await fresh.forgetAllTenants();
       await fresh.setUser('t1', 'jwt', 'alice', user, userRead);
       await fresh.setTenant(tenant, tenantRead);
-      // A later lookup of another user, started after the invalidation, is renewable.
+      expect(await fresh.getUser('t1', 'jwt', 'alice')).toBeUndefined();
+      expect(await fresh.getTenant('acme')).toBeUndefined();
+      // A later lookup of another user, started after the invalidation, is stored and renewable.
       await fresh.setUser('t1', 'jwt', 'bob', { ...user, id: 'u2' }, fresh.userVersion());
       for (let t = 0; t < USER_CACHE_TTL_MS; t += 60_000) {
         confirmedFor(60_000);

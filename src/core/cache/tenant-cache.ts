@@ -15,6 +15,8 @@ export interface TenantRecord {
   readonly status: TenantStatus;
   /** Token issuers this tenant is bound to; empty means every trusted issuer. */
   readonly allowedIssuers: readonly string[];
+  /** Whether the identity provider's tenant claim admits people (see Tenant.claimsAdmit). */
+  readonly claimsAdmit: boolean;
 }
 
 /** A provisioned user, as the guards and /api/auth/me see it. */
@@ -89,9 +91,9 @@ export class TenantCache {
    * change committed before then has been applied to this cache. Until CONFIRMATION_MAX_AGE_MS
    * after that, a hit renews its entry's TTL, if the entry was read from the database with no
    * invalidation in between (the `version` given to setTenant or setUser). A change after the
-   * read reaches the entry through the next check, like any other; a change that was applied
-   * while the read was under way, before the entry was stored, makes the entry unrenewable, so it
-   * lives its TTL and no longer, as without renewal.
+   * read reaches the entry through the next check, like any other; a lookup that a change
+   * overtook (applied while the read was under way, before the entry was stored) is not stored at
+   * all, in neither tier: what it read may be the state before the change.
    */
   confirmFresh(startedAt: number): void {
     this.confirmedAt = Math.max(this.confirmedAt, startedAt);
@@ -111,13 +113,17 @@ export class TenantCache {
     return this.get(this.tenants, 'tenant', TenantCache.tenantKey(slug));
   }
 
-  /** `version`: tenantVersion() taken before the read; without it the entry is never renewed. */
+  /**
+   * `version`: tenantVersion() taken before the read; an invalidation since then means the read
+   * may be stale, and nothing is stored. Without a version the entry is stored, never renewed.
+   */
   setTenant(tenant: TenantRecord, version?: number): Promise<void> {
+    if (version !== undefined && version !== this.tenantsVersion) return Promise.resolve();
     return this.set(
       this.tenants,
       TenantCache.tenantKey(tenant.slug),
       tenant,
-      version === this.tenantsVersion,
+      version !== undefined,
     );
   }
 
@@ -140,7 +146,7 @@ export class TenantCache {
     return this.get(this.users, 'user', TenantCache.userKey(tenantId, provider, subject));
   }
 
-  /** `version`: userVersion() taken before the read; without it the entry is never renewed. */
+  /** `version`: userVersion() taken before the read, as for setTenant. */
   setUser(
     tenantId: string,
     provider: string,
@@ -148,11 +154,12 @@ export class TenantCache {
     user: UserRecord,
     version?: number,
   ): Promise<void> {
+    if (version !== undefined && version !== this.usersVersion) return Promise.resolve();
     return this.set(
       this.users,
       TenantCache.userKey(tenantId, provider, subject),
       user,
-      version === this.usersVersion,
+      version !== undefined,
     );
   }
 

@@ -420,7 +420,7 @@ export function loadConfig(env: Env): BoardsConfig {
   }
 
   const platformAdminSubjects = read.list('BOARDS_PLATFORM_ADMIN_SUBJECTS');
-  checkPlatformAdminEntries(platformAdminSubjects, providers, oidcIssuers);
+  checkPlatformAdminEntries(platformAdminSubjects, identityNamespaces(providers, oidcIssuers));
 
   const warnings = Object.keys(env)
     .filter(
@@ -528,39 +528,50 @@ export function loadConfig(env: Env): BoardsConfig {
 }
 
 /**
- * BOARDS_PLATFORM_ADMIN_SUBJECTS entries must name one identity without ambiguity:
- * - a bare subject (`alice`) matches that `sub` in every trusted identity namespace, so it is
- *   refused when there are several (a jwt,oidc chain, or several OIDC issuers): qualify it;
- * - a qualified entry (`jwt:alice`, `oidc:<issuer host/path>:alice`) must start with exactly one
- *   configured namespace, so `oidc:idp:8443:alice` cannot mean two issuers at once.
- * A caller's subject is only ever compared with bare entries, and a bare entry cannot start with
- * a namespace prefix, so a `sub` that spells a qualified entry never matches it.
+ * Identities are written `<namespace>:<subject>` (users' cache keys, the change log's digests,
+ * `tenants.registered_by`, qualified platform-admin entries). That is unambiguous only if no
+ * trusted namespace followed by `:` begins another one: issuers `https://idp.test` and
+ * `https://idp.test:8443` would make `oidc:idp.test` + `8443:alice` and `oidc:idp.test:8443` +
+ * `alice` the same text, so such a pair of issuers is refused.
  */
-function checkPlatformAdminEntries(
-  entries: readonly string[],
+function identityNamespaces(
   providers: readonly AuthProviderName[],
   oidcIssuers: readonly string[],
-): void {
+): string[] {
   const namespaces = [
     ...(providers.includes('none') ? ['none'] : []),
     ...(providers.includes('jwt') ? ['jwt'] : []),
     ...(providers.includes('oidc') ? oidcIssuers.map(oidcProviderName) : []),
   ];
-  for (const entry of entries) {
-    if (!isQualifiedEntry(entry)) {
-      if (namespaces.length > 1) {
-        throw new ConfigError(
-          'BOARDS_PLATFORM_ADMIN_SUBJECTS',
-          `"${entry}" is ambiguous with ${namespaces.length} identity namespaces trusted (${namespaces.join(', ')}); qualify it, e.g. "${namespaces[0]}:${entry}"`,
-        );
-      }
-      continue;
+  for (const namespace of namespaces) {
+    const clash = namespaces.find((other) => other.startsWith(`${namespace}:`));
+    if (clash) {
+      throw new ConfigError(
+        'BOARDS_OIDC_ISSUER',
+        `the identity namespaces ${namespace} and ${clash} cannot be told apart in "<namespace>:<subject>"; trust only one of these issuers, or serve them under distinct hosts or paths`,
+      );
     }
-    const owners = namespaces.filter((namespace) => entry.startsWith(`${namespace}:`));
-    if (owners.length > 1) {
+  }
+  return namespaces;
+}
+
+/**
+ * BOARDS_PLATFORM_ADMIN_SUBJECTS entries must name one identity without ambiguity: a bare subject
+ * (`alice`) matches that `sub` in every trusted identity namespace, so it is refused when there
+ * are several (a jwt,oidc chain, or several OIDC issuers): qualify it (`jwt:alice`,
+ * `oidc:<issuer host/path>:alice`, which identityNamespaces keeps unambiguous). A caller's subject
+ * is only ever compared with bare entries, and a bare entry cannot start with a namespace prefix,
+ * so a `sub` that spells a qualified entry never matches it.
+ */
+function checkPlatformAdminEntries(
+  entries: readonly string[],
+  namespaces: readonly string[],
+): void {
+  for (const entry of entries) {
+    if (!isQualifiedEntry(entry) && namespaces.length > 1) {
       throw new ConfigError(
         'BOARDS_PLATFORM_ADMIN_SUBJECTS',
-        `"${entry}" could name a subject of ${owners.join(' or of ')}; these issuers cannot be told apart in an entry`,
+        `"${entry}" is ambiguous with ${namespaces.length} identity namespaces trusted (${namespaces.join(', ')}); qualify it, e.g. "${namespaces[0]}:${entry}"`,
       );
     }
   }

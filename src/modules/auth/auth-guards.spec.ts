@@ -69,6 +69,7 @@ const ACME: TenantRecord = {
   name: 'Acme',
   status: 'active',
   allowedIssuers: [],
+  claimsAdmit: true,
 };
 const USER: UserRecord = {
   id: '00000000-0000-4000-8000-0000000000aa',

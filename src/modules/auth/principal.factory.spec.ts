@@ -62,15 +62,28 @@ describe('BOARDS_PLATFORM_ADMIN_SUBJECTS is refused when an entry is ambiguous',
     ).toThrow(/"root" is ambiguous/);
   });
 
-  it('a qualified entry two issuers could claim (a host and the same host with a port)', () => {
-    expect(() =>
+  it('issuers whose namespaces run into each other (a host and the same host with a port)', () => {
+    // `oidc:idp.test` + `8443:root` and `oidc:idp.test:8443` + `root` would be the same identity
+    // text in cache keys, registrations and admin entries alike.
+    for (const issuers of [
+      'https://idp.test,https://idp.test:8443',
+      'https://idp.test/realms,https://idp.test/realms:x',
+    ]) {
+      expect(() =>
+        auth({
+          BOARDS_AUTH_PROVIDER: 'oidc',
+          BOARDS_OIDC_ISSUER: issuers,
+          BOARDS_OIDC_CLIENT_ID: 'boards',
+        }),
+      ).toThrow(/BOARDS_OIDC_ISSUER: the identity namespaces .* cannot be told apart/);
+    }
+    expect(
       auth({
         BOARDS_AUTH_PROVIDER: 'oidc',
-        BOARDS_OIDC_ISSUER: 'https://idp.test,https://idp.test:8443',
+        BOARDS_OIDC_ISSUER: 'https://idp.test:8443,https://idp.test:8444',
         BOARDS_OIDC_CLIENT_ID: 'boards',
-        BOARDS_PLATFORM_ADMIN_SUBJECTS: 'oidc:idp.test:8443:root',
-      }),
-    ).toThrow(/could name a subject of oidc:idp.test or of oidc:idp.test:8443/);
+      }).oidc.issuers,
+    ).toHaveLength(2);
   });
 
   it('qualified entries are accepted with several namespaces, bare ones with one', () => {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isValidSlug } from 'src/common/slug';
+import { parseTenantClaim } from 'src/common/tenant-claim';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
@@ -20,8 +21,6 @@ export interface TenantResolutionInput {
 }
 
 const MAX_ECHOED_HEADER = 100;
-/** More tenants than this in one claim is not a list of memberships. */
-const MAX_CLAIMED_TENANTS = 100;
 
 /**
  * Selection, DESIGN.md §2 "Admission" 3. The tenant a request acts in is
@@ -87,16 +86,8 @@ export class TenantResolver {
    * 403 when it is present but not a valid slug or an array of valid slugs.
    */
   private claimedSlugs(claims: Readonly<Record<string, unknown>>): string[] {
-    if (!Object.prototype.hasOwnProperty.call(claims, this.claimName)) return [];
-    const value = claims[this.claimName];
-    const values = typeof value === 'string' ? [value] : value;
-    if (
-      Array.isArray(values) &&
-      values.length <= MAX_CLAIMED_TENANTS &&
-      values.every((v): v is string => typeof v === 'string' && isValidSlug(v))
-    ) {
-      return [...new Set(values)];
-    }
+    const claimed = parseTenantClaim(claims, this.claimName);
+    if (claimed !== 'invalid') return claimed;
     throw new DomainError(
       ErrorCode.Forbidden,
       `The token's "${this.claimName}" claim does not name valid tenant slugs.`,

@@ -46,17 +46,17 @@ export class TenantGuard implements CanActivate {
     const tenant = await this.directory.findBySlug(selection.slug);
     if (!tenant || !acceptsIssuer(tenant, principal)) throw notAMember(selection.slug);
     const active = tenant.status === 'active';
+    // The claim counts only in a tenant that accepts the identity provider's word (every tenant a
+    // platform admin made; a self-registered one whose registrant's own claim listed it).
+    const claimed = selection.claimed && tenant.claimsAdmit !== false;
     const user = await this.provisioning.admit(
       tenant,
       principal,
-      {
-        claimed: selection.claimed,
-        everyone: selection.isDefault || principal.provider === 'none',
-      },
+      { claimed, everyone: selection.isDefault || principal.provider === 'none' },
       { mayWrite: active },
     );
     // The identity provider's word makes a claim holder a member before any row exists.
-    const member = user !== undefined || selection.claimed || selection.isDefault;
+    const member = user !== undefined || claimed || selection.isDefault;
     if (!active && member) throw tenantNotActive(tenant.slug, tenant.status);
     if (!user) throw notAMember(selection.slug);
     this.context.setResolved(tenant, user);

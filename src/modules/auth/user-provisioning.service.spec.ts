@@ -22,6 +22,7 @@ const TENANT: TenantRecord = {
   name: 'Acme',
   status: 'active',
   allowedIssuers: [],
+  claimsAdmit: true,
 };
 const CLAIMED: AdmissionFacts = { claimed: true, everyone: false };
 const NOTHING: AdmissionFacts = { claimed: false, everyone: false };

@@ -139,8 +139,9 @@ export class UserProvisioningService {
     const invitation =
       email && (await this.invitations.pendingFor(tenantId, canonicalEmail(email)));
     if (invitation) {
-      const role: TenantRole = row?.tenantRole === 'admin' ? 'admin' : invitation.role;
-      const user = await this.join(tenantId, identity, profile, row, 'invitation', role);
+      // The invitation's role: a row that did not admit (removed, or a claim the IdP withdrew)
+      // keeps nothing of its old role.
+      const user = await this.join(tenantId, identity, profile, row, 'invitation', invitation.role);
       await this.invitations.markAccepted(tenantId, invitation.id, user.id);
       await this.recordJoin(tenantId, user, { invitation_id: invitation.id });
       return user;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { emailDomain } from 'src/common/email';
+import { parseTenantClaim } from 'src/common/tenant-claim';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { Principal } from 'src/core/context/tenant-context';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
@@ -46,6 +47,8 @@ export class RegistrationService {
       if (refused) throw TenantErrors.domainNotAllowed(refused);
     }
     const identity = `${principal.provider}:${principal.subject}`;
+    const claimed = parseTenantClaim(principal.claims, this.config.auth.jwt.tenantClaim);
+    const claimedByRegistrant = claimed === 'invalid' ? [] : claimed;
     const id = randomUUID();
     const status = registration.requiresApproval ? 'pending_approval' : 'active';
 
@@ -63,23 +66,29 @@ export class RegistrationService {
             status,
             settings: {
               registration: {
+                admin_email: dto.admin_email,
                 use_case: dto.use_case ?? null,
                 organization_size: dto.organization_size ?? null,
                 metadata: dto.metadata ?? {},
               },
             },
             allowedIssuers: [],
+            // Registering a slug an identity provider uses must not capture the people it assigns
+            // to it: the claim admits only when the registrant's own claim listed the slug.
+            claimsAdmit: claimedByRegistrant.includes(slug),
             registeredBy: identity,
           },
           {
             admin: {
               provider: principal.provider,
               subject: principal.subject,
-              email: dto.admin_email,
+              // The address the token vouches for; admin_email (a contact) is kept in settings.
+              email: principal.email ?? null,
               displayName: dto.admin_name ?? principal.name ?? null,
             },
             includeSampleData: dto.include_sample_data ?? false,
             auditAction: 'tenant.register',
+            selfService: true,
             auditDetails: { registered_by: identity },
           },
         );

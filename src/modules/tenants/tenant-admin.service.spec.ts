@@ -219,6 +219,7 @@ describe('TenantAdminService', () => {
       status: 'active' as const,
       settings: {},
       allowedIssuers: [],
+      claimsAdmit: true,
       registeredBy: null,
     });
     const seed = { includeSampleData: false, auditAction: 'tenant.create' };

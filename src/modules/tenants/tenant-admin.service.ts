@@ -26,6 +26,12 @@ import { TenantsRepository, type NewTenant } from './tenants.repository';
 
 export type TenantAction = 'approve' | 'reject' | 'suspend' | 'activate';
 
+/** API field names of the tenant's properties, for audit details. */
+const FIELD_NAMES: Record<string, string> = {
+  allowedIssuers: 'allowed_issuers',
+  claimsAdmit: 'claims_admit',
+};
+
 /** Which statuses each action applies to, and the status it leads to. */
 export const TENANT_TRANSITIONS: Record<
   TenantAction,
@@ -48,6 +54,11 @@ export interface TenantSeed {
   };
   /** Name the tenant's first admin by e-mail: an admin invitation (POST /api/setup/tenant). */
   readonly adminEmail?: string;
+  /**
+   * Self-service registration: a quarantined slug is only "not available" (the caller must not
+   * learn that a tenant of that name was deleted, nor when).
+   */
+  readonly selfService?: boolean;
   readonly includeSampleData: boolean;
   readonly auditAction: string;
   readonly auditDetails?: Record<string, unknown>;
@@ -122,6 +133,7 @@ export class TenantAdminService {
           status: 'active',
           settings: dto.settings ?? {},
           allowedIssuers: dto.allowed_issuers ?? [],
+          claimsAdmit: true,
           registeredBy: null,
         },
         {
@@ -163,7 +175,7 @@ export class TenantAdminService {
    * after a deletion, or one taken meanwhile is 409.
    */
   async createTenant(tenant: NewTenant, seed: TenantSeed): Promise<Tenant> {
-    await this.assertSlugAvailable(tenant.slug);
+    await this.assertSlugAvailable(tenant.slug, seed.selfService ?? false);
     try {
       return await this.transactions
         .run(tenant.id, async () => {
@@ -209,20 +221,24 @@ export class TenantAdminService {
       const driverError = (err as { driverError?: { code?: string; detail?: string } }).driverError;
       if (driverError?.code === '23505') throw TenantErrors.slugTaken(tenant.slug);
       // The quarantine trigger, for a deletion that committed after the check above.
-      if (driverError?.code === 'BQ001')
-        throw TenantErrors.slugQuarantined(
-          tenant.slug,
-          driverError.detail ?? 'its quarantine ends',
-        );
+      if (driverError?.code === 'BQ001') {
+        throw seed.selfService
+          ? TenantErrors.slugUnavailable(tenant.slug)
+          : TenantErrors.slugQuarantined(tenant.slug, driverError.detail ?? 'its quarantine ends');
+      }
       throw err;
     }
   }
 
   /** 409 unless `slug` may be given to a new tenant: not reserved, quarantined or taken. */
-  private async assertSlugAvailable(slug: string): Promise<void> {
+  private async assertSlugAvailable(slug: string, selfService: boolean): Promise<void> {
     if (this.config.tenancy.reservedSlugs.has(slug)) throw TenantErrors.slugReserved(slug);
     const until = await this.tenants.quarantinedUntil(slug);
-    if (until) throw TenantErrors.slugQuarantined(slug, until.toISOString());
+    if (until) {
+      throw selfService
+        ? TenantErrors.slugUnavailable(slug)
+        : TenantErrors.slugQuarantined(slug, until.toISOString());
+    }
     if ((await this.tenants.takenSlugs([slug])).size > 0) throw TenantErrors.slugTaken(slug);
   }
 
@@ -243,11 +259,13 @@ export class TenantAdminService {
       name?: string;
       settings?: Record<string, unknown>;
       allowedIssuers?: string[];
+      claimsAdmit?: boolean;
     } = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.settings !== undefined) changes.settings = dto.settings;
     if (dto.allowed_issuers !== undefined)
       changes.allowedIssuers = [...new Set(dto.allowed_issuers)];
+    if (dto.claims_admit !== undefined) changes.claimsAdmit = dto.claims_admit;
     const updated = await this.transactions.run(id, async () => {
       const tenant = await this.tenants.update(id, changes);
       await this.audit.record({
@@ -257,10 +275,9 @@ export class TenantAdminService {
         targetType: 'tenant',
         targetId: id,
         details: {
-          fields: Object.keys(changes).map((field) =>
-            field === 'allowedIssuers' ? 'allowed_issuers' : field,
-          ),
+          fields: Object.keys(changes).map((field) => FIELD_NAMES[field] ?? field),
           ...(changes.allowedIssuers && { allowed_issuers: changes.allowedIssuers }),
+          ...(changes.claimsAdmit !== undefined && { claims_admit: changes.claimsAdmit }),
         },
       });
       return tenant;

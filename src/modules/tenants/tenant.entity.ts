@@ -31,6 +31,13 @@ export class Tenant {
   @Column('text', { array: true, default: () => "'{}'" })
   allowedIssuers: string[];
 
+  /**
+   * Whether the identity provider's tenant claim admits people: true for tenants a platform admin
+   * made; for a self-registered one only when the registrant's own claim listed its slug.
+   */
+  @Column('boolean', { default: true })
+  claimsAdmit: boolean;
+
   /** `provider:subject` of the registrant, for per-identity limits. */
   @Column('text', { nullable: true })
   registeredBy: string | null;

@@ -37,6 +37,8 @@ export const TenantErrors = {
       ErrorCode.Conflict,
       `The slug "${slug}" belonged to a deleted organization and cannot be taken before ${until}.`,
     ),
+  slugUnavailable: (slug: string) =>
+    new DomainError(ErrorCode.Conflict, `The slug "${slug}" is not available; choose another one.`),
   emailNotVerified: () =>
     new DomainError(
       ErrorCode.Forbidden,

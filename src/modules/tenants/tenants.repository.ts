@@ -19,6 +19,7 @@ export interface NewTenant {
   readonly status: TenantStatus;
   readonly settings: Record<string, unknown>;
   readonly allowedIssuers: readonly string[];
+  readonly claimsAdmit: boolean;
   readonly registeredBy: string | null;
 }
 
@@ -41,12 +42,15 @@ export class TenantsRepository {
   /** What a request needs to know about a tenant: one indexed read, no entity hydration. */
   async findRecordBySlug(slug: string): Promise<TenantRecord | undefined> {
     const [row] = (await this.db().query(
-      'SELECT id, slug, name, status, allowed_issuers FROM tenants WHERE slug = $1',
+      'SELECT id, slug, name, status, allowed_issuers, claims_admit FROM tenants WHERE slug = $1',
       [slug],
-    )) as (Omit<TenantRecord, 'allowedIssuers'> & { allowed_issuers: string[] })[];
+    )) as (Pick<TenantRecord, 'id' | 'slug' | 'name' | 'status'> & {
+      allowed_issuers: string[];
+      claims_admit: boolean;
+    })[];
     if (!row) return undefined;
-    const { allowed_issuers: allowedIssuers, ...rest } = row;
-    return { ...rest, allowedIssuers };
+    const { allowed_issuers: allowedIssuers, claims_admit: claimsAdmit, ...rest } = row;
+    return { ...rest, allowedIssuers, claimsAdmit };
   }
 
   findById(id: string): Promise<Tenant | null> {
@@ -139,7 +143,9 @@ export class TenantsRepository {
   /** In the tenant's open transaction. */
   async update(
     id: string,
-    changes: Partial<Pick<Tenant, 'name' | 'settings' | 'status' | 'allowedIssuers'>>,
+    changes: Partial<
+      Pick<Tenant, 'name' | 'settings' | 'status' | 'allowedIssuers' | 'claimsAdmit'>
+    >,
   ): Promise<Tenant | null> {
     const repository = this.manager().getRepository(Tenant);
     if (Object.keys(changes).length > 0)

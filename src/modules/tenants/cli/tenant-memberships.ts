@@ -24,7 +24,7 @@ export function parseMembershipSource(value: string): MembershipSource {
  * role; each tenant read in a transaction bound to it, so row-level security applies). With
  * `confirm`, rows of source `email_domain` (pre-upgrade rows the retired e-mail first-label rule
  * may have created, which admit nobody until confirmed) become `legacy` memberships, in the same
- * transaction as their listing.
+ * transaction as their listing, each with a `tenant.member.confirm` audit event.
  */
 export async function listMemberships(
   owner: DataSource,
@@ -60,6 +60,14 @@ export async function listMemberships(
             WHERE tenant_id = $1::uuid AND membership_source = 'email_domain'
               AND id = ANY($2::uuid[])`,
           [tenant.id, listed.map((row) => row.user_id)],
+        );
+        // The tenant's audit trail says who kept them, whether or not the server logs audits.
+        await manager.query(
+          `INSERT INTO audit_events (action, target_type, target_id, outcome, actor_subject, details)
+           SELECT 'tenant.member.confirm', 'member', id::text, 'success', 'cli:boards tenant memberships',
+                  jsonb_build_object('from', 'email_domain', 'to', 'legacy')
+             FROM unnest($1::uuid[]) AS id`,
+          [listed.map((row) => row.user_id)],
         );
       }
       return listed;

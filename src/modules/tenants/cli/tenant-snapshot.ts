@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { legacyFirstLabelSlug } from 'migrations/1765065600000-explicit-admission';
 import type { DataSource, EntityManager } from 'typeorm';
 
 /** Tenant-owned tables in dependency order (parents first): the order of import. */
@@ -28,6 +29,7 @@ export interface TenantSnapshot {
     status: string;
     settings: Record<string, unknown>;
     allowed_issuers: string[];
+    claims_admit: boolean;
     /** The tenant's own e-mail domains (registry rows, restored when no other tenant holds them). */
     domains: string[];
   };
@@ -109,7 +111,7 @@ export async function exportTenant(
   try {
     await runner.startTransaction('REPEATABLE READ');
     const [row] = (await runner.query(
-      'SELECT id, name, slug, status, settings, allowed_issuers FROM tenants WHERE slug = $1',
+      'SELECT id, name, slug, status, settings, allowed_issuers, claims_admit FROM tenants WHERE slug = $1',
       [slug],
     )) as Omit<TenantSnapshot['tenant'], 'domains'>[];
     if (!row) throw new Error(`no tenant with slug "${slug}"`);
@@ -165,20 +167,32 @@ function checkTables(snapshot: TenantSnapshot, tables: readonly SnapshotTable[])
   return snapshot;
 }
 
+/**
+ * A version 1 snapshot's users get the membership sources the upgrade migration would have given
+ * them: `system` for the sample-data owner, `email_domain` for the rows the retired e-mail rule
+ * could have made (so a restore does not readmit them), `legacy` for the rest.
+ */
 function upgradeVersion1(snapshot: TenantSnapshot): TenantSnapshot {
   checkTables(
     snapshot,
     SNAPSHOT_TABLES.filter((table) => table !== 'tenant_invitations'),
   );
+  const sourceOf = (user: Row): string => {
+    if (user.auth_provider === 'system') return 'system';
+    const email = typeof user.email === 'string' ? user.email : null;
+    if (user.tenant_role !== 'admin' && legacyFirstLabelSlug(email) === snapshot.tenant.slug)
+      return 'email_domain';
+    return 'legacy';
+  };
   const tables = {
     ...snapshot.tables,
-    users: snapshot.tables.users.map((user) => ({ membership_source: 'legacy', ...user })),
+    users: snapshot.tables.users.map((user) => ({ ...user, membership_source: sourceOf(user) })),
     tenant_invitations: [],
   };
   return {
     ...snapshot,
     version: SNAPSHOT_VERSION,
-    tenant: { ...snapshot.tenant, allowed_issuers: [], domains: [] },
+    tenant: { ...snapshot.tenant, allowed_issuers: [], claims_admit: true, domains: [] },
     tables,
     ...summarize(tables),
   };
@@ -216,8 +230,8 @@ export async function importTenant(
         `a tenant with slug "${slug}" already exists; import under a new slug with --slug`,
       );
     const [{ id: tenantId }] = (await runner.query(
-      `INSERT INTO tenants (id, name, slug, status, settings, allowed_issuers)
-       VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5::jsonb, $6::text[]) RETURNING id`,
+      `INSERT INTO tenants (id, name, slug, status, settings, allowed_issuers, claims_admit)
+       VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5::jsonb, $6::text[], $7) RETURNING id`,
       [
         options.newSlug ? null : snapshot.tenant.id,
         options.newName ?? snapshot.tenant.name,
@@ -225,6 +239,7 @@ export async function importTenant(
         snapshot.tenant.status,
         JSON.stringify(snapshot.tenant.settings ?? {}),
         snapshot.tenant.allowed_issuers ?? [],
+        snapshot.tenant.claims_admit ?? true,
       ],
     )) as { id: string }[];
     for (const domain of snapshot.tenant.domains ?? []) {

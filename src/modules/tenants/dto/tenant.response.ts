@@ -23,6 +23,11 @@ export class TenantResponse {
   })
   allowed_issuers: string[];
 
+  @ApiProperty({
+    description: "Whether the identity provider's tenant claim admits people into the tenant",
+  })
+  claims_admit: boolean;
+
   @ApiProperty({ format: 'date-time' })
   created_at: string;
 
@@ -52,6 +57,7 @@ export function toTenantResponse(tenant: Tenant): TenantResponse {
     status: tenant.status,
     settings: tenant.settings,
     allowed_issuers: tenant.allowedIssuers,
+    claims_admit: tenant.claimsAdmit,
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
   };

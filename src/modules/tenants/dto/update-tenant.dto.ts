@@ -1,6 +1,14 @@
 import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsObject, IsString, Length, Matches } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsObject,
+  IsString,
+  Length,
+  Matches,
+} from 'class-validator';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 
 /** Partial update. The slug never changes (tokens and URLs name it); status changes through the actions. */
@@ -34,4 +42,12 @@ export class UpdateTenantDto {
   @IsString({ each: true })
   @Length(1, 255, { each: true })
   allowed_issuers?: string[];
+
+  @ApiPropertyOptional({
+    description:
+      "Whether the identity provider's tenant claim admits people into the tenant (true for tenants a platform admin made; a self-registered tenant has it only when its registrant's claim listed its slug)",
+  })
+  @OptionalNonNull()
+  @IsBoolean()
+  claims_admit?: boolean;
 }
