@@ -1,7 +1,13 @@
 import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { inTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp, requestJson, type JsonReply } from 'test/support/http';
+import {
+  startApp,
+  type RunningApp,
+  requestJson,
+  type JsonReply,
+  expectError,
+} from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -44,25 +50,6 @@ async function call<T = RegistrationBody>(
   options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Reply<T>> {
   return requestJson<T>(server.baseUrl, method, path, options);
-}
-
-function expectError(
-  reply: Reply<unknown>,
-  status: number,
-  error: string,
-  detail: string | RegExp = /./,
-  extra: Record<string, unknown> = {},
-): void {
-  expect({ status: reply.status, body: reply.body }).toEqual({
-    status,
-    body: {
-      error,
-      detail: typeof detail === 'string' ? detail : expect.stringMatching(detail),
-      status,
-      request_id: reply.headers.get('x-request-id'),
-      ...extra,
-    },
-  });
 }
 
 /** A registrant: a fresh subject with an e-mail, and the token that names no tenant. */

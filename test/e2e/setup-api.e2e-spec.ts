@@ -1,7 +1,13 @@
 import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { createTenant, inTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp, requestJson, type JsonReply } from 'test/support/http';
+import {
+  startApp,
+  type RunningApp,
+  requestJson,
+  type JsonReply,
+  expectError,
+} from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -49,24 +55,6 @@ async function call<T = TenantBody>(
   options: { token?: string; body?: unknown } = {},
 ): Promise<Reply<T>> {
   return requestJson<T>(server.baseUrl, method, path, options);
-}
-
-/** The documented error body, with the request id of the response. */
-function expectError(
-  reply: Reply<unknown>,
-  status: number,
-  error: string,
-  detail: string | RegExp = /./,
-): void {
-  expect({ status: reply.status, body: reply.body }).toEqual({
-    status,
-    body: {
-      error,
-      detail: typeof detail === 'string' ? detail : expect.stringMatching(detail),
-      status,
-      request_id: reply.headers.get('x-request-id'),
-    },
-  });
 }
 
 describeWithPostgres('setup API (/api/setup/*)', () => {

@@ -1,7 +1,13 @@
 import { PLATFORM_ADMIN_SUBJECT, hs256Token, jwtAuthEnv, type Claims } from 'test/factories/tokens';
 import { createTenant, inTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import { requestJson, startApp, type JsonReply, type RunningApp } from 'test/support/http';
+import {
+  requestJson,
+  startApp,
+  type JsonReply,
+  type RunningApp,
+  expectError,
+} from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -128,24 +134,6 @@ function person(label: string, claims: Claims = {}): Person {
     email,
     token: hs256Token({ sub: subject, name: `Name ${subject}`, email, ...claims }),
   };
-}
-
-/** The documented error body, with the request id of the response. */
-function expectError(
-  reply: Reply<unknown>,
-  status: number,
-  error: string,
-  detail: string | RegExp = /./,
-): void {
-  expect({ status: reply.status, body: reply.body }).toEqual({
-    status,
-    body: {
-      error,
-      detail: typeof detail === 'string' ? detail : expect.stringMatching(detail),
-      status,
-      request_id: reply.headers.get('x-request-id'),
-    },
-  });
 }
 
 /** The body of a reply with `status`; fails with what the server answered otherwise. */

@@ -186,3 +186,26 @@ export function cliJson<T>(result: CliResult): T {
     throw new Error(`stdout is not JSON (exit ${result.code}): ${result.stdout}${result.stderr}`);
   }
 }
+
+/**
+ * The documented error body `{error, detail, status, request_id}` (plus `extra` fields), with the
+ * request id of the response's X-Request-Id header.
+ */
+export function expectError(
+  reply: JsonReply<unknown>,
+  status: number,
+  error: string,
+  detail: string | RegExp = /./,
+  extra: Record<string, unknown> = {},
+): void {
+  expect({ status: reply.status, body: reply.body }).toEqual({
+    status,
+    body: {
+      error,
+      detail: typeof detail === 'string' ? detail : expect.stringMatching(detail),
+      status,
+      request_id: reply.headers.get('x-request-id'),
+      ...extra,
+    },
+  });
+}

@@ -1,3 +1,4 @@
+import { strictMock } from 'test/support/strict-mock';
 import type { TenantCache, TenantRecord, UserRecord } from 'src/core/cache/tenant-cache';
 import type { MembershipSource, Principal } from 'src/core/context/tenant-context';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
@@ -49,15 +50,6 @@ function user(source: MembershipSource, role: 'admin' | 'member' = 'member'): Us
   };
 }
 
-const strict = <T>(methods: Partial<Record<keyof T, unknown>>): T =>
-  new Proxy(methods, {
-    get(target, name) {
-      if (name in target) return target[name as keyof typeof target];
-      if (name === 'then') return undefined;
-      throw new Error(`unexpected call: ${String(name)}`);
-    },
-  }) as T;
-
 function setup(options: {
   stored?: UserRecord;
   pendingInvitation?: Partial<Invitation>;
@@ -71,7 +63,7 @@ function setup(options: {
       calls.push(`${name}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
       return value;
     });
-  const users = strict<UsersRepository>({
+  const users = strictMock<UsersRepository>({
     read: record('read', options.stored),
     find: record('find', options.stored),
     lockTenant: record('lockTenant', undefined),
@@ -105,19 +97,19 @@ function setup(options: {
     role: 'member' as const,
     ...options.pendingInvitation,
   };
-  const invitations = strict<InvitationsRepository>({
+  const invitations = strictMock<InvitationsRepository>({
     isPending: record('isPending', invitation !== undefined),
     pendingFor: record('pendingFor', invitation),
     markAccepted: record('markAccepted', undefined),
     hasAdminDesignation: record('hasAdminDesignation', options.adminDesignated ?? false),
   });
-  const domains = strict<TenantDomainsRepository>({
+  const domains = strictMock<TenantDomainsRepository>({
     holds: record('holds', options.domainHeld ?? false),
   });
-  const transactions = strict<TenantTransactions>({
+  const transactions = strictMock<TenantTransactions>({
     run: jest.fn(async (_id: string, work: () => Promise<unknown>) => work()),
   });
-  const cache = strict<TenantCache>({
+  const cache = strictMock<TenantCache>({
     getUser: jest.fn(async () => undefined),
     userVersion: () => 0,
     setUser: jest.fn(async () => undefined),
@@ -127,7 +119,7 @@ function setup(options: {
     invitations,
     domains,
     transactions,
-    strict<AuditService>({ record: jest.fn(async () => undefined) }),
+    strictMock<AuditService>({ record: jest.fn(async () => undefined) }),
     cache,
   );
   return { service, calls };

@@ -1,3 +1,4 @@
+import { strictMock } from 'test/support/strict-mock';
 import { loadConfig } from 'src/core/config/boards-config';
 import type { TenantCache } from 'src/core/cache/tenant-cache';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
@@ -54,15 +55,6 @@ describe('TENANT_TRANSITIONS', () => {
 });
 
 describe('TenantAdminService', () => {
-  const strict = <T>(methods: Partial<Record<keyof T, unknown>> = {}): T =>
-    new Proxy(methods, {
-      get(target, name) {
-        if (name in target) return target[name as keyof typeof target];
-        if (name === 'then') return undefined;
-        throw new Error(`unexpected call: ${String(name)}`);
-      },
-    }) as T;
-
   function service(options: {
     taken?: Iterable<string>;
     tenant?: Tenant | null;
@@ -78,23 +70,23 @@ describe('TenantAdminService', () => {
     const forgetTenant = jest.fn(async () => undefined);
     const record = jest.fn(async () => undefined);
     const quarantinedUntil = jest.fn(async (slug: string) => options.quarantined?.[slug]);
-    const tenants = strict<TenantsRepository>({
+    const tenants = strictMock<TenantsRepository>({
       takenSlugs,
       transition,
       quarantinedUntil,
       findById: jest.fn(async () => options.tenant ?? null),
     });
-    const transactions = strict<TenantTransactions>({
+    const transactions = strictMock<TenantTransactions>({
       run: jest.fn(async (_id: string, work: () => Promise<unknown>) => work()),
     });
     const admin = new TenantAdminService(
       loadConfig(options.env ?? {}),
       tenants,
       transactions,
-      strict<TenantSeeder>(),
-      strict<AuditService>({ record }),
-      strict<InvitationsRepository>(),
-      strict<TenantCache>({ forgetTenant }),
+      strictMock<TenantSeeder>(),
+      strictMock<AuditService>({ record }),
+      strictMock<InvitationsRepository>(),
+      strictMock<TenantCache>({ forgetTenant }),
     );
     return { admin, takenSlugs, transition, forgetTenant, record, quarantinedUntil };
   }

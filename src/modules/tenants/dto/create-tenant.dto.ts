@@ -1,15 +1,7 @@
+import { AllowedIssuersField } from './allowed-issuers.field';
 import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsObject,
-  IsString,
-  Length,
-  Matches,
-  MaxLength,
-} from 'class-validator';
+import { IsBoolean, IsObject, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { EMAIL_MAX_LENGTH, EMAIL_PATTERN } from 'src/common/email';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 import { SLUG_PATTERN } from 'src/common/slug';
@@ -51,17 +43,9 @@ export class CreateTenantDto {
   @Matches(EMAIL_PATTERN, { message: 'admin_email must be an e-mail address' })
   admin_email?: string;
 
-  @ApiPropertyOptional({
-    type: [String],
-    maxItems: 20,
-    description:
-      'Bind the tenant to these token issuers (exact `iss` values): tokens of any other trusted issuer do not enter it. Empty: every trusted issuer',
-  })
-  @OptionalNonNull()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @Length(1, 255, { each: true })
+  @AllowedIssuersField(
+    'Bind the tenant to these token issuers (exact `iss` values): tokens of any other trusted issuer do not enter it. Empty: every trusted issuer',
+  )
   allowed_issuers?: string[];
 
   @ApiPropertyOptional({

@@ -1,14 +1,7 @@
+import { AllowedIssuersField } from './allowed-issuers.field';
 import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsObject,
-  IsString,
-  Length,
-  Matches,
-} from 'class-validator';
+import { IsBoolean, IsObject, IsString, Length, Matches } from 'class-validator';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 
 /** Partial update. The slug never changes (tokens and URLs name it); status changes through the actions. */
@@ -30,17 +23,9 @@ export class UpdateTenantDto {
   @MaxJsonBytes(65_536)
   settings?: Record<string, unknown>;
 
-  @ApiPropertyOptional({
-    type: [String],
-    maxItems: 20,
-    description:
-      'Replaces the token issuers (exact `iss` values) the tenant is bound to; [] unbinds it',
-  })
-  @OptionalNonNull()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @Length(1, 255, { each: true })
+  @AllowedIssuersField(
+    'Replaces the token issuers (exact `iss` values) the tenant is bound to; [] unbinds it',
+  )
   allowed_issuers?: string[];
 
   @ApiPropertyOptional({
