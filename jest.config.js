@@ -1,6 +1,7 @@
 /**
- * Three tiers (see README "Tests"): unit specs beside the code, integration tests against the real
- * PostgreSQL (or the embedded PGlite when no server is reachable), e2e tests through HTTP.
+ * Four tiers (see README "Tests"): unit specs beside the code, integration tests against the real
+ * PostgreSQL (or the embedded PGlite when no server is reachable), e2e tests through HTTP, and
+ * reliability scenarios that stop and start services of their own.
  */
 const base = {
   moduleFileExtensions: ['js', 'json', 'ts'],
@@ -30,5 +31,10 @@ module.exports = {
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
+    {
+      ...base,
+      displayName: 'reliability',
+      testMatch: ['<rootDir>/test/reliability/**/*.rel-spec.ts'],
+    },
   ],
 };

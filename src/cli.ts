@@ -10,6 +10,7 @@ import { DatabaseTarget } from 'src/core/database/data-sources';
 import { IsolationInspector } from 'src/core/database/isolation-inspector';
 import { MigrationRunner } from 'src/core/database/migration-runner';
 import { withOwnerDataSource } from 'src/core/database/owner-session';
+import { StartupFailure, databaseStep, startupFailure } from 'src/core/database/startup-failure';
 import { registerTenantCommands } from 'src/modules/tenants/cli/tenant-commands';
 import { createApp, serve } from 'src/main';
 import { registerAuthCommands } from 'src/modules/auth/auth-token.command';
@@ -30,13 +31,20 @@ function configOrExit(): BoardsConfig {
   }
 }
 
-function withOwner<T>(
+/** Migration work as the owner role; a failure to connect or to migrate is one line with a hint. */
+async function withOwner<T>(
   config: BoardsConfig,
   work: (runner: MigrationRunner) => Promise<T>,
 ): Promise<T> {
-  return withOwnerDataSource(config, (owner) =>
-    work(new MigrationRunner(owner, config.database.runtimeRole)),
-  );
+  try {
+    return await withOwnerDataSource(config, (owner) =>
+      databaseStep('migrate', 'owner', () =>
+        work(new MigrationRunner(owner, config.database.runtimeRole)),
+      ),
+    );
+  } catch (err) {
+    throw startupFailure(err, config);
+  }
 }
 
 export function buildProgram(): Command {
@@ -174,7 +182,8 @@ export function main(argv: string[] = process.argv): void {
     .parseAsync(argv)
     .catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`boards: ${message}\n`);
+      process.stderr.write(`boards: ${message.split('\n')[0]}\n`);
+      if (err instanceof StartupFailure && err.details) process.stderr.write(`${err.details}\n`);
       process.exit(1);
     });
 }

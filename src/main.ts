@@ -10,9 +10,12 @@ import { AppModule, type AppOptions } from 'src/app.module';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { applyHttpHardening } from 'src/core/http/http-hardening';
+import { clientErrorHandler, frameworkErrorHandler } from 'src/core/http/framework-errors';
+import { parseJsonBody } from 'src/core/http/json-body.parser';
 import { installDirectRoutes, type DirectRoute } from 'src/core/http/direct-routes';
 import { BOARDS_DIRECT_ROUTES } from 'src/modules/boards/boards.controller';
 import { installGracefulShutdown, runAsClusterPrimary } from 'src/core/http/lifecycle';
+import { startupFailure } from 'src/core/database/startup-failure';
 import { annotateRequest } from 'src/core/logging/request-log-fields';
 import { ShutdownState } from 'src/modules/health/shutdown-state';
 import { mountOpenApi } from 'src/openapi';
@@ -50,6 +53,9 @@ export async function createApp(
     // Room for bearer tokens up to 16 KiB plus other headers; the auth guard caps tokens itself.
     http: { maxHeaderSize: 32 * 1024 },
     keepAliveTimeout: 72_000,
+    // Errors before routing (a malformed URL, oversized headers) get the documented body too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, options),
@@ -57,10 +63,27 @@ export async function createApp(
     {
       bufferLogs: true,
       abortOnError: false,
+      // Until the JSON logger takes over: a failed start is reported once, as one line, by serve()
+      // (the module loader's progress lines and its stack trace only with BOARDS_DEBUG).
+      logger: config.debug ? undefined : false,
     },
   );
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  // JSON only (any other body, such as form-encoded or text/plain, is 415): depth, size and
+  // encoding checked as it is parsed.
+  app.getHttpAdapter().getInstance().removeAllContentTypeParsers();
+  app.useBodyParser(
+    'application/json',
+    { bodyLimit: config.api.bodyLimitBytes },
+    (_req, body, done) => {
+      try {
+        done(null, parseJsonBody(body));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
   app.setGlobalPrefix('api', { exclude: UNPREFIXED_ROUTES });
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
@@ -101,7 +124,12 @@ export async function serve(config: BoardsConfig): Promise<NestFastifyApplicatio
   // sets the hard ceiling.
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   if (runAsClusterPrimary(config)) return undefined;
-  const app = await createApp(config);
+  let app: NestFastifyApplication;
+  try {
+    app = await createApp(config);
+  } catch (err) {
+    throw startupFailure(err, config);
+  }
   installGracefulShutdown(app, config, app.get(ShutdownState));
   const logger = new NestLogger('Boards');
   for (const warning of config.warnings) logger.warn(warning);

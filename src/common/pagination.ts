@@ -16,6 +16,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The form Date.prototype.toISOString() writes, which PostgreSQL reads back exactly. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/**
+ * An instant PostgreSQL accepts back exactly: the toISOString() form, a real calendar date (not
+ * 2024-02-30, which Date would roll over into March), and a year from 1 (PostgreSQL has no year 0).
+ */
+export function isStorableInstant(value: string): boolean {
+  if (!ISO_INSTANT.test(value) || value.startsWith('0000')) return false;
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString() === value;
+}
+
 export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify([position.value, position.id]), 'utf8').toString('base64url');
 }
@@ -30,8 +40,7 @@ export function decodeCursor(cursor: string): CursorPosition {
       typeof decoded[0] === 'string' &&
       typeof decoded[1] === 'string' &&
       UUID.test(decoded[1]) &&
-      ISO_INSTANT.test(decoded[0]) &&
-      !Number.isNaN(Date.parse(decoded[0]))
+      isStorableInstant(decoded[0])
     ) {
       return { value: decoded[0], id: decoded[1] };
     }

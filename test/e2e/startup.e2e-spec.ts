@@ -1,7 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { EMBEDDED_LOCK_FILE } from 'src/core/database/embedded-database';
+import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
 import {
   CLI_ENTRY,
   cleanEnv,
@@ -146,6 +150,49 @@ describe('npm start with no configuration (compiled server, embedded database)',
   it('reopens the same data folder and is ready again with still one tenant', async () => {
     await startAndCheck();
   }, 90_000);
+
+  it('the data folder is locked while the server runs: the CLI says so in one line and changes nothing', async () => {
+    const port = await freePort();
+    const env = cleanEnv({ BOARDS_API_PORT: String(port), BOARDS_EMBEDDED_DATA_DIR: dataDir });
+    const server = startServer(workDir, env, port);
+    running.push(server);
+    await waitUntilReady(server);
+    const refused = await runCli(['tenant', 'create', '--name', 'While Serving'], {
+      cwd: workDir,
+      env,
+      timeoutMs: 30_000,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe(
+      `boards: the embedded database in ${dataDir} is in use by process ${server.child.pid} (a running "boards serve"?): stop that process first, or make the change through its API\n`,
+    );
+    expect((await stop(server)).code).toBe(0);
+    expect(existsSync(join(dataDir, EMBEDDED_LOCK_FILE))).toBe(false);
+
+    // Once the server is gone the CLI works, and the server sees the tenant after a restart.
+    const created = await runCli(
+      ['tenant', 'create', '--name', 'After Serving', '--output-format', 'json'],
+      { cwd: workDir, env, timeoutMs: 60_000 },
+    );
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ slug: 'after-serving' });
+  }, 120_000);
+
+  it('a lock left by a process that is gone (killed) is taken over', async () => {
+    // A pid that cannot be running: beyond the kernel's pid_max.
+    writeFileSync(join(dataDir, EMBEDDED_LOCK_FILE), '4194305');
+    const listed = await runCli(['tenant', 'list', '--output-format', 'json'], {
+      cwd: workDir,
+      env: cleanEnv({ BOARDS_EMBEDDED_DATA_DIR: dataDir }),
+      timeoutMs: 60_000,
+    });
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout) as { slug: string }[]).map((t) => t.slug)).toContain(
+      'after-serving',
+    );
+    expect(existsSync(join(dataDir, EMBEDDED_LOCK_FILE))).toBe(false);
+  }, 90_000);
 });
 
 describe('a bad setting stops `boards serve` with one line naming the variable', () => {
@@ -193,6 +240,26 @@ describe('a bad setting stops `boards serve` with one line naming the variable',
       'BOARDS_TENANT_SLUG',
       { BOARDS_TENANT_SLUG: 'Bad_Slug' },
     ],
+    [
+      "production with .env.production's placeholder secret",
+      'BOARDS_JWT_SECRET',
+      {
+        BOARDS_ENVIRONMENT: 'production',
+        BOARDS_AUTH_PROVIDER: 'jwt',
+        BOARDS_JWT_SECRET: 'CHANGE_ME_TO_AT_LEAST_32_RANDOM_BYTES_0000000000',
+        BOARDS_DATABASE_URL: 'postgresql://boards_app:s3cret-value@127.0.0.1:5432/boards',
+      },
+    ],
+    [
+      "production with the README's example runtime password",
+      'BOARDS_DATABASE_URL',
+      {
+        BOARDS_ENVIRONMENT: 'production',
+        BOARDS_AUTH_PROVIDER: 'jwt',
+        BOARDS_JWT_SECRET: secret40,
+        BOARDS_DATABASE_URL: 'postgresql://boards_app:RUNTIME_PASSWORD@127.0.0.1:5432/boards',
+      },
+    ],
   ];
 
   it.each(cases)('%s (%s)', async (_name, variable, settings) => {
@@ -216,3 +283,96 @@ describe('a bad setting stops `boards serve` with one line naming the variable',
     expect(existsSync(join(workDir, 'pgdata'))).toBe(false);
   });
 });
+
+describeWithPostgres(
+  'a database that cannot be used stops `boards serve` and `boards migrate` with one line and a hint',
+  () => {
+    let workDir: string;
+
+    beforeAll(async () => {
+      await ensureBuilt();
+      workDir = mkdtempSync(join(tmpdir(), 'boards-baddb-'));
+    }, 200_000);
+
+    afterAll(() => {
+      if (workDir) rmSync(workDir, { recursive: true, force: true });
+    });
+
+    const run = async (
+      command: string[],
+      databaseUrl: string,
+      extra: Record<string, string> = {},
+    ) =>
+      runCli(command, {
+        cwd: workDir,
+        env: cleanEnv({
+          BOARDS_API_PORT: String(await freePort()),
+          BOARDS_DATABASE_URL: databaseUrl,
+          ...extra,
+        }),
+        timeoutMs: 30_000,
+      });
+
+    it('a database that does not exist', async () => {
+      const result = await run(['serve'], 'postgresql://postgres@127.0.0.1:5432/boards_missing_db');
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        'boards: cannot start: database "boards_missing_db" does not exist on 127.0.0.1:5432 (BOARDS_DATABASE_URL); create it, e.g. createdb -h 127.0.0.1 -p 5432 -U postgres -O postgres boards_missing_db (BOARDS_DEBUG=true prints the details)\n',
+      );
+    });
+
+    it('a refused connection, for serve and for migrate up', async () => {
+      const port = await freePort();
+      const line = `boards: cannot start: cannot connect to PostgreSQL at 127.0.0.1:${port} (ECONNREFUSED); is it running and reachable? check BOARDS_DATABASE_URL (BOARDS_DEBUG=true prints the details)\n`;
+      const serve = await run(['serve'], `postgresql://postgres@127.0.0.1:${port}/boards`);
+      expect([serve.code, serve.stdout, serve.stderr]).toEqual([1, '', line]);
+      const migrate = await run(
+        ['migrate', 'up'],
+        `postgresql://postgres@127.0.0.1:${port}/boards`,
+      );
+      expect(migrate.code).toBe(1);
+      expect(migrate.stderr.split('\n').filter(Boolean).at(-1)).toBe(line.trim());
+    });
+
+    it('an owner role that may not create the runtime role', async () => {
+      const suffix = randomBytes(4).toString('hex');
+      const owner = `bt_noroleowner_${suffix}`;
+      const database = `bt_norole_${suffix}`;
+      const admin = new Client({ connectionString: ADMIN_URL });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE ROLE ${owner} LOGIN NOCREATEROLE`);
+        await admin.query(`CREATE DATABASE ${database} OWNER ${owner}`);
+        const result = await run(['serve'], `postgresql://${owner}@127.0.0.1:5432/${database}`, {
+          BOARDS_DATABASE_RUNTIME_ROLE: `bt_missing_app_${suffix}`,
+        });
+        expect([result.code, result.stdout]).toEqual([1, '']);
+        expect(result.stderr).toBe(
+          `boards: cannot start: the owner role "${owner}" lacks a privilege the migrations need (permission denied to create role); to create the runtime role "bt_missing_app_${suffix}" it needs CREATEROLE (ALTER ROLE ${owner} CREATEROLE), or create that role yourself (CREATE ROLE bt_missing_app_${suffix} LOGIN PASSWORD '…') (BOARDS_DEBUG=true prints the details)\n`,
+        );
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        await admin.query(`DROP ROLE IF EXISTS ${owner}`);
+        await admin.end();
+      }
+    });
+
+    it('with BOARDS_DEBUG the same line comes first, then the details', async () => {
+      const port = await freePort();
+      const result = await run(['serve'], `postgresql://postgres@127.0.0.1:${port}/boards`, {
+        BOARDS_DEBUG: 'true',
+      });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.split('\n');
+      expect(
+        lines.some((l) =>
+          l.startsWith(
+            `boards: cannot start: cannot connect to PostgreSQL at 127.0.0.1:${port} (ECONNREFUSED)`,
+          ),
+        ),
+      ).toBe(true);
+      expect(result.stderr).toMatch(/ECONNREFUSED[\s\S]*\n\s+at /);
+    });
+  },
+);

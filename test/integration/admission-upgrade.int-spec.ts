@@ -22,6 +22,7 @@ describe('upgrading an install to explicit admission', () => {
     db = await createTestDatabase();
     const runner = new MigrationRunner(db.owner, db.runtimeRole);
     // Back to the schema before explicit admission, with data written under the old rules.
+    expect(await runner.down()).toBe('RegistryWriteFunctions1765152000000');
     expect(await runner.down()).toBe('ExplicitAdmission1765065600000');
     acme = await createTenant(db.owner, uniqueMarker('acme'));
     globex = await createTenant(db.owner, uniqueMarker('globex'));
@@ -47,7 +48,10 @@ describe('upgrading an install to explicit admission', () => {
         ),
       );
     }
-    expect(await runner.up()).toEqual(['ExplicitAdmission1765065600000']);
+    expect(await runner.up()).toEqual([
+      'ExplicitAdmission1765065600000',
+      'RegistryWriteFunctions1765152000000',
+    ]);
   }, 60_000);
 
   afterAll(async () => {

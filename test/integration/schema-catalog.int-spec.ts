@@ -1,6 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import { KNOWN_TENANT_TABLES, tenantOwnedTables } from 'test/factories/catalog';
-import { uniqueMarker, type SqlSession } from 'test/factories/seed';
+import { inTenant, uniqueMarker, type SqlSession } from 'test/factories/seed';
+import { sqlFailure } from 'test/factories/sql-error';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -233,7 +234,7 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
      * tenant), so their grants are the rule. A new table that refers to tenants is one or the other.
      */
     const REGISTRY_TABLES: Record<string, string[]> = {
-      tenant_domains: ['DELETE', 'INSERT', 'SELECT'],
+      tenant_domains: ['INSERT', 'SELECT'],
     };
     const referring = (await db.owner.query(
       `SELECT DISTINCT c.conrelid::regclass::text AS table_name
@@ -266,10 +267,90 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
       [db.runtimeRole],
     )) as { table_name: string; privileges: string }[];
     expect(logGrants).toEqual([
-      { table_name: 'slug_quarantine', privileges: 'DELETE,SELECT' },
+      { table_name: 'slug_quarantine', privileges: 'SELECT' },
       { table_name: 'tenant_changes', privileges: 'SELECT' },
       { table_name: 'user_changes', privileges: 'SELECT' },
     ]);
+  });
+
+  it('the runtime role reads and creates tenants but changes or deletes them only through the registry functions', async () => {
+    const tableGrants = (await db.owner.query(
+      `SELECT string_agg(privilege_type, ',' ORDER BY privilege_type) AS privileges
+         FROM information_schema.role_table_grants WHERE table_name = 'tenants' AND grantee = $1`,
+      [db.runtimeRole],
+    )) as { privileges: string }[];
+    expect(tableGrants).toEqual([{ privileges: 'INSERT,SELECT' }]);
+    const columnUpdates = (await db.owner.query(
+      `SELECT attname::text AS column_name FROM pg_attribute
+        WHERE attrelid = 'tenants'::regclass AND attnum > 0 AND NOT attisdropped
+          AND has_column_privilege($1, 'tenants'::regclass, attname, 'UPDATE')`,
+      [db.runtimeRole],
+    )) as { column_name: string }[];
+    expect(columnUpdates).toEqual([]);
+    const [{ n: auditGrants }] = (await db.owner.query(
+      `SELECT count(*)::int AS n FROM information_schema.role_table_grants
+        WHERE table_name = 'platform_audit_events' AND grantee = $1 AND privilege_type <> 'SELECT'`,
+      [db.runtimeRole],
+    )) as { n: number }[];
+    expect(auditGrants).toBe(0);
+
+    const functions = (await db.owner.query(
+      `SELECT p.proname::text AS name, p.prosecdef AS definer,
+              array_to_string(p.proconfig, ',') AS config,
+              has_function_privilege($1, p.oid, 'EXECUTE') AS runtime_may,
+              has_function_privilege('public', p.oid, 'EXECUTE') AS public_may
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = current_schema() AND p.proname LIKE 'boards\\_%'
+        ORDER BY 1`,
+      [db.runtimeRole],
+    )) as {
+      name: string;
+      definer: boolean;
+      config: string;
+      runtime_may: boolean;
+      public_may: boolean;
+    }[];
+    expect(functions.map((f) => f.name)).toEqual([
+      'boards_delete_tenant',
+      'boards_release_slug',
+      'boards_remove_tenant_domain',
+      'boards_transition_tenant',
+      'boards_update_tenant',
+    ]);
+    for (const fn of functions) {
+      expect(fn).toEqual({
+        name: fn.name,
+        definer: true,
+        config: 'search_path=pg_catalog, pg_temp',
+        runtime_may: true,
+        public_may: false,
+      });
+    }
+  });
+
+  it('as the runtime role, DELETE or UPDATE of the registry is refused even with a tenant set', async () => {
+    const { id } = (
+      (await db.owner.query(
+        `INSERT INTO tenants (name, slug) VALUES ('Doomed', $1) RETURNING id::text AS id`,
+        [uniqueMarker('doomed')],
+      )) as { id: string }[]
+    )[0];
+    for (const statement of [
+      'DELETE FROM tenants WHERE id = $1',
+      `UPDATE tenants SET status = 'suspended' WHERE id = $1`,
+      `UPDATE tenants SET name = 'renamed' WHERE id = $1`,
+      'DELETE FROM tenant_domains WHERE tenant = $1',
+      'DELETE FROM slug_quarantine WHERE former_tenant = $1',
+    ]) {
+      const failure = await sqlFailure(
+        inTenant(db.runtime, id, (runner) => runner.query(statement, [id])),
+      );
+      expect({ statement, code: failure.code }).toEqual({ statement, code: '42501' });
+    }
+    const [tenant] = (await db.owner.query('SELECT name, status FROM tenants WHERE id = $1', [
+      id,
+    ])) as { name: string; status: string }[];
+    expect(tenant).toEqual({ name: 'Doomed', status: 'active' });
   });
 
   it('the runtime role cannot create objects in the public schema', async () => {

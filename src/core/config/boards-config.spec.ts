@@ -69,6 +69,7 @@ describe('loadConfig', () => {
         embeddedDataDir: '.boards/pgdata',
         statementTimeoutMs: 30_000,
         preparedStatements: true,
+        connectTimeoutMs: 3_000,
       });
       expect(config.redisUrl).toBeUndefined();
       expect(config.api).toEqual({
@@ -134,6 +135,35 @@ describe('loadConfig', () => {
         if (before === undefined) delete process.env.BOARDS_API_PORT;
         else process.env.BOARDS_API_PORT = before;
       }
+    });
+  });
+
+  describe('example placeholders are refused in production', () => {
+    it.each([
+      ['BOARDS_JWT_SECRET', 'CHANGE_ME_TO_AT_LEAST_32_RANDOM_BYTES_0000000000'],
+      ['BOARDS_JWT_SECRET', 'AT_LEAST_32_BYTES_OF_RANDOM_SECRET_MATERIAL'],
+      ['BOARDS_METRICS_TOKEN', 'CHANGE_ME_METRICS_SCRAPE_TOKEN'],
+      ['BOARDS_METRICS_TOKEN', 'A_LONG_RANDOM_TOKEN'],
+      ['BOARDS_DATABASE_URL', 'postgresql://boards_app:CHANGE_ME_RUNTIME_PASSWORD@db:5432/boards'],
+      ['BOARDS_DATABASE_URL', 'postgresql://boards_app:RUNTIME_PASSWORD@db:5432/boards'],
+      ['BOARDS_DATABASE_OWNER_URL', 'postgresql://boards_owner:boards_owner_dev@db:5432/boards'],
+      ['BOARDS_REDIS_URL', 'redis://:change_me@redis:6379'],
+    ])('%s=%s', (name, value) => {
+      const error = expectRefused({ ...PRODUCTION, [name]: value }, name, /example placeholder/);
+      expect(error.message).not.toContain(value);
+    });
+
+    it('real-looking values pass, and development keeps its examples', () => {
+      expect(
+        loadConfig({
+          ...PRODUCTION,
+          BOARDS_METRICS_TOKEN: 'r4nd0m-scrape-token-value',
+          BOARDS_DATABASE_URL: 'postgresql://boards_app:s3cr3t-Xy9@db:5432/boards',
+        }).isProduction,
+      ).toBe(true);
+      expect(
+        loadConfig({ BOARDS_JWT_SECRET: 'CHANGE_ME', BOARDS_AUTH_PROVIDER: 'jwt' }).auth.jwt.secret,
+      ).toBe('CHANGE_ME');
     });
   });
 

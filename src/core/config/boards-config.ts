@@ -38,6 +38,11 @@ export interface DatabaseConfig {
   readonly embeddedDataDir: string;
   readonly statementTimeoutMs: number;
   /**
+   * How long a request waits for a database connection (a new one, or a free one of the pool)
+   * before it is answered 503: an unreachable database never holds a request longer than this.
+   */
+  readonly connectTimeoutMs: number;
+  /**
    * Whether the one-round-trip reads run as named prepared statements (parsed and planned once per
    * connection). Off for a transaction-mode pooler that cannot carry them.
    */
@@ -225,6 +230,7 @@ export const KNOWN_VARIABLES = [
   'BOARDS_DATABASE_RUNTIME_ROLE',
   'BOARDS_DATABASE_AUTO_MIGRATE',
   'BOARDS_DATABASE_STATEMENT_TIMEOUT_MS',
+  'BOARDS_DATABASE_CONNECT_TIMEOUT_MS',
   'BOARDS_DATABASE_PREPARED_STATEMENTS',
   'BOARDS_EMBEDDED_DATA_DIR',
   'BOARDS_REDIS_URL',
@@ -422,6 +428,8 @@ export function loadConfig(env: Env): BoardsConfig {
   const platformAdminSubjects = read.list('BOARDS_PLATFORM_ADMIN_SUBJECTS');
   checkPlatformAdminEntries(platformAdminSubjects, identityNamespaces(providers, oidcIssuers));
 
+  if (isProduction) refusePlaceholders(read);
+
   const warnings = Object.keys(env)
     .filter(
       (name) =>
@@ -444,6 +452,10 @@ export function loadConfig(env: Env): BoardsConfig {
         max: 3_600_000,
       }),
       preparedStatements: read.bool('BOARDS_DATABASE_PREPARED_STATEMENTS', true),
+      connectTimeoutMs: read.int('BOARDS_DATABASE_CONNECT_TIMEOUT_MS', 3_000, {
+        min: 100,
+        max: 60_000,
+      }),
     },
     redisUrl: read.url('BOARDS_REDIS_URL', ['redis', 'rediss']),
     redisKeyPrefix: read.string('BOARDS_REDIS_KEY_PREFIX', 'boards'),
@@ -574,6 +586,66 @@ function checkPlatformAdminEntries(
         `"${entry}" is ambiguous with ${namespaces.length} identity namespaces trusted (${namespaces.join(', ')}); qualify it, e.g. "${namespaces[0]}:${entry}"`,
       );
     }
+  }
+}
+
+/** Secrets and URLs whose example values must never reach production. */
+const SECRET_VARIABLES = ['BOARDS_JWT_SECRET', 'BOARDS_OIDC_CLIENT_SECRET', 'BOARDS_METRICS_TOKEN'];
+const URL_VARIABLES = ['BOARDS_DATABASE_URL', 'BOARDS_DATABASE_OWNER_URL', 'BOARDS_REDIS_URL'];
+
+/**
+ * Example values shipped in this repository (README scenarios, .env.* files, docker compose,
+ * deploy/postgres-init.sql): a production install that still carries one
+ * runs with a secret anybody can read.
+ */
+export const EXAMPLE_SECRETS: ReadonlySet<string> = new Set([
+  'AT_LEAST_32_BYTES_OF_RANDOM_SECRET_MATERIAL',
+  'A_LONG_RANDOM_TOKEN',
+  'RUNTIME_PASSWORD',
+  'OWNER_PASSWORD',
+  'REDIS_PASSWORD',
+  'boards_app_dev',
+  'boards_owner_dev',
+  'postgres',
+  'secret',
+  'password',
+  '...',
+]);
+
+function isPlaceholder(value: string): boolean {
+  return /CHANGE_?ME/i.test(value) || EXAMPLE_SECRETS.has(value);
+}
+
+/** In production: refuse secrets, and passwords inside URLs, that are example placeholders. */
+function refusePlaceholders(read: EnvReader): void {
+  for (const name of SECRET_VARIABLES) {
+    const value = read.raw(name);
+    if (value !== undefined && isPlaceholder(value)) {
+      throw new ConfigError(
+        name,
+        'is an example placeholder; set a real secret when BOARDS_ENVIRONMENT=production',
+      );
+    }
+  }
+  for (const name of URL_VARIABLES) {
+    const value = read.raw(name);
+    if (value === undefined) continue;
+    const password = passwordOf(value);
+    if (password && isPlaceholder(password)) {
+      throw new ConfigError(
+        name,
+        'carries an example placeholder password; set the real one when BOARDS_ENVIRONMENT=production',
+      );
+    }
+  }
+}
+
+/** The decoded password of a URL; undefined when it has none or does not parse (reported elsewhere). */
+function passwordOf(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
   }
 }
 

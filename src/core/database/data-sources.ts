@@ -1,4 +1,4 @@
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DataSource, type DataSourceOptions, type Logger as TypeOrmLogger } from 'typeorm';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { MIGRATIONS } from 'migrations/index';
 import type { BoardsConfig } from 'src/core/config/boards-config';
@@ -7,6 +7,19 @@ import { ENTITIES } from './entities';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 export type ConnectionPurpose = 'runtime' | 'owner';
+
+/**
+ * TypeORM's own log lines stay silent (it prints migration steps and failures even with logging
+ * off): the callers report what matters once — the migrations applied, or one line for a failure.
+ */
+const QUIET_TYPEORM_LOGGER: TypeOrmLogger = {
+  logQuery: () => undefined,
+  logQueryError: () => undefined,
+  logQuerySlow: () => undefined,
+  logSchemaBuild: () => undefined,
+  logMigration: () => undefined,
+  log: () => undefined,
+};
 
 /**
  * Where the database lives: a PostgreSQL server (URLs from the config) or the embedded PGlite.
@@ -46,6 +59,7 @@ export class DatabaseTarget {
       uuidExtension: 'pgcrypto',
       synchronize: false,
       logging: false,
+      logger: QUIET_TYPEORM_LOGGER,
       applicationName: purpose === 'runtime' ? 'boards-api' : 'boards-owner',
     };
     if (this.embedded) {
@@ -65,8 +79,10 @@ export class DatabaseTarget {
         ...(runtime && {
           options: `-c role=${database.runtimeRole} -c statement_timeout=${database.statementTimeoutMs}`,
         }),
-        connectionTimeoutMillis: 10_000,
+        connectionTimeoutMillis: database.connectTimeoutMs,
         idleTimeoutMillis: 30_000,
+        // A server that vanished without closing the socket is noticed, not waited on forever.
+        keepAlive: true,
       },
       ...extra,
     };

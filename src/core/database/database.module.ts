@@ -12,6 +12,7 @@ import { BoardsConfig } from 'src/core/config/boards-config';
 import { DatabaseTarget } from './data-sources';
 import { IsolationInspector } from './isolation-inspector';
 import { MigrationRunner } from './migration-runner';
+import { databaseStep } from './startup-failure';
 import { TenantEntitySubscriber } from './tenant-entity.subscriber';
 import { TenantTransactionInterceptor } from './tenant-transaction.interceptor';
 import { TenantTransactions } from './tenant-transactions';
@@ -25,16 +26,18 @@ export async function connectRuntimeDataSource(
   target: DatabaseTarget,
 ): Promise<DataSource> {
   if (config.database.autoMigrate) {
-    const owner = await target.connect('owner');
+    const owner = await databaseStep('connect', 'owner', () => target.connect('owner'));
     try {
-      const applied = await new MigrationRunner(owner, config.database.runtimeRole).up();
+      const applied = await databaseStep('migrate', 'owner', () =>
+        new MigrationRunner(owner, config.database.runtimeRole).up(),
+      );
       if (applied.length > 0)
         new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
     } finally {
       await owner.destroy();
     }
   }
-  return target.connect('runtime');
+  return databaseStep('connect', 'runtime', () => target.connect('runtime'));
 }
 
 /** True when the module opened the target itself (and so closes it at shutdown). */

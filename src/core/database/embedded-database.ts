@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 
 /** The pg-compatible result shape TypeORM reads (rows, rowCount, command). */
@@ -14,6 +15,67 @@ type Release = (err?: unknown) => void;
 type ConnectCallback = (err: Error | null, client: EmbeddedClient | null, release: Release) => void;
 
 const ACQUIRE_TIMEOUT_MS = 30_000;
+/** The lock file in the data folder: the pid of the one process that has it open. */
+export const EMBEDDED_LOCK_FILE = 'boards.lock';
+
+/** Another live process has the data folder open (a running `boards serve`, most likely). */
+export class EmbeddedDatabaseLockedError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number,
+  ) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${holderPid} (a running "boards serve"?): stop that process first, or make the change through its API`,
+    );
+    this.name = 'EmbeddedDatabaseLockedError';
+  }
+}
+
+/**
+ * Takes the data folder's lock for this process: creates the lock file exclusively with our pid.
+ * A lock file whose process is gone (a crash) is taken over. Returns the release function.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const path = join(dataDir, EMBEDDED_LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        process.off('exit', release);
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+        } catch {
+          // already gone
+        }
+      };
+      process.on('exit', release);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new EmbeddedDatabaseLockedError(resolve(dataDir), holder);
+      }
+      unlinkSync(path); // stale: its process is gone
+    }
+  }
+  throw new Error(`could not take the lock ${path}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
  * The embedded PostgreSQL (PGlite) for development. PGlite is a single session, so this class
@@ -28,14 +90,31 @@ export class EmbeddedDatabase {
   private queue: Promise<void> = Promise.resolve();
   private currentRole: string | null = null;
 
-  private constructor(readonly pglite: PGlite) {}
+  private constructor(
+    readonly pglite: PGlite,
+    private readonly unlock: () => void,
+  ) {}
 
-  /** Opens (creating on first use) the data folder; `memory://` keeps everything in memory. */
+  /**
+   * Opens (creating on first use) the data folder; `memory://` keeps everything in memory. A
+   * folder is opened by one process at a time (EMBEDDED_LOCK_FILE): PGlite is a single session
+   * and two processes writing one folder would lose each other's work or corrupt it.
+   */
   static async open(dataDir: string): Promise<EmbeddedDatabase> {
-    const { PGlite } = await import('@electric-sql/pglite');
-    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-    const pglite = await PGlite.create(dataDir);
-    return new EmbeddedDatabase(pglite);
+    const inMemory = dataDir.startsWith('memory://');
+    let unlock = () => undefined as void;
+    if (!inMemory) {
+      mkdirSync(dataDir, { recursive: true });
+      unlock = lockDataDir(dataDir);
+    }
+    try {
+      const { PGlite } = await import('@electric-sql/pglite');
+      const pglite = await PGlite.create(dataDir);
+      return new EmbeddedDatabase(pglite, unlock);
+    } catch (err) {
+      unlock();
+      throw err;
+    }
   }
 
   /** A `pg` module stand-in for TypeORM's `driver` option; borrowers act as `role`. */
@@ -74,6 +153,7 @@ export class EmbeddedDatabase {
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
     if (!this.pglite.closed) await this.pglite.close();
+    this.unlock();
   }
 
   private async lend(role: string | null): Promise<{ client: EmbeddedClient; release: Release }> {

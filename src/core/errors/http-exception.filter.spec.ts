@@ -1,4 +1,6 @@
 import {
+  Logger,
+  type ArgumentsHost,
   BadRequestException,
   ForbiddenException,
   HttpException,
@@ -13,7 +15,11 @@ import {
   TenantIsolationViolationError,
 } from './domain-error';
 import { ErrorCode } from './error-code';
-import { toErrorResponse } from './http-exception.filter';
+import {
+  DATABASE_RETRY_AFTER_SECONDS,
+  HttpExceptionFilter,
+  toErrorResponse,
+} from './http-exception.filter';
 
 const REQUEST_ID = 'req-0001';
 const GENERIC_500 = 'An unexpected error occurred. Quote the request id when reporting it.';
@@ -330,5 +336,68 @@ describe('toErrorResponse', () => {
         detail: GENERIC_500,
       });
     });
+  });
+});
+
+describe('HttpExceptionFilter', () => {
+  function host(url: string) {
+    const sent: { status?: number; headers?: Record<string, string>; body?: unknown } = {};
+    const reply = {
+      status(code: number) {
+        sent.status = code;
+        return reply;
+      },
+      headers(headers: Record<string, string>) {
+        sent.headers = headers;
+        return reply;
+      },
+      send(body: unknown) {
+        sent.body = body;
+        return reply;
+      },
+    };
+    const request = { id: REQUEST_ID, method: 'GET', url };
+    return {
+      sent,
+      host: {
+        switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }),
+      } as unknown as ArgumentsHost,
+    };
+  }
+
+  it('logs a 500 with the path only: the query string (tokens, personal data) stays out', () => {
+    const filter = new HttpExceptionFilter();
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const { sent, host: context } = host('/api/boards?access_token=s3cret&email=ann@x.test');
+      filter.catch(new TypeError('boom'), context);
+      expect(sent.status).toBe(500);
+      const logged = JSON.stringify(error.mock.calls[0][0]);
+      expect(logged).toContain('"path":"/api/boards"');
+      expect(logged).not.toMatch(/s3cret|ann@x\.test|access_token/);
+    } finally {
+      error.mockRestore();
+    }
+  });
+
+  it('answers 503 with Retry-After when the database is unreachable, and logs no stack', () => {
+    const filter = new HttpExceptionFilter();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const { sent, host: context } = host('/api/boards');
+      const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432'), {
+        code: 'ECONNREFUSED',
+      });
+      filter.catch(refused, context);
+      expect(sent.status).toBe(503);
+      expect(sent.headers).toEqual({ 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) });
+      expect(JSON.stringify(sent.body)).not.toMatch(/ECONNREFUSED|10\.0\.0\.1/);
+      expect(error).not.toHaveBeenCalled();
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+    }
   });
 });

@@ -6,6 +6,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from 'src/core/database/database-unavailable';
 import { DomainError } from './domain-error';
 import { ErrorCode, errorMapping } from './error-code';
 
@@ -29,10 +30,12 @@ const STATUS_TITLES: Record<number, string> = {
   411: 'Length Required',
   412: 'Precondition Failed',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   428: 'Precondition Required',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -43,6 +46,11 @@ const GENERIC_DETAIL: Record<number, string> = {
   503: 'The service is temporarily unavailable. Try again shortly.',
 };
 
+/** Seconds a client is asked to wait when the database cannot be reached (Retry-After). */
+export const DATABASE_RETRY_AFTER_SECONDS = 2;
+/** At most one log line a this often while the database stays unreachable. */
+const UNAVAILABLE_LOG_INTERVAL_MS = 5_000;
+
 /**
  * The one place errors become HTTP responses: `{error, detail, status, request_id}` plus documented
  * extras. 5xx bodies carry only a generic sentence and the request id; the cause goes to the log.
@@ -50,13 +58,23 @@ const GENERIC_DETAIL: Record<number, string> = {
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
+  private lastUnavailableLog = 0;
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { body, headers } = toErrorResponse(exception, String(request.id));
-    if (databaseClientError(exception)) {
+    if (body.status === 503 && isDatabaseUnavailable(exception)) {
+      const now = Date.now();
+      if (now - this.lastUnavailableLog > UNAVAILABLE_LOG_INTERVAL_MS) {
+        this.lastUnavailableLog = now;
+        this.logger.warn(
+          { request_id: body.request_id, err: summary(exception) },
+          'database unavailable → 503 (logged at most every 5 s)',
+        );
+      }
+    } else if (databaseClientError(exception)) {
       const code = (exception as { driverError?: { code?: string } }).driverError?.code;
       this.logger.warn(
         { request_id: body.request_id, sqlstate: code },
@@ -64,7 +82,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       );
     } else if (body.status >= 500) {
       this.logger.error(
-        { err: exception, request_id: body.request_id, method: request.method, url: request.url },
+        // The path only: query strings may carry tokens or personal data.
+        {
+          err: exception,
+          request_id: body.request_id,
+          method: request.method,
+          path: pathOf(request.url),
+        },
         exception instanceof Error ? exception.stack : String(exception),
       );
     }
@@ -108,10 +132,29 @@ function databaseClientError(exception: unknown): DomainError | undefined {
   return typeof code === 'string' ? DATABASE_CLIENT_ERRORS[code] : undefined;
 }
 
+/**
+ * The documented body for a status and a sentence, for errors raised outside Nest's pipeline
+ * (Fastify's framework errors, Node's client errors).
+ */
+export function errorBody(status: number, detail: string, requestId: string): ErrorBody {
+  return {
+    error: STATUS_TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Error'),
+    detail: status >= 500 ? (GENERIC_DETAIL[status] ?? GENERIC_DETAIL[500]) : detail,
+    status,
+    request_id: requestId,
+  };
+}
+
 export function toErrorResponse(
   exception: unknown,
   requestId: string,
 ): { body: ErrorBody; headers: Record<string, string> } {
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      body: errorBody(503, '', requestId),
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+    };
+  }
   const clientError = databaseClientError(exception);
   if (clientError) return toErrorResponse(clientError, requestId);
   if (exception instanceof DomainError) {
@@ -177,7 +220,7 @@ function httpExceptionDetail(exception: HttpException): string {
  * Fastify's wording; they get this service's sentences instead.
  */
 function clientErrorSentence(status: number, exception: HttpException): string | undefined {
-  if (status === 413) return fastifyClientErrorDetail(413, exception);
+  if (status === 413 || status === 415) return fastifyClientErrorDetail(status, exception);
   const message = exception.message;
   if (status !== 400) return undefined;
   if (/^Body is not valid JSON/.test(message) || exception.cause instanceof SyntaxError) {
@@ -199,4 +242,15 @@ function fastifyClientErrorDetail(status: number, exception: unknown): string {
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
     return 'The request body is empty but declared as JSON.';
   return 'The request could not be processed.';
+}
+
+/** What to log of an outage: the code and message, not a stack per request. */
+function summary(exception: unknown): { code?: unknown; message?: unknown } {
+  const error = exception as { code?: unknown; message?: unknown } | null;
+  return { code: error?.code, message: error?.message };
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
 }

@@ -46,6 +46,7 @@ export interface MembershipActor {
   readonly principal: Principal;
   /** The acting user in the tenant (tenant routes); null for a platform admin acting from outside. */
   readonly user: { readonly id: string; readonly role: TenantRole } | null;
+  readonly requestId: string | null;
 }
 
 /**
@@ -262,7 +263,9 @@ export class MembershipService {
     const domain = asciiLower(input.trim());
     await this.transactions.run(actor.tenantId, async () => {
       await this.lockAsAdmin(actor);
-      if (!(await this.domains.remove(actor.tenantId, domain))) throw TenantErrors.domainNotFound();
+      const by = { actor: identityOf(actor.principal), requestId: actor.requestId };
+      if (!(await this.domains.remove(actor.tenantId, domain, by)))
+        throw TenantErrors.domainNotFound();
       await this.record(actor, 'tenant.domain.remove', domain, {});
     });
   }

@@ -190,6 +190,12 @@ export class SetupMembershipController {
     if (!principal) throw new TenantContextMissingError('the principal');
     const tenant = await this.tenants.findById(tenantId);
     if (!tenant) throw TenantErrors.notFound();
-    return { tenantId, tenantSlug: tenant.slug, principal, user: null };
+    return {
+      tenantId,
+      tenantSlug: tenant.slug,
+      principal,
+      user: null,
+      requestId: this.context.requestId ?? null,
+    };
   }
 }

@@ -19,13 +19,18 @@ import { QuarantinedSlugListResponse } from './dto/quarantined-slug.response';
 import { SetupStatusResponse } from './dto/setup-status.response';
 import { TenantPageResponse, TenantResponse } from './dto/tenant.response';
 import { UpdateTenantDto } from './dto/update-tenant.dto';
+import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantAdminService, type TenantAction } from './tenant-admin.service';
+import type { RegistryActor } from './tenants.repository';
 
 /** Platform administration of tenants. Everything but the status needs a platform admin. */
 @ApiTags('setup')
 @Controller('setup')
 export class SetupController {
-  constructor(private readonly admin: TenantAdminService) {}
+  constructor(
+    private readonly admin: TenantAdminService,
+    private readonly context: TenantContext,
+  ) {}
 
   @Get('status')
   @Public()
@@ -92,7 +97,7 @@ export class SetupController {
     @UuidParam('tenant_id') id: string,
     @Body() dto: UpdateTenantDto,
   ): Promise<TenantResponse> {
-    return this.admin.update(id, dto);
+    return this.admin.update(id, dto, this.registryActor());
   }
 
   @Delete('tenant/:tenant_id')
@@ -108,7 +113,7 @@ export class SetupController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(400, 401, 403, 404, 429)
   async remove(@UuidParam('tenant_id') id: string): Promise<void> {
-    await this.admin.remove(id);
+    await this.admin.remove(id, this.registryActor());
   }
 
   @Post('tenant/:tenant_id/approve')
@@ -194,10 +199,19 @@ export class SetupController {
   @ApiNoContentResponse({ description: 'Released' })
   @ApiErrors(401, 403, 404, 429)
   async release(@Param('slug') slug: string): Promise<void> {
-    await this.admin.releaseQuarantine(slug);
+    await this.admin.releaseQuarantine(slug, this.registryActor());
   }
 
   private act(id: string, action: TenantAction): Promise<TenantResponse> {
-    return this.admin.act(id, action);
+    return this.admin.act(id, action, this.registryActor());
+  }
+
+  /** The platform admin making a registry change, for platform_audit_events. */
+  private registryActor(): RegistryActor {
+    const principal = this.context.principal;
+    return {
+      actor: principal ? `${principal.provider}:${principal.subject}` : 'unknown',
+      requestId: this.context.requestId ?? null,
+    };
   }
 }

@@ -54,6 +54,9 @@ describe('TENANT_TRANSITIONS', () => {
   });
 });
 
+/** The platform admin of these tests, as platform_audit_events names them. */
+const BY = { actor: 'jwt:root', requestId: 'req-1' };
+
 describe('TenantAdminService', () => {
   function service(options: {
     taken?: Iterable<string>;
@@ -166,8 +169,8 @@ describe('TenantAdminService', () => {
       const { admin, transition, record, forgetTenant } = service({
         tenant: tenantIn('active'),
       });
-      await admin.act(tenantIn('active').id, 'suspend');
-      expect(transition).toHaveBeenCalledWith(tenantIn('active').id, ['active'], 'suspended');
+      await admin.act(tenantIn('active').id, 'suspend', BY);
+      expect(transition).toHaveBeenCalledWith(tenantIn('active').id, ['active'], 'suspended', BY);
       expect(record).toHaveBeenCalledWith(
         expect.objectContaining({
           action: 'tenant.suspend',
@@ -183,7 +186,7 @@ describe('TenantAdminService', () => {
         transitioned: false,
       });
       const error: unknown = await admin
-        .act(tenantIn('active').id, 'approve')
+        .act(tenantIn('active').id, 'approve', BY)
         .catch((err: unknown) => err);
       expect(error).toBeInstanceOf(DomainError);
       expect(error).toMatchObject({
@@ -196,7 +199,7 @@ describe('TenantAdminService', () => {
 
     it('is a 404 for an unknown tenant', async () => {
       const { admin, transition } = service({ tenant: null });
-      await expect(admin.act(tenantIn('active').id, 'suspend')).rejects.toMatchObject({
+      await expect(admin.act(tenantIn('active').id, 'suspend', BY)).rejects.toMatchObject({
         code: ErrorCode.NotFound,
       });
       expect(transition).not.toHaveBeenCalled();
@@ -260,7 +263,7 @@ describe('TenantAdminService', () => {
     it('refuses the default tenant in single-tenant mode before touching anything', async () => {
       const defaultTenant = { ...tenantIn('active'), slug: 'default' } as Tenant;
       const { admin } = service({ tenant: defaultTenant });
-      await expect(admin.remove(defaultTenant.id)).rejects.toMatchObject({
+      await expect(admin.remove(defaultTenant.id, BY)).rejects.toMatchObject({
         code: ErrorCode.BadRequest,
       });
     });

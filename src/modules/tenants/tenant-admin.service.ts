@@ -22,7 +22,7 @@ import type { UpdateTenantDto } from './dto/update-tenant.dto';
 import { TenantSeeder } from './tenant-seeder.service';
 import type { Tenant, TenantStatus } from './tenant.entity';
 import { TenantErrors } from './tenants.errors';
-import { TenantsRepository, type NewTenant } from './tenants.repository';
+import { TenantsRepository, type NewTenant, type RegistryActor } from './tenants.repository';
 
 export type TenantAction = 'approve' | 'reject' | 'suspend' | 'activate';
 
@@ -253,7 +253,7 @@ export class TenantAdminService {
     return toTenantResponse(await this.existing(id));
   }
 
-  async update(id: string, dto: UpdateTenantDto): Promise<TenantResponse> {
+  async update(id: string, dto: UpdateTenantDto, by: RegistryActor): Promise<TenantResponse> {
     const before = await this.existing(id);
     const changes: {
       name?: string;
@@ -267,7 +267,7 @@ export class TenantAdminService {
       changes.allowedIssuers = [...new Set(dto.allowed_issuers)];
     if (dto.claims_admit !== undefined) changes.claimsAdmit = dto.claims_admit;
     const updated = await this.transactions.run(id, async () => {
-      const tenant = await this.tenants.update(id, changes);
+      const tenant = await this.tenants.update(id, changes, by);
       await this.audit.record({
         tenantId: id,
         actorId: null,
@@ -287,7 +287,7 @@ export class TenantAdminService {
   }
 
   /** Deletes the tenant and every row it owns in one transaction. The default tenant is kept in single-tenant mode. */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, by: RegistryActor): Promise<void> {
     const tenant = await this.existing(id);
     if (
       !this.config.tenancy.multiTenantMode &&
@@ -296,7 +296,7 @@ export class TenantAdminService {
       throw TenantErrors.defaultTenantProtected();
     }
     await this.transactions.run(id, () =>
-      this.tenants.delete(id, this.config.tenancy.deletedSlugQuarantineDays),
+      this.tenants.delete(id, this.config.tenancy.deletedSlugQuarantineDays, by),
     );
     await this.cache.forgetTenant(tenant.slug);
     // The tenant's own audit trail went with it; the platform log keeps the record.
@@ -319,17 +319,17 @@ export class TenantAdminService {
   }
 
   /** Ends a slug's quarantine before its time (the platform admin's explicit decision). */
-  async releaseQuarantine(slug: string): Promise<void> {
-    if (!(await this.tenants.releaseQuarantine(slug))) throw TenantErrors.quarantineNotFound();
+  async releaseQuarantine(slug: string, by: RegistryActor): Promise<void> {
+    if (!(await this.tenants.releaseQuarantine(slug, by))) throw TenantErrors.quarantineNotFound();
     await this.cache.forgetTenant(slug);
     this.logger.log({ action: 'tenant.slug.release', tenant_slug: slug }, `released slug ${slug}`);
   }
 
-  async act(id: string, action: TenantAction): Promise<TenantResponse> {
+  async act(id: string, action: TenantAction, by: RegistryActor): Promise<TenantResponse> {
     const tenant = await this.existing(id);
     const transition = TENANT_TRANSITIONS[action];
     const moved = await this.transactions.run(id, async () => {
-      if (!(await this.tenants.transition(id, transition.from, transition.to))) return false;
+      if (!(await this.tenants.transition(id, transition.from, transition.to, by))) return false;
       await this.audit.record({
         tenantId: id,
         actorId: null,

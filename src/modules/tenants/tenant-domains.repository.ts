@@ -58,12 +58,17 @@ export class TenantDomainsRepository {
     return (await this.holds(tenantId, domain)) ? 'held' : 'taken';
   }
 
-  async remove(tenantId: string, domain: string): Promise<boolean> {
-    const [rows] = (await this.db().query(
-      'DELETE FROM tenant_domains WHERE tenant = $1::uuid AND domain = $2 RETURNING domain',
-      [tenantId, domain],
-    )) as [unknown[], number];
-    return rows.length > 0;
+  /** Through boards_remove_tenant_domain: the runtime role may not DELETE registry rows itself. */
+  async remove(
+    tenantId: string,
+    domain: string,
+    by: { actor: string; requestId: string | null },
+  ): Promise<boolean> {
+    const [row] = (await this.db().query(
+      'SELECT boards_remove_tenant_domain($1::uuid, $2, $3, $4) AS done',
+      [tenantId, domain, by.actor, by.requestId],
+    )) as { done: boolean }[];
+    return row.done;
   }
 
   /** In the open tenant transaction when there is one (its writes commit with its audit event). */

@@ -177,6 +177,7 @@ export class TenantMembershipController {
       tenantSlug: this.context.tenantSlug,
       principal,
       user: { id: actor.userId, role: actor.tenantRole },
+      requestId: this.context.requestId ?? null,
     };
   }
 }

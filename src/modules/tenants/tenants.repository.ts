@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { TenantRecord } from 'src/core/cache/tenant-cache';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { Tenant, type TenantStatus } from './tenant.entity';
+
+/** Who changes the registry, for platform_audit_events: `provider:subject` (or `cli`), request id. */
+export interface RegistryActor {
+  readonly actor: string;
+  readonly requestId: string | null;
+}
 
 export interface QuarantinedSlug {
   readonly slug: string;
@@ -114,13 +119,13 @@ export class TenantsRepository {
     }));
   }
 
-  /** Ends a slug's quarantine at once; false when it was not quarantined. */
-  async releaseQuarantine(slug: string): Promise<boolean> {
-    const [rows] = (await this.db().query(
-      'DELETE FROM slug_quarantine WHERE slug = $1 AND until > now() RETURNING slug',
-      [slug],
-    )) as [unknown[], number];
-    return rows.length > 0;
+  /** Ends a slug's quarantine at once (boards_release_slug); false when it was not quarantined. */
+  async releaseQuarantine(slug: string, by: RegistryActor): Promise<boolean> {
+    return this.registryWrite(this.db(), 'boards_release_slug($1, $2, $3)', [
+      slug,
+      by.actor,
+      by.requestId,
+    ]);
   }
 
   /** Tenants registered by one identity (`provider:subject`), rejected ones not counted. */
@@ -141,44 +146,72 @@ export class TenantsRepository {
   }
 
   /** In the tenant's open transaction. */
+  /**
+   * Changes name, settings, issuers or claim admission (boards_update_tenant: the runtime role
+   * may not UPDATE the registry itself), in the tenant's open transaction.
+   */
   async update(
     id: string,
-    changes: Partial<
-      Pick<Tenant, 'name' | 'settings' | 'status' | 'allowedIssuers' | 'claimsAdmit'>
-    >,
+    changes: Partial<Pick<Tenant, 'name' | 'settings' | 'allowedIssuers' | 'claimsAdmit'>>,
+    by: RegistryActor,
   ): Promise<Tenant | null> {
-    const repository = this.manager().getRepository(Tenant);
-    if (Object.keys(changes).length > 0)
-      await repository.update({ id }, changes as QueryDeepPartialEntity<Tenant>);
-    return repository.findOneBy({ id });
-  }
-
-  /** Moves a tenant from one status to another, in its open transaction; false when it is no longer in `from`. */
-  async transition(id: string, from: readonly TenantStatus[], to: TenantStatus): Promise<boolean> {
-    const result = await this.manager()
-      .createQueryBuilder()
-      .update(Tenant)
-      .set({ status: to })
-      .where('id = :id AND status IN (:...from)', { id, from })
-      .execute();
-    return (result.affected ?? 0) > 0;
+    if (Object.keys(changes).length > 0) {
+      await this.registryWrite(
+        this.manager(),
+        'boards_update_tenant($1::uuid, $2, $3::jsonb, $4::text[], $5, $6, $7)',
+        [
+          id,
+          changes.name ?? null,
+          changes.settings === undefined ? null : JSON.stringify(changes.settings),
+          changes.allowedIssuers ?? null,
+          changes.claimsAdmit ?? null,
+          by.actor,
+          by.requestId,
+        ],
+      );
+    }
+    return this.manager().getRepository(Tenant).findOneBy({ id });
   }
 
   /**
-   * Deletes the tenant; every row it owns goes with it (ON DELETE CASCADE), in the caller's
-   * transaction. A trigger quarantines its slug for `quarantineDays`.
+   * Moves a tenant from one status to another (boards_transition_tenant), in its open
+   * transaction; false when it is no longer in `from`.
    */
-  async delete(id: string, quarantineDays: number): Promise<boolean> {
-    await this.manager().query(`SELECT set_config('boards.slug_quarantine_days', $1, true)`, [
-      String(quarantineDays),
+  async transition(
+    id: string,
+    from: readonly TenantStatus[],
+    to: TenantStatus,
+    by: RegistryActor,
+  ): Promise<boolean> {
+    return this.registryWrite(
+      this.manager(),
+      'boards_transition_tenant($1::uuid, $2::text[], $3, $4, $5)',
+      [id, [...from], to, by.actor, by.requestId],
+    );
+  }
+
+  /**
+   * Deletes the tenant (boards_delete_tenant); every row it owns goes with it (ON DELETE
+   * CASCADE), in the caller's transaction, and a trigger quarantines its slug for
+   * `quarantineDays`. The deletion is recorded in platform_audit_events.
+   */
+  async delete(id: string, quarantineDays: number, by: RegistryActor): Promise<boolean> {
+    return this.registryWrite(this.manager(), 'boards_delete_tenant($1::uuid, $2, $3, $4::int)', [
+      id,
+      by.actor,
+      by.requestId,
+      quarantineDays,
     ]);
-    const result = await this.manager()
-      .createQueryBuilder()
-      .delete()
-      .from(Tenant)
-      .where('id = :id', { id })
-      .execute();
-    return (result.affected ?? 0) > 0;
+  }
+
+  /** One call of a registry write function (migration 1765152000000), which answers a boolean. */
+  private async registryWrite(
+    manager: EntityManager,
+    call: string,
+    params: unknown[],
+  ): Promise<boolean> {
+    const [row] = (await manager.query(`SELECT ${call} AS done`, params)) as { done: boolean }[];
+    return row.done;
   }
 
   /**

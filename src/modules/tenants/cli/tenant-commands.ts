@@ -122,7 +122,10 @@ export function registerTenantCommands(program: Command, loadConfig: () => Board
       .addOption(formatOption())
       .action(async (slugOrId: string, options: { outputFormat: OutputFormat }) => {
         const result = await withServices(loadConfig(), async (admin, tenants) =>
-          admin.act(await idOf(tenants, slugOrId), action),
+          admin.act(await idOf(tenants, slugOrId), action, {
+            actor: `cli:boards tenant ${action}`,
+            requestId: null,
+          }),
         );
         printRows([tenantRow(result)], options.outputFormat, result);
       });

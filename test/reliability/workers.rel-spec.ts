@@ -198,6 +198,58 @@ describeWithPostgres('BOARDS_API_WORKERS=2 on PostgreSQL', () => {
     expect(alive(replacement)).toBe(true);
   }, 60_000);
 
+  it('a worker SIGKILLed under load: only the requests it held fail, the rest are 2xx, and it is replaced', async () => {
+    const primary = await start();
+    const pid = primary.process.pid ?? 0;
+    const original = childrenOf(pid);
+    expect(original).toHaveLength(2);
+    const CLIENTS = 6;
+    const outcomes: { at: number; result: number | string }[] = [];
+    let running = true;
+    let killedAt = 0;
+    const client = async () => {
+      while (running) {
+        // Kept-alive connections: each is served by one worker for its whole life.
+        try {
+          const response = await fetch(`${primary.baseUrl}/api/boards`, { headers: bearer(token) });
+          await response.arrayBuffer();
+          outcomes.push({ at: Date.now(), result: response.status });
+        } catch (err) {
+          outcomes.push({
+            at: Date.now(),
+            result: String((err as { cause?: { code?: string } }).cause?.code ?? err),
+          });
+        }
+      }
+    };
+    const clients = Array.from({ length: CLIENTS }, client);
+    await sleep(1_500);
+    killedAt = Date.now();
+    process.kill(original[0], 'SIGKILL');
+    await sleep(3_000);
+    running = false;
+    await Promise.all(clients);
+
+    const failed = outcomes.filter((o) => o.result !== 200);
+    // At most one request per connection was in flight on the killed worker.
+    expect(failed.length).toBeLessThanOrEqual(CLIENTS);
+    for (const failure of failed) {
+      expect(typeof failure.result).toBe('string'); // a cut connection, never an HTTP error
+      expect(failure.at - killedAt).toBeLessThan(1_000);
+    }
+    expect(
+      outcomes.filter((o) => o.at > killedAt + 1_000 && o.result === 200).length,
+    ).toBeGreaterThan(50);
+    const replacement = await waitFor('a replacement worker', 15_000, () => {
+      const fresh = childrenOf(pid).filter((p) => !original.includes(p));
+      return fresh.length === 1 ? fresh[0] : undefined;
+    });
+    expect(alive(replacement)).toBe(true);
+    process.stderr.write(
+      `worker kill: ${outcomes.length} requests, ${failed.length} failed (in flight on the killed worker), the rest 200\n`,
+    );
+  }, 60_000);
+
   it('SIGTERM to the primary drains the workers and exits 0', async () => {
     const primary = await start();
     const workers = childrenOf(primary.process.pid ?? 0);

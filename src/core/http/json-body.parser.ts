@@ -1,0 +1,100 @@
+import secureJson from 'secure-json-parse';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
+
+/** Deeper nesting than this is refused before parsing (no DTO of this API nests deeper than 4). */
+export const MAX_JSON_DEPTH = 32;
+/** More members (object keys and array items) than this in one body is refused before parsing. */
+export const MAX_JSON_MEMBERS = 20_000;
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A client mistake in the body, answered 400 with the documented error body. It reaches the
+ * global filter as it is; `statusCode` is what Fastify itself would read.
+ */
+export class InvalidBodyError extends DomainError {
+  readonly statusCode = 400;
+
+  constructor(detail: string) {
+    super(ErrorCode.BadRequest, detail);
+    this.name = 'InvalidBodyError';
+  }
+}
+
+/**
+ * The JSON body parser, applied when the body is read and before any validation or
+ * transformation runs:
+ * - invalid UTF-8 is refused (not replaced by U+FFFD and stored);
+ * - nesting deeper than MAX_JSON_DEPTH, or more than MAX_JSON_MEMBERS members, is refused by a
+ *   linear scan of the text, so no recursive step later (validation, class-transformer) can
+ *   overflow the stack or spend seconds of CPU on a hostile body;
+ * - `__proto__` and `constructor.prototype` keys are refused (secure-json-parse, as Fastify's own
+ *   parser does).
+ */
+export function parseJsonBody(body: Buffer): unknown {
+  let text: string;
+  try {
+    text = UTF8.decode(body);
+  } catch {
+    throw new InvalidBodyError('The request body is not valid UTF-8.');
+  }
+  checkShape(text);
+  try {
+    return secureJson.parse(text, undefined, {
+      protoAction: 'error',
+      constructorAction: 'error',
+    }) as unknown;
+  } catch (err) {
+    if (err instanceof SyntaxError && /prototype/i.test(err.message)) {
+      throw new InvalidBodyError(
+        'The request body must not set __proto__ or constructor.prototype.',
+      );
+    }
+    throw new InvalidBodyError(
+      text.trim() === ''
+        ? 'The request body is empty but declared as JSON.'
+        : 'The request body is not valid JSON.',
+    );
+  }
+}
+
+/** Depth and member count of a JSON text, outside strings; throws InvalidBodyError past a limit. */
+function checkShape(text: string): void {
+  let depth = 0;
+  let members = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c /* \ */) i++;
+      else if (char === 0x22 /* " */) inString = false;
+      continue;
+    }
+    switch (char) {
+      case 0x22:
+        inString = true;
+        break;
+      case 0x7b: // {
+      case 0x5b: // [
+        if (++depth > MAX_JSON_DEPTH) {
+          throw new InvalidBodyError(
+            `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`,
+          );
+        }
+        members++;
+        break;
+      case 0x7d: // }
+      case 0x5d: // ]
+        depth--;
+        break;
+      case 0x2c: // ,
+        if (++members > MAX_JSON_MEMBERS) {
+          throw new InvalidBodyError(
+            `The request body has more than ${MAX_JSON_MEMBERS} members (object keys and array items).`,
+          );
+        }
+        break;
+    }
+  }
+}
