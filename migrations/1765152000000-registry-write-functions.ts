@@ -16,6 +16,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - boards_remove_tenant_domain(tenant, domain, actor, request_id);
  * - boards_release_slug(slug, actor, request_id): ends a quarantine early.
  *
+ * The four functions that name a tenant run only inside that tenant's own transaction (its
+ * `app.tenant_id` set): anything else is refused with SQLSTATE 42501, so a runtime session bound
+ * to one tenant cannot delete or change another. The quarantine is clamped to 0–3650 days.
+ *
  * The runtime role keeps SELECT and INSERT on tenants (registration, creation) and on
  * tenant_domains, SELECT on slug_quarantine and platform_audit_events; it loses UPDATE and DELETE
  * on tenants, DELETE on tenant_domains and slug_quarantine. The schema catalog test checks this.
@@ -43,6 +47,10 @@ CREATE FUNCTION ${s}.boards_delete_tenant(p_tenant uuid, p_actor text, p_request
 DECLARE
   gone_slug text;
 BEGIN
+  IF p_tenant IS DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::uuid THEN
+    RAISE EXCEPTION 'registry write outside the tenant''s own transaction' USING ERRCODE = '42501';
+  END IF;
+  p_quarantine_days := least(greatest(coalesce(p_quarantine_days, 0), 0), 3650);
   PERFORM set_config('boards.slug_quarantine_days', p_quarantine_days::text, true);
   DELETE FROM ${s}.tenants WHERE id = p_tenant RETURNING slug INTO gone_slug;
   IF NOT FOUND THEN
@@ -61,6 +69,9 @@ CREATE FUNCTION ${s}.boards_update_tenant(p_tenant uuid, p_name text, p_settings
 DECLARE
   changed_slug text;
 BEGIN
+  IF p_tenant IS DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::uuid THEN
+    RAISE EXCEPTION 'registry write outside the tenant''s own transaction' USING ERRCODE = '42501';
+  END IF;
   UPDATE ${s}.tenants
      SET name = COALESCE(p_name, name),
          settings = COALESCE(p_settings, settings),
@@ -86,8 +97,11 @@ CREATE FUNCTION ${s}.boards_transition_tenant(p_tenant uuid, p_from text[], p_to
 DECLARE
   before record;
 BEGIN
+  IF p_tenant IS DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::uuid THEN
+    RAISE EXCEPTION 'registry write outside the tenant''s own transaction' USING ERRCODE = '42501';
+  END IF;
   SELECT slug, status INTO before FROM ${s}.tenants WHERE id = p_tenant FOR UPDATE;
-  IF NOT FOUND OR NOT (before.status = ANY(p_from)) THEN
+  IF NOT FOUND OR NOT coalesce(before.status = ANY(p_from), false) THEN
     RETURN false;
   END IF;
   UPDATE ${s}.tenants SET status = p_to, updated_at = now() WHERE id = p_tenant;
@@ -102,6 +116,9 @@ CREATE FUNCTION ${s}.boards_remove_tenant_domain(p_tenant uuid, p_domain text, p
     p_request_id text)
   RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
+  IF p_tenant IS DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::uuid THEN
+    RAISE EXCEPTION 'registry write outside the tenant''s own transaction' USING ERRCODE = '42501';
+  END IF;
   DELETE FROM ${s}.tenant_domains WHERE tenant = p_tenant AND domain = p_domain;
   IF NOT FOUND THEN
     RETURN false;

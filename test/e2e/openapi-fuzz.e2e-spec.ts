@@ -13,6 +13,9 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
  */
 
 const RUNS = 5_200;
+/** At least this many requests are answered 2xx, by at least this many routes. */
+const MIN_SUCCEEDED = 500;
+const MIN_HANDLED_ROUTES = 30;
 const SEED = Number(process.env.BOARDS_FUZZ_SEED ?? Date.now() % 2_147_483_647);
 
 interface Schema {
@@ -52,7 +55,7 @@ interface FuzzRequest {
   route: Route;
   path: Record<string, string>;
   query: [string, string][];
-  headers: Record<string, string>;
+  headers: Record<string, string | undefined>;
   body: { kind: 'none' } | { kind: 'json'; value: unknown } | { kind: 'raw'; text: string };
 }
 
@@ -75,6 +78,7 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
   let doc: Document;
   let routes: Route[];
   const known: Record<string, string[]> = {};
+  const spare: Record<string, string[]> = {};
   const tokens: string[] = [];
 
   beforeAll(async () => {
@@ -110,20 +114,43 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
       return (await response.json()) as Record<string, unknown>;
     };
     const me = await call('GET', '/api/auth/me');
-    const board = await call('POST', '/api/boards', { title: 'fuzz board' });
-    const generation = await call('POST', `/api/boards/${String(board.id)}/generations`, {
-      generator_name: 'g',
-      artifact_type: 'image',
-    });
-    const invitation = await call('POST', '/api/tenant/invitations', { email: 'i@fuzz.test' });
+    const boards: string[] = [];
+    const generations: string[] = [];
+    const invitations: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const board = await call('POST', '/api/boards', { title: `fuzz board ${i}` });
+      boards.push(String(board.id));
+      const generation = await call('POST', `/api/boards/${String(board.id)}/generations`, {
+        generator_name: 'g',
+        artifact_type: 'image',
+      });
+      generations.push(String(generation.id));
+      const invitation = await call('POST', '/api/tenant/invitations', {
+        email: `i${i}@fuzz.test`,
+      });
+      invitations.push(String(invitation.id));
+    }
+    const spareTenants = await Promise.all(
+      [1, 2, 3].map(async (i) => (await createTenant(db.owner, `fuzz-spare-${i}`)).id),
+    );
+    const [board, ...spareBoards] = boards;
+    const [generation, ...spareGenerations] = generations;
+    const [invitation, ...spareInvitations] = invitations;
     Object.assign(known, {
-      board_id: [String(board.id)],
-      generation_id: [String(generation.id)],
+      board_id: [board],
+      generation_id: [generation],
       user_id: [String((me.user as { id: string }).id)],
-      invitation_id: [String(invitation.id)],
+      invitation_id: [invitation],
       tenant_id: [victim.id],
       domain: ['fuzz.test'],
       slug: ['fuzz-victim'],
+    });
+    // DELETE takes these, so that the ids the other routes use stay there to be found.
+    Object.assign(spare, {
+      board_id: spareBoards,
+      generation_id: spareGenerations,
+      invitation_id: spareInvitations,
+      tenant_id: spareTenants,
     });
     tokens.push(
       admin,
@@ -208,7 +235,16 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
         if (name.includes('email')) return fc.oneof(fc.emailAddress(), oddString);
         if (name.includes('slug'))
           return fc.oneof(fc.constantFrom('fuzz', 'fresh-org', 'admin'), oddString);
-        return fc.oneof(fc.string({ maxLength: schema.maxLength ?? 60 }), oddString);
+        return fc.oneof(
+          {
+            weight: 4,
+            arbitrary: fc
+              .stringMatching(/^[A-Za-z][A-Za-z0-9 -]{0,20}$/)
+              .map((text) => text.slice(0, schema.maxLength ?? 60).trim() || 'x'),
+          },
+          { weight: 1, arbitrary: fc.string({ maxLength: schema.maxLength ?? 60 }) },
+          { weight: 1, arbitrary: oddString },
+        );
     }
   }
 
@@ -218,7 +254,7 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
     const shaped = schema ? fromSchema(schema, 'body') : fc.constant({});
     const deep = fc.integer({ min: 1, max: 200 }).map((n) => '['.repeat(n) + ']'.repeat(n));
     return fc.oneof(
-      { weight: 4, arbitrary: shaped.map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 8, arbitrary: shaped.map((value) => ({ kind: 'json' as const, value })) },
       {
         weight: 3,
         arbitrary: fc
@@ -243,42 +279,59 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
     );
   }
 
-  const headersArbitrary = fc.record(
-    {
-      authorization: fc.oneof(
-        // Mostly the tenant's admin and member, so that handlers are reached, not only guards.
-        {
-          weight: 8,
-          arbitrary: fc.constantFrom('#0', '#0', '#0', '#1', '#1', '#2').map((t) => `Bearer ${t}`),
-        },
-        { weight: 2, arbitrary: fc.constantFrom(...tokensProxy()).map((t) => `Bearer ${t}`) },
-        { weight: 1, arbitrary: oddString.map((t) => `Bearer ${t}`) },
-        { weight: 1, arbitrary: oddString },
-      ),
-      'x-tenant': fc.oneof(
-        { weight: 4, arbitrary: fc.constant('fuzz') },
-        { weight: 1, arbitrary: fc.constantFrom('fuzz-victim', 'nowhere', 'FUZZ') },
-        { weight: 1, arbitrary: oddString },
-      ),
-      'idempotency-key': fc.oneof(fc.uuid(), oddString),
-      'if-match': fc.oneof(fc.constantFrom('"1"', '*', 'W/"2"'), oddString),
-      'content-type': fc.oneof(
-        {
-          weight: 8,
-          arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8'),
-        },
-        {
-          weight: 1,
-          arbitrary: fc.constantFrom(
-            'text/plain',
-            'application/x-www-form-urlencoded',
-            'application/octet-stream',
-          ),
-        },
-      ),
-    },
-    { requiredKeys: ['authorization', 'content-type'] },
-  );
+  const headersFor = (route: Route) =>
+    fc.record(
+      {
+        authorization: fc.oneof(
+          // Mostly whom the route is for (the platform admin on /api/setup, else the tenant's admin
+          // and member), so that handlers are reached, not only guards.
+          {
+            weight: 8,
+            arbitrary: (route.template.startsWith('/api/setup')
+              ? fc.constantFrom('#2', '#2', '#2', '#0')
+              : fc.constantFrom('#0', '#0', '#0', '#1', '#1', '#2')
+            ).map((t) => `Bearer ${t}`),
+          },
+          { weight: 2, arbitrary: fc.constantFrom(...tokensProxy()).map((t) => `Bearer ${t}`) },
+          { weight: 1, arbitrary: oddString.map((t) => `Bearer ${t}`) },
+          { weight: 1, arbitrary: oddString },
+        ),
+        'x-tenant': fc.oneof(
+          { weight: 4, arbitrary: fc.constant(undefined) },
+          { weight: 4, arbitrary: fc.constant('fuzz') },
+          { weight: 1, arbitrary: fc.constantFrom('fuzz-victim', 'nowhere', 'FUZZ') },
+          { weight: 1, arbitrary: oddString },
+        ),
+        // Mostly absent or well formed, so that writes get past the header checks to the handlers.
+        'idempotency-key': fc.oneof(
+          { weight: 4, arbitrary: fc.constant(undefined) },
+          { weight: 4, arbitrary: fc.uuid() },
+          { weight: 1, arbitrary: oddString },
+        ),
+        'if-match': fc.oneof(
+          { weight: 8, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.constantFrom('"1"', '*', 'W/"2"') },
+          { weight: 1, arbitrary: oddString },
+        ),
+        'content-type': fc.oneof(
+          {
+            weight: 8,
+            arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8'),
+          },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom(
+              'text/plain',
+              'application/x-www-form-urlencoded',
+              'application/octet-stream',
+            ),
+          },
+        ),
+      },
+      {
+        requiredKeys: ['authorization', 'content-type', 'x-tenant', 'idempotency-key', 'if-match'],
+      },
+    );
 
   /** The tokens exist only after beforeAll; the arbitrary picks among them lazily. */
   function tokensProxy(): string[] {
@@ -293,32 +346,43 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
       const pathValues: Record<string, fc.Arbitrary<string>> = {};
       for (const name of pathNames) {
         pathValues[name] = fc.oneof(
-          { weight: 6, arbitrary: fc.constantFrom(...(known[name] ?? ['x'])) },
+          {
+            weight: 6,
+            arbitrary: fc.constantFrom(
+              ...((route.method === 'DELETE' && spare[name]) || known[name] || ['x']),
+            ),
+          },
           { weight: 2, arbitrary: fc.uuid() },
           { weight: 1, arbitrary: oddString },
         );
       }
       const queryNames = (route.operation.parameters ?? []).filter((p) => p.in === 'query');
-      const query = fc.array(
-        fc.oneof(
-          queryNames.length > 0
-            ? fc
-                .constantFrom(...queryNames)
-                .chain((p) =>
-                  fc
-                    .oneof(fromSchema(p.schema ?? {}, p.name).map(String), oddString)
-                    .map((v) => [p.name, v] as [string, string]),
-                )
-            : fc.tuple(fc.string({ maxLength: 8 }), oddString),
-          fc.tuple(fc.constantFrom('cursor', 'limit', 'tenant_id', 'sort'), oddString),
-        ),
-        { maxLength: 4 },
+      const query = fc.oneof(
+        { weight: 2, arbitrary: fc.constant([] as [string, string][]) },
+        {
+          weight: 3,
+          arbitrary: fc.array(
+            fc.oneof(
+              queryNames.length > 0
+                ? fc
+                    .constantFrom(...queryNames)
+                    .chain((p) =>
+                      fc
+                        .oneof(fromSchema(p.schema ?? {}, p.name).map(String), oddString)
+                        .map((v) => [p.name, v] as [string, string]),
+                    )
+                : fc.tuple(fc.string({ maxLength: 8 }), oddString),
+              fc.tuple(fc.constantFrom('cursor', 'limit', 'tenant_id', 'sort'), oddString),
+            ),
+            { maxLength: 4 },
+          ),
+        },
       );
       return fc.record({
         route: fc.constant(route),
         path: fc.record(pathValues),
         query,
-        headers: headersArbitrary,
+        headers: headersFor(route),
         body: ['GET', 'DELETE'].includes(route.method)
           ? fc.constant({ kind: 'none' as const })
           : bodyFor(route),
@@ -335,6 +399,7 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
     const search = new URLSearchParams(request.query).toString();
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
+      if (value === undefined) continue;
       // fetch refuses header values with control characters or non-Latin-1 text.
       const text = name === 'authorization' ? realToken(value) : value;
       if (/^[\t\x20-\x7e\x80-\xff]*$/.test(text)) headers[name] = text;
@@ -362,12 +427,14 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
     expect(routes.length).toBeGreaterThanOrEqual(40);
     const statuses = new Map<number, number>();
     const perRoute = new Map<string, number>();
+    const handled = new Set<string>();
     await fc.assert(
       fc.asyncProperty(requestArbitrary(), async (request) => {
         const reply = await send(request);
         statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
         const label = `${request.route.method} ${request.route.template}`;
         perRoute.set(label, (perRoute.get(label) ?? 0) + 1);
+        if (reply.status < 300) handled.add(label);
         expect({ label, status: reply.status < 500 }).toEqual({ label, status: true });
         expect(reply.requestId).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
         if (reply.status >= 400) {
@@ -392,8 +459,12 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
         .filter((r) => !perRoute.has(`${r.method} ${r.template}`))
         .map((r) => `${r.method} ${r.template}`),
     ).toEqual([]);
+    const succeeded = [...statuses].reduce((sum, [status, n]) => sum + (status < 300 ? n : 0), 0);
     process.stderr.write(
-      `fuzz (seed ${SEED}): ${total} requests over ${perRoute.size} routes, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`,
+      `fuzz (seed ${SEED}): ${total} requests over ${perRoute.size} routes, ${succeeded} answered 2xx by ${handled.size} routes, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`,
     );
+    // The requests reach the handlers, not only the guards and validation in front of them.
+    expect(succeeded).toBeGreaterThanOrEqual(MIN_SUCCEEDED);
+    expect(handled.size).toBeGreaterThanOrEqual(MIN_HANDLED_ROUTES);
   }, 300_000);
 });

@@ -202,6 +202,46 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
     expect(stored[0].n).toBe(0);
   });
 
+  it('unpaired surrogate escapes and numbers beyond a double are 400; paired escapes are kept', async () => {
+    const before = await boardCount();
+    for (const body of [
+      '{"title":"lone \\ud800"}',
+      '{"title":"lone low \\udc00 x"}',
+      '{"title":"reversed \\udc00\\ud800"}',
+      '{"title":"in a key","settings":{"\\udbff":1}}',
+    ]) {
+      expectDocumented(
+        await raw(app.baseUrl, 'POST', '/api/boards', json(), body),
+        400,
+        /unpaired UTF-16 surrogate/,
+      );
+    }
+    expectDocumented(
+      await raw(
+        app.baseUrl,
+        'POST',
+        '/api/boards',
+        json(),
+        '{"title":"big","settings":{"n":1e400}}',
+      ),
+      400,
+      'The request body has a number too large to represent.',
+    );
+    expect(await boardCount()).toBe(before);
+    const paired = await raw(
+      app.baseUrl,
+      'POST',
+      '/api/boards',
+      json(),
+      '{"title":"paired \\ud83d\\ude00","settings":{"n":1e300}}',
+    );
+    expect(paired.status).toBe(201);
+    expect(JSON.parse(paired.text)).toMatchObject({
+      title: 'paired \u{1F600}',
+      settings: { n: 1e300 },
+    });
+  });
+
   it('__proto__ and constructor.prototype keys are 400; broken and empty JSON are 400', async () => {
     for (const body of [
       '{"title":"x","__proto__":{"admin":true}}',

@@ -8,6 +8,7 @@ import { EMBEDDED_LOCK_FILE } from 'src/core/database/embedded-database';
 import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
 import {
   CLI_ENTRY,
+  REPO_ROOT,
   cleanEnv,
   ensureBuilt,
   freePort,
@@ -193,7 +194,34 @@ describe('npm start with no configuration (compiled server, embedded database)',
     );
     expect(existsSync(join(dataDir, EMBEDDED_LOCK_FILE))).toBe(false);
   }, 90_000);
+
+  it('processes racing for a folder with a stale lock: exactly one gets it', async () => {
+    const raceDir = mkdtempSync(join(tmpdir(), 'boards-lock-race-'));
+    try {
+      writeFileSync(join(raceDir, EMBEDDED_LOCK_FILE), '4194305');
+      const lockModule = join(REPO_ROOT, 'dist', 'src', 'core', 'database', 'data-dir-lock.js');
+      const script = `require(${JSON.stringify(lockModule)}).lockDataDir(${JSON.stringify(raceDir)}).then(
+        (release) => { console.log('won'); setTimeout(release, 1500); },
+        (err) => console.log(err.name === 'EmbeddedDatabaseLockedError' ? 'refused' : 'error ' + err.message))`;
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => runNode(script)));
+      expect(outcomes.filter((o) => o === 'won')).toHaveLength(1);
+      expect(outcomes.filter((o) => o === 'refused')).toHaveLength(7);
+      expect(readdirSync(raceDir)).toEqual([]);
+    } finally {
+      rmSync(raceDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
+
+function runNode(script: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.once('error', fail);
+    child.once('exit', () => done(out.trim()));
+  });
+}
 
 describe('a bad setting stops `boards serve` with one line naming the variable', () => {
   let workDir: string;
@@ -373,6 +401,10 @@ describeWithPostgres(
         ),
       ).toBe(true);
       expect(result.stderr).toMatch(/ECONNREFUSED[\s\S]*\n\s+at /);
+      // The driver's own error, with its stack and code, follows the wrapper's.
+      expect(result.stderr).toMatch(
+        /\ncaused by: Error: connect ECONNREFUSED[\s\S]*\(code: ECONNREFUSED\)/,
+      );
     });
   },
 );

@@ -353,6 +353,66 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
     expect(tenant).toEqual({ name: 'Doomed', status: 'active' });
   });
 
+  it('the registry functions act only on the tenant whose transaction calls them', async () => {
+    const insertTenant = async (name: string) =>
+      (
+        (await db.owner.query(
+          `INSERT INTO tenants (name, slug) VALUES ($1, $2) RETURNING id::text AS id`,
+          [name, uniqueMarker(name.toLowerCase())],
+        )) as { id: string }[]
+      )[0].id;
+    const mine = await insertTenant('Mine');
+    const theirs = await insertTenant('Theirs');
+    await db.owner.query(`INSERT INTO tenant_domains (domain, tenant) VALUES ($1, $2)`, [
+      `${uniqueMarker('d')}.example`,
+      theirs,
+    ]);
+    const calls = [
+      `SELECT boards_delete_tenant($1::uuid, 'x', NULL, 30)`,
+      `SELECT boards_update_tenant($1::uuid, 'Taken', NULL, NULL, NULL, 'x', NULL)`,
+      `SELECT boards_transition_tenant($1::uuid, ARRAY['active'], 'suspended', 'x', NULL)`,
+      `SELECT boards_remove_tenant_domain($1::uuid, (SELECT domain FROM tenant_domains WHERE tenant = $1), 'x', NULL)`,
+    ];
+    for (const call of calls) {
+      // Bound to another tenant, and bound to none: both refused.
+      const fromMine = await sqlFailure(
+        inTenant(db.runtime, mine, (runner) => runner.query(call, [theirs])),
+      );
+      const unbound = await sqlFailure(db.runtime.query(call, [theirs]));
+      expect({ call, codes: [fromMine.code, unbound.code] }).toEqual({
+        call,
+        codes: ['42501', '42501'],
+      });
+    }
+    const [after] = (await db.owner.query(
+      `SELECT t.name, t.status, (SELECT count(*)::int FROM tenant_domains d WHERE d.tenant = t.id) AS domains
+         FROM tenants t WHERE id = $1`,
+      [theirs],
+    )) as { name: string; status: string; domains: number }[];
+    expect(after).toEqual({ name: 'Theirs', status: 'active', domains: 1 });
+
+    // In its own transaction: a NULL list of statuses changes nothing, and the quarantine is
+    // clamped to ten years.
+    const transitioned = (await inTenant(db.runtime, theirs, (runner) =>
+      runner.query(
+        `SELECT boards_transition_tenant($1::uuid, NULL, 'suspended', 'x', NULL) AS done`,
+        [theirs],
+      ),
+    )) as { done: boolean }[];
+    expect(transitioned).toEqual([{ done: false }]);
+    const deleted = (await inTenant(db.runtime, theirs, (runner) =>
+      runner.query(`SELECT boards_delete_tenant($1::uuid, 'x', NULL, 100000) AS done`, [theirs]),
+    )) as { done: boolean }[];
+    expect(deleted).toEqual([{ done: true }]);
+    const [quarantine] = (await db.owner.query(
+      `SELECT (until - deleted_at) <= interval '3650 days' AS clamped,
+              (until - deleted_at) >= interval '3649 days' AS long
+         FROM slug_quarantine WHERE former_tenant = $1`,
+      [theirs],
+    )) as { clamped: boolean; long: boolean }[];
+    expect(quarantine).toEqual({ clamped: true, long: true });
+  });
+
   it('the runtime role cannot create objects in the public schema', async () => {
     const [row] = (await db.owner.query(
       `SELECT has_schema_privilege($1, 'public', 'CREATE') AS can_create`,

@@ -148,6 +148,10 @@ describe('loadConfig', () => {
       ['BOARDS_DATABASE_URL', 'postgresql://boards_app:RUNTIME_PASSWORD@db:5432/boards'],
       ['BOARDS_DATABASE_OWNER_URL', 'postgresql://boards_owner:boards_owner_dev@db:5432/boards'],
       ['BOARDS_REDIS_URL', 'redis://:change_me@redis:6379'],
+      ['BOARDS_JWT_SECRET', 'change-me-please-to-at-least-32-random-bytes'],
+      ['BOARDS_METRICS_TOKEN', 'a_long_random_token'],
+      ['BOARDS_DATABASE_URL', 'postgresql://boards_app@db:5432/boards?password=RUNTIME_PASSWORD'],
+      ['BOARDS_DATABASE_URL', 'postgresql://boards_app:Password@db:5432/boards'],
     ])('%s=%s', (name, value) => {
       const error = expectRefused({ ...PRODUCTION, [name]: value }, name, /example placeholder/);
       expect(error.message).not.toContain(value);
@@ -159,6 +163,8 @@ describe('loadConfig', () => {
           ...PRODUCTION,
           BOARDS_METRICS_TOKEN: 'r4nd0m-scrape-token-value',
           BOARDS_DATABASE_URL: 'postgresql://boards_app:s3cr3t-Xy9@db:5432/boards',
+          // "changeme" inside a longer word is not the placeholder.
+          BOARDS_JWT_SECRET: 'exchangemessages-8f1d2c9a7b3e4f5a6c7d8e9f0a1b2c3d',
         }).isProduction,
       ).toBe(true);
       expect(

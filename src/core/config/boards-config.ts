@@ -612,8 +612,14 @@ export const EXAMPLE_SECRETS: ReadonlySet<string> = new Set([
   '...',
 ]);
 
+const EXAMPLE_SECRETS_LOWER = new Set([...EXAMPLE_SECRETS].map((value) => value.toLowerCase()));
+
+/** An example value in any letter case, or one that says "change me" (not inside a longer word). */
 function isPlaceholder(value: string): boolean {
-  return /CHANGE_?ME/i.test(value) || EXAMPLE_SECRETS.has(value);
+  return (
+    /(^|[^a-z0-9])change[_-]?me([^a-z0-9]|$)/i.test(value) ||
+    EXAMPLE_SECRETS_LOWER.has(value.trim().toLowerCase())
+  );
 }
 
 /** In production: refuse secrets, and passwords inside URLs, that are example placeholders. */
@@ -630,8 +636,7 @@ function refusePlaceholders(read: EnvReader): void {
   for (const name of URL_VARIABLES) {
     const value = read.raw(name);
     if (value === undefined) continue;
-    const password = passwordOf(value);
-    if (password && isPlaceholder(password)) {
+    if (passwordsOf(value).some(isPlaceholder)) {
       throw new ConfigError(
         name,
         'carries an example placeholder password; set the real one when BOARDS_ENVIRONMENT=production',
@@ -640,12 +645,18 @@ function refusePlaceholders(read: EnvReader): void {
   }
 }
 
-/** The decoded password of a URL; undefined when it has none or does not parse (reported elsewhere). */
-function passwordOf(url: string): string | undefined {
+/**
+ * The passwords a URL carries: its user-info password and a `password` query parameter (which
+ * libpq and node-postgres also read). None when it does not parse (reported elsewhere).
+ */
+function passwordsOf(url: string): string[] {
   try {
-    return decodeURIComponent(new URL(url).password) || undefined;
+    const parsed = new URL(url);
+    return [decodeURIComponent(parsed.password), ...parsed.searchParams.getAll('password')].filter(
+      (password) => password !== '',
+    );
   } catch {
-    return undefined;
+    return [];
   }
 }
 

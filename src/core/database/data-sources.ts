@@ -3,6 +3,7 @@ import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/Postgres
 import { MIGRATIONS } from 'migrations/index';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { EmbeddedDatabase } from './embedded-database';
+import { GuardedPgClient, QUERY_READ_TIMEOUT_MARGIN_MS } from './guarded-pg-client';
 import { ENTITIES } from './entities';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
@@ -79,10 +80,18 @@ export class DatabaseTarget {
         ...(runtime && {
           options: `-c role=${database.runtimeRole} -c statement_timeout=${database.statementTimeoutMs}`,
         }),
+        // A server that answers no query within its statement timeout (and a margin) is frozen
+        // or cut off: the query fails and GuardedPgClient drops the connection.
+        ...(runtime &&
+          database.statementTimeoutMs > 0 && {
+            query_timeout: database.statementTimeoutMs + QUERY_READ_TIMEOUT_MARGIN_MS,
+          }),
+        Client: GuardedPgClient,
         connectionTimeoutMillis: database.connectTimeoutMs,
         idleTimeoutMillis: 30_000,
         // A server that vanished without closing the socket is noticed, not waited on forever.
         keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
       },
       ...extra,
     };

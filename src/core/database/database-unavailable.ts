@@ -50,6 +50,8 @@ export const PG_UNAVAILABLE_MESSAGES: readonly string[] = [
   'Client was closed and is not queryable',
   'Cannot use a pool after calling end on the pool',
   'timeout expired',
+  // query_timeout (see GuardedPgClient): no answer from a frozen or cut-off server.
+  'Query read timeout',
 ];
 
 const MESSAGES = new Set(PG_UNAVAILABLE_MESSAGES);

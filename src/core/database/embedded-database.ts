@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
+import { lockDataDir } from './data-dir-lock';
+
+export { EMBEDDED_LOCK_FILE, EmbeddedDatabaseLockedError } from './data-dir-lock';
 
 /** The pg-compatible result shape TypeORM reads (rows, rowCount, command). */
 interface QueryResultLike {
@@ -15,68 +17,6 @@ type Release = (err?: unknown) => void;
 type ConnectCallback = (err: Error | null, client: EmbeddedClient | null, release: Release) => void;
 
 const ACQUIRE_TIMEOUT_MS = 30_000;
-/** The lock file in the data folder: the pid of the one process that has it open. */
-export const EMBEDDED_LOCK_FILE = 'boards.lock';
-
-/** Another live process has the data folder open (a running `boards serve`, most likely). */
-export class EmbeddedDatabaseLockedError extends Error {
-  constructor(
-    readonly dataDir: string,
-    readonly holderPid: number,
-  ) {
-    super(
-      `the embedded database in ${dataDir} is in use by process ${holderPid} (a running "boards serve"?): stop that process first, or make the change through its API`,
-    );
-    this.name = 'EmbeddedDatabaseLockedError';
-  }
-}
-
-/**
- * Takes the data folder's lock for this process: creates the lock file exclusively with our pid.
- * A lock file whose process is gone (a crash) is taken over. Returns the release function.
- */
-function lockDataDir(dataDir: string): () => void {
-  const path = join(dataDir, EMBEDDED_LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        process.off('exit', release);
-        try {
-          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      };
-      process.on('exit', release);
-      return release;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new EmbeddedDatabaseLockedError(resolve(dataDir), holder);
-      }
-      unlinkSync(path); // stale: its process is gone
-    }
-  }
-  throw new Error(`could not take the lock ${path}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * The embedded PostgreSQL (PGlite) for development. PGlite is a single session, so this class
  * lends it to one borrower (one TypeORM query runner, which is one transaction) at a time: without
@@ -105,7 +45,7 @@ export class EmbeddedDatabase {
     let unlock = () => undefined as void;
     if (!inMemory) {
       mkdirSync(dataDir, { recursive: true });
-      unlock = lockDataDir(dataDir);
+      unlock = await lockDataDir(dataDir);
     }
     try {
       const { PGlite } = await import('@electric-sql/pglite');

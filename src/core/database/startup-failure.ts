@@ -47,13 +47,30 @@ export async function databaseStep<T>(
 
 /** The one-line StartupFailure for an error of start-up. */
 export function startupFailure(err: unknown, config: BoardsConfig): StartupFailure {
-  const details = config.debug
-    ? err instanceof Error
-      ? (err.stack ?? err.message)
-      : String(err)
-    : undefined;
+  const details = config.debug ? detailsOf(err) : undefined;
   const hint = config.debug ? '' : ' (BOARDS_DEBUG=true prints the details)';
   return new StartupFailure(`cannot start: ${describe(err, config)}${hint}`, details);
+}
+
+/** The error's stack, then each cause's stack and the driver's fields (code, detail, hint). */
+function detailsOf(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    if (!(current instanceof Error)) {
+      parts.push(String(current));
+      break;
+    }
+    const fields = current as Error & { code?: unknown; detail?: unknown; hint?: unknown };
+    const driver = (['code', 'detail', 'hint'] as const)
+      .filter((key) => typeof fields[key] === 'string' && fields[key] !== '')
+      .map((key) => `${key}: ${String(fields[key])}`);
+    parts.push(
+      `${depth > 0 ? 'caused by: ' : ''}${current.stack ?? current.message}${driver.length ? `\n  (${driver.join(', ')})` : ''}`,
+    );
+    current = current.cause;
+  }
+  return parts.join('\n');
 }
 
 function describe(err: unknown, config: BoardsConfig): string {

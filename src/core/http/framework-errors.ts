@@ -56,7 +56,9 @@ const CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
  * straight to the socket since no request object exists yet.
  */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  // A response already under way on this socket (keep-alive) must not be interleaved with ours.
+  const underway = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || underway?.headersSent) {
     socket.destroy();
     return;
   }

@@ -40,8 +40,9 @@ export function parseJsonBody(body: Buffer): unknown {
     throw new InvalidBodyError('The request body is not valid UTF-8.');
   }
   checkShape(text);
+  let value: unknown;
   try {
-    return secureJson.parse(text, undefined, {
+    value = secureJson.parse(text, undefined, {
       protoAction: 'error',
       constructorAction: 'error',
     }) as unknown;
@@ -56,6 +57,41 @@ export function parseJsonBody(body: Buffer): unknown {
         ? 'The request body is empty but declared as JSON.'
         : 'The request body is not valid JSON.',
     );
+  }
+  checkValues(value);
+  return value;
+}
+
+/** A UTF-16 surrogate without its pair: what a `\ud800` escape alone decodes to. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Refuses what JSON.parse accepts but cannot be stored as sent: strings and keys with a lone
+ * surrogate (`"\ud800"`; PostgreSQL would store U+FFFD or refuse the text), and numbers too large
+ * for a double (`1e400` parses to Infinity, which JSON and jsonb keep as null). The shape is
+ * already bounded by checkShape, so this walk is too.
+ */
+function checkValues(root: unknown): void {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) {
+        throw new InvalidBodyError(
+          'The request body has a string with an unpaired UTF-16 surrogate escape (such as \\ud800).',
+        );
+      }
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) {
+        throw new InvalidBodyError('The request body has a number too large to represent.');
+      }
+    } else if (Array.isArray(value)) {
+      pending.push(...(value as unknown[]));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, member] of Object.entries(value)) {
+        pending.push(key, member);
+      }
+    }
   }
 }
 
