@@ -3,6 +3,7 @@
 //
 //   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 5] [--connections 20]
 //                      [--pool 10] [--keep]
+//   node bench/run.mjs --scenario noisy [--duration 20] [--rate 150] [--pool 10]   (bench/noisy.mjs)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,8 +35,24 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '20' },
     pool: { type: 'string', default: '10' },
     keep: { type: 'boolean', default: false },
+    scenario: { type: 'string', default: 'compare' },
+    rate: { type: 'string' },
   },
 });
+if (args.scenario === 'noisy') {
+  const { runNoisy } = await import('./noisy.mjs');
+  // Its own defaults (20 s per phase) unless given.
+  const given = process.argv.slice(2);
+  const met = await runNoisy({
+    duration: given.includes('--duration') ? args.duration : undefined,
+    rate: args.rate,
+    pool: args.pool,
+    keep: args.keep,
+  });
+  process.exit(met ? 0 : 1);
+} else if (args.scenario !== 'compare') {
+  throw new Error(`unknown --scenario ${args.scenario} (compare or noisy)`);
+}
 const duration = Number(args.duration);
 const rounds = Number(args.rounds);
 const connections = Number(args.connections);

@@ -6,6 +6,7 @@ import { MIGRATION_NAMES } from 'migrations/index';
 import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
 import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
 import { ConfigError } from 'src/core/config/env-parsers';
+import { LEAKPROOF_ILIKE_SQL, searchUsesIndexes } from 'src/core/database/search-index';
 import { DatabaseTarget } from 'src/core/database/data-sources';
 import { IsolationInspector } from 'src/core/database/isolation-inspector';
 import { MigrationRunner } from 'src/core/database/migration-runner';
@@ -117,12 +118,14 @@ export function buildProgram(): Command {
           const rows = (await runtime.query('SELECT name FROM migrations')) as { name: string }[];
           const applied = new Set(rows.map((row) => row.name));
           const pending = MIGRATION_NAMES.filter((name) => !applied.has(name));
+          const indexedSearch = await searchUsesIndexes(runtime);
           const document = {
             database: config.usesEmbeddedDatabase ? 'embedded' : 'postgresql',
             runtime_role: report.runtimeRole,
             isolation_status: report.status,
             problems: report.problems,
             pending_migrations: pending,
+            search_uses_indexes: indexedSearch,
           };
           printRows(
             [
@@ -133,6 +136,13 @@ export function buildProgram(): Command {
                 detail: pending.join(', '),
               },
               { check: 'isolation', result: report.status, detail: report.problems.join('; ') },
+              {
+                check: 'search index',
+                result: indexedSearch ? 'ok' : 'warning',
+                detail: indexedSearch
+                  ? ''
+                  : `search reads all of a tenant's boards; as a superuser, run in this database: ${LEAKPROOF_ILIKE_SQL}`,
+              },
             ],
             options.outputFormat,
             document,

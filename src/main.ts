@@ -9,6 +9,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule, type AppOptions } from 'src/app.module';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
+import { installClientRateLimit } from 'src/core/rate-limit/client-rate-limit.hook';
 import { applyHttpHardening } from 'src/core/http/http-hardening';
 import { clientErrorHandler, frameworkErrorHandler } from 'src/core/http/framework-errors';
 import { parseJsonBody } from 'src/core/http/json-body.parser';
@@ -101,7 +102,9 @@ export async function createApp(
     done();
   });
 
-  // After the request id hook, so even an early refusal (HTTPS required) carries X-Request-Id.
+  // After the request id hook, so even an early refusal (HTTPS required, a client over its
+  // limit) carries X-Request-Id.
+  installClientRateLimit(app, config);
   await applyHttpHardening(app, config);
 
   mountOpenApi(app);

@@ -71,6 +71,9 @@ export async function createDatabase(name) {
     await client.query(`CREATE ROLE ${runtime} LOGIN`);
     await client.query(`CREATE DATABASE ${name} OWNER ${owner}`);
   });
+  // What the install's superuser runs in the new database (deploy/postgres-init.sql): board search
+  // uses its trigram indexes under row-level security.
+  await admin((client) => client.query('ALTER FUNCTION pg_catalog.texticlike(text, text) LEAKPROOF'), name);
   return {
     name,
     runtimeRole: runtime,

@@ -58,7 +58,7 @@ function start(command, args, env, port, label) {
  * The project in production mode: JWT HS256, multi-tenant, logs at info to /dev/null, with the
  * Node.js options of the production image (`nodeOptions`, read from the Dockerfile by run.mjs).
  */
-export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions = '' }) {
+export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions = '', extraEnv = {} }) {
   return start(
     cliPath,
     ['serve'],
@@ -67,6 +67,10 @@ export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions 
       BOARDS_ENVIRONMENT: 'production',
       BOARDS_AUTH_PROVIDER: 'jwt',
       BOARDS_JWT_SECRET: secret,
+      // Production needs a metrics token or this; the benchmark does not scrape /metrics.
+      BOARDS_METRICS_PUBLIC: 'true',
+      // The load generator stands in for the TLS-terminating proxy (X-Forwarded-Proto: https).
+      BOARDS_TRUST_PROXY: '127.0.0.1',
       BOARDS_MULTI_TENANT_MODE: 'true',
       BOARDS_DATABASE_URL: db.runtimeUrl,
       BOARDS_DATABASE_OWNER_URL: db.ownerUrl,
@@ -80,6 +84,9 @@ export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions 
       // The limiter stays on the request path, with limits no benchmark reaches.
       BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE: '10000000',
       BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE: '10000000',
+      BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE: '10000000',
+      BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE: '10000000',
+      ...extraEnv,
     },
     port,
     'project',

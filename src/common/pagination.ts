@@ -53,15 +53,37 @@ export function decodeCursor(cursor: string): CursorPosition {
   );
 }
 
-/** Builds a page from `limit + 1` fetched rows. */
+/** A page's byte budget: the stored size of each row, and the most a page carries. */
+export interface PageBudget<Row> {
+  readonly bytesOf: (row: Row) => number;
+  readonly maxBytes: number;
+}
+
+/**
+ * Builds a page from `limit + 1` fetched rows. With a budget, the page ends early once its rows'
+ * stored bytes would pass `maxBytes` (it always carries at least one row), and next_cursor goes on
+ * from there: large rows make shorter pages, never larger responses.
+ */
 export function toPage<Row, Item>(
   rows: Row[],
   limit: number,
   position: (row: Row) => CursorPosition,
   map: (row: Row) => Item,
+  budget?: PageBudget<Row>,
 ): Page<Item> {
-  const hasMore = rows.length > limit;
-  const visible = hasMore ? rows.slice(0, limit) : rows;
+  let count = Math.min(rows.length, limit);
+  if (budget) {
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      bytes += budget.bytesOf(rows[i]);
+      if (bytes > budget.maxBytes && i > 0) {
+        count = i;
+        break;
+      }
+    }
+  }
+  const hasMore = rows.length > count;
+  const visible = hasMore ? rows.slice(0, count) : rows;
   return {
     items: visible.map(map),
     next_cursor: hasMore ? encodeCursor(position(visible[visible.length - 1])) : null,

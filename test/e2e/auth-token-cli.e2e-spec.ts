@@ -121,6 +121,8 @@ describeWithPostgres('boards auth token', () => {
         BOARDS_ENVIRONMENT: 'production',
         BOARDS_JWT_SECRET: TEST_JWT_SECRET,
         BOARDS_DATABASE_URL: 'postgresql://nobody@127.0.0.1:5432/nothing',
+        BOARDS_METRICS_PUBLIC: 'true',
+        BOARDS_TRUST_PROXY: '10.0.0.0/8',
       }),
     });
     expect(result.code).not.toBe(0);

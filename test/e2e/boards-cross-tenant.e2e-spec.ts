@@ -305,6 +305,7 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
         'audit_events',
         'idempotency_keys',
         'tenant_invitations',
+        'tenant_usage',
       ]) {
         const [row] = (await runner.query(`SELECT count(*)::int AS n FROM ${table}`)) as {
           n: number;

@@ -1,13 +1,22 @@
 import { MIGRATION_NAMES } from 'migrations/index';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MigrationRunner } from 'src/core/database/migration-runner';
+import { DATABASE_TIMEOUT_MS } from 'src/modules/health/health-indicators';
+import { ShutdownState } from 'src/modules/health/shutdown-state';
+import { createTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres, describeWithRedis, REDIS_URL } from 'test/support/environment';
 import { freePort, getJson, startApp, type RunningApp } from 'test/support/http';
+import { startFreezableProxy, type FreezableProxy } from 'test/support/tcp-proxy';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
  * Health endpoints through HTTP on a real database: liveness, readiness (database, Redis,
  * migrations, isolation), the operator summary, request ids and the error body of unknown routes.
+ * Readiness answers from checks run in the background (BOARDS_READINESS_REFRESH_MS), draining
+ * read live; the summary is cached for BOARDS_HEALTH_CACHE_MS. Both are shown not to query the
+ * database per request: a tenant added directly is not counted until the summary's window has
+ * passed, and with the database frozen behind a proxy both keep answering at once.
  */
 
 interface IndicatorState {
@@ -55,6 +64,23 @@ async function elapsed<T>(work: () => Promise<T>): Promise<[T, number]> {
   const started = Date.now();
   const result = await work();
   return [result, Date.now() - started];
+}
+
+/**
+ * Reads until `done` accepts the result (readiness follows the background checks, so a change
+ * shows after the next refresh), at most `timeoutMs`; returns the last result.
+ */
+async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(50);
+  }
 }
 
 describe('health endpoints', () => {
@@ -174,7 +200,7 @@ describe('health endpoints', () => {
     beforeAll(async () => {
       // A database of its own: reverting the schema must not disturb the other tests.
       dedicated = await createTestDatabase();
-      pendingServer = await startOn(dedicated);
+      pendingServer = await startOn(dedicated, { BOARDS_READINESS_REFRESH_MS: '100' });
     }, 60_000);
 
     afterAll(async () => {
@@ -184,9 +210,11 @@ describe('health endpoints', () => {
 
     it('readiness answers 503 with migrations down, and 200 again once they are applied', async () => {
       const runner = new MigrationRunner(dedicated.owner, dedicated.runtimeRole);
+      const readiness = () => getJson<ReadyBody>(`${pendingServer.baseUrl}/health/ready`);
+      expectStatus(await readiness(), 200);
       expect(await runner.down()).toBeDefined();
 
-      const ready = await getJson<ReadyBody>(`${pendingServer.baseUrl}/health/ready`);
+      const ready = await pollUntil(readiness, (r) => r.status === 503);
       expectStatus(ready, 503);
       expect(ready.body.status).toBe('error');
       expect(ready.body.error?.migrations.status).toBe('down');
@@ -196,8 +224,146 @@ describe('health endpoints', () => {
       expect(summary.body.migrations).not.toBe('applied');
 
       expect((await runner.up()).length).toBeGreaterThan(0);
-      const again = await getJson<ReadyBody>(`${pendingServer.baseUrl}/health/ready`);
+      const again = await pollUntil(readiness, (r) => r.status === 200);
       expectStatus(again, 200);
+    });
+  });
+
+  describe('the summary cache (BOARDS_HEALTH_CACHE_MS)', () => {
+    const CACHE_MS = 2_000;
+    let own: TestDatabase;
+    let cached: RunningApp;
+
+    beforeAll(async () => {
+      // A database of its own: the tenant added here must not change the other tests' count.
+      own = await createTestDatabase();
+      cached = await startOn(own, { BOARDS_HEALTH_CACHE_MS: String(CACHE_MS) });
+    }, 60_000);
+
+    afterAll(async () => {
+      await cached?.close();
+      await own?.drop();
+    });
+
+    it('counts a tenant added directly only once the window has passed', async () => {
+      const summary = () => getJson<SummaryBody>(`${cached.baseUrl}/health`);
+      const first = await summary();
+      const computedBy = Date.now();
+      expectStatus(first, 200);
+      expect(first.body.tenant_count).toBe(1);
+
+      await createTenant(own.owner, uniqueMarker('uncounted'));
+      const [{ tenants }] = (await own.owner.query(
+        'SELECT count(*)::int AS tenants FROM tenants',
+      )) as { tenants: number }[];
+      expect(tenants).toBe(2);
+
+      const within = await Promise.all(Array.from({ length: 20 }, summary));
+      within.push(await summary());
+      // Every one of them inside the window, or this would prove nothing.
+      expect(Date.now() - computedBy).toBeLessThan(CACHE_MS);
+      for (const reply of within) {
+        expectStatus(reply, 200);
+        expect(reply.body).toEqual(first.body);
+      }
+
+      await sleep(computedBy + CACHE_MS + 50 - Date.now());
+      const after = await summary();
+      expectStatus(after, 200);
+      expect(after.body.tenant_count).toBe(2);
+    });
+  });
+
+  it('readiness turns 503 the moment draining starts, without waiting for a refresh', async () => {
+    // No background run during the test: the 503 can only come from the draining flag.
+    const draining = await startOn(db, { BOARDS_READINESS_REFRESH_MS: '60000' });
+    try {
+      const readiness = () => getJson<ReadyBody>(`${draining.baseUrl}/health/ready`);
+      expectStatus(await readiness(), 200);
+      draining.app.get(ShutdownState).startDraining();
+      const ready = await readiness();
+      expectStatus(ready, 503);
+      expect(ready.body.status).toBe('error');
+      expect(ready.body.error).toEqual({ server: { status: 'down', message: 'shutting down' } });
+      expect(Object.keys(ready.body.details).sort()).toEqual(
+        ['database', 'isolation', 'migrations', 'redis', 'server'].sort(),
+      );
+      expect(ready.body.info?.database.status).toBe('up');
+    } finally {
+      await draining.close();
+    }
+  });
+
+  describeWithPostgres('while the database does not answer (frozen behind a proxy)', () => {
+    let proxy: FreezableProxy;
+    let frozen: RunningApp;
+
+    beforeAll(async () => {
+      const direct = new URL(db.env.BOARDS_DATABASE_URL);
+      proxy = await startFreezableProxy(direct.hostname, Number(direct.port || 5432));
+      const viaProxy = new URL(direct.toString());
+      viaProxy.hostname = '127.0.0.1';
+      viaProxy.port = String(proxy.port);
+      // A minute between background runs and a minute of summary cache: nothing refreshes
+      // during these tests unless a request asks the database itself.
+      frozen = await startOn(db, {
+        BOARDS_DATABASE_URL: viaProxy.toString(),
+        BOARDS_READINESS_REFRESH_MS: '60000',
+        BOARDS_HEALTH_CACHE_MS: '60000',
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      proxy?.thaw();
+      await frozen?.close();
+      await proxy?.close();
+    });
+
+    it('readiness answers 200 requests from the last background run, each without a database round trip', async () => {
+      const readiness = () => getJson<ReadyBody>(`${frozen.baseUrl}/health/ready`);
+      expectStatus(await readiness(), 200);
+      proxy.freeze();
+      try {
+        const timings: number[] = [];
+        for (let batch = 0; batch < 20; batch++) {
+          const replies = await Promise.all(Array.from({ length: 10 }, () => elapsed(readiness)));
+          for (const [reply, ms] of replies) {
+            expectStatus(reply, 200);
+            timings.push(ms);
+          }
+        }
+        timings.sort((a, b) => a - b);
+        // A query per request would wait for the frozen database until the check timeout.
+        expect(timings[timings.length - 1]).toBeLessThan(DATABASE_TIMEOUT_MS / 2);
+        expect(timings[timings.length / 2]).toBeLessThan(50);
+      } finally {
+        proxy.thaw();
+      }
+    });
+
+    it('/health answers unhealthy within the query timeout, and serves that answer from its cache', async () => {
+      const summary = () => getJson<SummaryBody>(`${frozen.baseUrl}/health`);
+      proxy.freeze();
+      try {
+        const [first, firstMs] = await elapsed(summary);
+        expectStatus(first, 503);
+        expect(first.body).toMatchObject({
+          status: 'unhealthy',
+          tenant_count: null,
+          database: 'down',
+        });
+        expect(firstMs).toBeGreaterThanOrEqual(DATABASE_TIMEOUT_MS - 50);
+        expect(firstMs).toBeLessThan(DATABASE_TIMEOUT_MS + 1_000);
+
+        const again = await Promise.all(Array.from({ length: 20 }, () => elapsed(summary)));
+        for (const [reply, ms] of again) {
+          expectStatus(reply, 503);
+          expect(reply.body).toEqual(first.body);
+          expect(ms).toBeLessThan(DATABASE_TIMEOUT_MS / 2);
+        }
+      } finally {
+        proxy.thaw();
+      }
     });
   });
 
@@ -206,6 +372,8 @@ describe('health endpoints', () => {
       BOARDS_ENVIRONMENT: 'production',
       BOARDS_AUTH_PROVIDER: 'jwt',
       BOARDS_JWT_SECRET: 's'.repeat(40),
+      BOARDS_METRICS_TOKEN: `scrape-${marker}-0123456789`,
+      BOARDS_TRUST_PROXY: '10.0.0.0/8',
     };
 
     it('is ready with the plain runtime role', async () => {

@@ -8,8 +8,8 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
  * HTTP hardening through real requests: helmet's security headers, the strict API CSP and
  * `Cache-Control: no-store` on /api responses, no X-Powered-By, CORS from BOARDS_CORS_ORIGINS
  * (credentials only for listed origins, never with `*`), HTTPS enforcement (403 on plain-HTTP API
- * requests, probes and /metrics exempt, X-Forwarded-Proto trusted only in production, HSTS), and
- * the body and header size limits.
+ * requests, probes and /metrics exempt, X-Forwarded-Proto trusted only from BOARDS_TRUST_PROXY,
+ * HSTS), and the body and header size limits.
  */
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -205,11 +205,17 @@ describe('HTTP hardening', () => {
     });
   });
 
-  describe('BOARDS_REQUIRE_HTTPS=true outside production (no trusted proxy), CORS "*"', () => {
+  describe('BOARDS_REQUIRE_HTTPS=true outside production (the client is not the trusted proxy), CORS "*"', () => {
     let server: RunningApp;
 
     beforeAll(async () => {
-      server = await start({ BOARDS_REQUIRE_HTTPS: 'true', BOARDS_CORS_ORIGINS: '*' });
+      // Only 10.9.9.9 is trusted: the test client (127.0.0.1) is not, so its X-Forwarded-Proto
+      // is not believed. (Trusting no proxy at all is refused at start with HTTPS required.)
+      server = await start({
+        BOARDS_REQUIRE_HTTPS: 'true',
+        BOARDS_TRUST_PROXY: '10.9.9.9',
+        BOARDS_CORS_ORIGINS: '*',
+      });
     }, 60_000);
 
     afterAll(async () => {
@@ -235,7 +241,7 @@ describe('HTTP hardening', () => {
       expect(answer.headers.get('x-request-id')).toBe(body.request_id);
     });
 
-    it('X-Forwarded-Proto is not trusted without a proxy (outside production)', async () => {
+    it('X-Forwarded-Proto is not trusted from a client that is not the proxy', async () => {
       const answer = await call(server, '/api/boards', {
         headers: { ...bearer(token), 'x-forwarded-proto': 'https' },
       });
@@ -278,8 +284,14 @@ describe('HTTP hardening', () => {
     let server: RunningApp;
 
     beforeAll(async () => {
-      // Production: HTTPS required by default, X-Forwarded-* trusted (the ingress sets them).
-      server = await start({ BOARDS_ENVIRONMENT: 'production' });
+      // Production: HTTPS required by default, X-Forwarded-* trusted from the configured proxy
+      // (the ingress sets them; here the test client is that proxy).
+      // BOARDS_METRICS_PUBLIC: the scrape is checked below without its token.
+      server = await start({
+        BOARDS_ENVIRONMENT: 'production',
+        BOARDS_TRUST_PROXY: '127.0.0.1',
+        BOARDS_METRICS_PUBLIC: 'true',
+      });
     }, 60_000);
 
     afterAll(async () => {

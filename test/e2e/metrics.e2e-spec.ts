@@ -4,7 +4,7 @@ import { TenantIsolationViolationError } from 'src/core/errors/domain-error';
 import { createTenant, seedUser, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { bearer, hs256Token, jwtAuthEnv, nowSeconds } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp } from 'test/support/http';
+import { expectError, requestJson, startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -12,7 +12,8 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
  * templates, the tenant label cap, the isolation-violation counter (a violation forced through
  * the app's own TenantTransactions), auth failures by reason, rate-limited requests, the
  * advanced duration histogram (present only when enabled), the database pool gauges on a real
- * PostgreSQL, and the optional bearer token on the endpoint itself.
+ * PostgreSQL, and the bearer token on the endpoint itself: optional outside production; in
+ * production required (no start without one) unless BOARDS_METRICS_PUBLIC=true.
  */
 
 interface Sample {
@@ -332,6 +333,61 @@ describe('metrics: GET /metrics after traffic', () => {
       expect(statuses).toEqual([200, 200, 200, 429]);
       const { samples } = await scrapeLimited();
       expect(valueOf(samples, 'boards_rate_limited_requests_total', { limit: 'user' })).toBe(1);
+    });
+  });
+  describeWithPostgres('in production', () => {
+    const SCRAPE_TOKEN = uniqueMarker('prod-scrape-token');
+    const production = { BOARDS_ENVIRONMENT: 'production', BOARDS_TRUST_PROXY: '10.0.0.0/8' };
+
+    it('does not start without BOARDS_METRICS_TOKEN, and says how to choose', () => {
+      expect(() => db.config(jwtAuthEnv(production))).toThrow(
+        /^BOARDS_METRICS_TOKEN: is required when BOARDS_ENVIRONMENT=production .*BOARDS_METRICS_PUBLIC=true/,
+      );
+      expect(() =>
+        db.config(jwtAuthEnv({ ...production, BOARDS_METRICS_PUBLIC: 'false' })),
+      ).toThrow(/^BOARDS_METRICS_TOKEN: /);
+    });
+
+    describe('with BOARDS_METRICS_TOKEN', () => {
+      let prod: RunningApp;
+
+      beforeAll(async () => {
+        prod = await start({ ...production, BOARDS_METRICS_TOKEN: SCRAPE_TOKEN });
+      }, 60_000);
+
+      afterAll(async () => {
+        await prod?.close();
+      });
+
+      it.each([
+        ['no Authorization header', {}],
+        ['a wrong token', { authorization: 'Bearer wrong' }],
+        ['the token with one character more', { authorization: `Bearer ${SCRAPE_TOKEN}x` }],
+        ['the token without "Bearer "', { authorization: SCRAPE_TOKEN }],
+        ['the token as Basic credentials', { authorization: `Basic ${SCRAPE_TOKEN}` }],
+      ])('answers %s with 401 and the documented body, revealing nothing', async (_, headers) => {
+        const refused = await requestJson(prod.baseUrl, 'GET', '/metrics', { headers });
+        expectError(refused, 401, 'Unauthorized', 'The metrics endpoint needs its bearer token.');
+        expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+        expect(JSON.stringify(refused.body)).not.toMatch(/boards_|process_|prod-scrape/);
+      });
+
+      it('serves the metrics with the token', async () => {
+        const { status, text } = await scrape(prod, { authorization: `Bearer ${SCRAPE_TOKEN}` });
+        expect(status).toBe(200);
+        expect(text).toContain('# TYPE boards_tenant_requests_total counter');
+      });
+    });
+
+    it('BOARDS_METRICS_PUBLIC=true serves them without a token', async () => {
+      const open = await start({ ...production, BOARDS_METRICS_PUBLIC: 'true' });
+      try {
+        const { status, text } = await scrape(open);
+        expect(status).toBe(200);
+        expect(text).toContain('# TYPE boards_tenant_requests_total counter');
+      } finally {
+        await open.close();
+      }
     });
   });
 });

@@ -214,6 +214,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
         allowed_issuers: [],
         // The registrant's token named no tenant: the IdP's claim does not admit anybody here.
         claims_admit: false,
+        quotas: {},
         created_at: expect.any(String),
         updated_at: expect.any(String),
       },

@@ -179,6 +179,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         settings: { theme: 'dark' },
         allowed_issuers: [],
         claims_admit: true,
+        quotas: {},
         created_at: expect.stringMatching(ISO_DATE),
         updated_at: expect.stringMatching(ISO_DATE),
       });
@@ -336,6 +337,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         settings: expect.any(Object),
         allowed_issuers: [],
         claims_admit: true,
+        quotas: {},
         created_at: expect.stringMatching(ISO_DATE),
         updated_at: expect.stringMatching(ISO_DATE),
       });

@@ -99,6 +99,7 @@ describeWithPostgres('boards tenant … (compiled CLI)', () => {
       settings: {},
       allowed_issuers: [],
       claims_admit: true,
+      quotas: {},
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

@@ -1,6 +1,6 @@
 import type { SqlSession } from './seed';
 
-/** The tenant-owned tables (DESIGN.md §3, and invitations from explicit admission). */
+/** The tenant-owned tables (DESIGN.md §3, invitations from explicit admission, usage from fairness). */
 export const KNOWN_TENANT_TABLES = [
   'audit_events',
   'board_members',
@@ -8,6 +8,7 @@ export const KNOWN_TENANT_TABLES = [
   'generations',
   'idempotency_keys',
   'tenant_invitations',
+  'tenant_usage',
   'users',
 ] as const;
 

@@ -22,6 +22,7 @@ describe('upgrading an install to explicit admission', () => {
     db = await createTestDatabase();
     const runner = new MigrationRunner(db.owner, db.runtimeRole);
     // Back to the schema before explicit admission, with data written under the old rules.
+    expect(await runner.down()).toBe('Fairness1765238400000');
     expect(await runner.down()).toBe('RegistryWriteFunctions1765152000000');
     expect(await runner.down()).toBe('ExplicitAdmission1765065600000');
     acme = await createTenant(db.owner, uniqueMarker('acme'));
@@ -51,6 +52,7 @@ describe('upgrading an install to explicit admission', () => {
     expect(await runner.up()).toEqual([
       'ExplicitAdmission1765065600000',
       'RegistryWriteFunctions1765152000000',
+      'Fairness1765238400000',
     ]);
   }, 60_000);
 

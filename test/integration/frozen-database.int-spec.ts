@@ -34,6 +34,9 @@ describeWithPostgres('a frozen database server', () => {
       db.config({
         BOARDS_DATABASE_URL: viaProxy.toString(),
         BOARDS_DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+        BOARDS_STATEMENT_TIMEOUT_READ_MS: String(STATEMENT_TIMEOUT_MS),
+        BOARDS_STATEMENT_TIMEOUT_WRITE_MS: String(STATEMENT_TIMEOUT_MS),
+        BOARDS_STATEMENT_TIMEOUT_SEARCH_MS: String(STATEMENT_TIMEOUT_MS),
         BOARDS_DATABASE_CONNECT_TIMEOUT_MS: '1000',
       }),
     );

@@ -340,6 +340,8 @@ describe('deployment artifacts (k8s/, compose files, Dockerfile)', () => {
       const config = podConfig();
       expect(config.environment).toBe('production');
       expect(config.api.requireHttps).toBe(true);
+      // X-Forwarded-* believed from the ingress controller's range only, never from every hop.
+      expect(config.api.trustProxy).toEqual(['10.0.0.0/8']);
       expect(config.api.workers).toBe(1);
       expect(config.observability.advancedMetrics).toBe(true);
       expect(config.database.runtimeRole).toBe(settings.BOARDS_DATABASE_RUNTIME_ROLE);
@@ -371,6 +373,31 @@ describe('deployment artifacts (k8s/, compose files, Dockerfile)', () => {
       expect(Object.keys(settings).filter((k) => k in secretData)).toEqual([]);
       const apiKeys = at<Json[]>(api, 'env').map((e) => e.name);
       expect(apiKeys).toEqual(expect.arrayContaining(['BOARDS_OIDC_CLIENT_SECRET']));
+    });
+
+    it('each container gets the secrets its configuration check needs, the metrics token required', () => {
+      const { BOARDS_METRICS_TOKEN: token, ...withoutToken } = { ...settings, ...secretData };
+      expect(token).toEqual(expect.any(String));
+      expect(() => loadConfig(withRealSecrets(withoutToken))).toThrow(/^BOARDS_METRICS_TOKEN: /);
+      for (const container of [api, ...at<Json[]>(podSpec, 'initContainers')]) {
+        const refs = at<Json[]>(container, 'env').map((e) => at<Json>(e, 'valueFrom.secretKeyRef'));
+        const required = refs.filter((r) => r.optional !== true).map((r) => String(r.key));
+        expect([container.name, required]).toEqual([
+          container.name,
+          expect.arrayContaining(['BOARDS_METRICS_TOKEN']),
+        ]);
+        // The ConfigMap plus what this container is given (every referenced key, filled in).
+        const given = Object.fromEntries(refs.map((r) => [r.key, secretData[String(r.key)]]));
+        const refused = (() => {
+          try {
+            loadConfig(withRealSecrets({ ...settings, ...given }));
+            return undefined;
+          } catch (err) {
+            return String(err);
+          }
+        })();
+        expect([container.name, refused]).toEqual([container.name, undefined]);
+      }
     });
 
     it('runs non-root, read-only, without privileges, with CPU and memory requests', () => {
@@ -651,6 +678,7 @@ describe('deployment artifacts (k8s/, compose files, Dockerfile)', () => {
       expect(healthcheck).toContain(`http://127.0.0.1:${config.api.port}/health/ready`);
       if (file.includes('prod')) {
         expect(config.environment).toBe('production');
+        expect(config.api.trustProxy).toEqual(expect.arrayContaining([expect.any(String)]));
         expect(config.redisUrl).toMatch(/^redis:\/\/:.+@redis:6379$/);
         expect(apiService.command).toEqual(['boards', 'serve']);
         expect(services.migrate.command).toEqual(['boards', 'migrate', 'up']);

@@ -62,6 +62,12 @@ const EXPLICIT_INSERTS: Record<string, (tenantId: string, refs: TenantGraph) => 
   ],
 };
 
+/** Tenant-owned tables the runtime role only reads: triggers keep them (usage counters). */
+const READ_ONLY_TABLES = ['tenant_usage'] as const;
+const WRITABLE_TABLES = KNOWN_TENANT_TABLES.filter(
+  (table) => !(READ_ONLY_TABLES as readonly string[]).includes(table),
+);
+
 /** The same inserts relying on the tenant_id column default (no explicit tenant). */
 function defaultTenantInsert(table: string, refs: TenantGraph): Statement {
   const [sql, params] = EXPLICIT_INSERTS[table](refs.tenantId, refs);
@@ -110,9 +116,9 @@ describe('row-level security as the runtime role', () => {
     await db?.drop();
   });
 
-  it('finds the tenant-owned tables in the catalog, and they are the known seven', () => {
+  it('finds the tenant-owned tables in the catalog, and they are the known eight', () => {
     expect(tables).toEqual([...KNOWN_TENANT_TABLES]);
-    expect(Object.keys(EXPLICIT_INSERTS).sort()).toEqual(tables);
+    expect([...Object.keys(EXPLICIT_INSERTS), ...READ_ONLY_TABLES].sort()).toEqual(tables);
   });
 
   it('both tenants have rows in every tenant-owned table', async () => {
@@ -126,6 +132,24 @@ describe('row-level security as the runtime role', () => {
         expect({ table, n: counts[table] > 0 }).toEqual({ table, n: true });
     }
   });
+
+  it.each(READ_ONLY_TABLES)(
+    '%s: the runtime role may not write it even in its own tenant (only the triggers do)',
+    async (table) => {
+      for (const statement of [
+        `INSERT INTO ${table} (tenant_id) VALUES ($1)`,
+        `UPDATE ${table} SET tenant_id = tenant_id WHERE tenant_id = $1`,
+        `DELETE FROM ${table} WHERE tenant_id = $1`,
+      ]) {
+        const failure = await failureInTenant(tenantA.id, [statement, [tenantA.id]]);
+        expect({ statement, code: failure.code, message: failure.message }).toEqual({
+          statement,
+          code: SQLSTATE.insufficientPrivilege,
+          message: expect.stringMatching(/permission denied/),
+        });
+      }
+    },
+  );
 
   describe('with no tenant set', () => {
     it('every tenant-owned table reads as empty', async () => {
@@ -146,7 +170,7 @@ describe('row-level security as the runtime role', () => {
       }
     });
 
-    it.each(KNOWN_TENANT_TABLES)(
+    it.each(WRITABLE_TABLES)(
       'an insert into %s with an explicit tenant_id is refused by RLS',
       async (table) => {
         const [sql, params] = EXPLICIT_INSERTS[table](tenantA.id, graphA);
@@ -156,7 +180,7 @@ describe('row-level security as the runtime role', () => {
       },
     );
 
-    it.each(KNOWN_TENANT_TABLES)(
+    it.each(WRITABLE_TABLES)(
       'an insert into %s relying on the tenant_id default fails',
       async (table) => {
         const [sql, params] = defaultTenantInsert(table, graphA);
@@ -218,7 +242,7 @@ describe('row-level security as the runtime role', () => {
       expect(title).toBe(`${tenantB.slug} board`);
     });
 
-    it.each(KNOWN_TENANT_TABLES)(
+    it.each(WRITABLE_TABLES)(
       "inserting a row with B's tenant_id into %s fails RLS WITH CHECK",
       async (table) => {
         const failure = await failureInTenant(
@@ -262,7 +286,7 @@ describe('row-level security as the runtime role', () => {
       }
     });
 
-    it.each(KNOWN_TENANT_TABLES)(
+    it.each(WRITABLE_TABLES)(
       'cannot change tenant_id of %s, not even to its own value',
       async (table) => {
         for (const statement of [

@@ -310,19 +310,33 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
       runtime_may: boolean;
       public_may: boolean;
     }[];
-    expect(functions.map((f) => f.name)).toEqual([
+    // The registry writes the API calls; then the quota helpers and usage triggers, which only
+    // triggers run (nobody may call them).
+    const callable = [
       'boards_delete_tenant',
       'boards_release_slug',
       'boards_remove_tenant_domain',
       'boards_transition_tenant',
       'boards_update_tenant',
-    ]);
+    ];
+    const internal: Record<string, boolean> = {
+      boards_act_as_tenant: false,
+      boards_count_add: true,
+      boards_restore_tenant: false,
+      boards_quota_limit: false,
+      boards_quota_refuse: false,
+      boards_usage_add: true,
+      boards_usage_on_boards: true,
+      boards_usage_on_generations: true,
+      boards_usage_on_members: true,
+    };
+    expect(functions.map((f) => f.name)).toEqual([...callable, ...Object.keys(internal)].sort());
     for (const fn of functions) {
       expect(fn).toEqual({
         name: fn.name,
-        definer: true,
+        definer: callable.includes(fn.name) || internal[fn.name],
         config: 'search_path=pg_catalog, pg_temp',
-        runtime_may: true,
+        runtime_may: callable.includes(fn.name),
         public_may: false,
       });
     }
@@ -369,7 +383,7 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
     ]);
     const calls = [
       `SELECT boards_delete_tenant($1::uuid, 'x', NULL, 30)`,
-      `SELECT boards_update_tenant($1::uuid, 'Taken', NULL, NULL, NULL, 'x', NULL)`,
+      `SELECT boards_update_tenant($1::uuid, 'Taken', NULL, NULL, NULL, NULL, 'x', NULL)`,
       `SELECT boards_transition_tenant($1::uuid, ARRAY['active'], 'suspended', 'x', NULL)`,
       `SELECT boards_remove_tenant_domain($1::uuid, (SELECT domain FROM tenant_domains WHERE tenant = $1), 'x', NULL)`,
     ];

@@ -87,7 +87,7 @@ describeWithPostgres('tenant deletion through the setup API', () => {
     await db?.drop();
   });
 
-  it('the catalog lists the seven tenant-owned tables', () => {
+  it('the catalog lists the eight tenant-owned tables', () => {
     expect(tables).toEqual([...KNOWN_TENANT_TABLES]);
   });
 

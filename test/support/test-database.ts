@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
 import { DatabaseTarget } from 'src/core/database/data-sources';
+import { LEAKPROOF_ILIKE_SQL } from 'src/core/database/search-index';
 import { MigrationRunner } from 'src/core/database/migration-runner';
 import { ADMIN_URL, hasPostgres } from './environment';
 
@@ -46,6 +47,8 @@ export async function createTestDatabase(
       await admin.query(`CREATE ROLE ${runtimeRole} LOGIN NOSUPERUSER NOBYPASSRLS`);
       await admin.query(`CREATE DATABASE ${name} OWNER ${ownerRole}`);
     });
+    // What the install's superuser runs in the new database (deploy/postgres-init.sql).
+    await withAdmin((admin) => admin.query(LEAKPROOF_ILIKE_SQL).then(() => undefined), name);
     const server = new URL(ADMIN_URL);
     const urlFor = (role: string) => {
       const url = new URL(server.toString());
@@ -104,8 +107,10 @@ export async function createTestDatabase(
   };
 }
 
-async function withAdmin(work: (admin: Client) => Promise<void>): Promise<void> {
-  const admin = new Client({ connectionString: ADMIN_URL });
+async function withAdmin(work: (admin: Client) => Promise<void>, database?: string): Promise<void> {
+  const url = new URL(ADMIN_URL);
+  if (database) url.pathname = `/${database}`;
+  const admin = new Client({ connectionString: url.toString() });
   await admin.connect();
   try {
     await work(admin);

@@ -2,7 +2,13 @@ import { LruTtlCache } from './lru-ttl-cache';
 
 describe('LruTtlCache', () => {
   let now: number;
-  const cache = (max = 3, ttl = 1_000) => new LruTtlCache<string>(max, ttl, () => now);
+  const cache = (max = 3, ttl = 1_000) => new LruTtlCache<string>(max, ttl, { now: () => now });
+  /** Bounded by 100 bytes, each entry weighing its key's and value's lengths. */
+  const byteCache = (maxEntryBytes?: number) =>
+    new LruTtlCache<string>(100, 1_000, {
+      now: () => now,
+      bytes: { maxBytes: 100, maxEntryBytes, sizeOf: (key, value) => key.length + value.length },
+    });
 
   beforeEach(() => {
     now = 1_000_000;
@@ -60,5 +66,78 @@ describe('LruTtlCache', () => {
     for (const key of ['t1:x', 't1:y', 't2:x']) c.set(key, key.toUpperCase());
     expect(c.deleteWhere((key) => key.startsWith('t1:'))).toBe(2);
     expect([c.get('t1:x'), c.get('t1:y'), c.get('t2:x')]).toEqual([undefined, undefined, 'T2:X']);
+  });
+
+  describe('with a byte budget', () => {
+    it('evicts least recently used entries until the new one fits (a read counts as use)', () => {
+      const c = byteCache();
+      c.set('a', 'A'.repeat(29)); // 30 bytes
+      c.set('b', 'B'.repeat(29));
+      c.set('c', 'C'.repeat(29));
+      expect([c.size, c.bytes]).toEqual([3, 90]);
+      expect(c.get('a')).toBeDefined();
+      c.set('d', 'D'.repeat(49)); // 50 bytes: b and c must go (LRU first), a stays
+      expect([c.get('b'), c.get('c')]).toEqual([undefined, undefined]);
+      expect([c.get('a')?.length, c.get('d')?.length]).toEqual([29, 49]);
+      expect([c.size, c.bytes]).toEqual([2, 80]);
+    });
+
+    it('an entry may fill the whole budget, alone', () => {
+      const c = byteCache();
+      c.set('a', 'A');
+      c.set('z', 'Z'.repeat(99));
+      expect([c.get('a'), c.size, c.bytes]).toEqual([undefined, 1, 100]);
+    });
+
+    it('does not store an entry over the per-entry cap (nor one over the whole budget), and drops what it replaces', () => {
+      const c = byteCache(20);
+      c.set('k', 'small');
+      c.set('other', 'x');
+      c.set('k', 'L'.repeat(20)); // 21 bytes > 20
+      expect([c.get('k'), c.get('other'), c.size, c.bytes]).toEqual([undefined, 'x', 1, 6]);
+
+      const whole = byteCache();
+      whole.set('big', 'B'.repeat(98)); // 101 bytes > 100: nothing else is evicted for it
+      expect([whole.size, whole.bytes]).toEqual([0, 0]);
+    });
+
+    it('replacing an entry replaces its weight', () => {
+      const c = byteCache();
+      c.set('k', 'v'.repeat(9));
+      expect(c.bytes).toBe(10);
+      c.set('k', 'v'.repeat(49));
+      expect([c.size, c.bytes]).toEqual([1, 50]);
+      c.set('k', 'v');
+      expect([c.size, c.bytes]).toEqual([1, 2]);
+    });
+
+    it('frees the bytes of an expired entry when it is read, and of deleted and cleared ones', () => {
+      const c = byteCache();
+      c.set('short', 'S'.repeat(15), 100); // 20 bytes
+      c.set('long', 'L'.repeat(16)); // 20 bytes
+      now += 100;
+      expect(c.get('short')).toBeUndefined();
+      expect([c.size, c.bytes]).toEqual([1, 20]);
+      c.set('t1:x', 'x');
+      c.set('t2:y', 'y');
+      expect(c.deleteWhere((key) => key.startsWith('t1:'))).toBe(1);
+      c.delete('long');
+      expect([c.size, c.bytes]).toEqual([1, 5]);
+      c.clear();
+      expect([c.size, c.bytes]).toEqual([0, 0]);
+    });
+
+    it('still holds the entry bound, and weighs nothing without a budget', () => {
+      const c = new LruTtlCache<string>(2, 1_000, {
+        now: () => now,
+        bytes: { maxBytes: 1_000, sizeOf: () => 1 },
+      });
+      for (const key of ['a', 'b', 'c']) c.set(key, key);
+      expect([c.size, c.bytes, c.get('a')]).toEqual([2, 2, undefined]);
+
+      const unbounded = cache();
+      unbounded.set('a', 'A'.repeat(10_000));
+      expect(unbounded.bytes).toBe(0);
+    });
   });
 });

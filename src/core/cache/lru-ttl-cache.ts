@@ -1,22 +1,65 @@
 /**
- * A small in-memory cache: at most `maxEntries` entries, each living `ttlMs` (or less, per entry). Reads refresh an
+ * What a cache bounded by bytes needs: its budget and how to weigh one entry.
+ */
+export interface ByteBudget<V> {
+  /** Most bytes all entries together may hold, as `sizeOf` weighs them. */
+  readonly maxBytes: number;
+  /** An entry weighing more than this is not stored at all (default: maxBytes). */
+  readonly maxEntryBytes?: number;
+  /** The weight of one entry (key included), computed once when it is stored: keep it cheap. */
+  readonly sizeOf: (key: string, value: V) => number;
+}
+
+export interface LruTtlCacheOptions<V> {
+  /** Without it the cache is bounded by entries only. */
+  readonly bytes?: ByteBudget<V>;
+  readonly now?: () => number;
+}
+
+interface Entry<V> {
+  readonly value: V;
+  expiresAt: number;
+  readonly renewable: boolean;
+  readonly bytes: number;
+}
+
+/**
+ * A small in-memory cache: at most `maxEntries` entries (and, with a byte budget, at most
+ * `maxBytes` of them by weight), each living `ttlMs` (or less, per entry). Reads refresh an
  * entry's recency; they renew its expiry only when asked to (`get(key, true)`) and the entry was
- * stored as renewable. Inserting into a full cache evicts the least recently used.
+ * stored as renewable. Inserting into a full cache evicts the least recently used entries until
+ * both bounds hold; an entry heavier than `maxEntryBytes` is not stored. Expired entries are
+ * dropped when read (their bytes freed then) or evicted like any other.
  * A Map keeps insertion order, which is all an LRU needs.
  */
 export class LruTtlCache<V> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number; renewable: boolean }>();
+  private readonly entries = new Map<string, Entry<V>>();
+  private readonly now: () => number;
+  private readonly maxBytes: number;
+  private readonly maxEntryBytes: number;
+  private readonly sizeOf: ((key: string, value: V) => number) | undefined;
+  private totalBytes = 0;
 
   constructor(
     private readonly maxEntries: number,
     private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    options: LruTtlCacheOptions<V> = {},
   ) {
     if (maxEntries < 1) throw new RangeError('maxEntries must be at least 1');
+    this.now = options.now ?? Date.now;
+    this.maxBytes = options.bytes?.maxBytes ?? Infinity;
+    this.maxEntryBytes = Math.min(options.bytes?.maxEntryBytes ?? Infinity, this.maxBytes);
+    this.sizeOf = options.bytes?.sizeOf;
+    if (this.maxBytes < 1) throw new RangeError('maxBytes must be at least 1');
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** The weight of all entries held (0 without a byte budget). */
+  get bytes(): number {
+    return this.totalBytes;
   }
 
   /**
@@ -28,28 +71,44 @@ export class LruTtlCache<V> {
     if (!entry) return undefined;
     this.entries.delete(key);
     const now = this.now();
-    if (entry.expiresAt <= now) return undefined;
+    if (entry.expiresAt <= now) {
+      this.totalBytes -= entry.bytes;
+      return undefined;
+    }
     if (renew && entry.renewable) entry.expiresAt = now + this.ttlMs;
     this.entries.set(key, entry);
     return entry.value;
   }
 
-  /** Stores `value` for `ttlMs` (at most the cache's TTL); `renewable` lets `get(key, true)` extend it. */
+  /**
+   * Stores `value` for `ttlMs` (at most the cache's TTL); `renewable` lets `get(key, true)` extend
+   * it. A value heavier than the per-entry cap is not stored (and replaces nothing: any older
+   * entry under `key` is dropped).
+   */
   set(key: string, value: V, ttlMs = this.ttlMs, renewable = false): void {
-    this.entries.delete(key);
-    while (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    this.delete(key);
+    const bytes = this.sizeOf ? this.sizeOf(key, value) : 0;
+    if (bytes > this.maxEntryBytes) return;
+    while (
+      this.entries.size >= this.maxEntries ||
+      (this.entries.size > 0 && this.totalBytes + bytes > this.maxBytes)
+    ) {
+      this.delete(this.entries.keys().next().value as string);
     }
     this.entries.set(key, {
       value,
       expiresAt: this.now() + Math.min(ttlMs, this.ttlMs),
       renewable,
+      bytes,
     });
+    this.totalBytes += bytes;
   }
 
   delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
     this.entries.delete(key);
+    this.totalBytes -= entry.bytes;
   }
 
   /** Drops every entry whose key passes `test`; returns how many were dropped. */
@@ -57,7 +116,7 @@ export class LruTtlCache<V> {
     let dropped = 0;
     for (const key of [...this.entries.keys()]) {
       if (test(key)) {
-        this.entries.delete(key);
+        this.delete(key);
         dropped++;
       }
     }
@@ -66,5 +125,6 @@ export class LruTtlCache<V> {
 
   clear(): void {
     this.entries.clear();
+    this.totalBytes = 0;
   }
 }

@@ -4,7 +4,7 @@ import type { MembershipSource, TenantRole } from 'src/core/context/tenant-conte
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { RedisConnection } from 'src/core/redis/redis.module';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
-import type { TenantStatus } from 'src/modules/tenants/tenant.entity';
+import type { TenantQuotaOverrides, TenantStatus } from 'src/modules/tenants/tenant.entity';
 import { LruTtlCache } from './lru-ttl-cache';
 
 /** What a request needs to know about its tenant. */
@@ -17,6 +17,8 @@ export interface TenantRecord {
   readonly allowedIssuers: readonly string[];
   /** Whether the identity provider's tenant claim admits people (see Tenant.claimsAdmit). */
   readonly claimsAdmit: boolean;
+  /** Quota overrides of a platform admin (absent in entries cached before quotas existed). */
+  readonly quotas?: TenantQuotaOverrides;
 }
 
 /** A provisioned user, as the guards and /api/auth/me see it. */

@@ -1,14 +1,18 @@
 import { BUILT_IN_RESERVED_SLUGS, loadConfig, type BoardsConfig } from './boards-config';
 import { ConfigError, type Env } from './env-parsers';
+import Fastify from 'fastify';
 
 const SECRET_32 = 'k'.repeat(32);
 const DB_URL = 'postgresql://boards_app:pw@db:5432/boards';
+const METRICS_TOKEN = 'scrape-8f1d2c9a7b3e4f5a6c7d';
 /** The smallest valid production environment; each test changes one thing. */
 const PRODUCTION: Env = {
   BOARDS_ENVIRONMENT: 'production',
   BOARDS_AUTH_PROVIDER: 'jwt',
   BOARDS_JWT_SECRET: SECRET_32,
   BOARDS_DATABASE_URL: DB_URL,
+  BOARDS_METRICS_TOKEN: METRICS_TOKEN,
+  BOARDS_TRUST_PROXY: '10.0.0.0/8',
 };
 
 /** The ConfigError thrown for this environment (fails the test when none is thrown). */
@@ -70,7 +74,17 @@ describe('loadConfig', () => {
         statementTimeoutMs: 30_000,
         preparedStatements: true,
         connectTimeoutMs: 3_000,
+        statementTimeouts: { read: 5_000, write: 10_000, search: 2_000, admin: 300_000 },
+        tenantPoolPercent: 50,
+        tenantQueueMs: 1_000,
       });
+      expect(config.quotas).toEqual({
+        boards: 10_000,
+        generations_per_board: 10_000,
+        members_per_board: 1_000,
+        stored_bytes: 1_073_741_824,
+      });
+      expect(config.listPageMaxBytes).toBe(1_048_576);
       expect(config.redisUrl).toBeUndefined();
       expect(config.api).toEqual({
         host: '0.0.0.0',
@@ -88,7 +102,10 @@ describe('loadConfig', () => {
         auditLogging: false,
         advancedMetrics: false,
         metricsToken: undefined,
+        metricsPublic: false,
         metricsTenantLabelLimit: 100,
+        healthCacheMs: 1_500,
+        readinessRefreshMs: 1_000,
       });
     });
 
@@ -113,6 +130,7 @@ describe('loadConfig', () => {
       expect(config.auth.jwksCooldownSeconds).toBe(30);
       expect(config.auth.platformAdminSubjects).toEqual([]);
       expect(config.auth.platformAdminRole).toBeUndefined();
+      expect(config.auth.tokenCache).toEqual({ maxEntries: 50_000, maxBytes: 33_554_432 });
     });
 
     it('treats blank values as unset', () => {
@@ -593,13 +611,65 @@ describe('loadConfig', () => {
       expect(loadConfig({ ...PRODUCTION, BOARDS_REQUIRE_HTTPS: 'false' }).api.requireHttps).toBe(
         false,
       );
-      expect(loadConfig({ BOARDS_REQUIRE_HTTPS: 'true' }).api.requireHttps).toBe(true);
+      expect(
+        loadConfig({ BOARDS_REQUIRE_HTTPS: 'true', BOARDS_TRUST_PROXY: '127.0.0.1' }).api
+          .requireHttps,
+      ).toBe(true);
     });
 
     it('turns auto-migration off by default but allows it explicitly', () => {
       expect(
         loadConfig({ ...PRODUCTION, BOARDS_DATABASE_AUTO_MIGRATE: 'true' }).database.autoMigrate,
       ).toBe(true);
+    });
+
+    it('requires a metrics token unless /metrics is made public on purpose', () => {
+      const noToken: Env = { ...PRODUCTION, BOARDS_METRICS_TOKEN: undefined };
+      const error = expectRefused(noToken, 'BOARDS_METRICS_TOKEN', /production/);
+      expect(error.problem).toContain('BOARDS_METRICS_PUBLIC=true');
+      expectRefused({ ...noToken, BOARDS_METRICS_PUBLIC: 'false' }, 'BOARDS_METRICS_TOKEN');
+      expectRefused({ ...noToken, BOARDS_METRICS_TOKEN: '  ' }, 'BOARDS_METRICS_TOKEN');
+
+      expect(loadConfig(PRODUCTION).observability).toMatchObject({
+        metricsToken: METRICS_TOKEN,
+        metricsPublic: false,
+      });
+      expect(loadConfig({ ...noToken, BOARDS_METRICS_PUBLIC: 'true' }).observability).toMatchObject(
+        { metricsToken: undefined, metricsPublic: true },
+      );
+      // Outside production the token stays optional (enforced only when set).
+      expect(loadConfig({}).observability.metricsToken).toBeUndefined();
+      expect(
+        loadConfig({ BOARDS_ENVIRONMENT: 'staging' }).observability.metricsToken,
+      ).toBeUndefined();
+    });
+
+    it('refuses a placeholder metrics token, and a BOARDS_METRICS_PUBLIC that is no boolean', () => {
+      expectRefused(
+        { ...PRODUCTION, BOARDS_METRICS_TOKEN: 'CHANGE_ME' },
+        'BOARDS_METRICS_TOKEN',
+        /example placeholder/,
+      );
+      expectRefused({ ...PRODUCTION, BOARDS_METRICS_PUBLIC: 'maybe' }, 'BOARDS_METRICS_PUBLIC');
+    });
+  });
+
+  describe('health caching and the readiness refresh', () => {
+    it('reads both periods within their ranges', () => {
+      const config = loadConfig({
+        BOARDS_HEALTH_CACHE_MS: '0',
+        BOARDS_READINESS_REFRESH_MS: '250',
+      });
+      expect(config.observability.healthCacheMs).toBe(0);
+      expect(config.observability.readinessRefreshMs).toBe(250);
+      expectRefused({ BOARDS_HEALTH_CACHE_MS: '60001' }, 'BOARDS_HEALTH_CACHE_MS', /between 0/);
+      expectRefused({ BOARDS_HEALTH_CACHE_MS: '-1' }, 'BOARDS_HEALTH_CACHE_MS');
+      expectRefused(
+        { BOARDS_READINESS_REFRESH_MS: '99' },
+        'BOARDS_READINESS_REFRESH_MS',
+        /between 100 and 60000/,
+      );
+      expectRefused({ BOARDS_READINESS_REFRESH_MS: '1s' }, 'BOARDS_READINESS_REFRESH_MS');
     });
   });
 
@@ -686,19 +756,119 @@ describe('BOARDS_TRUST_PROXY', () => {
     BOARDS_AUTH_PROVIDER: 'jwt',
     BOARDS_JWT_SECRET: 'x'.repeat(40),
     BOARDS_DATABASE_URL: 'postgresql://app@db/boards',
+    BOARDS_METRICS_PUBLIC: 'true',
+    // Trusting no proxy is only possible where HTTPS is not required (see below).
+    BOARDS_REQUIRE_HTTPS: 'false',
   };
 
   it.each([
     [{}, false],
-    [production, true],
+    [production, false],
+    [{ BOARDS_ENVIRONMENT: 'staging' }, false],
+    [{ BOARDS_ENVIRONMENT: 'test' }, false],
     [{ ...production, BOARDS_TRUST_PROXY: 'false' }, false],
+    [{ BOARDS_TRUST_PROXY: 'true' }, true],
+    [{ BOARDS_ENVIRONMENT: 'staging', BOARDS_TRUST_PROXY: 'TRUE' }, true],
     [{ BOARDS_TRUST_PROXY: '2' }, 2],
+    [{ ...production, BOARDS_TRUST_PROXY: '1' }, 1],
     [{ BOARDS_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7' }, ['10.0.0.0/8', '192.168.1.7']],
-  ])('%j → %j', (env, expected) => {
+    [
+      {
+        ...production,
+        BOARDS_TRUST_PROXY: '127.0.0.1,10.0.0.0/8,::1,fd00::/8,::ffff:10.0.0.0/104',
+      },
+      ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:10.0.0.0/104'],
+    ],
+  ])('%j → %j (off unless set)', (env, expected) => {
     expect(loadConfig(env).api.trustProxy).toEqual(expected);
   });
 
-  it('refuses a value that is neither a boolean, a count nor addresses', () => {
-    expect(() => loadConfig({ BOARDS_TRUST_PROXY: 'ingress.local' })).toThrow(/BOARDS_TRUST_PROXY/);
+  it.each(['true', 'True', ' TRUE '])(
+    'refuses %p in production, pointing at the ingress',
+    (value) => {
+      const error = configError({ ...production, BOARDS_TRUST_PROXY: value });
+      expect(error.variable).toBe('BOARDS_TRUST_PROXY');
+      expect(error.message).not.toContain('\n');
+      expect(error.problem).toMatch(/any client set its address/);
+      expect(error.problem).toMatch(/list your ingress's addresses\/CIDRs/);
+    },
+  );
+
+  it.each([
+    'ingress.local',
+    'loopback',
+    '300.1.1.1',
+    '10.0.0.0/33',
+    '::1/129',
+    '10.0.0.0/',
+    '10.0.0.0/8/8',
+    '10.0.0.0/255.0.0.0',
+    '10.0.0.0/8; 1.2.3.4',
+    '-1',
+  ])('refuses %p (neither a boolean, a count nor addresses/CIDRs)', (value) => {
+    const error = configError({ BOARDS_TRUST_PROXY: `127.0.0.1, ${value}` });
+    expect(error.variable).toBe('BOARDS_TRUST_PROXY');
+    expect(error.problem).toMatch(/is not true, false, a hop count, or an address\/CIDR/);
+  });
+
+  it('hands Fastify a list it honours: the rightmost hop that is not trusted is the client', async () => {
+    const clientIp = async (trust: string, forwardedFor: string, remoteAddress = '127.0.0.1') => {
+      const app = Fastify({ trustProxy: loadConfig({ BOARDS_TRUST_PROXY: trust }).api.trustProxy });
+      app.get('/', (request) => ({ ip: request.ip }));
+      const reply = await app.inject({
+        url: '/',
+        remoteAddress,
+        headers: { 'x-forwarded-for': forwardedFor },
+      });
+      await app.close();
+      return (reply.json() as { ip: string }).ip;
+    };
+    const chain = '6.6.6.6, 10.1.2.3';
+    expect(await clientIp('127.0.0.1,10.0.0.0/8', chain)).toBe('6.6.6.6');
+    expect(await clientIp('127.0.0.1', chain)).toBe('10.1.2.3');
+    expect(await clientIp('false', chain)).toBe('127.0.0.1');
+    expect(await clientIp('10.0.0.0/8', chain)).toBe('127.0.0.1');
+    expect(await clientIp('1', chain)).toBe('10.1.2.3');
+    expect(await clientIp('::1', '6.6.6.6', '::1')).toBe('6.6.6.6');
+    expect(await clientIp('10.0.0.0/8', '6.6.6.6', '::ffff:10.9.9.9')).toBe('6.6.6.6');
+  });
+
+  it('refuses to require HTTPS while trusting no proxy (every API request would be refused)', () => {
+    const { BOARDS_REQUIRE_HTTPS: _off, ...withHttps } = production;
+    for (const env of [
+      withHttps,
+      { ...withHttps, BOARDS_TRUST_PROXY: 'false' },
+      { BOARDS_REQUIRE_HTTPS: 'true', BOARDS_TRUST_PROXY: '0' },
+      { BOARDS_REQUIRE_HTTPS: 'true' },
+    ]) {
+      const error = configError(env);
+      expect(error.variable).toBe('BOARDS_TRUST_PROXY');
+      expect(error.message).toMatch(/TLS-terminating proxy's addresses\/CIDRs/);
+    }
+    expect(loadConfig({ ...withHttps, BOARDS_TRUST_PROXY: '10.0.0.0/8' }).api.requireHttps).toBe(
+      true,
+    );
+    expect(loadConfig(production).warnings).toEqual([]);
+    expect(loadConfig({}).warnings).toEqual([]);
+  });
+});
+
+describe('verified-token cache bounds', () => {
+  it('reads BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES and _MAX_BYTES', () => {
+    expect(
+      loadConfig({
+        BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES: '1000',
+        BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES: '8388608',
+      }).auth.tokenCache,
+    ).toEqual({ maxEntries: 1_000, maxBytes: 8_388_608 });
+  });
+
+  it.each([
+    ['BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES', '0', /between 1 and 10000000/],
+    ['BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES', 'lots', /whole number/],
+    ['BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES', '1048575', /between 1048576 and/],
+    ['BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES', '32MiB', /whole number/],
+  ])('refuses %s=%p', (variable, value, problem) => {
+    expectRefused({ [variable]: value }, variable, problem);
   });
 });

@@ -1,4 +1,5 @@
 import { isQualifiedEntry, oidcProviderName } from 'src/common/identity-namespace';
+import { isIP } from 'node:net';
 import { isValidSlug } from 'src/common/slug';
 import { ConfigError, EnvReader, type Env } from './env-parsers';
 
@@ -47,6 +48,27 @@ export interface DatabaseConfig {
    * connection). Off for a transaction-mode pooler that cannot carry them.
    */
   readonly preparedStatements: boolean;
+  /**
+   * Statement timeouts per route class, set in each tenant transaction (the connection's own
+   * statementTimeoutMs applies elsewhere). 0: no limit.
+   */
+  readonly statementTimeouts: StatementTimeouts;
+  /** The share of the pool one tenant may hold at once, in percent (at least one connection). */
+  readonly tenantPoolPercent: number;
+  /** How long a tenant's request waits for its share to free up before it is answered 429. */
+  readonly tenantQueueMs: number;
+}
+
+export const ROUTE_CLASSES = ['read', 'write', 'search', 'admin'] as const;
+export type RouteClass = (typeof ROUTE_CLASSES)[number];
+export type StatementTimeouts = Readonly<Record<RouteClass, number>>;
+
+/** Per-tenant quotas (defaults; a platform admin overrides them per tenant). */
+export interface QuotaConfig {
+  readonly boards: number;
+  readonly generations_per_board: number;
+  readonly members_per_board: number;
+  readonly stored_bytes: number;
 }
 
 export interface AuthConfig {
@@ -72,6 +94,11 @@ export interface AuthConfig {
   readonly jwksCooldownSeconds: number;
   readonly platformAdminSubjects: readonly string[];
   readonly platformAdminRole: string | undefined;
+  /**
+   * Bounds of the verified-token cache: entries, and bytes as estimated per entry (digest of the
+   * token plus the principal's claims; see AuthProviderChain).
+   */
+  readonly tokenCache: { readonly maxEntries: number; readonly maxBytes: number };
 }
 
 export interface TenancyConfig {
@@ -142,13 +169,17 @@ export interface ApiConfig {
   readonly requireHttps: boolean;
   /**
    * Which proxies' X-Forwarded-* headers are believed (client address, protocol): false, true
-   * (any), a hop count, or a list of addresses/CIDRs. Default: true in production, false otherwise.
+   * (any; refused in production), a hop count, or a list of addresses/CIDRs. Default: false.
    */
   readonly trustProxy: boolean | number | string[];
 }
 
 export interface RateLimitConfig {
   readonly enabled: boolean;
+  /** Requests per client address per minute, counted before authentication (every outcome). */
+  readonly perClientPerMinute: number;
+  /** Of those, refusals (401, 403, 404) per client address per minute. */
+  readonly refusalsPerClientPerMinute: number;
   readonly perUserPerMinute: number;
   readonly perTenantPerMinute: number;
 }
@@ -158,6 +189,12 @@ export interface ObservabilityConfig {
   readonly auditLogging: boolean;
   readonly advancedMetrics: boolean;
   readonly metricsToken: string | undefined;
+  /** Production serves /metrics without a token only when this says so (BOARDS_METRICS_PUBLIC). */
+  readonly metricsPublic: boolean;
+  /** How long a computed /health summary is served before the next is computed. */
+  readonly healthCacheMs: number;
+  /** How often the background readiness checks run (/health/ready answers from their result). */
+  readonly readinessRefreshMs: number;
   readonly metricsTenantLabelLimit: number;
 }
 
@@ -173,6 +210,9 @@ export class BoardsConfig {
   readonly tenancy: TenancyConfig;
   readonly api: ApiConfig;
   readonly rateLimits: RateLimitConfig;
+  readonly quotas: QuotaConfig;
+  /** The most a list page carries in stored bytes of its items before it ends early (at least one item). */
+  readonly listPageMaxBytes: number;
   readonly observability: ObservabilityConfig;
   /** Non-fatal findings (such as unknown BOARDS_* names) to log once at start. */
   readonly warnings: readonly string[];
@@ -212,6 +252,8 @@ export const KNOWN_VARIABLES = [
   'BOARDS_JWKS_COOLDOWN_SECONDS',
   'BOARDS_PLATFORM_ADMIN_SUBJECTS',
   'BOARDS_PLATFORM_ADMIN_ROLE',
+  'BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES',
+  'BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES',
   'BOARDS_MULTI_TENANT_MODE',
   'BOARDS_TENANT_NAME',
   'BOARDS_TENANT_SLUG',
@@ -243,13 +285,29 @@ export const KNOWN_VARIABLES = [
   'BOARDS_TRUST_PROXY',
   'BOARDS_CORS_ORIGINS',
   'BOARDS_RATE_LIMIT_ENABLED',
+  'BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE',
+  'BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE',
+  'BOARDS_QUOTA_BOARDS',
+  'BOARDS_QUOTA_GENERATIONS_PER_BOARD',
+  'BOARDS_QUOTA_MEMBERS_PER_BOARD',
+  'BOARDS_QUOTA_STORED_BYTES',
+  'BOARDS_LIST_PAGE_MAX_BYTES',
+  'BOARDS_STATEMENT_TIMEOUT_READ_MS',
+  'BOARDS_STATEMENT_TIMEOUT_WRITE_MS',
+  'BOARDS_STATEMENT_TIMEOUT_SEARCH_MS',
+  'BOARDS_STATEMENT_TIMEOUT_ADMIN_MS',
+  'BOARDS_DATABASE_TENANT_POOL_PERCENT',
+  'BOARDS_DATABASE_TENANT_QUEUE_MS',
   'BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE',
   'BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE',
   'BOARDS_REDIS_KEY_PREFIX',
   'BOARDS_ENABLE_AUDIT_LOGGING',
   'BOARDS_ENABLE_ADVANCED_METRICS',
   'BOARDS_METRICS_TOKEN',
+  'BOARDS_METRICS_PUBLIC',
   'BOARDS_METRICS_TENANT_LABEL_LIMIT',
+  'BOARDS_HEALTH_CACHE_MS',
+  'BOARDS_READINESS_REFRESH_MS',
 ] as const;
 
 const POSTGRES_PROTOCOLS = ['postgres', 'postgresql'] as const;
@@ -430,12 +488,33 @@ export function loadConfig(env: Env): BoardsConfig {
 
   if (isProduction) refusePlaceholders(read);
 
+  // /metrics lists tenant slugs: production needs its token unless it is made public on purpose.
+  const metricsToken = read.string('BOARDS_METRICS_TOKEN');
+  const metricsPublic = read.bool('BOARDS_METRICS_PUBLIC', false);
+  if (isProduction && metricsToken === undefined && !metricsPublic) {
+    throw new ConfigError(
+      'BOARDS_METRICS_TOKEN',
+      'is required when BOARDS_ENVIRONMENT=production (/metrics lists tenant slugs); set a random token, or BOARDS_METRICS_PUBLIC=true to serve /metrics without one',
+    );
+  }
+
+  const requireHttps = read.bool('BOARDS_REQUIRE_HTTPS', isProduction);
+  const trustProxy = parseTrustProxy(read.raw('BOARDS_TRUST_PROXY'), isProduction);
+
   const warnings = Object.keys(env)
     .filter(
       (name) =>
         name.startsWith('BOARDS_') && !(KNOWN_VARIABLES as readonly string[]).includes(name),
     )
     .map((name) => `${name} is not a known setting and is ignored (check the spelling)`);
+  // This server does not terminate TLS: requests are HTTPS only as a trusted proxy says
+  // (X-Forwarded-Proto). Requiring HTTPS while trusting no proxy would refuse every request.
+  if (requireHttps && trustsNoProxy(trustProxy)) {
+    throw new ConfigError(
+      'BOARDS_TRUST_PROXY',
+      "must list the TLS-terminating proxy's addresses/CIDRs when BOARDS_REQUIRE_HTTPS is on (the production default): without it X-Forwarded-Proto is ignored and every API request would be refused; or set BOARDS_REQUIRE_HTTPS=false",
+    );
+  }
 
   return new BoardsConfig({
     environment,
@@ -456,6 +535,14 @@ export function loadConfig(env: Env): BoardsConfig {
         min: 100,
         max: 60_000,
       }),
+      statementTimeouts: {
+        read: read.int('BOARDS_STATEMENT_TIMEOUT_READ_MS', 5_000, { min: 0, max: 3_600_000 }),
+        write: read.int('BOARDS_STATEMENT_TIMEOUT_WRITE_MS', 10_000, { min: 0, max: 3_600_000 }),
+        search: read.int('BOARDS_STATEMENT_TIMEOUT_SEARCH_MS', 2_000, { min: 0, max: 3_600_000 }),
+        admin: read.int('BOARDS_STATEMENT_TIMEOUT_ADMIN_MS', 300_000, { min: 0, max: 3_600_000 }),
+      },
+      tenantPoolPercent: read.int('BOARDS_DATABASE_TENANT_POOL_PERCENT', 50, { min: 1, max: 100 }),
+      tenantQueueMs: read.int('BOARDS_DATABASE_TENANT_QUEUE_MS', 1_000, { min: 0, max: 60_000 }),
     },
     redisUrl: read.url('BOARDS_REDIS_URL', ['redis', 'rediss']),
     redisKeyPrefix: read.string('BOARDS_REDIS_KEY_PREFIX', 'boards'),
@@ -481,6 +568,16 @@ export function loadConfig(env: Env): BoardsConfig {
       jwksCooldownSeconds: read.int('BOARDS_JWKS_COOLDOWN_SECONDS', 30, { min: 1, max: 3_600 }),
       platformAdminSubjects,
       platformAdminRole: read.string('BOARDS_PLATFORM_ADMIN_ROLE'),
+      tokenCache: {
+        maxEntries: read.int('BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES', 50_000, {
+          min: 1,
+          max: 10_000_000,
+        }),
+        maxBytes: read.int('BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES', 33_554_432, {
+          min: 1_048_576,
+          max: 17_179_869_184,
+        }),
+      },
     },
     tenancy: {
       multiTenantMode,
@@ -511,11 +608,39 @@ export function loadConfig(env: Env): BoardsConfig {
         max: 104_857_600,
       }),
       shutdownDrainSeconds: read.int('BOARDS_SHUTDOWN_DRAIN_SECONDS', 5, { min: 0, max: 300 }),
-      requireHttps: read.bool('BOARDS_REQUIRE_HTTPS', isProduction),
-      trustProxy: parseTrustProxy(read.raw('BOARDS_TRUST_PROXY'), isProduction),
+      requireHttps,
+      trustProxy,
     },
+    quotas: {
+      boards: read.int('BOARDS_QUOTA_BOARDS', 10_000, { min: 0, max: 100_000_000 }),
+      generations_per_board: read.int('BOARDS_QUOTA_GENERATIONS_PER_BOARD', 10_000, {
+        min: 0,
+        max: 100_000_000,
+      }),
+      members_per_board: read.int('BOARDS_QUOTA_MEMBERS_PER_BOARD', 1_000, {
+        min: 0,
+        max: 10_000_000,
+      }),
+      stored_bytes: read.int('BOARDS_QUOTA_STORED_BYTES', 1_073_741_824, {
+        min: 0,
+        max: Number.MAX_SAFE_INTEGER,
+      }),
+    },
+    listPageMaxBytes: read.int('BOARDS_LIST_PAGE_MAX_BYTES', 1_048_576, {
+      min: 1_024,
+      max: 104_857_600,
+    }),
     rateLimits: {
       enabled: read.bool('BOARDS_RATE_LIMIT_ENABLED', true),
+      perClientPerMinute: read.int('BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE', 6_000, {
+        min: 1,
+        max: 10_000_000,
+      }),
+      refusalsPerClientPerMinute: read.int(
+        'BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE',
+        300,
+        { min: 1, max: 10_000_000 },
+      ),
       perUserPerMinute: read.int('BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE', 600, {
         min: 1,
         max: 10_000_000,
@@ -529,10 +654,16 @@ export function loadConfig(env: Env): BoardsConfig {
       logLevel,
       auditLogging: read.bool('BOARDS_ENABLE_AUDIT_LOGGING', false),
       advancedMetrics: read.bool('BOARDS_ENABLE_ADVANCED_METRICS', false),
-      metricsToken: read.string('BOARDS_METRICS_TOKEN'),
+      metricsToken,
+      metricsPublic,
       metricsTenantLabelLimit: read.int('BOARDS_METRICS_TENANT_LABEL_LIMIT', 100, {
         min: 1,
         max: 100_000,
+      }),
+      healthCacheMs: read.int('BOARDS_HEALTH_CACHE_MS', 1_500, { min: 0, max: 60_000 }),
+      readinessRefreshMs: read.int('BOARDS_READINESS_REFRESH_MS', 1_000, {
+        min: 100,
+        max: 60_000,
       }),
     },
     warnings,
@@ -660,12 +791,24 @@ function passwordsOf(url: string): string[] {
   }
 }
 
+/**
+ * BOARDS_TRUST_PROXY, handed to Fastify's trustProxy (@fastify/proxy-addr): whose X-Forwarded-For
+ * and X-Forwarded-Proto to believe. Off unless set. `true` trusts every hop, so any client can
+ * name its own address; production refuses it in favour of the ingress's addresses or CIDRs.
+ */
 function parseTrustProxy(
   value: string | undefined,
   isProduction: boolean,
 ): boolean | number | string[] {
-  if (value === undefined) return isProduction;
+  if (value === undefined) return false;
   const lowered = value.toLowerCase();
+  if (lowered === 'true' && isProduction) {
+    throw new ConfigError(
+      'BOARDS_TRUST_PROXY',
+      '"true" (every hop) lets any client set its address through X-Forwarded-For; list your ' +
+        "ingress's addresses/CIDRs instead (such as 10.0.0.0/8) when BOARDS_ENVIRONMENT=production",
+    );
+  }
   if (['true', 'false'].includes(lowered)) return lowered === 'true';
   if (/^\d+$/.test(value)) return Number(value);
   const entries = value
@@ -673,7 +816,7 @@ function parseTrustProxy(
     .map((entry) => entry.trim())
     .filter(Boolean);
   for (const entry of entries) {
-    if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(entry)) {
+    if (!isAddressOrCidr(entry)) {
       throw new ConfigError(
         'BOARDS_TRUST_PROXY',
         `"${entry}" is not true, false, a hop count, or an address/CIDR`,
@@ -681,6 +824,22 @@ function parseTrustProxy(
     }
   }
   return entries;
+}
+
+/** An IPv4 or IPv6 address, optionally with a prefix length that fits it (`10.0.0.0/8`). */
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return (
+    prefix === undefined ||
+    (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128))
+  );
+}
+
+/** Whether Fastify would believe no X-Forwarded-* header at all with this setting. */
+function trustsNoProxy(trustProxy: boolean | number | readonly string[]): boolean {
+  return typeof trustProxy === 'object' ? trustProxy.length === 0 : !trustProxy;
 }
 
 function parseAlgorithm(value: string | undefined, fallback: JwtAlgorithm): JwtAlgorithm {

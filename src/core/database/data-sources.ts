@@ -1,7 +1,7 @@
 import { DataSource, type DataSourceOptions, type Logger as TypeOrmLogger } from 'typeorm';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { MIGRATIONS } from 'migrations/index';
-import type { BoardsConfig } from 'src/core/config/boards-config';
+import type { BoardsConfig, DatabaseConfig } from 'src/core/config/boards-config';
 import { EmbeddedDatabase } from './embedded-database';
 import { GuardedPgClient, QUERY_READ_TIMEOUT_MARGIN_MS } from './guarded-pg-client';
 import { ENTITIES } from './entities';
@@ -83,9 +83,7 @@ export class DatabaseTarget {
         // A server that answers no query within its statement timeout (and a margin) is frozen
         // or cut off: the query fails and GuardedPgClient drops the connection.
         ...(runtime &&
-          database.statementTimeoutMs > 0 && {
-            query_timeout: database.statementTimeoutMs + QUERY_READ_TIMEOUT_MARGIN_MS,
-          }),
+          poolReadTimeout(database) > 0 && { query_timeout: poolReadTimeout(database) }),
         Client: GuardedPgClient,
         connectionTimeoutMillis: database.connectTimeoutMs,
         idleTimeoutMillis: 30_000,
@@ -109,4 +107,15 @@ export class DatabaseTarget {
   async close(): Promise<void> {
     await this.embedded?.close();
   }
+}
+
+/**
+ * The runtime pool's read timeout: the longest statement timeout of the connection and of the
+ * read, write and search classes, plus a margin; 0 (none) when one of them has no limit. Admin
+ * transactions set their own (TenantTransactions, through queryReadTimeout).
+ */
+export function poolReadTimeout(database: DatabaseConfig): number {
+  const { read, write, search } = database.statementTimeouts;
+  const limits = [database.statementTimeoutMs, read, write, search];
+  return limits.includes(0) ? 0 : Math.max(...limits) + QUERY_READ_TIMEOUT_MARGIN_MS;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import type { PGlite } from '@electric-sql/pglite';
+import type { Extensions, PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './data-dir-lock';
 
 export { EMBEDDED_LOCK_FILE, EmbeddedDatabaseLockedError } from './data-dir-lock';
@@ -49,7 +49,13 @@ export class EmbeddedDatabase {
     }
     try {
       const { PGlite } = await import('@electric-sql/pglite');
-      const pglite = await PGlite.create(dataDir);
+      // The extensions the migrations create (trigram search indexes that lead with tenant_id).
+      const extensions: Extensions = {};
+      for (const name of ['pg_trgm', 'btree_gin']) {
+        const contrib = (await import(`@electric-sql/pglite/contrib/${name}`)) as Extensions;
+        extensions[name] = contrib[name];
+      }
+      const pglite = await PGlite.create(dataDir, { extensions });
       return new EmbeddedDatabase(pglite, unlock);
     } catch (err) {
       unlock();

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client } from 'pg';
 
 /** node-postgres' error when a query got no answer within `query_timeout`. */
@@ -5,6 +6,18 @@ export const QUERY_READ_TIMEOUT_MESSAGE = 'Query read timeout';
 
 /** How much longer than the statement timeout the client waits for an answer. */
 export const QUERY_READ_TIMEOUT_MARGIN_MS = 5_000;
+
+/**
+ * A read timeout (ms; 0: none) for the queries made inside `run`, replacing the pool's
+ * `query_timeout`: the admin route class may run statements longer than the pool's default allows.
+ */
+export const queryReadTimeout = new AsyncLocalStorage<number>();
+
+/** The read timeout for one transaction of a route class whose statement timeout is `ms`. */
+export function readTimeoutFor(ms: number): number {
+  // 0 would fall back to the pool's timeout; "none" is the longest timer Node allows.
+  return ms === 0 ? 2_147_483_647 : ms + QUERY_READ_TIMEOUT_MARGIN_MS;
+}
 
 interface ConnectedClient {
   connection?: { stream?: { destroy(): void } };
@@ -29,6 +42,14 @@ export class GuardedPgClient extends Client {
 
   // node-postgres' overloads (promise, callback, submittable) are passed through unchanged.
   override query(...args: unknown[]): never {
+    const scoped = queryReadTimeout.getStore();
+    if (scoped !== undefined) {
+      if (typeof args[0] === 'string') {
+        args = [{ text: args[0], query_timeout: scoped }, ...args.slice(1)];
+      } else if (isPlainQueryConfig(args[0])) {
+        args = [{ ...args[0], query_timeout: scoped }, ...args.slice(1)];
+      }
+    }
     const last = args.length - 1;
     if (typeof args[last] === 'function') {
       const callback = args[last] as (err: unknown, result: unknown) => void;
@@ -49,4 +70,14 @@ export class GuardedPgClient extends Client {
       (this as unknown as ConnectedClient).connection?.stream?.destroy();
     }
   }
+}
+
+/** A query config object (not a Submittable such as a cursor, which keeps its own prototype). */
+function isPlainQueryConfig(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    typeof (value as { submit?: unknown }).submit !== 'function'
+  );
 }

@@ -1,11 +1,19 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
+import { CLS_REQ, ClsService } from 'nestjs-cls';
 import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 import { FAST_TYPES } from './fast-timestamptz';
+import { queryReadTimeout, readTimeoutFor } from './guarded-pg-client';
+import { TenantPoolShare } from './tenant-pool-share';
+import {
+  quotaSettingLiteral,
+  routeClassOf,
+  routeClassSettings,
+  type RequestShape,
+} from './transaction-settings';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -19,13 +27,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class TenantTransactions {
   /** Whether read() prepares its statements by name (BOARDS_DATABASE_PREPARED_STATEMENTS). */
   private readonly prepares: boolean;
+  /** One tenant's most connections at once (BOARDS_DATABASE_TENANT_POOL_PERCENT of the pool). */
+  readonly share: TenantPoolShare | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly cls: ClsService,
-    @Optional() config?: BoardsConfig,
+    @Optional() private readonly config?: BoardsConfig,
   ) {
     this.prepares = config?.database.preparedStatements ?? true;
+    this.share = config
+      ? TenantPoolShare.fromPool(
+          config.database.poolSize,
+          config.database.tenantPoolPercent,
+          config.database.tenantQueueMs,
+        )
+      : undefined;
   }
 
   /** The open tenant transaction's manager. Fails closed outside one. */
@@ -50,7 +67,12 @@ export class TenantTransactions {
    * plan proves as good, stops planning it on every request. Timestamps are parsed by
    * parseTimestamptz. On the embedded database it falls back to an ordinary tenant transaction.
    */
-  async read<R>(tenantId: string, sql: string, params: readonly unknown[]): Promise<R[]> {
+  async read<R>(
+    tenantId: string,
+    sql: string,
+    params: readonly unknown[],
+    options: ReadOptions = {},
+  ): Promise<R[]> {
     if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
     const pool = this.pool;
     if (this.inTransaction || !pool) {
@@ -62,7 +84,7 @@ export class TenantTransactions {
     const attempts = (pool.options.max ?? 10) + 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.readOnce<R>(pool, tenantId, sql, params);
+        return await this.readOnce<R>(pool, tenantId, sql, params, options);
       } catch (err) {
         if (attempt < attempts && err instanceof ReadStepError && hasUnusableStatement(err.cause)) {
           continue;
@@ -85,6 +107,22 @@ export class TenantTransactions {
     tenantId: string,
     sql: string,
     params: readonly unknown[],
+    options: ReadOptions,
+  ): Promise<R[]> {
+    const release = this.share ? await this.share.acquire(tenantId) : undefined;
+    try {
+      return await this.readOn(pool, tenantId, sql, params, options);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async readOn<R>(
+    pool: Pool,
+    tenantId: string,
+    sql: string,
+    params: readonly unknown[],
+    options: ReadOptions,
   ): Promise<R[]> {
     const client = await pool.connect();
     let broken: Error | undefined;
@@ -95,12 +133,12 @@ export class TenantTransactions {
     };
     client.on('error', onError);
     // The id is a UUID checked by read(), so it is safe as a literal.
-    const begin = `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true)`;
+    const begin = `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true)${this.timeoutSetting()}`;
     try {
       const steps = await pipelined(client, [
         begin,
         {
-          name: this.prepares ? preparedStatementName(sql) : undefined,
+          name: this.prepares && options.prepare !== false ? preparedStatementName(sql) : undefined,
           text: sql,
           values: params as unknown[],
           types: FAST_TYPES,
@@ -147,6 +185,31 @@ export class TenantTransactions {
 
   private serverPool: Pool | undefined | null = null;
 
+  /** The request's route class (admin outside a request: CLI and background work). */
+  private routeClass() {
+    const request = this.cls.isActive()
+      ? (this.cls.get(CLS_REQ) as RequestShape | undefined)
+      : undefined;
+    return routeClassOf(request);
+  }
+
+  /** The request's route class settings (statement timeout; see routeClassSettings). */
+  private timeoutSetting(): string {
+    return this.config ? routeClassSettings(this.config, this.routeClass()) : '';
+  }
+
+  /**
+   * `, set_config('boards.quota', …, true)` when the request's resolved tenant is this one: its
+   * writes are held to its quotas by the usage triggers. Work without a resolved tenant (the
+   * platform admin's routes, CLI, import) is not.
+   */
+  private quotaSetting(tenantId: string): string {
+    if (!this.config || !this.cls.isActive()) return '';
+    const tenant = this.cls.get('resolvedTenant') as TenantContextStore['resolvedTenant'];
+    if (tenant?.id !== tenantId) return '';
+    return `, set_config('boards.quota', ${quotaSettingLiteral(this.config, tenant)}, true)`;
+  }
+
   get inTransaction(): boolean {
     return this.cls.isActive() && this.cls.get('entityManager') !== undefined;
   }
@@ -171,6 +234,25 @@ export class TenantTransactions {
     tenantId: string,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
+    const release = this.share ? await this.share.acquire(tenantId) : undefined;
+    try {
+      const routeClass = this.routeClass();
+      // The admin class may run longer than the pool's read timeout allows (see poolReadTimeout).
+      return routeClass === 'admin' && this.config
+        ? await queryReadTimeout.run(
+            readTimeoutFor(this.config.database.statementTimeouts.admin),
+            () => this.transactionOn(tenantId, work),
+          )
+        : await this.transactionOn(tenantId, work);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async transactionOn<T>(
+    tenantId: string,
+    work: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     const previousTenant: unknown = this.cls.get('tenantId');
@@ -180,7 +262,7 @@ export class TenantTransactions {
       // above, so it is safe as a literal (a parameter would need the extended protocol, which
       // takes one statement per message).
       await runner.query(
-        `START TRANSACTION; SELECT set_config('app.tenant_id', '${tenantId}', true)`,
+        `START TRANSACTION; SELECT set_config('app.tenant_id', '${tenantId}', true)${this.timeoutSetting()}${this.quotaSetting(tenantId)}`,
       );
       markTransactionOpen(runner);
       this.cls.set('tenantId', tenantId);
@@ -266,6 +348,14 @@ function hasSqlState(err: unknown): boolean {
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
+}
+
+export interface ReadOptions {
+  /**
+   * false: never as a named prepared statement, so every run is planned with its parameters (a
+   * search pattern: a generic plan cannot know which index suits it).
+   */
+  readonly prepare?: boolean;
 }
 
 /** node-postgres' query config with its `queryMode` option, which @types/pg does not list. */

@@ -328,6 +328,35 @@ describe('toErrorResponse', () => {
       },
     );
 
+    it('a statement timeout (57014) is 503 with Retry-After, no driver text', () => {
+      const response = toErrorResponse(
+        refusal('57014', 'canceling statement due to statement timeout'),
+        REQUEST_ID,
+      );
+      expect(response.body).toMatchObject({ status: 503 });
+      expect(response.headers).toEqual({ 'Retry-After': '2' });
+      expect(JSON.stringify(response.body)).not.toContain('canceling');
+    });
+
+    it('a quota refusal of the usage triggers (BQ100) is 403 quota_exceeded naming the quota', () => {
+      const trigger = new QueryFailedError(
+        'INSERT INTO "boards" ...',
+        ['secret-param'],
+        Object.assign(new Error('boards'), { code: 'BQ100', detail: '25' }),
+      );
+      const { body } = toErrorResponse(trigger, REQUEST_ID);
+      expect(body).toEqual({
+        error: 'Forbidden',
+        code: 'quota_exceeded',
+        quota: 'boards',
+        limit: 25,
+        detail:
+          'Quota exceeded: at most 25 boards in this organization. Delete some, or ask the platform administrator to raise the quota.',
+        status: 403,
+        request_id: REQUEST_ID,
+      });
+    });
+
     it('any other SQLSTATE stays a generic 500', () => {
       expect(
         toErrorResponse(refusal('42P01', 'relation "x" does not exist'), REQUEST_ID).body,

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from 'src/core/database/database-unavailable';
+import { QUOTA_SQLSTATE, QuotaExceededError } from './quota-exceeded.error';
 import { DomainError } from './domain-error';
 import { ErrorCode, errorMapping } from './error-code';
 
@@ -125,11 +126,26 @@ const DATABASE_CLIENT_ERRORS: Record<string, DomainError> = {
     'JSON fields must not contain NUL characters.',
   ),
   '22P02': new DomainError(ErrorCode.ValidationFailed, 'A field has an invalid format.'),
+  // The route class's statement timeout (or an administrator's cancel): the server is busy, not
+  // the client wrong; retry later.
+  '57014': new DomainError(
+    ErrorCode.ServiceUnavailable,
+    'statement timeout',
+    {},
+    {
+      'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
+    },
+  ),
 };
 
 function databaseClientError(exception: unknown): DomainError | undefined {
-  const code = (exception as { driverError?: { code?: unknown } } | null)?.driverError?.code;
-  return typeof code === 'string' ? DATABASE_CLIENT_ERRORS[code] : undefined;
+  const driverError = (
+    exception as { driverError?: { code?: unknown; message?: unknown; detail?: unknown } } | null
+  )?.driverError;
+  const code = driverError?.code;
+  if (!driverError || typeof code !== 'string') return undefined;
+  if (code === QUOTA_SQLSTATE) return QuotaExceededError.fromDriverError(driverError);
+  return DATABASE_CLIENT_ERRORS[code];
 }
 
 /**

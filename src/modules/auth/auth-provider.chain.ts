@@ -1,4 +1,6 @@
+import { hash } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
+import { estimateHeapBytes } from 'src/core/cache/heap-bytes';
 import { LruTtlCache } from 'src/core/cache/lru-ttl-cache';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { Principal } from 'src/core/context/tenant-context';
@@ -20,6 +22,17 @@ import type { TokenVerifier } from './token-verifier';
 const BEARER = /^Bearer(?: +(.*))?$/i;
 const VERIFIED_TOKEN_TTL_MS = 60_000;
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * What a cached principal holds besides its claims and key: the entry, the Map slot, the
+ * principal object itself (its strings are the claims' own).
+ */
+const PRINCIPAL_OVERHEAD_BYTES = 256;
+/**
+ * A principal weighing more than this is verified on every request rather than cached: a
+ * 16 KiB token of ordinary claims weighs about 20 KiB, only odd shapes (thousands of tiny
+ * objects) weigh more, and none may push a large share of the cache out at once.
+ */
+const MAX_ENTRY_BYTES = 64 * 1024;
 
 /**
  * The providers of BOARDS_AUTH_PROVIDER, tried in order (`jwt,oidc`): the first that verifies the
@@ -32,15 +45,27 @@ export class AuthProviderChain {
   private readonly logger = new Logger('Auth');
   private readonly verifiers: TokenVerifier[];
   private readonly development: Principal | undefined;
-  // Room for every token seen within the TTL at tens of thousands of active users: an LRU smaller
-  // than a cyclic working set misses on every access.
-  private readonly verified = new LruTtlCache<Principal>(50_000, VERIFIED_TOKEN_TTL_MS);
+  /**
+   * Verified principals by the SHA-256 of their token (the token itself is not kept), bounded by
+   * entries and by estimated bytes (BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES, _MAX_BYTES): large
+   * tokens cost verifications, never unbounded heap. Size both for every token seen within the
+   * TTL: an LRU smaller than a cyclic working set misses on every access.
+   */
+  private readonly verified: LruTtlCache<Principal>;
 
   constructor(
     private readonly config: BoardsConfig,
     @Optional() private readonly metrics?: MetricsService,
   ) {
     const { auth } = config;
+    this.verified = new LruTtlCache<Principal>(auth.tokenCache.maxEntries, VERIFIED_TOKEN_TTL_MS, {
+      bytes: {
+        maxBytes: auth.tokenCache.maxBytes,
+        maxEntryBytes: MAX_ENTRY_BYTES,
+        sizeOf: (key, principal) =>
+          key.length + PRINCIPAL_OVERHEAD_BYTES + estimateHeapBytes(principal.claims),
+      },
+    });
     this.development = auth.providers.includes('none') ? developmentPrincipal(auth) : undefined;
     this.verifiers = auth.providers.flatMap((provider): TokenVerifier[] => {
       switch (provider) {
@@ -62,7 +87,8 @@ export class AuthProviderChain {
     const token = match[1]?.trim() ?? '';
     if (!TOKEN68.test(token)) throw this.rejected('malformed token');
 
-    const known = this.verified.get(token);
+    const key = cacheKey(token);
+    const known = this.verified.get(key);
     if (known) return known;
 
     let parsed: UnverifiedToken;
@@ -77,7 +103,7 @@ export class AuthProviderChain {
       try {
         const identity = await verifier.verify(token, parsed);
         const principal = buildPrincipal(identity.provider, identity.claims, this.config.auth);
-        this.remember(token, principal);
+        this.remember(key, principal);
         return principal;
       } catch (err) {
         const rejection =
@@ -95,15 +121,20 @@ export class AuthProviderChain {
   }
 
   /**
-   * A verified token is remembered (by its exact text) until it expires, at most
+   * A verified token is remembered (by the digest of its exact text) until it expires, at most
    * VERIFIED_TOKEN_TTL_MS, so a client repeating its token is not verified again on every
    * request. A key withdrawn from a JWKS stops tokens it signed within that time.
    */
-  private remember(token: string, principal: Principal): void {
+  private remember(key: string, principal: Principal): void {
     const exp = principal.claims.exp;
     if (typeof exp !== 'number') return;
     const ttlMs = exp * 1000 - Date.now();
-    if (ttlMs > 0) this.verified.set(token, principal, ttlMs);
+    if (ttlMs > 0) this.verified.set(key, principal, ttlMs);
+  }
+
+  /** Entries and estimated bytes of the verified-token cache. */
+  get cacheUsage(): { entries: number; bytes: number } {
+    return { entries: this.verified.size, bytes: this.verified.bytes };
   }
 
   /** The 401 for a refused request, counted in boards_auth_failures_total{reason}. */
@@ -111,6 +142,14 @@ export class AuthProviderChain {
     this.metrics?.authFailures.inc({ reason: reason.replace(/ /g, '_') });
     return reason === 'missing_token' ? missingCredentials() : invalidToken(reason);
   }
+}
+
+/**
+ * The cache key of a token: its SHA-256 (43 characters, whatever the token's length; a
+ * collision would need a second token with the same digest). About a microsecond per request.
+ */
+function cacheKey(token: string): string {
+  return hash('sha256', token, 'base64url');
 }
 
 function progress(rejection: TokenRejectedError): number {

@@ -76,6 +76,8 @@ describe('signDevelopmentToken', () => {
       BOARDS_AUTH_PROVIDER: 'jwt',
       BOARDS_JWT_SECRET: SECRET,
       BOARDS_DATABASE_URL: 'postgresql://x@127.0.0.1/x',
+      BOARDS_METRICS_PUBLIC: 'true',
+      BOARDS_TRUST_PROXY: '10.0.0.0/8',
     });
     await expect(signDevelopmentToken(production, options)).rejects.toThrow('production');
   });

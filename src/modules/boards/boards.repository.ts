@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { likePattern, type CursorPosition } from 'src/common/pagination';
 import { TenantEntitySubscriber } from 'src/core/database/tenant-entity.subscriber';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { TenantTransactions, type ReadOptions } from 'src/core/database/tenant-transactions';
 import type { BoardRole } from './board-member.entity';
 import { Board } from './board.entity';
 
@@ -21,6 +21,8 @@ export interface BoardView {
   readonly board: Board;
   readonly owner: PublicProfile | null;
   readonly memberRole: BoardRole | null;
+  /** Stored bytes of its text and JSON (boards.payload_bytes), for list pages' byte budget. */
+  readonly payloadBytes: number;
 }
 
 interface TenantScoped {
@@ -70,7 +72,7 @@ const SORT_COLUMNS: Record<
  */
 const VIEW_SQL =
   'SELECT b.tenant_id, b.id, b.owner_id, b.title, b.description, b.is_public, b.settings, b.metadata, ' +
-  'b.version, b.created_at, b.updated_at, o.id AS owner_user_id, o.display_name AS owner_display_name, ' +
+  'b.version, b.created_at, b.updated_at, b.payload_bytes, o.id AS owner_user_id, o.display_name AS owner_display_name, ' +
   'o.avatar_url AS owner_avatar_url, m.role AS member_role, m.id AS member_id ' +
   'FROM boards b ' +
   'LEFT JOIN users o ON o.tenant_id = b.tenant_id AND o.id = b.owner_id ' +
@@ -82,6 +84,29 @@ const LIST_FILTERS: Record<BoardRoleFilter, string> = {
   member: ' AND m.id IS NOT NULL',
   any: ' AND (b.owner_id = $1 OR m.id IS NOT NULL OR b.is_public)',
 };
+
+/**
+ * The list's statement. A search matches title or description with ILIKE, which the trigram
+ * indexes boards_title_trgm_idx and boards_description_trgm_idx (tenant_id first) answer.
+ */
+export function boardListStatement(query: BoardListQuery): { sql: string; params: unknown[] } {
+  const { column, direction } = SORT_COLUMNS[query.sort];
+  const params: unknown[] = [query.userId, query.tenantId];
+  let sql = VIEW_SQL + LIST_FILTERS[query.role];
+  if (query.search) {
+    params.push(likePattern(query.search));
+    const p = `$${params.length}`;
+    sql += ` AND (b.title ILIKE ${p} ESCAPE '\\' OR b.description ILIKE ${p} ESCAPE '\\')`;
+  }
+  if (query.after) {
+    params.push(query.after.value, query.after.id);
+    const comparison = direction === 'DESC' ? '<' : '>';
+    sql += ` AND (b.${column}, b.id) ${comparison} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+  }
+  params.push(query.limit + 1);
+  sql += ` ORDER BY b.${column} ${direction}, b.id ${direction} LIMIT $${params.length}`;
+  return { sql, params };
+}
 
 interface ViewRow {
   tenant_id: string;
@@ -95,6 +120,7 @@ interface ViewRow {
   version: number;
   created_at: Date;
   updated_at: Date;
+  payload_bytes: number;
   owner_user_id: string | null;
   owner_display_name: string | null;
   owner_avatar_url: string | null;
@@ -126,22 +152,9 @@ export class BoardsRepository {
 
   /** Boards the caller can read, in keyset order; fetches `limit + 1` rows to detect a next page. */
   async list(query: BoardListQuery): Promise<BoardView[]> {
-    const { column, direction } = SORT_COLUMNS[query.sort];
-    const params: unknown[] = [query.userId, query.tenantId];
-    let sql = VIEW_SQL + LIST_FILTERS[query.role];
-    if (query.search) {
-      params.push(likePattern(query.search));
-      const p = `$${params.length}`;
-      sql += ` AND (b.title ILIKE ${p} ESCAPE '\\' OR b.description ILIKE ${p} ESCAPE '\\')`;
-    }
-    if (query.after) {
-      params.push(query.after.value, query.after.id);
-      const comparison = direction === 'DESC' ? '<' : '>';
-      sql += ` AND (b.${column}, b.id) ${comparison} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-    }
-    params.push(query.limit + 1);
-    sql += ` ORDER BY b.${column} ${direction}, b.id ${direction} LIMIT $${params.length}`;
-    return (await this.read(query.tenantId, sql, params)).map(toView);
+    const { sql, params } = boardListStatement(query);
+    // A search is planned with its pattern every time (never a generic plan, see ReadOptions).
+    return (await this.read(query.tenantId, sql, params, { prepare: !query.search })).map(toView);
   }
 
   async insert(board: NewBoard): Promise<Board> {
@@ -194,8 +207,13 @@ export class BoardsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  private async read(tenantId: string, sql: string, params: unknown[]): Promise<ViewRow[]> {
-    const rows = await this.transactions.read<ViewRow>(tenantId, sql, params);
+  private async read(
+    tenantId: string,
+    sql: string,
+    params: unknown[],
+    options?: ReadOptions,
+  ): Promise<ViewRow[]> {
+    const rows = await this.transactions.read<ViewRow>(tenantId, sql, params, options);
     this.isolation.verifyLoaded('boards', rows);
     return rows;
   }
@@ -225,5 +243,6 @@ function toView(row: ViewRow): BoardView {
         }
       : null,
     memberRole: row.member_role,
+    payloadBytes: row.payload_bytes,
   };
 }

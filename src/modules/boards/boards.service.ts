@@ -1,3 +1,4 @@
+import { BoardsConfig } from 'src/core/config/boards-config';
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, toPage } from 'src/common/pagination';
 import type { Actor } from 'src/core/context/tenant-context';
@@ -45,6 +46,7 @@ export class BoardsService {
     private readonly boards: BoardsRepository,
     private readonly members: BoardMembersRepository,
     private readonly audit: AuditService,
+    private readonly config: BoardsConfig,
   ) {}
 
   async list(actor: Actor, query: ListBoardsQuery): Promise<BoardPageResponse> {
@@ -65,6 +67,7 @@ export class BoardsService {
       limit,
       (view) => ({ value: view.board[sortedBy].toISOString(), id: view.board.id }),
       (view) => toBoardResponse(view, actor.userId),
+      { bytesOf: (view) => view.payloadBytes, maxBytes: this.config.listPageMaxBytes },
     );
   }
 

@@ -55,6 +55,10 @@ export class Generation extends TenantOwnedEntity {
   @Column('timestamptz', { nullable: true })
   completedAt: Date | null;
 
+  /** Stored bytes of its text and JSON: a generated column, never written (list pages' budget). */
+  @Column({ type: 'integer', insert: false, update: false })
+  payloadBytes: number;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt: Date;
 

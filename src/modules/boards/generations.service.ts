@@ -1,3 +1,4 @@
+import { BoardsConfig } from 'src/core/config/boards-config';
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, toPage } from 'src/common/pagination';
 import { DomainError } from 'src/core/errors/domain-error';
@@ -26,6 +27,7 @@ export class GenerationsService {
     private readonly boards: BoardsService,
     private readonly generations: GenerationsRepository,
     private readonly audit: AuditService,
+    private readonly config: BoardsConfig,
   ) {}
 
   async create(
@@ -71,6 +73,7 @@ export class GenerationsService {
       limit,
       (g) => ({ value: g.createdAt.toISOString(), id: g.id }),
       toGenerationResponse,
+      { bytesOf: (g) => g.payloadBytes, maxBytes: this.config.listPageMaxBytes },
     );
   }
 

@@ -7,7 +7,8 @@ import { IsolationInspector } from 'src/core/database/isolation-inspector';
 import { RedisConnection } from 'src/core/redis/redis.module';
 import { ShutdownState } from './shutdown-state';
 
-const DATABASE_TIMEOUT_MS = 2_000;
+/** The longest any one check waits for the database (the summary's queries use it too). */
+export const DATABASE_TIMEOUT_MS = 2_000;
 
 /** The readiness indicators. Failures carry a short, safe message, never driver text. */
 @Injectable()

@@ -9,23 +9,15 @@ import {
 } from '@nestjs/swagger';
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { BoardsConfig } from 'src/core/config/boards-config';
-import { IsolationInspector } from 'src/core/database/isolation-inspector';
-import { TenantsRepository } from 'src/modules/tenants/tenants.repository';
-import { HealthIndicators, withTimeout } from './health-indicators';
+import { HealthIndicators } from './health-indicators';
+import { HealthSummaryService, type HealthSummary } from './health-summary.service';
+import { ReadinessMonitor } from './readiness-monitor';
 
-export interface HealthSummary {
-  status: 'healthy' | 'degraded' | 'unhealthy';
-  environment: string;
-  multi_tenant_mode: boolean;
-  tenant_count: number | null;
-  isolation_status: 'ok' | 'degraded' | 'unknown';
-  database: 'up' | 'down';
-  redis: 'up' | 'down' | 'not_configured';
-  migrations: 'applied' | 'pending' | 'unknown';
-}
-
-/** Kubernetes probes and the operator's summary. Outside the /api prefix, no auth. */
+/**
+ * Kubernetes probes and the operator's summary. Outside the /api prefix, no auth. Neither probe
+ * queries the database per request: readiness answers from the background checks of
+ * ReadinessMonitor (draining read live), the summary from HealthSummaryService's short cache.
+ */
 @Public()
 @ApiTags('health')
 @SkipThrottle()
@@ -34,9 +26,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicators,
-    private readonly config: BoardsConfig,
-    private readonly tenants: TenantsRepository,
-    private readonly isolation: IsolationInspector,
+    private readonly readiness: ReadinessMonitor,
+    private readonly summaries: HealthSummaryService,
   ) {}
 
   @Get('live')
@@ -50,16 +41,15 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: database, Redis, migrations and isolation configuration' })
   @ApiOkResponse({ description: 'Ready to take traffic' })
   @ApiServiceUnavailableResponse({
-    description: 'Not ready (dependency down, migrations pending, or draining)',
+    description: 'Not ready (dependency down, migrations pending, checks stale, or draining)',
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    const checks = await this.readiness.current();
     try {
+      // Terminus assembles the body from the stored results, so its shape stays Terminus'.
       return await this.health.check([
         () => this.indicators.accepting(),
-        () => this.indicators.database(),
-        () => this.indicators.redis(),
-        () => this.indicators.migrations(),
-        () => this.indicators.isolation(),
+        ...checks.map((check) => () => check),
       ]);
     } catch (err) {
       const body = (err as { getResponse?: () => unknown }).getResponse?.();
@@ -74,38 +64,8 @@ export class HealthController {
   @ApiOkResponse({ description: 'Healthy or degraded' })
   @ApiServiceUnavailableResponse({ description: 'Unhealthy: the database is unreachable' })
   async summary(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthSummary> {
-    const [tenantCount, isolation, redis, pending] = await Promise.all([
-      withTimeout(this.tenants.count(), 2_000).catch(() => null),
-      withTimeout(this.isolation.inspect(), 2_000).catch(() => null),
-      this.indicators.redis(),
-      this.indicators.pendingMigrations().catch(() => null),
-    ]);
-    const databaseUp = tenantCount !== null;
-    const redisState = !this.config.redisUrl
-      ? 'not_configured'
-      : redis.redis.status === 'up'
-        ? 'up'
-        : 'down';
-    const summary: HealthSummary = {
-      status: 'healthy',
-      environment: this.config.environment,
-      multi_tenant_mode: this.config.tenancy.multiTenantMode,
-      tenant_count: tenantCount,
-      isolation_status: isolation?.status ?? 'unknown',
-      database: databaseUp ? 'up' : 'down',
-      redis: redisState,
-      migrations: pending === null ? 'unknown' : pending.length === 0 ? 'applied' : 'pending',
-    };
-    if (!databaseUp) {
-      summary.status = 'unhealthy';
-      void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
-    } else if (
-      summary.isolation_status !== 'ok' ||
-      redisState === 'down' ||
-      summary.migrations !== 'applied'
-    ) {
-      summary.status = 'degraded';
-    }
+    const summary = await this.summaries.summary();
+    if (summary.status === 'unhealthy') void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
     return summary;
   }
 }

@@ -3,12 +3,14 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TenantsModule } from 'src/modules/tenants/tenants.module';
 import { HealthController } from './health.controller';
 import { HealthIndicators } from './health-indicators';
+import { HealthSummaryService } from './health-summary.service';
+import { ReadinessMonitor } from './readiness-monitor';
 import { ShutdownState } from './shutdown-state';
 
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), TenantsModule],
   controllers: [HealthController],
-  providers: [HealthIndicators, ShutdownState],
+  providers: [HealthIndicators, HealthSummaryService, ReadinessMonitor, ShutdownState],
   exports: [ShutdownState],
 })
 export class HealthModule {}

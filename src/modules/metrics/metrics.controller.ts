@@ -9,7 +9,11 @@ import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import { MetricsService } from './metrics.service';
 
-/** Prometheus scrape endpoint; guarded by BOARDS_METRICS_TOKEN when set. */
+/**
+ * Prometheus scrape endpoint; guarded by BOARDS_METRICS_TOKEN when set (compared in constant
+ * time). It lists tenant slugs, so production refuses to start without a token unless
+ * BOARDS_METRICS_PUBLIC=true (see loadConfig); elsewhere the token is optional.
+ */
 @Public()
 @ApiExcludeController()
 @SkipThrottle()

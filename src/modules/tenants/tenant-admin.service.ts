@@ -20,7 +20,13 @@ import {
 } from './dto/tenant.response';
 import type { UpdateTenantDto } from './dto/update-tenant.dto';
 import { TenantSeeder } from './tenant-seeder.service';
-import type { Tenant, TenantStatus } from './tenant.entity';
+import {
+  QUOTA_NAMES,
+  type Tenant,
+  type TenantQuotaOverrides,
+  type TenantStatus,
+} from './tenant.entity';
+import type { TenantQuotasDto } from './dto/tenant-quotas.dto';
 import { TenantErrors } from './tenants.errors';
 import { TenantsRepository, type NewTenant, type RegistryActor } from './tenants.repository';
 
@@ -260,12 +266,14 @@ export class TenantAdminService {
       settings?: Record<string, unknown>;
       allowedIssuers?: string[];
       claimsAdmit?: boolean;
+      quotas?: TenantQuotaOverrides;
     } = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.settings !== undefined) changes.settings = dto.settings;
     if (dto.allowed_issuers !== undefined)
       changes.allowedIssuers = [...new Set(dto.allowed_issuers)];
     if (dto.claims_admit !== undefined) changes.claimsAdmit = dto.claims_admit;
+    if (dto.quotas !== undefined) changes.quotas = quotaOverrides(dto.quotas);
     const updated = await this.transactions.run(id, async () => {
       const tenant = await this.tenants.update(id, changes, by);
       await this.audit.record({
@@ -278,6 +286,7 @@ export class TenantAdminService {
           fields: Object.keys(changes).map((field) => FIELD_NAMES[field] ?? field),
           ...(changes.allowedIssuers && { allowed_issuers: changes.allowedIssuers }),
           ...(changes.claimsAdmit !== undefined && { claims_admit: changes.claimsAdmit }),
+          ...(changes.quotas && { quotas: changes.quotas }),
         },
       });
       return tenant;
@@ -363,4 +372,14 @@ export class TenantAdminService {
     if (!tenant) throw TenantErrors.notFound();
     return tenant;
   }
+}
+
+/** The overrides a platform admin sent, without the quotas left out. */
+function quotaOverrides(dto: TenantQuotasDto): TenantQuotaOverrides {
+  const overrides: TenantQuotaOverrides = {};
+  for (const name of QUOTA_NAMES) {
+    const value = dto[name];
+    if (value !== undefined && value !== null) overrides[name] = value;
+  }
+  return overrides;
 }

@@ -6,6 +6,15 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
+export const QUOTA_NAMES = [
+  'boards',
+  'generations_per_board',
+  'members_per_board',
+  'stored_bytes',
+] as const;
+export type QuotaName = (typeof QUOTA_NAMES)[number];
+export type TenantQuotaOverrides = Partial<Record<QuotaName, number>>;
+
 export const TENANT_STATUSES = ['active', 'pending_approval', 'suspended', 'rejected'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
@@ -37,6 +46,13 @@ export class Tenant {
    */
   @Column('boolean', { default: true })
   claimsAdmit: boolean;
+
+  /**
+   * Per-tenant quota overrides set by a platform admin (boards, generations_per_board,
+   * members_per_board, stored_bytes); a quota not named here has the configured default.
+   */
+  @Column('jsonb', { default: {} })
+  quotas: TenantQuotaOverrides;
 
   /** `provider:subject` of the registrant, for per-identity limits. */
   @Column('text', { nullable: true })

@@ -9,6 +9,7 @@ import { MembersRepository } from './members.repository';
 import { MembershipService } from './membership.service';
 import { SetupMembershipController } from './setup-membership.controller';
 import { TenantDomainsRepository } from './tenant-domains.repository';
+import { TenantUsageController } from './tenant-usage.controller';
 import { TenantMembershipController } from './tenant-membership.controller';
 import { RegistrationController } from './registration.controller';
 import { RegistrationService } from './registration.service';
@@ -23,6 +24,7 @@ import { TenantsRepository } from './tenants.repository';
     SetupController,
     SetupMembershipController,
     TenantMembershipController,
+    TenantUsageController,
     RegistrationController,
     AuditController,
   ],

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { TenantRecord } from 'src/core/cache/tenant-cache';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
-import { Tenant, type TenantStatus } from './tenant.entity';
+import { Tenant, type TenantQuotaOverrides, type TenantStatus } from './tenant.entity';
 
 /** Who changes the registry, for platform_audit_events: `provider:subject` (or `cli`), request id. */
 export interface RegistryActor {
@@ -47,11 +47,12 @@ export class TenantsRepository {
   /** What a request needs to know about a tenant: one indexed read, no entity hydration. */
   async findRecordBySlug(slug: string): Promise<TenantRecord | undefined> {
     const [row] = (await this.db().query(
-      'SELECT id, slug, name, status, allowed_issuers, claims_admit FROM tenants WHERE slug = $1',
+      'SELECT id, slug, name, status, allowed_issuers, claims_admit, quotas FROM tenants WHERE slug = $1',
       [slug],
     )) as (Pick<TenantRecord, 'id' | 'slug' | 'name' | 'status'> & {
       allowed_issuers: string[];
       claims_admit: boolean;
+      quotas: TenantQuotaOverrides;
     })[];
     if (!row) return undefined;
     const { allowed_issuers: allowedIssuers, claims_admit: claimsAdmit, ...rest } = row;
@@ -152,19 +153,22 @@ export class TenantsRepository {
    */
   async update(
     id: string,
-    changes: Partial<Pick<Tenant, 'name' | 'settings' | 'allowedIssuers' | 'claimsAdmit'>>,
+    changes: Partial<
+      Pick<Tenant, 'name' | 'settings' | 'allowedIssuers' | 'claimsAdmit' | 'quotas'>
+    >,
     by: RegistryActor,
   ): Promise<Tenant | null> {
     if (Object.keys(changes).length > 0) {
       await this.registryWrite(
         this.manager(),
-        'boards_update_tenant($1::uuid, $2, $3::jsonb, $4::text[], $5, $6, $7)',
+        'boards_update_tenant($1::uuid, $2, $3::jsonb, $4::text[], $5, $6::jsonb, $7, $8)',
         [
           id,
           changes.name ?? null,
           changes.settings === undefined ? null : JSON.stringify(changes.settings),
           changes.allowedIssuers ?? null,
           changes.claimsAdmit ?? null,
+          changes.quotas === undefined ? null : JSON.stringify(changes.quotas),
           by.actor,
           by.requestId,
         ],

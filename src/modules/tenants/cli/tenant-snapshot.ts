@@ -14,6 +14,16 @@ export const SNAPSHOT_TABLES = [
 ] as const;
 export type SnapshotTable = (typeof SNAPSHOT_TABLES)[number];
 
+/**
+ * Tenant-owned data that is derived, not exported: the usage counters (migration 1765238400000)
+ * and the stored sizes, which the import's own inserts rebuild through the same triggers.
+ */
+export const DERIVED_TABLES = ['tenant_usage'] as const;
+const DERIVED_COLUMNS: Partial<Record<SnapshotTable, readonly string[]>> = {
+  boards: ['payload_bytes', 'generation_count', 'member_count'],
+  generations: ['payload_bytes'],
+};
+
 export const SNAPSHOT_FORMAT = 'boards-tenant-export';
 /** 2: users.membership_source, tenant_invitations, the tenant's issuers and domains. */
 export const SNAPSHOT_VERSION = 2;
@@ -30,6 +40,8 @@ export interface TenantSnapshot {
     settings: Record<string, unknown>;
     allowed_issuers: string[];
     claims_admit: boolean;
+    /** A platform admin's quota overrides (absent in snapshots made before quotas). */
+    quotas?: Record<string, number>;
     /** The tenant's own e-mail domains (registry rows, restored when no other tenant holds them). */
     domains: string[];
   };
@@ -76,8 +88,12 @@ async function readTables(
 ): Promise<Record<SnapshotTable, Row[]>> {
   const tables = {} as Record<SnapshotTable, Row[]>;
   for (const table of SNAPSHOT_TABLES) {
+    const derived = DERIVED_COLUMNS[table] ?? [];
+    const row = derived.length
+      ? `to_jsonb(t) - ARRAY[${derived.map((column) => `'${column}'`).join(', ')}]`
+      : 'to_jsonb(t)';
     const rows = (await manager.query(
-      `SELECT to_jsonb(t) AS row FROM ${table} t WHERE t.tenant_id = current_setting('app.tenant_id')::uuid ORDER BY ${table === 'idempotency_keys' ? 'user_id, idempotency_key' : 'id'}`,
+      `SELECT ${row} AS row FROM ${table} t WHERE t.tenant_id = current_setting('app.tenant_id')::uuid ORDER BY ${table === 'idempotency_keys' ? 'user_id, idempotency_key' : 'id'}`,
     )) as { row: Row }[];
     tables[table] = rows.map((r) => r.row);
     progress(`  ${table}: ${rows.length} rows`);
@@ -111,7 +127,7 @@ export async function exportTenant(
   try {
     await runner.startTransaction('REPEATABLE READ');
     const [row] = (await runner.query(
-      'SELECT id, name, slug, status, settings, allowed_issuers, claims_admit FROM tenants WHERE slug = $1',
+      'SELECT id, name, slug, status, settings, allowed_issuers, claims_admit, quotas FROM tenants WHERE slug = $1',
       [slug],
     )) as Omit<TenantSnapshot['tenant'], 'domains'>[];
     if (!row) throw new Error(`no tenant with slug "${slug}"`);
@@ -230,8 +246,8 @@ export async function importTenant(
         `a tenant with slug "${slug}" already exists; import under a new slug with --slug`,
       );
     const [{ id: tenantId }] = (await runner.query(
-      `INSERT INTO tenants (id, name, slug, status, settings, allowed_issuers, claims_admit)
-       VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5::jsonb, $6::text[], $7) RETURNING id`,
+      `INSERT INTO tenants (id, name, slug, status, settings, allowed_issuers, claims_admit, quotas)
+       VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5::jsonb, $6::text[], $7, $8::jsonb) RETURNING id`,
       [
         options.newSlug ? null : snapshot.tenant.id,
         options.newName ?? snapshot.tenant.name,
@@ -240,6 +256,7 @@ export async function importTenant(
         JSON.stringify(snapshot.tenant.settings ?? {}),
         snapshot.tenant.allowed_issuers ?? [],
         snapshot.tenant.claims_admit ?? true,
+        JSON.stringify(snapshot.tenant.quotas ?? {}),
       ],
     )) as { id: string }[];
     for (const domain of snapshot.tenant.domains ?? []) {
@@ -254,9 +271,10 @@ export async function importTenant(
     progress(`importing into tenant ${slug} (${tenantId})`);
     for (const table of SNAPSHOT_TABLES) {
       const rows = snapshot.tables[table].map((row) => ({ ...row, tenant_id: tenantId }));
+      const columns = (await insertableColumns(runner.manager, table)).join(', ');
       for (let start = 0; start < rows.length; start += 1_000) {
         await runner.query(
-          `INSERT INTO ${table} SELECT * FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)`,
+          `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)`,
           [JSON.stringify(rows.slice(start, start + 1_000))],
         );
       }
@@ -279,4 +297,16 @@ export async function importTenant(
   } finally {
     await runner.release();
   }
+}
+
+/** The table's columns an import writes: not generated, not derived (the triggers keep those). */
+async function insertableColumns(manager: EntityManager, table: SnapshotTable): Promise<string[]> {
+  const rows = (await manager.query(
+    `SELECT quote_ident(column_name) AS name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+      ORDER BY ordinal_position`,
+    [table],
+  )) as { name: string }[];
+  const derived = new Set(DERIVED_COLUMNS[table] ?? []);
+  return rows.map((row) => row.name).filter((name) => !derived.has(name));
 }

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { TenantQuotasDto } from './tenant-quotas.dto';
 import { TENANT_STATUSES, type Tenant, type TenantStatus } from '../tenant.entity';
 
 export class TenantResponse {
@@ -27,6 +28,12 @@ export class TenantResponse {
     description: "Whether the identity provider's tenant claim admits people into the tenant",
   })
   claims_admit: boolean;
+
+  @ApiProperty({
+    type: TenantQuotasDto,
+    description: 'Quota overrides; a quota not listed has the configured default',
+  })
+  quotas: TenantQuotasDto;
 
   @ApiProperty({ format: 'date-time' })
   created_at: string;
@@ -58,6 +65,7 @@ export function toTenantResponse(tenant: Tenant): TenantResponse {
     settings: tenant.settings,
     allowed_issuers: tenant.allowedIssuers,
     claims_admit: tenant.claimsAdmit,
+    quotas: tenant.quotas ?? {},
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
   };

@@ -1,7 +1,9 @@
 import { AllowedIssuersField } from './allowed-issuers.field';
 import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsObject, IsString, Length, Matches } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsObject, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { TenantQuotasDto } from './tenant-quotas.dto';
 import { MaxJsonBytes } from 'src/common/json-size.validator';
 
 /** Partial update. The slug never changes (tokens and URLs name it); status changes through the actions. */
@@ -35,4 +37,15 @@ export class UpdateTenantDto {
   @OptionalNonNull()
   @IsBoolean()
   claims_admit?: boolean;
+
+  @ApiPropertyOptional({
+    type: TenantQuotasDto,
+    description:
+      'Replaces the quota overrides; a quota left out has the configured default ({} restores all)',
+  })
+  @OptionalNonNull()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => TenantQuotasDto)
+  quotas?: TenantQuotasDto;
 }

@@ -1,0 +1,76 @@
+import { TenantBusyError, TenantPoolShare } from './tenant-pool-share';
+
+describe('TenantPoolShare', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('is its percent of the pool, at least one connection', () => {
+    expect(TenantPoolShare.fromPool(10, 50, 100).perTenant).toBe(5);
+    expect(TenantPoolShare.fromPool(10, 100, 100).perTenant).toBe(10);
+    expect(TenantPoolShare.fromPool(1, 50, 100).perTenant).toBe(1);
+    expect(TenantPoolShare.fromPool(3, 1, 100).perTenant).toBe(1);
+  });
+
+  it('lets a tenant hold its share at once; the next waits its turn, first come first served', async () => {
+    const share = new TenantPoolShare(2, 1_000);
+    const a1 = (await share.acquire('a')) as () => void;
+    const a2 = (await share.acquire('a')) as () => void;
+    expect(share.heldBy('a')).toBe(2);
+    const order: string[] = [];
+    const third = Promise.resolve(share.acquire('a')).then((release) => {
+      order.push('third');
+      return release;
+    });
+    const fourth = Promise.resolve(share.acquire('a')).then((release) => {
+      order.push('fourth');
+      return release;
+    });
+    // Another tenant is not held up by a's queue.
+    const b = (await share.acquire('b')) as () => void;
+    expect(share.heldBy('b')).toBe(1);
+    await new Promise((done) => setImmediate(done));
+    expect(order).toEqual([]);
+    a1();
+    const release3 = await third;
+    expect(order).toEqual(['third']);
+    expect(share.heldBy('a')).toBe(2);
+    a2();
+    const release4 = await fourth;
+    expect(order).toEqual(['third', 'fourth']);
+    release3();
+    release4();
+    // Releasing twice changes nothing.
+    release4();
+    b();
+    expect(share.heldBy('a')).toBe(0);
+    expect(share.heldBy('b')).toBe(0);
+  });
+
+  it('answers TenantBusyError (429, tenant_busy, Retry-After) after the queue time, and forgets the waiter', async () => {
+    jest.useFakeTimers();
+    const share = new TenantPoolShare(1, 500);
+    const held = (await share.acquire('a')) as () => void;
+    const waiting = Promise.resolve(share.acquire('a'));
+    const outcome = waiting.then(
+      () => 'granted',
+      (err: unknown) => err,
+    );
+    jest.advanceTimersByTime(499);
+    await Promise.resolve();
+    jest.advanceTimersByTime(1);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(TenantBusyError);
+    expect((error as TenantBusyError).extra).toEqual({ code: 'tenant_busy' });
+    expect((error as TenantBusyError).headers).toEqual({ 'Retry-After': '1' });
+    expect(share.rejected).toBe(1);
+    // The timed-out waiter is not granted the place later.
+    held();
+    expect(share.heldBy('a')).toBe(0);
+  });
+
+  it('with no queue time refuses at once', async () => {
+    const share = new TenantPoolShare(1, 0);
+    const held = (await share.acquire('a')) as () => void;
+    await expect(Promise.resolve(share.acquire('a'))).rejects.toBeInstanceOf(TenantBusyError);
+    held();
+  });
+});

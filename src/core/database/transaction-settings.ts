@@ -1,0 +1,76 @@
+import type { BoardsConfig, QuotaConfig, RouteClass } from 'src/core/config/boards-config';
+import type { TenantRecord } from 'src/core/cache/tenant-cache';
+import { QUOTA_NAMES } from 'src/modules/tenants/tenant.entity';
+
+/** What a request's method, route and query make it, for its statement timeout. */
+export interface RequestShape {
+  readonly method: string;
+  readonly url: string;
+  readonly routeOptions?: { readonly url?: string };
+  readonly query?: unknown;
+}
+
+/**
+ * The route class of a request: `admin` for the platform admin's /api/setup routes and for work
+ * outside a request (CLI, background), `search` for a GET with a non-empty `q`, `read` for other
+ * GETs, `write` for the rest.
+ */
+export function routeClassOf(request: RequestShape | undefined): RouteClass {
+  if (!request) return 'admin';
+  const path = request.routeOptions?.url ?? request.url;
+  if (path.startsWith('/api/setup')) return 'admin';
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    const q = (request.query as Record<string, unknown> | undefined)?.q;
+    return typeof q === 'string' && q.trim() !== '' ? 'search' : 'read';
+  }
+  return 'write';
+}
+
+/**
+ * The settings a tenant transaction of `routeClass` opens with, as `, set_config(…)` terms to
+ * append to its first SELECT: the class's statement timeout; for a search also no sequential scan
+ * and a hundredfold operator cost. The planner counts an ILIKE over a board as cheap as any
+ * operator, not as the read of a TOASTed 10 KB description it is, so for a tenant of a few
+ * thousand boards it would rather filter all of them (a sequential scan, or every board through
+ * the tenant_id index) than use the trigram indexes; test/integration/board-search-index checks
+ * the plan.
+ */
+export function routeClassSettings(config: BoardsConfig, routeClass: RouteClass): string {
+  const timeout = `, set_config('statement_timeout', '${config.database.statementTimeouts[routeClass]}', true)`;
+  return routeClass === 'search'
+    ? `${timeout}, set_config('enable_seqscan', 'off', true), set_config('cpu_operator_cost', '0.25', true)`
+    : timeout;
+}
+
+/** A tenant's effective quotas: the configured defaults, each replaced by its override if set. */
+export function effectiveQuotas(
+  defaults: QuotaConfig,
+  overrides: TenantRecord['quotas'] | undefined,
+): QuotaConfig {
+  if (!overrides) return defaults;
+  const quotas: Record<string, number> = { ...defaults };
+  for (const name of QUOTA_NAMES) {
+    const value = overrides[name];
+    if (Number.isSafeInteger(value) && (value as number) >= 0) quotas[name] = value as number;
+  }
+  return quotas as unknown as QuotaConfig;
+}
+
+const literals = new WeakMap<TenantRecord, string>();
+
+/**
+ * The `boards.quota` setting of a tenant transaction, as a SQL literal: the tenant id and its
+ * effective quotas, read by the usage triggers (migration 1765238400000). Built from a UUID and
+ * safe integers only, so it is safe as a literal; memoized per cached tenant record.
+ */
+export function quotaSettingLiteral(config: BoardsConfig, tenant: TenantRecord): string {
+  let literal = literals.get(tenant);
+  if (literal === undefined) {
+    const quotas = effectiveQuotas(config.quotas, tenant.quotas);
+    const setting: Record<string, string | number> = { tenant: tenant.id };
+    for (const name of QUOTA_NAMES) setting[name] = Math.trunc(quotas[name]);
+    literal = `'${JSON.stringify(setting)}'`;
+    literals.set(tenant, literal);
+  }
+  return literal;
+}

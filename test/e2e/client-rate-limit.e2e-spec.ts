@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { createTenant } from 'test/factories/seed';
+import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import { REDIS_URL, describeWithPostgres } from 'test/support/environment';
+import { startApp, type RunningApp } from 'test/support/http';
+import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * The limit before authentication (DESIGN.md §5 "Fairness"): per client address, every request
+ * counts and every 401, 403 or 404 counts as a refusal; past the refusal limit the address gets
+ * 429 before any token is verified or tenant looked up — a flood of guesses costs the database
+ * nothing — while other addresses are served. Counts are shared by replicas through Redis. The
+ * client address comes from X-Forwarded-For of the trusted proxy (127.0.0.1 here).
+ */
+
+const REFUSALS = 20;
+const REQUESTS = 60;
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+describeWithPostgres('the per-client limit before authentication', () => {
+  let db: TestDatabase;
+  let first: RunningApp;
+  let second: RunningApp;
+  let token: string;
+  let boardId: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await createTenant(db.owner, 'limited');
+    const env = jwtAuthEnv({
+      BOARDS_REDIS_URL: REDIS_URL,
+      BOARDS_TRUST_PROXY: '127.0.0.1',
+      BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE: String(REFUSALS),
+      BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE: String(REQUESTS),
+      BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE: '100000',
+      BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE: '100000',
+    });
+    const options = db.embedded ? { databaseTarget: db.target } : {};
+    first = await startApp(db.config(env), options);
+    second = await startApp(db.config(env), options);
+    token = hs256Token({ sub: 'limited-admin', tenant: 'limited' });
+    const created = await call(first, '10.0.0.1', 'POST', '/api/boards', { title: 'kept' });
+    expect(created.status).toBe(201);
+    boardId = String(created.body.id);
+  }, 60_000);
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await db?.drop();
+  });
+
+  async function call(
+    app: RunningApp,
+    address: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = { authorization: `Bearer ${token}` },
+  ): Promise<Reply> {
+    const response = await fetch(`${app.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...headers,
+        'x-forwarded-for': address,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
+      headers: response.headers,
+    };
+  }
+
+  /** Every kind of refusal: no token, a tenant that does not exist, a board that does not. */
+  const refusal = (app: RunningApp, address: string, i: number) =>
+    i % 3 === 0
+      ? call(app, address, 'GET', '/api/boards', undefined, {})
+      : i % 3 === 1
+        ? call(app, address, 'GET', '/api/boards', undefined, {
+            authorization: `Bearer ${token}`,
+            'x-tenant': `nowhere-${i}`,
+          })
+        : call(app, address, 'GET', `/api/boards/${randomUUID()}`);
+
+  /** Reads of boards so far (index and sequential scans): what serving a board route costs. */
+  const boardReads = async () => {
+    // Backends report their table statistics at most once a second.
+    await new Promise((done) => setTimeout(done, 1_100));
+    const admin = new Client({ connectionString: adminUrlOf(db) });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ n: string }>(
+        `SELECT (coalesce(idx_scan, 0) + coalesce(seq_scan, 0))::text AS n
+           FROM pg_stat_user_tables WHERE relname = 'boards'`,
+      );
+      return Number(rows[0].n);
+    } finally {
+      await admin.end();
+    }
+  };
+
+  it('counts 401, 403 and 404; past the limit the address gets 429 for everything, others are served', async () => {
+    const attacker = '203.0.113.66';
+    const statuses: number[] = [];
+    for (let i = 0; i < REFUSALS; i++) statuses.push((await refusal(first, attacker, i)).status);
+    expect(new Set(statuses)).toEqual(new Set([401, 403, 404]));
+
+    const limited = await refusal(first, attacker, REFUSALS);
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({
+      error: 'Too Many Requests',
+      code: 'client_rate_limited',
+      detail: expect.stringMatching(/^Too many requests from your address; retry in \d+ s\.$/),
+      status: 429,
+      request_id: limited.headers.get('x-request-id'),
+    });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // A valid request from that address is held back too; probes are not.
+    expect((await call(first, attacker, 'GET', `/api/boards/${boardId}`)).status).toBe(429);
+    expect((await call(first, attacker, 'GET', '/health/live', undefined, {})).status).toBe(200);
+    // Another address is served as usual.
+    expect((await call(first, '203.0.113.7', 'GET', `/api/boards/${boardId}`)).status).toBe(200);
+  });
+
+  it('a flood past the limit costs the database nothing; the same refusals from fresh addresses do', async () => {
+    const flooder = '198.51.100.9';
+    for (let i = 0; i < REFUSALS; i++) await refusal(first, flooder, 2);
+    const beforeFlood = await boardReads();
+    const flood = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => refusal(first, flooder, 3 * i + 2)),
+    );
+    expect(flood.every((reply) => reply.status === 429)).toBe(true);
+    const flooded = (await boardReads()) - beforeFlood;
+
+    const beforeFresh = await boardReads();
+    const fresh = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => refusal(first, `198.51.101.${i + 1}`, 3 * i + 2)),
+    );
+    expect(fresh.every((reply) => reply.status === 404)).toBe(true);
+    const served = (await boardReads()) - beforeFresh;
+    expect(served).toBeGreaterThanOrEqual(100);
+    expect(flooded).toBe(0);
+  }, 30_000);
+
+  it('two replicas on one Redis limit the address by its total', async () => {
+    const spreader = '192.0.2.44';
+    const half = REFUSALS / 2;
+    for (let i = 0; i < half; i++) {
+      expect((await refusal(first, spreader, 2)).status).toBe(404);
+      expect((await refusal(second, spreader, 2)).status).toBe(404);
+    }
+    // Each replica alone has seen half the limit; after a sync both know the total.
+    await new Promise((done) => setTimeout(done, 500));
+    expect((await refusal(first, spreader, 2)).status).toBe(429);
+    expect((await refusal(second, spreader, 2)).status).toBe(429);
+  });
+
+  it('every request counts against the overall limit, whatever its outcome', async () => {
+    const busy = '192.0.2.200';
+    const statuses: number[] = [];
+    for (let i = 0; i < REQUESTS + 1; i++) {
+      statuses.push((await call(first, busy, 'GET', `/api/boards/${boardId}`)).status);
+    }
+    expect(statuses.slice(0, REQUESTS).every((status) => status === 200)).toBe(true);
+    expect(statuses[REQUESTS]).toBe(429);
+  });
+});
