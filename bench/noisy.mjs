@@ -7,13 +7,12 @@
 // run, and the attacker's floods should meet 429s. /health/ready is probed throughout (p50).
 // Writes the "Noisy neighbour" section of bench/RESULTS.md and bench/noisy.svg.
 //
-//   node bench/run.mjs --scenario noisy [--duration 20] [--rate 150] [--pool 10]
-import { randomUUID } from 'node:crypto';
+//   node bench/run.mjs --scenario noisy [--duration 20] [--rate 60] [--pool 10]
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { createDatabase, migrate, serverMemory } from './lib/database.mjs';
 import { startProject } from './lib/servers.mjs';
@@ -31,6 +30,18 @@ const WORDS = ['aurora', 'basalt', 'cobalt', 'delta', 'ember', 'fjord', 'glacier
 
 const log = (message) => process.stderr.write(`${message}\n`);
 
+/**
+ * The attacker's streams: connections and the rate each sends at, whatever the answers (1,000
+ * requests a second in all, 16 times the victim's load, most of them refused soon). Without a rate
+ * the streams only measure how fast this machine's two cores answer 429 to a flood.
+ */
+const ATTACK = {
+  searches: { connections: 12, rate: 300 },
+  pages: { connections: 4, rate: 100 },
+  creates: { connections: 4, rate: 100 },
+  floods: { connections: 12, rate: 500 },
+};
+
 function token(slug, subject) {
   const now = Math.floor(Date.now() / 1000);
   return hs256({ sub: subject, tenant: slug, iat: now, exp: now + 86_400 }, SECRET);
@@ -44,17 +55,19 @@ async function seed(db) {
     await client.query(`INSERT INTO tenants (name, slug) VALUES ('Victim', 'victim'), ('Attacker', 'attacker')`);
     const { rows } = await client.query(`SELECT id, slug FROM tenants WHERE slug IN ('victim', 'attacker')`);
     const ids = Object.fromEntries(rows.map((row) => [row.slug, row.id]));
-    for (const [slug, users, boards] of [
-      ['victim', VICTIM_USERS, 30],
-      ['attacker', 5, 0],
+    // Subjects differ between the tenants: one subject in two tenants is one person, whose
+    // per-user rate limit the two would share.
+    for (const [slug, users, boards, prefix] of [
+      ['victim', VICTIM_USERS, 30, 'u'],
+      ['attacker', 5, 0, 'a'],
     ]) {
       await client.query('BEGIN');
       await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [ids[slug]]);
       await client.query(
         `INSERT INTO users (auth_provider, auth_subject, display_name, tenant_role, membership_source)
-         SELECT 'jwt', 'u' || i, 'User ' || i, CASE WHEN i = 0 THEN 'admin' ELSE 'member' END, 'claim'
+         SELECT 'jwt', $2 || i, 'User ' || i, CASE WHEN i = 0 THEN 'admin' ELSE 'member' END, 'claim'
            FROM generate_series(0, $1 - 1) i`,
-        [users],
+        [users, prefix],
       );
       if (boards > 0) {
         await client.query(
@@ -81,74 +94,23 @@ async function seed(db) {
     );
     await client.query('COMMIT');
     await client.query('VACUUM (ANALYZE)');
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [ids.victim]);
     const { rows: victimBoards } = await client.query(
-      `SELECT b.id, u.auth_subject FROM boards b JOIN users u ON u.tenant_id = b.tenant_id AND u.id = b.owner_id
+      `SELECT b.id, substr(u.auth_subject, 2) AS user_index FROM boards b JOIN users u ON u.tenant_id = b.tenant_id AND u.id = b.owner_id
         WHERE b.tenant_id = $1 ORDER BY b.id`,
       [ids.victim],
     );
+    await client.query('COMMIT');
     return { ids, victimBoards };
   } finally {
     await client.end();
   }
 }
 
-/**
- * An autocannon run whose requests rotate over `requests` (method, path, token, address, body).
- * With `rate`, requests are sent at that overall rate (steady load) instead of as fast as possible.
- */
-function run({ baseUrl, requests, connections, duration, rate }) {
-  let i = 0;
-  const latencies = [];
-  const statuses = new Map();
-  const instance = autocannon({
-    url: baseUrl,
-    connections,
-    duration,
-    ...(rate && { overallRate: rate }),
-    pipelining: 1,
-    requests: [
-      {
-        setupRequest: (request) => {
-          const { method = 'GET', path, token: bearer, address, body, headers = {} } = requests(i++);
-          request.method = method;
-          request.path = path;
-          request.headers = {
-            ...(bearer && { authorization: `Bearer ${bearer}` }),
-            'x-forwarded-proto': 'https',
-            'x-forwarded-for': address,
-            ...headers,
-            ...(body && { 'content-type': 'application/json' }),
-          };
-          request.body = body ? JSON.stringify(body) : undefined;
-          return request;
-        },
-      },
-    ],
-  });
-  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-    latencies.push(responseTime);
-    statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1);
-  });
-  return new Promise((resolve, reject) => {
-    instance.on('done', (result) => {
-      latencies.sort((a, b) => a - b);
-      const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-      resolve({
-        requests: latencies.length,
-        p50: at(0.5),
-        p99: at(0.99),
-        max: latencies.at(-1) ?? NaN,
-        errors: result.errors + result.timeouts,
-        statuses: Object.fromEntries([...statuses].sort(([a], [b]) => a - b)),
-      });
-    });
-    instance.on('error', reject);
-  });
-}
-
 export async function runNoisy(args) {
   const duration = Number(args.duration ?? 20);
-  const rate = Number(args.rate ?? 150);
+  const rate = Number(args.rate ?? 60);
   const poolSize = Number(args.pool ?? 10);
   const db = await createDatabase('bench_noisy');
   try {
@@ -156,6 +118,9 @@ export async function runNoisy(args) {
     migrate(db, cliPath);
     log(`seeding (attacker: ${ATTACKER_BOARDS} boards × ~10 KB)…`);
     const { ids, victimBoards } = await seed(db);
+    // A server left over from an interrupted run would answer in this one's place.
+    const leftover = await fetch('http://127.0.0.1:8950/health/live').then(() => true, () => false);
+    if (leftover) throw new Error('port 8950 is in use (a server left over from an earlier run?)');
     const project = startProject({
       cliPath,
       db,
@@ -168,82 +133,77 @@ export async function runNoisy(args) {
         // request comes through 127.0.0.1 (the "ingress"), each client with its own address.
         BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE: '6000',
         BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE: '300',
-        BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE: '100000',
-        BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000',
+        BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE: '600',
+        BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE: '6000',
         BOARDS_QUOTA_BOARDS: String(ATTACKER_QUOTA),
       },
     });
-    log(`project ready in ${await project.ready()} ms`);
+    try {
+      log(`project ready in ${await project.ready()} ms`);
+      return await measureNoisy(db, project, { ids, victimBoards, duration, rate, poolSize });
+    } finally {
+      await project.stop();
+    }
+  } finally {
+    if (!args.keep) await db.drop();
+  }
+}
+
+/** One load stream (bench/lib/noisy-streams.mjs) in a child process; resolves with its figures. */
+function runStream(options) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'lib', 'noisy-streams.mjs'), JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`stream ${options.name} exited with ${code}`))));
+  });
+}
+
+async function measureNoisy(db, project, { ids, victimBoards, duration, rate, poolSize }) {
+  {
     const baseUrl = project.baseUrl;
 
-    const victimTokens = Array.from({ length: VICTIM_USERS }, (_, i) => token('victim', `u${i}`));
-    const victimOwned = victimBoards.map((board) => ({ id: board.id, user: Number(board.auth_subject.slice(1)) }));
-    const victim = (i) => {
-      const user = i % VICTIM_USERS;
-      const board = victimOwned[(i * 7) % victimOwned.length];
-      return i % 2 === 0
-        ? { path: '/api/boards', token: victimTokens[user], address: `10.1.0.${user + 1}` }
-        : { path: `/api/boards/${board.id}`, token: victimTokens[board.user], address: `10.1.0.${board.user + 1}` };
+    const data = {
+      victimTokens: Array.from({ length: VICTIM_USERS }, (_, i) => token('victim', `u${i}`)),
+      victimBoards: victimBoards.map((board) => ({ id: board.id, user: Number(board.user_index) })),
+      attackerTokens: Array.from({ length: 5 }, (_, i) => token('attacker', `a${i}`)),
     };
-    const attackerTokens = Array.from({ length: 5 }, (_, i) => token('attacker', `u${i}`));
-    const health = () => ({ path: '/health/ready', address: '10.3.0.1' });
+    const stream = (name, options) => runStream({ name, data, baseUrl, ...options });
 
     log('warming up…');
-    await run({ baseUrl, requests: victim, connections: 10, duration: 4, rate });
-    await run({ baseUrl, requests: (i) => ({ path: '/api/boards?q=glacier7', token: attackerTokens[i % 5], address: `10.2.1.${i % 5}` }), connections: 2, duration: 2 });
+    await stream('victim', { connections: 10, duration: 4, rate });
+    await stream('searches', { connections: 1, duration: 2 });
 
     log(`quiet: the victim alone at ${rate} req/s for ${duration} s`);
     const [quiet, quietHealth] = await Promise.all([
-      run({ baseUrl, requests: victim, connections: 10, duration, rate }),
-      run({ baseUrl, requests: health, connections: 1, duration, rate: 20 }),
+      stream('victim', { connections: 10, duration, rate }),
+      stream('health', { connections: 1, duration, rate: 20 }),
     ]);
     log(`  victim p50 ${quiet.p50} ms, p99 ${quiet.p99} ms, max ${quiet.max} ms, ${JSON.stringify(quiet.statuses)}`);
 
     log(`attack: the same victim load while the attacker searches, pages, creates and floods for ${duration} s`);
-    const words = (i) => `${WORDS[i % WORDS.length]}${i % 89}`;
-    const attack = {
-      searches: run({
-        baseUrl,
-        connections: 12,
-        duration,
-        requests: (i) => ({ path: `/api/boards?q=${words(i)}`, token: attackerTokens[i % 5], address: `10.2.1.${i % 5}` }),
-      }),
-      pages: run({
-        baseUrl,
-        connections: 4,
-        duration,
-        requests: (i) => ({ path: '/api/boards?limit=100', token: attackerTokens[i % 5], address: `10.2.2.${i % 5}` }),
-      }),
-      creates: run({
-        baseUrl,
-        connections: 4,
-        duration,
-        requests: (i) => ({
-          method: 'POST',
-          path: '/api/boards',
-          token: attackerTokens[i % 5],
-          address: `10.2.3.${i % 5}`,
-          body: { title: `Spam more ${i}`, description: 'x'.repeat(9_000) },
-        }),
-      }),
-      floods: run({
-        baseUrl,
-        connections: 12,
-        duration,
-        requests: (i) =>
-          i % 2 === 0
-            ? { path: '/api/boards', token: attackerTokens[i % 5], address: `10.2.4.${i % 4}`, headers: { 'x-tenant': `guess-${randomUUID().slice(0, 8)}` } }
-            : { path: `/api/boards/${randomUUID()}`, token: attackerTokens[i % 5], address: `10.2.4.${i % 4}` },
-      }),
-    };
+    const attack = Object.fromEntries(
+      Object.entries(ATTACK).filter(
+        ([name]) => !process.env.NOISY_STREAMS || process.env.NOISY_STREAMS.split(',').includes(name),
+      ),
+    );
+    // The attack starts a second early, so that the victim is measured under a running attack
+    // rather than while four load generators start up on the same cores.
+    const attackStreams = Object.entries(attack).map(([name, { connections, rate: attackRate }]) =>
+      stream(name, { connections, duration: duration + 1, rate: attackRate }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     const [underAttack, attackHealth, ...attackResults] = await Promise.all([
-      run({ baseUrl, requests: victim, connections: 10, duration, rate }),
-      run({ baseUrl, requests: health, connections: 1, duration, rate: 20 }),
-      ...Object.values(attack),
+      stream('victim', { connections: 10, duration, rate }),
+      stream('health', { connections: 1, duration, rate: 20 }),
+      ...attackStreams,
     ]);
     const attacker = Object.fromEntries(Object.keys(attack).map((name, index) => [name, attackResults[index]]));
     log(`  victim p50 ${underAttack.p50} ms, p99 ${underAttack.p99} ms, max ${underAttack.max} ms, ${JSON.stringify(underAttack.statuses)}`);
-    for (const [name, result] of Object.entries(attacker)) log(`  attacker ${name}: ${result.requests} requests, ${JSON.stringify(result.statuses)}`);
+    for (const [name, result] of Object.entries(attacker)) log(`  attacker ${name}: ${result.requests} requests, p50 ${result.p50} ms, ${JSON.stringify(result.statuses)}`);
 
     const { rows: usage } = await (async () => {
       const client = new pg.Client({ connectionString: db.ownerUrl });
@@ -259,7 +219,6 @@ export async function runNoisy(args) {
       }
     })();
     const peakRssMb = project.peakRssMb();
-    await project.stop();
 
     const victimErrors = underAttack.errors + Object.entries(underAttack.statuses).reduce((sum, [status, n]) => sum + (Number(status) >= 300 ? n : 0), 0);
     const floods429 = attacker.floods.statuses[429] ?? 0;
@@ -280,8 +239,6 @@ export async function runNoisy(args) {
     writeNoisySection(result);
     log('wrote the "Noisy neighbour" section of bench/RESULTS.md and bench/noisy.svg');
     return checks.every((check) => check.met);
-  } finally {
-    if (!args.keep) await db.drop();
   }
 }
 
@@ -324,7 +281,7 @@ function writeNoisySection(result) {
     START,
     '## Noisy neighbour',
     '',
-    `Run ${result.date}: \`npm run bench -- --scenario noisy\`, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, PostgreSQL ${memory.server_version} (shared_buffers ${memory.shared_buffers}, huge pages ${memory.hugePagesInUse ? 'in use' : 'not in use'}), pool ${result.poolSize}, ${result.duration} s per phase. The victim tenant (20 users, each from its own address) reads its boards at ${result.rate} req/s, alone and then while the attacker tenant (5,000 boards × ~10 KB) runs 12 concurrent searches, 4 streams of 100-item pages, 4 streams of creates past its boards quota, and 12 streams of 404/403 guesses.`,
+    `Run ${result.date}: \`npm run bench -- --scenario noisy\`, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB (server, PostgreSQL and the load generators share them), PostgreSQL ${memory.server_version} (shared_buffers ${memory.shared_buffers}, huge pages ${memory.hugePagesInUse ? 'in use' : 'not in use'}), pool ${result.poolSize}, ${result.duration} s per phase, the shipped fairness defaults. The victim tenant (20 users, each from its own address) reads its boards at ${result.rate} req/s, alone and then while the attacker tenant (5,000 boards × ~10 KB, 5 users) sends ${Object.entries(ATTACK).map(([name, { connections, rate }]) => `${name} at ${rate} req/s over ${connections} connections`).join(', ')}: searches for words in all of its boards, 100-item pages, creates past its boards quota, and guessed tenants and board ids from one address.`,
     '',
     '| victim | requests | p50 | p99 | max | statuses |',
     '|---|---|---|---|---|---|',

@@ -3,7 +3,7 @@
 //
 //   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 5] [--connections 20]
 //                      [--pool 10] [--keep]
-//   node bench/run.mjs --scenario noisy [--duration 20] [--rate 150] [--pool 10]   (bench/noisy.mjs)
+//   node bench/run.mjs --scenario noisy [--duration 20] [--rate 60] [--pool 10]   (bench/noisy.mjs)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

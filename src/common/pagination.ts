@@ -57,6 +57,8 @@ export function decodeCursor(cursor: string): CursorPosition {
 export interface PageBudget<Row> {
   readonly bytesOf: (row: Row) => number;
   readonly maxBytes: number;
+  /** Told the stored bytes of the rows the page carries. */
+  readonly spent?: (bytes: number) => void;
 }
 
 /**
@@ -75,12 +77,14 @@ export function toPage<Row, Item>(
   if (budget) {
     let bytes = 0;
     for (let i = 0; i < count; i++) {
-      bytes += budget.bytesOf(rows[i]);
-      if (bytes > budget.maxBytes && i > 0) {
+      const size = budget.bytesOf(rows[i]);
+      if (bytes + size > budget.maxBytes && i > 0) {
         count = i;
         break;
       }
+      bytes += size;
     }
+    budget.spent?.(bytes);
   }
   const hasMore = rows.length > count;
   const visible = hasMore ? rows.slice(0, count) : rows;

@@ -2,7 +2,11 @@ import { Client } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { searchUsesIndexes } from 'src/core/database/search-index';
 import { routeClassSettings } from 'src/core/database/transaction-settings';
-import { boardListStatement, type BoardListQuery } from 'src/modules/boards/boards.repository';
+import {
+  SEARCH_WINDOW,
+  boardListStatement,
+  type BoardListQuery,
+} from 'src/modules/boards/boards.repository';
 import { createTenant, inTenant, insertUser } from 'test/factories/seed';
 import { seededRandom } from 'test/factories/random';
 import { describeWithPostgres } from 'test/support/environment';
@@ -132,6 +136,41 @@ describeWithPostgres('board search through the trigram indexes', () => {
       await admin.end();
     }
     expect(await searchUsesIndexes(db.runtime)).toBe(true);
+  });
+
+  it('a full window of the newest boards gives the same first page as the indexed search', async () => {
+    let compared = 0;
+    for (const search of ['aurora', 'quokka', 'BOARD 1', 'glacier 9']) {
+      for (const limit of [5, 20]) {
+        const query = { ...listQuery(search), limit };
+        const run = (statement: { sql: string; params: unknown[] }) =>
+          inTenant(db.runtime, tenantId, (runner) =>
+            runner.query(statement.sql, statement.params),
+          ) as Promise<{ id: string }[]>;
+        const windowed = await run(boardListStatement(query, SEARCH_WINDOW));
+        const full = await run(boardListStatement(query));
+        if (windowed.length > limit) {
+          // The repository takes the window's page only when it is full: then it is the same.
+          expect(windowed.map((row) => row.id)).toEqual(full.map((row) => row.id));
+          compared++;
+          // And the next page goes on from its last row the same way.
+          const after = { value: '', id: windowed[limit - 1].id };
+          const [{ updated_at: value }] = (await inTenant(db.runtime, tenantId, (runner) =>
+            runner.query(`SELECT updated_at FROM boards WHERE id = $1`, [after.id]),
+          )) as { updated_at: Date }[];
+          const next = { ...query, after: { value: value.toISOString(), id: after.id } };
+          const nextWindowed = await run(boardListStatement(next, SEARCH_WINDOW));
+          const nextFull = await run(boardListStatement(next));
+          if (nextWindowed.length > limit) {
+            expect(nextWindowed.map((row) => row.id)).toEqual(nextFull.map((row) => row.id));
+          }
+        } else {
+          // Fewer matches among the newest: the window says nothing about the rest.
+          expect(windowed.length).toBeLessThanOrEqual(full.length);
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(0);
   });
 
   it('the statement finds exactly the matching boards of the tenant, in the RLS-bound transaction', async () => {

@@ -31,6 +31,7 @@ describeWithPostgres('fairness in TenantTransactions', () => {
       BOARDS_DATABASE_POOL_SIZE: String(POOL),
       BOARDS_DATABASE_TENANT_POOL_PERCENT: '50',
       BOARDS_DATABASE_TENANT_QUEUE_MS: '600',
+      BOARDS_DATABASE_TENANT_SEARCH_PERCENT: '10',
       BOARDS_STATEMENT_TIMEOUT_READ_MS: '1100',
       BOARDS_STATEMENT_TIMEOUT_WRITE_MS: '1200',
       BOARDS_STATEMENT_TIMEOUT_SEARCH_MS: '1300',
@@ -88,6 +89,41 @@ describeWithPostgres('fairness in TenantTransactions', () => {
     const rejected = outcomes.filter((o) => o.status === 'rejected');
     expect(rejected).toHaveLength(1);
     expect((rejected[0] as PromiseRejectedResult).reason).toBeInstanceOf(TenantBusyError);
+  }, 30_000);
+
+  it('a one-round-trip read over the share gets TenantBusyError too (not a database error)', async () => {
+    const busy = Array.from({ length: 2 }, () => sleepIn(noisy, 0.9));
+    await new Promise((done) => setTimeout(done, 50));
+    const refused = await asRequest({ method: 'GET', url: '/api/boards' }, () =>
+      transactions.read(noisy, 'SELECT 1 AS one', []),
+    ).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(TenantBusyError);
+    await Promise.all(busy);
+  }, 30_000);
+
+  it("a tenant's searches run one at a time (its search share) while its other reads go on", async () => {
+    expect(transactions.searchShare?.perTenant).toBe(1);
+    const search = { method: 'GET', url: '/api/boards?q=abc', query: { q: 'abc' } };
+    const started = Date.now();
+    const searches = Array.from({ length: 2 }, () =>
+      asRequest(search, () =>
+        transactions.read(noisy, 'SELECT pg_sleep(0.3) IS NULL AS slept', [], {
+          prepare: false,
+          search: true,
+        }),
+      ),
+    );
+    await new Promise((done) => setTimeout(done, 50));
+    expect(transactions.searchShare?.heldBy(noisy)).toBe(1);
+    const readStarted = Date.now();
+    await asRequest({ method: 'GET', url: '/api/boards' }, () =>
+      transactions.read(noisy, 'SELECT 1 AS one', []),
+    );
+    expect(Date.now() - readStarted).toBeLessThan(200);
+    await Promise.all(searches);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(580);
+    expect(transactions.searchShare?.heldBy(noisy)).toBe(0);
+    expect(transactions.share?.heldBy(noisy)).toBe(0);
   }, 30_000);
 
   it.each([

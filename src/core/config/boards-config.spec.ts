@@ -76,7 +76,10 @@ describe('loadConfig', () => {
         connectTimeoutMs: 3_000,
         statementTimeouts: { read: 5_000, write: 10_000, search: 2_000, admin: 300_000 },
         tenantPoolPercent: 50,
+        tenantSearchPercent: 10,
         tenantQueueMs: 1_000,
+        searchMsPerSecond: 250,
+        searchBurstMs: 500,
       });
       expect(config.quotas).toEqual({
         boards: 10_000,
@@ -84,7 +87,8 @@ describe('loadConfig', () => {
         members_per_board: 1_000,
         stored_bytes: 1_073_741_824,
       });
-      expect(config.listPageMaxBytes).toBe(1_048_576);
+      expect(config.listPageMaxBytes).toBe(262_144);
+      expect(config.listBytesPerSecond).toBe(2_097_152);
       expect(config.redisUrl).toBeUndefined();
       expect(config.api).toEqual({
         host: '0.0.0.0',

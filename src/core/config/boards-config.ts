@@ -55,8 +55,13 @@ export interface DatabaseConfig {
   readonly statementTimeouts: StatementTimeouts;
   /** The share of the pool one tenant may hold at once, in percent (at least one connection). */
   readonly tenantPoolPercent: number;
+  /** The share of the pool one tenant's searches may hold at once, in percent (at least one). */
+  readonly tenantSearchPercent: number;
   /** How long a tenant's request waits for its share to free up before it is answered 429. */
   readonly tenantQueueMs: number;
+  /** Database time a tenant's searches may spend per second, per process (and at once). */
+  readonly searchMsPerSecond: number;
+  readonly searchBurstMs: number;
 }
 
 export const ROUTE_CLASSES = ['read', 'write', 'search', 'admin'] as const;
@@ -213,6 +218,8 @@ export class BoardsConfig {
   readonly quotas: QuotaConfig;
   /** The most a list page carries in stored bytes of its items before it ends early (at least one item). */
   readonly listPageMaxBytes: number;
+  /** Stored bytes one tenant's list pages may carry per second, per process (and at once). */
+  readonly listBytesPerSecond: number;
   readonly observability: ObservabilityConfig;
   /** Non-fatal findings (such as unknown BOARDS_* names) to log once at start. */
   readonly warnings: readonly string[];
@@ -292,12 +299,16 @@ export const KNOWN_VARIABLES = [
   'BOARDS_QUOTA_MEMBERS_PER_BOARD',
   'BOARDS_QUOTA_STORED_BYTES',
   'BOARDS_LIST_PAGE_MAX_BYTES',
+  'BOARDS_LIST_BYTES_PER_SECOND',
   'BOARDS_STATEMENT_TIMEOUT_READ_MS',
   'BOARDS_STATEMENT_TIMEOUT_WRITE_MS',
   'BOARDS_STATEMENT_TIMEOUT_SEARCH_MS',
   'BOARDS_STATEMENT_TIMEOUT_ADMIN_MS',
   'BOARDS_DATABASE_TENANT_POOL_PERCENT',
   'BOARDS_DATABASE_TENANT_QUEUE_MS',
+  'BOARDS_DATABASE_TENANT_SEARCH_PERCENT',
+  'BOARDS_SEARCH_MS_PER_SECOND',
+  'BOARDS_SEARCH_BURST_MS',
   'BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE',
   'BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE',
   'BOARDS_REDIS_KEY_PREFIX',
@@ -542,7 +553,13 @@ export function loadConfig(env: Env): BoardsConfig {
         admin: read.int('BOARDS_STATEMENT_TIMEOUT_ADMIN_MS', 300_000, { min: 0, max: 3_600_000 }),
       },
       tenantPoolPercent: read.int('BOARDS_DATABASE_TENANT_POOL_PERCENT', 50, { min: 1, max: 100 }),
+      tenantSearchPercent: read.int('BOARDS_DATABASE_TENANT_SEARCH_PERCENT', 10, {
+        min: 1,
+        max: 100,
+      }),
       tenantQueueMs: read.int('BOARDS_DATABASE_TENANT_QUEUE_MS', 1_000, { min: 0, max: 60_000 }),
+      searchMsPerSecond: read.int('BOARDS_SEARCH_MS_PER_SECOND', 250, { min: 1, max: 1_000_000 }),
+      searchBurstMs: read.int('BOARDS_SEARCH_BURST_MS', 500, { min: 1, max: 3_600_000 }),
     },
     redisUrl: read.url('BOARDS_REDIS_URL', ['redis', 'rediss']),
     redisKeyPrefix: read.string('BOARDS_REDIS_KEY_PREFIX', 'boards'),
@@ -626,9 +643,13 @@ export function loadConfig(env: Env): BoardsConfig {
         max: Number.MAX_SAFE_INTEGER,
       }),
     },
-    listPageMaxBytes: read.int('BOARDS_LIST_PAGE_MAX_BYTES', 1_048_576, {
+    listPageMaxBytes: read.int('BOARDS_LIST_PAGE_MAX_BYTES', 262_144, {
       min: 1_024,
       max: 104_857_600,
+    }),
+    listBytesPerSecond: read.int('BOARDS_LIST_BYTES_PER_SECOND', 2_097_152, {
+      min: 1_024,
+      max: 10_737_418_240,
     }),
     rateLimits: {
       enabled: read.bool('BOARDS_RATE_LIMIT_ENABLED', true),

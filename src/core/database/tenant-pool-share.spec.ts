@@ -1,4 +1,9 @@
-import { TenantBusyError, TenantPoolShare } from './tenant-pool-share';
+import {
+  SearchBudgetError,
+  TenantBusyError,
+  TenantPoolShare,
+  TenantTimeBudget,
+} from './tenant-pool-share';
 
 describe('TenantPoolShare', () => {
   afterEach(() => jest.useRealTimers());
@@ -72,5 +77,52 @@ describe('TenantPoolShare', () => {
     const held = (await share.acquire('a')) as () => void;
     await expect(Promise.resolve(share.acquire('a'))).rejects.toBeInstanceOf(TenantBusyError);
     held();
+  });
+});
+
+describe('TenantTimeBudget', () => {
+  it('lets searches start while the tenant is not in debt, charges their time, refills steadily', () => {
+    let now = 0;
+    const budget = new TenantTimeBudget(250, 1_000, () => now);
+    const search = (ms: number) => {
+      const charge = budget.start('a');
+      now += ms;
+      charge();
+    };
+    // 1 s to spend, refilled at 250 ms a second (100 ms per 400 ms search, up to the burst):
+    // 600 → 300 → 0, and the fourth may still start (not in debt), leaving 300 ms of debt.
+    for (const expected of [600, 300, 0, -300]) {
+      search(400);
+      expect(budget.availableTo('a')).toBeCloseTo(expected, 5);
+    }
+    const error = (() => {
+      try {
+        budget.start('a');
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(SearchBudgetError);
+    expect((error as SearchBudgetError).extra).toEqual({ code: 'search_budget_exhausted' });
+    expect((error as SearchBudgetError).headers).toEqual({ 'Retry-After': '2' });
+    // Another tenant is untouched.
+    expect(() => budget.start('b')()).not.toThrow();
+    // The debt of 300 ms is gone after 1.2 s; the bucket stops at its burst.
+    now += 1_200;
+    expect(budget.availableTo('a')).toBeCloseTo(0, 5);
+    expect(() => budget.start('a')).not.toThrow();
+    now += 60_000;
+    expect(budget.availableTo('a')).toBe(1_000);
+  });
+
+  it('charges once however often the charge is called', () => {
+    let now = 0;
+    const budget = new TenantTimeBudget(100, 1_000, () => now);
+    const charge = budget.start('a');
+    now += 200;
+    charge();
+    charge();
+    expect(budget.availableTo('a')).toBeCloseTo(800, 5);
   });
 });

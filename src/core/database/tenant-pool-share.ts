@@ -102,3 +102,127 @@ export class TenantPoolShare {
     };
   }
 }
+
+/** The tenant spent its search time for now: 429 until the budget refills. */
+export class SearchBudgetError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      ErrorCode.RateLimited,
+      `Your organization's searches have used their share of database time; retry in ${retryAfterSeconds} s.`,
+      { code: 'search_budget_exhausted' },
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
+  }
+}
+
+/** The tenant's list pages have carried their share of bytes for now: 429 until it refills. */
+export class ListBudgetError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      ErrorCode.RateLimited,
+      `Your organization's list pages have carried their share of data for now; retry in ${retryAfterSeconds} s.`,
+      { code: 'list_budget_exhausted' },
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
+  }
+}
+
+interface Bucket {
+  /** Units left to spend (negative: in debt). */
+  available: number;
+  at: number;
+}
+
+/**
+ * A per-tenant token bucket of a cost (milliseconds of database time, bytes of list pages): it
+ * refills at `perSecond` up to `burst`; work may start while the tenant is not in debt and is
+ * charged its cost when it ends. A tenant whose searches read all of its large boards, or whose
+ * pages carry megabytes, gets a steady share of the machine, not all of it; ordinary use never
+ * notices. Per process, in memory.
+ */
+export class TenantBudget {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly refusal: (retryAfterSeconds: number) => Error,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Throws the refusal while the tenant is in debt. */
+  check(tenantId: string): void {
+    const bucket = this.refilled(tenantId);
+    if (bucket.available < 0) {
+      throw this.refusal(Math.max(1, Math.ceil(-bucket.available / this.perSecond)));
+    }
+  }
+
+  spend(tenantId: string, cost: number): void {
+    this.refilled(tenantId).available -= cost;
+  }
+
+  /** What the tenant may spend now (for tests). */
+  availableTo(tenantId: string): number {
+    return this.refilled(tenantId).available;
+  }
+
+  private refilled(tenantId: string): Bucket {
+    const now = this.now();
+    let bucket = this.buckets.get(tenantId);
+    if (!bucket) {
+      bucket = { available: this.burst, at: now };
+      this.buckets.set(tenantId, bucket);
+      if (this.buckets.size > 100_000) this.forgetFull(now);
+    }
+    bucket.available = Math.min(
+      this.burst,
+      bucket.available + ((now - bucket.at) * this.perSecond) / 1000,
+    );
+    bucket.at = now;
+    return bucket;
+  }
+
+  /** Full buckets carry no state worth keeping. */
+  private forgetFull(now: number): void {
+    for (const [tenantId, bucket] of this.buckets) {
+      if (bucket.available + ((now - bucket.at) * this.perSecond) / 1000 >= this.burst) {
+        this.buckets.delete(tenantId);
+      }
+    }
+  }
+}
+
+/** Database time of one route class as a TenantBudget: `start` checks, its result charges. */
+export class TenantTimeBudget {
+  private readonly budget: TenantBudget;
+
+  constructor(
+    msPerSecond: number,
+    burstMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.budget = new TenantBudget(
+      msPerSecond,
+      burstMs,
+      (retryAfter) => new SearchBudgetError(retryAfter),
+      now,
+    );
+  }
+
+  /** Throws SearchBudgetError while the tenant is in debt; returns the charge to call at the end. */
+  start(tenantId: string): () => void {
+    this.budget.check(tenantId);
+    const started = this.now();
+    let charged = false;
+    return () => {
+      if (charged) return;
+      charged = true;
+      this.budget.spend(tenantId, this.now() - started);
+    };
+  }
+
+  availableTo(tenantId: string): number {
+    return this.budget.availableTo(tenantId);
+  }
+}

@@ -4,10 +4,15 @@ import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
-import { TenantContextMissingError } from 'src/core/errors/domain-error';
+import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-error';
 import { FAST_TYPES } from './fast-timestamptz';
 import { queryReadTimeout, readTimeoutFor } from './guarded-pg-client';
-import { TenantPoolShare } from './tenant-pool-share';
+import {
+  ListBudgetError,
+  TenantBudget,
+  TenantPoolShare,
+  TenantTimeBudget,
+} from './tenant-pool-share';
 import {
   quotaSettingLiteral,
   routeClassOf,
@@ -29,6 +34,18 @@ export class TenantTransactions {
   private readonly prepares: boolean;
   /** One tenant's most connections at once (BOARDS_DATABASE_TENANT_POOL_PERCENT of the pool). */
   readonly share: TenantPoolShare | undefined;
+  /**
+   * One tenant's most searches at once (BOARDS_DATABASE_TENANT_SEARCH_PERCENT): a search that
+   * matches most of a tenant's boards reads all their text, the costliest statement there is.
+   */
+  readonly searchShare: TenantPoolShare | undefined;
+  /** Database time one tenant's searches may spend (BOARDS_SEARCH_MS_PER_SECOND). */
+  readonly searchBudget: TenantTimeBudget | undefined;
+  /**
+   * Bytes one tenant's list pages may carry (BOARDS_LIST_BYTES_PER_SECOND): the services check it
+   * before a list and spend the page's stored bytes after.
+   */
+  readonly listBudget: TenantBudget | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -43,6 +60,45 @@ export class TenantTransactions {
           config.database.tenantQueueMs,
         )
       : undefined;
+    this.listBudget = config
+      ? new TenantBudget(
+          config.listBytesPerSecond,
+          config.listBytesPerSecond,
+          (retryAfter) => new ListBudgetError(retryAfter),
+        )
+      : undefined;
+    this.searchBudget = config
+      ? new TenantTimeBudget(config.database.searchMsPerSecond, config.database.searchBurstMs)
+      : undefined;
+    this.searchShare = config
+      ? TenantPoolShare.fromPool(
+          config.database.poolSize,
+          config.database.tenantSearchPercent,
+          config.database.tenantQueueMs,
+        )
+      : undefined;
+  }
+
+  /**
+   * Takes the tenant's places for one transaction: for a search statement its search budget and a
+   * place among its searches first, then one of its share of the pool. Returns their release.
+   */
+  private async placesFor(tenantId: string, searching = false): Promise<() => void> {
+    const charge = searching ? this.searchBudget?.start(tenantId) : undefined;
+    const search =
+      searching && this.searchShare ? await this.searchShare.acquire(tenantId) : undefined;
+    try {
+      const connection = this.share ? await this.share.acquire(tenantId) : undefined;
+      return () => {
+        connection?.();
+        search?.();
+        charge?.();
+      };
+    } catch (err) {
+      search?.();
+      charge?.();
+      throw err;
+    }
   }
 
   /** The open tenant transaction's manager. Fails closed outside one. */
@@ -89,6 +145,8 @@ export class TenantTransactions {
         if (attempt < attempts && err instanceof ReadStepError && hasUnusableStatement(err.cause)) {
           continue;
         }
+        // The service's own refusals (the tenant's share of the pool is in use) pass as they are.
+        if (err instanceof DomainError) throw err;
         const { text, cause } =
           err instanceof ReadStepError ? err : { text: sql, cause: err as unknown };
         throw cause instanceof Error
@@ -109,11 +167,11 @@ export class TenantTransactions {
     params: readonly unknown[],
     options: ReadOptions,
   ): Promise<R[]> {
-    const release = this.share ? await this.share.acquire(tenantId) : undefined;
+    const release = await this.placesFor(tenantId, options.search === true);
     try {
       return await this.readOn(pool, tenantId, sql, params, options);
     } finally {
-      release?.();
+      release();
     }
   }
 
@@ -234,7 +292,7 @@ export class TenantTransactions {
     tenantId: string,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
-    const release = this.share ? await this.share.acquire(tenantId) : undefined;
+    const release = await this.placesFor(tenantId);
     try {
       const routeClass = this.routeClass();
       // The admin class may run longer than the pool's read timeout allows (see poolReadTimeout).
@@ -245,7 +303,7 @@ export class TenantTransactions {
           )
         : await this.transactionOn(tenantId, work);
     } finally {
-      release?.();
+      release();
     }
   }
 
@@ -356,6 +414,11 @@ export interface ReadOptions {
    * search pattern: a generic plan cannot know which index suits it).
    */
   readonly prepare?: boolean;
+  /**
+   * true: the statement is a search, drawn from the tenant's search budget and search share
+   * (BOARDS_SEARCH_MS_PER_SECOND, BOARDS_DATABASE_TENANT_SEARCH_PERCENT).
+   */
+  readonly search?: boolean;
 }
 
 /** node-postgres' query config with its `queryMode` option, which @types/pg does not list. */

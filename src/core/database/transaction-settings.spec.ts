@@ -44,6 +44,11 @@ describe('routeClassOf', () => {
     [{ method: 'POST', url: '/api/boards' }, 'write'],
     [{ method: 'PATCH', url: '/api/boards/1', query: { q: 'abc' } }, 'write'],
     [{ method: 'DELETE', url: '/api/tenant/members/1' }, 'write'],
+    // Node's raw request, as the request context holds it: the query string is in the URL.
+    [{ method: 'GET', url: '/api/boards?limit=5&q=glacier' }, 'search'],
+    [{ method: 'GET', url: '/api/boards?q=%20%20&limit=5' }, 'read'],
+    [{ method: 'GET', url: '/api/boards?query=glacier' }, 'read'],
+    [{ method: 'GET', url: '/api/setup/tenants?q=x' }, 'admin'],
   ] as const)('%j is %s', (request, expected) => {
     expect(routeClassOf(request)).toBe(expected);
   });

@@ -2,28 +2,46 @@ import type { BoardsConfig, QuotaConfig, RouteClass } from 'src/core/config/boar
 import type { TenantRecord } from 'src/core/cache/tenant-cache';
 import { QUOTA_NAMES } from 'src/modules/tenants/tenant.entity';
 
-/** What a request's method, route and query make it, for its statement timeout. */
+/**
+ * What a request's method, route and query make it, for its statement timeout: Node's raw request
+ * (what the request context holds: method and the URL with its query string), or Fastify's.
+ */
 export interface RequestShape {
-  readonly method: string;
-  readonly url: string;
+  readonly method?: string;
+  readonly url?: string;
   readonly routeOptions?: { readonly url?: string };
   readonly query?: unknown;
 }
 
+const classes = new WeakMap<object, RouteClass>();
+
 /**
  * The route class of a request: `admin` for the platform admin's /api/setup routes and for work
  * outside a request (CLI, background), `search` for a GET with a non-empty `q`, `read` for other
- * GETs, `write` for the rest.
+ * GETs, `write` for the rest. Worked out once per request.
  */
 export function routeClassOf(request: RequestShape | undefined): RouteClass {
   if (!request) return 'admin';
-  const path = request.routeOptions?.url ?? request.url;
-  if (path.startsWith('/api/setup')) return 'admin';
-  if (request.method === 'GET' || request.method === 'HEAD') {
-    const q = (request.query as Record<string, unknown> | undefined)?.q;
-    return typeof q === 'string' && q.trim() !== '' ? 'search' : 'read';
+  let routeClass = classes.get(request);
+  if (routeClass === undefined) {
+    routeClass = classify(request);
+    classes.set(request, routeClass);
   }
-  return 'write';
+  return routeClass;
+}
+
+function classify(request: RequestShape): RouteClass {
+  const url = request.url ?? '';
+  const path = request.routeOptions?.url ?? url;
+  if (path.startsWith('/api/setup')) return 'admin';
+  if (request.method !== 'GET' && request.method !== 'HEAD') return 'write';
+  const q =
+    request.query !== undefined
+      ? (request.query as Record<string, unknown>).q
+      : url.includes('?')
+        ? new URLSearchParams(url.slice(url.indexOf('?') + 1)).getAll('q')[0]
+        : undefined;
+  return typeof q === 'string' && q.trim() !== '' ? 'search' : 'read';
 }
 
 /**

@@ -6,16 +6,22 @@ import { RedisConnection } from 'src/core/redis/redis.module';
 import { ClientRateLimiter } from './client-rate-limiter';
 
 const MINUTE_MS = 60_000;
-/** Outcomes that cost the client a refusal: a flood of them is someone probing, not using. */
-const REFUSALS = new Set([401, 403, 404]);
+/**
+ * Outcomes that cost the client a refusal: 401, 403 and 404 (a flood of them is someone probing,
+ * not using) and 429 from the limits after authentication (a client that keeps on after being told
+ * to wait is then held back here, where a refusal costs least).
+ */
+const REFUSALS = new Set([401, 403, 404, 429]);
+/** Marks a reply this hook refused, which does not count again. */
+const REFUSED_HERE = Symbol('refused before authentication');
 /** Probes and scrapes are answered whatever a client address sends (a kubelet shares its node's). */
 const EXEMPT = /^\/(health(\/|$|\?)|metrics(\?|$))/;
 
 /**
  * The limit before authentication and tenant resolution (DESIGN.md §5 "Fairness"): per client
  * address (request.ip, which believes X-Forwarded-For only from BOARDS_TRUST_PROXY), every request
- * counts against BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE and every 401, 403 or 404 also against
- * BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE. Over either, the request is answered 429 in
+ * counts against BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE and every 401, 403, 404 or later 429
+ * also against BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE. Over either, the request is answered 429 in
  * Fastify's onRequest hook, before any token is verified or any tenant looked up, so a flood costs
  * a map lookup, not a transaction. Counts are in memory and shared through Redis when configured
  * (ClientRateLimiter). The per-user and per-tenant limits after authentication stay as they are.
@@ -42,6 +48,7 @@ export function installClientRateLimit(app: NestFastifyApplication, config: Boar
     const refused = refusals.check(request.ip);
     const verdict = !overall.allowed ? overall : !refused.allowed ? refused : undefined;
     if (!verdict) return done();
+    (reply as unknown as Record<symbol, boolean>)[REFUSED_HERE] = true;
     void reply
       .code(429)
       .header('retry-after', String(verdict.retryAfterSeconds))
@@ -56,7 +63,13 @@ export function installClientRateLimit(app: NestFastifyApplication, config: Boar
       });
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
-    if (REFUSALS.has(reply.statusCode) && !EXEMPT.test(request.url)) refusals.hit(request.ip);
+    if (
+      REFUSALS.has(reply.statusCode) &&
+      !(reply as unknown as Record<symbol, boolean>)[REFUSED_HERE] &&
+      !EXEMPT.test(request.url)
+    ) {
+      refusals.hit(request.ip);
+    }
     done();
   });
   fastify.addHook('onClose', (_instance, done) => {

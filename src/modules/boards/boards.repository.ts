@@ -85,24 +85,43 @@ const LIST_FILTERS: Record<BoardRoleFilter, string> = {
   any: ' AND (b.owner_id = $1 OR m.id IS NOT NULL OR b.is_public)',
 };
 
+/** How many of the newest boards a search reads first (see BoardsRepository.list). */
+export const SEARCH_WINDOW = 200;
+
 /**
  * The list's statement. A search matches title or description with ILIKE, which the trigram
- * indexes boards_title_trgm_idx and boards_description_trgm_idx (tenant_id first) answer.
+ * indexes boards_title_trgm_idx and boards_description_trgm_idx (tenant_id first) answer. With
+ * `window`, only the first `window` boards of the tenant in the list's order are considered (read
+ * in that order through its index).
  */
-export function boardListStatement(query: BoardListQuery): { sql: string; params: unknown[] } {
+export function boardListStatement(
+  query: BoardListQuery,
+  window?: number,
+): { sql: string; params: unknown[] } {
   const { column, direction } = SORT_COLUMNS[query.sort];
+  const order = `${column} ${direction}, id ${direction}`;
+  const comparison = direction === 'DESC' ? '<' : '>';
   const params: unknown[] = [query.userId, query.tenantId];
-  let sql = VIEW_SQL + LIST_FILTERS[query.role];
+  let after = '';
+  if (query.after) {
+    params.push(query.after.value, query.after.id);
+    after = ` AND (${column}, id) ${comparison} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+  }
+  let view = VIEW_SQL;
+  if (window !== undefined) {
+    params.push(window);
+    view = view.replace(
+      'FROM boards b ',
+      `FROM (SELECT * FROM boards WHERE tenant_id = $2${after} ORDER BY ${order} LIMIT $${params.length}) b `,
+    );
+  }
+  let sql = view + LIST_FILTERS[query.role];
   if (query.search) {
     params.push(likePattern(query.search));
     const p = `$${params.length}`;
     sql += ` AND (b.title ILIKE ${p} ESCAPE '\\' OR b.description ILIKE ${p} ESCAPE '\\')`;
   }
-  if (query.after) {
-    params.push(query.after.value, query.after.id);
-    const comparison = direction === 'DESC' ? '<' : '>';
-    sql += ` AND (b.${column}, b.id) ${comparison} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-  }
+  sql += after.replace(`(${column}, id)`, `(b.${column}, b.id)`);
   params.push(query.limit + 1);
   sql += ` ORDER BY b.${column} ${direction}, b.id ${direction} LIMIT $${params.length}`;
   return { sql, params };
@@ -152,9 +171,21 @@ export class BoardsRepository {
 
   /** Boards the caller can read, in keyset order; fetches `limit + 1` rows to detect a next page. */
   async list(query: BoardListQuery): Promise<BoardView[]> {
-    const { sql, params } = boardListStatement(query);
+    if (!query.search) {
+      const { sql, params } = boardListStatement(query);
+      return (await this.read(query.tenantId, sql, params)).map(toView);
+    }
     // A search is planned with its pattern every time (never a generic plan, see ReadOptions).
-    return (await this.read(query.tenantId, sql, params, { prepare: !query.search })).map(toView);
+    // A word most boards contain is found among the newest ones: reading those in order and
+    // stopping early beats rechecking every board the trigram indexes offer. Only when they hold
+    // fewer than a page of matches does the indexed search over all boards run (it returns the
+    // same first matches, the window being the start of the same order).
+    const options = { prepare: false, search: true };
+    const windowed = boardListStatement(query, SEARCH_WINDOW);
+    const first = await this.read(query.tenantId, windowed.sql, windowed.params, options);
+    if (first.length > query.limit) return first.map(toView);
+    const { sql, params } = boardListStatement(query);
+    return (await this.read(query.tenantId, sql, params, options)).map(toView);
   }
 
   async insert(board: NewBoard): Promise<Board> {

@@ -1,4 +1,5 @@
 import { BoardsConfig } from 'src/core/config/boards-config';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, toPage } from 'src/common/pagination';
 import type { Actor } from 'src/core/context/tenant-context';
@@ -47,9 +48,12 @@ export class BoardsService {
     private readonly members: BoardMembersRepository,
     private readonly audit: AuditService,
     private readonly config: BoardsConfig,
+    private readonly transactions: TenantTransactions,
   ) {}
 
   async list(actor: Actor, query: ListBoardsQuery): Promise<BoardPageResponse> {
+    // The tenant's pages carry at most their share of bytes a second (429 past it).
+    this.transactions.listBudget?.check(actor.tenantId);
     const limit = query.limit ?? 20;
     const sort = query.sort ?? 'updated_desc';
     const views = await this.boards.list({
@@ -67,7 +71,11 @@ export class BoardsService {
       limit,
       (view) => ({ value: view.board[sortedBy].toISOString(), id: view.board.id }),
       (view) => toBoardResponse(view, actor.userId),
-      { bytesOf: (view) => view.payloadBytes, maxBytes: this.config.listPageMaxBytes },
+      {
+        bytesOf: (view) => view.payloadBytes,
+        maxBytes: this.config.listPageMaxBytes,
+        spent: (bytes) => this.transactions.listBudget?.spend(actor.tenantId, bytes),
+      },
     );
   }
 

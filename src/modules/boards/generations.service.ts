@@ -1,4 +1,5 @@
 import { BoardsConfig } from 'src/core/config/boards-config';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, toPage } from 'src/common/pagination';
 import { DomainError } from 'src/core/errors/domain-error';
@@ -28,6 +29,7 @@ export class GenerationsService {
     private readonly generations: GenerationsRepository,
     private readonly audit: AuditService,
     private readonly config: BoardsConfig,
+    private readonly transactions: TenantTransactions,
   ) {}
 
   async create(
@@ -58,6 +60,7 @@ export class GenerationsService {
     boardId: string,
     query: ListGenerationsQuery,
   ): Promise<GenerationPageResponse> {
+    this.transactions.listBudget?.check(actor.tenantId);
     await this.boards.readable(actor, boardId);
     const limit = query.limit ?? 20;
     const rows = await this.generations.list({
@@ -73,7 +76,11 @@ export class GenerationsService {
       limit,
       (g) => ({ value: g.createdAt.toISOString(), id: g.id }),
       toGenerationResponse,
-      { bytesOf: (g) => g.payloadBytes, maxBytes: this.config.listPageMaxBytes },
+      {
+        bytesOf: (g) => g.payloadBytes,
+        maxBytes: this.config.listPageMaxBytes,
+        spent: (bytes) => this.transactions.listBudget?.spend(actor.tenantId, bytes),
+      },
     );
   }
 
