@@ -3,7 +3,7 @@
 //
 //   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 5] [--connections 20]
 //                      [--pool 10] [--keep]
-//   node bench/run.mjs --scenario noisy [--duration 20] [--rate 60] [--pool 10]   (bench/noisy.mjs)
+//   node bench/run.mjs --scenario noisy [--duration 20] [--rate 60] [--pool 10] [--limits raised]   (bench/noisy.mjs)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     scenario: { type: 'string', default: 'compare' },
     rate: { type: 'string' },
+    limits: { type: 'string' },
   },
 });
 if (args.scenario === 'noisy') {
@@ -48,6 +49,7 @@ if (args.scenario === 'noisy') {
     rate: args.rate,
     pool: args.pool,
     keep: args.keep,
+    limits: args.limits,
   });
   process.exit(met ? 0 : 1);
 } else if (args.scenario !== 'compare') {
