@@ -278,14 +278,28 @@ function chart({ quiet, underAttack }) {
 const START = '<!-- noisy:start -->';
 const END = '<!-- noisy:end -->';
 
-/** Replaces (or appends) the section between the markers, so the main run's report keeps it. */
-function writeNoisySection(result) {
+/** `text` with the part between `start` and `end` (markers included) replaced, or `part` appended. */
+function replaceBetween(text, start, end, part) {
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  return from >= 0 && to > from
+    ? `${text.slice(0, from)}${part}${text.slice(to + end.length)}`
+    : `${text.trimEnd()}\n\n${part}\n`;
+}
+
+/**
+ * Writes this run's part of the "Noisy neighbour" section (one part per --limits mode, the other
+ * kept as it was) between the markers, so the main run's report keeps the whole section.
+ */
+export function writeNoisySection(result) {
   const path = join(here, 'RESULTS.md');
   const ms = (value) => `${Number(value).toFixed(1)} ms`;
   const { quiet, underAttack, attacker, memory } = result;
+  const mode = result.raised ? 'raised' : 'shipped';
+  const chartFile = result.raised ? 'noisy-raised.svg' : 'noisy.svg';
   const lines = [
-    START,
-    '## Noisy neighbour',
+    `<!-- noisy-${mode}:start -->`,
+    `### ${result.raised ? 'Request limits raised: the database layers alone' : 'Shipped defaults'}`,
     '',
     `Run ${result.date}: \`npm run bench -- --scenario noisy${result.raised ? ' --limits raised' : ''}\`, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB (server, PostgreSQL and the load generators share them), PostgreSQL ${memory.server_version} (shared_buffers ${memory.shared_buffers}, huge pages ${memory.hugePagesInUse ? 'in use' : 'not in use'}), pool ${result.poolSize}, ${result.duration} s per phase, ${result.raised ? 'the shipped fairness defaults except the per-user and per-tenant request limits, raised out of the way (1,000,000 a minute) so that the attacker reaches the database' : 'the shipped fairness defaults'}. The victim tenant (20 users, each from its own address) reads its boards at ${result.rate} req/s, alone and then while the attacker tenant (5,000 boards × ~10 KB, 5 users) sends ${Object.entries(ATTACK).map(([name, { connections, rate }]) => `${name} at ${rate} req/s over ${connections} connections`).join(', ')}: searches for words in all of its boards, 100-item pages, creates past its boards quota, and guessed tenants and board ids from one address.`,
     '',
@@ -302,17 +316,17 @@ function writeNoisySection(result) {
     '|---|---|---|',
     ...result.checks.map((check) => `| ${check.target} | ${check.measured} | ${check.met ? 'yes' : '**no**'} |`),
     '',
-    '![victim latency, quiet and under attack](noisy.svg)',
-    END,
+    `![victim latency, quiet and under attack](${chartFile})`,
+    `<!-- noisy-${mode}:end -->`,
   ];
-  const section = lines.join('\n');
   const existing = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n';
-  const start = existing.indexOf(START);
-  const end = existing.indexOf(END);
-  const next =
-    start >= 0 && end > start
-      ? `${existing.slice(0, start)}${section}${existing.slice(end + END.length)}`
-      : `${existing.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, next);
-  writeFileSync(join(here, 'noisy.svg'), chart(result));
+  const from = existing.indexOf(START);
+  const to = existing.indexOf(END);
+  let section = from >= 0 && to > from ? existing.slice(from, to + END.length) : `${START}\n## Noisy neighbour\n${END}`;
+  // The section of an earlier layout (one run, no parts) starts afresh.
+  if (!section.includes('<!-- noisy-')) section = `${START}\n## Noisy neighbour\n${END}`;
+  const body = section.slice(START.length, section.length - END.length);
+  const updated = `${START}${replaceBetween(body.trimEnd(), `<!-- noisy-${mode}:start -->`, `<!-- noisy-${mode}:end -->`, lines.join('\n'))}\n${END}`;
+  writeFileSync(path, replaceBetween(existing, START, END, updated));
+  writeFileSync(join(here, chartFile), chart(result));
 }
