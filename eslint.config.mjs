@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { NO_REQUEST_SCOPE, boundaries } from './eslint.boundaries.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', '**/*.js', '**/*.mjs'] },
@@ -16,10 +17,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': [
-        'error',
-        { selector: "MemberExpression[object.name='Scope'][property.name='REQUEST']", message: 'No request scope: use singletons and the TenantContext.' },
-      ],
+      'no-restricted-syntax': ['error', NO_REQUEST_SCOPE],
     },
   },
   {
@@ -29,4 +27,5 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through BoardsConfig (src/core/config).' }],
     },
   },
+  ...boundaries,
 );

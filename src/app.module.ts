@@ -1,11 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BoardsConfig } from 'src/core/config/boards-config';
-import { CacheModule } from 'src/core/cache/tenant-cache';
+import { CacheModule } from 'src/core/cache/cache.module';
 import { ConfigModule } from 'src/core/config/config.module';
 import { ContextModule } from 'src/core/context/context.module';
 import type { DatabaseTarget } from 'src/core/database/data-sources';
 import { DatabaseModule } from 'src/core/database/database.module';
+import { ENTITIES } from 'src/entities';
 import { LoggingModule } from 'src/core/logging/logging.module';
+import { MetricsRegistryModule } from 'src/core/metrics/metrics-registry.module';
 import { RateLimitModule } from 'src/core/rate-limit/rate-limit.module';
 import { RedisModule } from 'src/core/redis/redis.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
@@ -28,8 +30,9 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ContextModule,
         LoggingModule,
+        MetricsRegistryModule,
         MetricsModule,
-        DatabaseModule.forRoot(options.databaseTarget),
+        DatabaseModule.forRoot(ENTITIES, options.databaseTarget),
         RedisModule,
         CacheModule,
         TenantsModule,

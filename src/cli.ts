@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
+import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
 import { MIGRATION_NAMES } from 'migrations/index';
+import { AppModule } from 'src/app.module';
 import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
 import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
 import { ConfigError } from 'src/core/config/env-parsers';
@@ -182,7 +184,12 @@ export function buildProgram(): Command {
     });
 
   registerAuthCommands(program, configOrExit);
-  registerTenantCommands(program, configOrExit);
+  registerTenantCommands(program, configOrExit, (config) =>
+    NestFactory.createApplicationContext(AppModule.forRoot(config), {
+      logger: false,
+      abortOnError: false,
+    }),
+  );
   return program;
 }
 

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { createTenant, inTenant, uniqueMarker } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv, type Claims } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
-import { requestJson, startApp, type JsonReply, type RunningApp } from 'test/support/http';
+import { call, startApp, type Reply, type RunningApp } from 'test/support/http';
 import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -1031,20 +1031,22 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
     );
   }
 
-  function call(app: AppName, sub: string, claims: Claims, header?: string, route?: Case['route']) {
-    return requestJson<MeBody>(
-      apps[app].baseUrl,
-      route?.method ?? 'GET',
-      route?.path ?? '/api/auth/me',
-      {
-        token: hs256Token({ sub, ...claims }),
-        headers: header === undefined ? {} : { 'x-tenant': header },
-        body: route?.body,
-      },
-    );
+  /** A request as `sub` with `claims` (and X-Tenant `header`): GET /api/auth/me unless `route`. */
+  function callAs(
+    app: AppName,
+    sub: string,
+    claims: Claims,
+    header?: string,
+    route?: Case['route'],
+  ) {
+    return call<MeBody>(apps[app], route?.method ?? 'GET', route?.path ?? '/api/auth/me', {
+      token: hs256Token({ sub, ...claims }),
+      tenant: header,
+      body: route?.body,
+    });
   }
 
-  async function expectAdmitted(reply: JsonReply<MeBody>, slug: string) {
+  async function expectAdmitted(reply: Reply<MeBody>, slug: string) {
     expect({ status: reply.status, tenant: reply.body?.tenant?.slug }).toEqual({
       status: 200,
       tenant: slug,
@@ -1099,32 +1101,32 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
 
     // Existing memberships the table relies on, each made through the API.
     await expectAdmitted(
-      await call('multi', 'acme-admin', verified('admin@acme.example', { tenant: 'acme' })),
+      await callAs('multi', 'acme-admin', verified('admin@acme.example', { tenant: 'acme' })),
       'acme',
     );
     await expectAdmitted(
-      await call('multi', 'cs-admin', verified('boss@attacker.test', { tenant: 'cs' })),
+      await callAs('multi', 'cs-admin', verified('boss@attacker.test', { tenant: 'cs' })),
       'cs',
     );
-    await expectAdmitted(await call('multi', 'claim-member', { tenant: 'acme' }), 'acme');
-    await expectAdmitted(await call('multi', 'removed-member', { tenant: 'acme' }), 'acme');
+    await expectAdmitted(await callAs('multi', 'claim-member', { tenant: 'acme' }), 'acme');
+    await expectAdmitted(await callAs('multi', 'removed-member', { tenant: 'acme' }), 'acme');
     await expectAdmitted(
-      await call('multi', 'bound-member', { tenant: 'bound', iss: BOUND_ISSUER }),
+      await callAs('multi', 'bound-member', { tenant: 'bound', iss: BOUND_ISSUER }),
       'bound',
     );
     await invite('globex', 'rowie@partner.example');
     await invite('globex', 'victim@cs.example');
     await invite('bound', 'bi@partner.example');
     await expectAdmitted(
-      await call('multi', 'row-member', verified('rowie@partner.example'), 'globex'),
+      await callAs('multi', 'row-member', verified('rowie@partner.example'), 'globex'),
       'globex',
     );
     await expectAdmitted(
-      await call('multi', 'cs-victim', verified('victim@cs.example'), 'globex'),
+      await callAs('multi', 'cs-victim', verified('victim@cs.example'), 'globex'),
       'globex',
     );
     await expectAdmitted(
-      await call(
+      await callAs(
         'multi',
         'bound-invited',
         verified('bi@partner.example', { iss: BOUND_ISSUER }),
@@ -1134,7 +1136,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
     );
     await invite('hooli', 'hm@partner.example');
     await expectAdmitted(
-      await call('multi', 'hooli-member', verified('hm@partner.example'), 'hooli'),
+      await callAs('multi', 'hooli-member', verified('hm@partner.example'), 'hooli'),
       'hooli',
     );
     // Two registrations: one by a squatter whose token names no tenant, one by an owner whose
@@ -1143,7 +1145,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
       ['squatter', 'squatted-org', {}],
       ['claim-owner', 'claimed-org', { tenant: 'claimed-org' }],
     ] as const) {
-      const registered = await requestJson(apps.multi.baseUrl, 'POST', '/api/tenants/register', {
+      const registered = await call(apps.multi, 'POST', '/api/tenants/register', {
         token: hs256Token({ sub, email: `${sub}@partner.example`, ...claims }),
         body: {
           organization_name: slug,
@@ -1154,8 +1156,8 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
       expect(registered.status).toBe(201);
     }
     // An admin offboarded in the IdP (no claim any more) whom another admin re-invites as member.
-    await expectAdmitted(await call('multi', 'ob-admin', { tenant: 'offboard' }), 'offboard');
-    await expectAdmitted(await call('multi', 'ob-second', { tenant: 'offboard' }), 'offboard');
+    await expectAdmitted(await callAs('multi', 'ob-admin', { tenant: 'offboard' }), 'offboard');
+    await expectAdmitted(await callAs('multi', 'ob-second', { tenant: 'offboard' }), 'offboard');
     const obSecondId = (
       (await sql(`SELECT id FROM users WHERE auth_subject = 'ob-second'`)) as { id: string }[]
     )[0].id;
@@ -1163,7 +1165,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
     const asObSecond = hs256Token({ sub: 'ob-second', tenant: 'offboard' });
     expect(
       (
-        await requestJson(apps.multi.baseUrl, 'PATCH', `/api/tenant/members/${obSecondId}`, {
+        await call(apps.multi, 'PATCH', `/api/tenant/members/${obSecondId}`, {
           token: asObAdmin,
           body: { role: 'admin' },
         })
@@ -1171,7 +1173,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
     ).toBe(200);
     expect(
       (
-        await requestJson(apps.multi.baseUrl, 'POST', '/api/tenant/invitations', {
+        await call(apps.multi, 'POST', '/api/tenant/invitations', {
           token: asObSecond,
           body: { email: 'ob-admin@partner.example', role: 'member' },
         })
@@ -1181,14 +1183,9 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
     const [{ id: removedId }] = (await sql(
       `SELECT id FROM users WHERE auth_subject = 'removed-member'`,
     )) as { id: string }[];
-    const removal = await requestJson(
-      apps.multi.baseUrl,
-      'DELETE',
-      `/api/tenant/members/${removedId}`,
-      {
-        token: hs256Token({ sub: 'acme-admin', tenant: 'acme' }),
-      },
-    );
+    const removal = await call(apps.multi, 'DELETE', `/api/tenant/members/${removedId}`, {
+      token: hs256Token({ sub: 'acme-admin', tenant: 'acme' }),
+    });
     expect(removal.status).toBe(204);
 
     // Invitations of initech, and the tenant states.
@@ -1231,7 +1228,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
 
   it.each(indexed)('#%i [%s] %s', async (index, app, _name, testCase) => {
     const sub = testCase.sub ?? `mx-${index}`;
-    const reply = await call(app, sub, testCase.claims ?? {}, testCase.header, testCase.route);
+    const reply = await callAs(app, sub, testCase.claims ?? {}, testCase.header, testCase.route);
     const outcome = testCase.outcome;
     if ('tenant' in outcome) {
       expect({ status: reply.status, tenant: reply.body?.tenant?.slug }).toEqual({
@@ -1320,7 +1317,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
   });
 
   it('a quarantined slug cannot be registered or created again', async () => {
-    const create = await requestJson(apps.multi.baseUrl, 'POST', '/api/setup/tenant', {
+    const create = await call(apps.multi, 'POST', '/api/setup/tenant', {
       token: hs256Token({ sub: 'root' }),
       body: { name: 'Ghost again', slug: 'ghost' },
     });
@@ -1328,7 +1325,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
     expect(create.body).toMatchObject({
       detail: expect.stringContaining('belonged to a deleted organization'),
     });
-    const register = await requestJson(apps.multi.baseUrl, 'POST', '/api/tenants/register', {
+    const register = await call(apps.multi, 'POST', '/api/tenants/register', {
       token: hs256Token({ sub: uniqueMarker('squatter'), email: 'a@b.test' }),
       body: { organization_name: 'Ghost', organization_slug: 'ghost', admin_email: 'a@b.test' },
     });

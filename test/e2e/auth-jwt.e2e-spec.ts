@@ -1,7 +1,4 @@
-import {
-  TENANT_CHANGES_SQL,
-  TenantRegistryWatcher,
-} from 'src/modules/tenants/tenant-registry.watcher';
+import { TENANT_CHANGES_SQL, TenantRegistryWatcher } from 'src/core/cache/tenant-registry.watcher';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { UsersRepository } from 'src/modules/auth/users.repository';
 import {

@@ -3,7 +3,7 @@ import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { createTenant } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { REDIS_URL, describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp } from 'test/support/http';
+import { call, startApp, type Reply, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -16,12 +16,6 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
 
 const REFUSALS = 20;
 const REQUESTS = 60;
-
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-  headers: Headers;
-}
 
 describeWithPostgres('the per-client limit before authentication', () => {
   let db: TestDatabase;
@@ -45,7 +39,7 @@ describeWithPostgres('the per-client limit before authentication', () => {
     first = await startApp(db.config(env), options);
     second = await startApp(db.config(env), options);
     token = hs256Token({ sub: 'limited-admin', tenant: 'limited' });
-    const created = await call(first, '10.0.0.1', 'POST', '/api/boards', { title: 'kept' });
+    const created = await callFrom(first, '10.0.0.1', 'POST', '/api/boards', { title: 'kept' });
     expect(created.status).toBe(201);
     boardId = String(created.body.id);
   }, 60_000);
@@ -56,41 +50,28 @@ describeWithPostgres('the per-client limit before authentication', () => {
     await db?.drop();
   });
 
-  async function call(
+  /** A request from `address` (the proxy's X-Forwarded-For), with the token unless `headers` differ. */
+  function callFrom(
     app: RunningApp,
     address: string,
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = { authorization: `Bearer ${token}` },
-  ): Promise<Reply> {
-    const response = await fetch(`${app.baseUrl}${path}`, {
-      method,
-      headers: {
-        ...headers,
-        'x-forwarded-for': address,
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
-      headers: response.headers,
-    };
+  ): Promise<Reply<Record<string, unknown>>> {
+    return call(app, method, path, { body, headers: { ...headers, 'x-forwarded-for': address } });
   }
 
   /** Every kind of refusal: no token, a tenant that does not exist, a board that does not. */
   const refusal = (app: RunningApp, address: string, i: number) =>
     i % 3 === 0
-      ? call(app, address, 'GET', '/api/boards', undefined, {})
+      ? callFrom(app, address, 'GET', '/api/boards', undefined, {})
       : i % 3 === 1
-        ? call(app, address, 'GET', '/api/boards', undefined, {
+        ? callFrom(app, address, 'GET', '/api/boards', undefined, {
             authorization: `Bearer ${token}`,
             'x-tenant': `nowhere-${i}`,
           })
-        : call(app, address, 'GET', `/api/boards/${randomUUID()}`);
+        : callFrom(app, address, 'GET', `/api/boards/${randomUUID()}`);
 
   /**
    * Tenant transactions the first replica has started so far: every database read or write of a
@@ -126,10 +107,14 @@ describeWithPostgres('the per-client limit before authentication', () => {
     });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // A valid request from that address is held back too; probes are not.
-    expect((await call(first, attacker, 'GET', `/api/boards/${boardId}`)).status).toBe(429);
-    expect((await call(first, attacker, 'GET', '/health/live', undefined, {})).status).toBe(200);
+    expect((await callFrom(first, attacker, 'GET', `/api/boards/${boardId}`)).status).toBe(429);
+    expect((await callFrom(first, attacker, 'GET', '/health/live', undefined, {})).status).toBe(
+      200,
+    );
     // Another address is served as usual.
-    expect((await call(first, '203.0.113.7', 'GET', `/api/boards/${boardId}`)).status).toBe(200);
+    expect((await callFrom(first, '203.0.113.7', 'GET', `/api/boards/${boardId}`)).status).toBe(
+      200,
+    );
   });
 
   it('a flood past the limit costs the database nothing; the same refusals from fresh addresses do', async () => {
@@ -179,9 +164,9 @@ describeWithPostgres('the per-client limit before authentication', () => {
     );
     try {
       const insistent = '192.0.2.77';
-      const replies: Reply[] = [];
+      const replies: Reply<Record<string, unknown>>[] = [];
       for (let i = 0; i < 5 + REFUSALS + 1; i++) {
-        replies.push(await call(strict, insistent, 'GET', `/api/boards/${boardId}`));
+        replies.push(await callFrom(strict, insistent, 'GET', `/api/boards/${boardId}`));
       }
       expect(replies.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       // The per-user limit answers the next ones (after the token is verified) …
@@ -201,7 +186,7 @@ describeWithPostgres('the per-client limit before authentication', () => {
     const busy = '192.0.2.200';
     const statuses: number[] = [];
     for (let i = 0; i < REQUESTS + 1; i++) {
-      statuses.push((await call(first, busy, 'GET', `/api/boards/${boardId}`)).status);
+      statuses.push((await callFrom(first, busy, 'GET', `/api/boards/${boardId}`)).status);
     }
     expect(statuses.slice(0, REQUESTS).every((status) => status === 200)).toBe(true);
     expect(statuses[REQUESTS]).toBe(429);

@@ -1,7 +1,7 @@
 import { createTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp } from 'test/support/http';
+import { call, startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -17,25 +17,6 @@ const ALLOWED = 'https://app.example.test';
 const SECOND = 'https://admin.example.test';
 const STRANGER = 'https://evil.example.test';
 const BODY_LIMIT = 4_096;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-async function call(
-  server: RunningApp,
-  path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Answer> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method: init.method ?? 'GET',
-    headers: init.headers,
-    body: init.body,
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
 
 describe('HTTP hardening', () => {
   let db: TestDatabase;
@@ -71,7 +52,7 @@ describe('HTTP hardening', () => {
     it.each(['/api/boards', '/health/live', '/api/nothing-here'])(
       'helmet security headers on %s, and no X-Powered-By',
       async (path) => {
-        const { headers } = await call(server, path, { headers: bearer(token) });
+        const { headers } = await call(server, 'GET', path, { token });
         expect({
           'x-content-type-options': headers.get('x-content-type-options'),
           'x-frame-options': headers.get('x-frame-options'),
@@ -101,7 +82,7 @@ describe('HTTP hardening', () => {
       ['a refused request', '/api/boards', false, 401],
       ['an unknown API route', '/api/nothing-here', true, 404],
     ])('%s gets the API CSP and Cache-Control: no-store', async (_, path, withToken, status) => {
-      const answer = await call(server, path, { headers: withToken ? bearer(token) : {} });
+      const answer = await call(server, 'GET', path, { headers: withToken ? bearer(token) : {} });
       expect(answer.status).toBe(status);
       expect(answer.headers.get('content-security-policy')).toBe(API_CSP);
       expect(answer.headers.get('cache-control')).toBe('no-store');
@@ -109,7 +90,7 @@ describe('HTTP hardening', () => {
 
     it('an allowed origin is echoed with credentials and the exposed headers', async () => {
       for (const origin of [ALLOWED, SECOND]) {
-        const { status, headers } = await call(server, '/api/boards', {
+        const { status, headers } = await call(server, 'GET', '/api/boards', {
           headers: { ...bearer(token), origin },
         });
         expect(status).toBe(200);
@@ -124,7 +105,7 @@ describe('HTTP hardening', () => {
     });
 
     it('another origin gets no CORS grant', async () => {
-      const { headers } = await call(server, '/api/boards', {
+      const { headers } = await call(server, 'GET', '/api/boards', {
         headers: { ...bearer(token), origin: STRANGER },
       });
       // No Access-Control-Allow-Origin: the browser withholds the response. (@fastify/cors still
@@ -140,8 +121,7 @@ describe('HTTP hardening', () => {
         'if-match',
         'x-tenant',
       ];
-      const preflight = await call(server, '/api/boards/some-id', {
-        method: 'OPTIONS',
+      const preflight = await call(server, 'OPTIONS', '/api/boards/some-id', {
         headers: {
           origin: ALLOWED,
           'access-control-request-method': 'PATCH',
@@ -158,18 +138,16 @@ describe('HTTP hardening', () => {
       expect(allowed).toEqual(expect.arrayContaining([...requested, 'x-request-id']));
       expect(preflight.headers.get('access-control-max-age')).toBe('600');
 
-      const refused = await call(server, '/api/boards', {
-        method: 'OPTIONS',
+      const refused = await call(server, 'OPTIONS', '/api/boards', {
         headers: { origin: STRANGER, 'access-control-request-method': 'POST' },
       });
       expect(refused.headers.get('access-control-allow-origin')).toBeNull();
     });
 
     it('a body over BOARDS_API_BODY_LIMIT_BYTES is 413 with the documented error body', async () => {
-      const answer = await call(server, '/api/boards', {
-        method: 'POST',
-        headers: { ...bearer(token), 'content-type': 'application/json' },
-        body: JSON.stringify({ title: 'big', description: 'x'.repeat(BODY_LIMIT) }),
+      const answer = await call(server, 'POST', '/api/boards', {
+        token,
+        body: { title: 'big', description: 'x'.repeat(BODY_LIMIT) },
       });
       expect(answer.status).toBe(413);
       expect(JSON.parse(answer.text)).toEqual({
@@ -180,16 +158,15 @@ describe('HTTP hardening', () => {
       });
       expect(answer.headers.get('cache-control')).toBe('no-store');
 
-      const justUnder = await call(server, '/api/boards', {
-        method: 'POST',
-        headers: { ...bearer(token), 'content-type': 'application/json' },
-        body: JSON.stringify({ title: 'fits', description: 'x'.repeat(BODY_LIMIT - 200) }),
+      const justUnder = await call(server, 'POST', '/api/boards', {
+        token,
+        body: { title: 'fits', description: 'x'.repeat(BODY_LIMIT - 200) },
       });
       expect(justUnder.status).toBe(201);
     });
 
     it('headers over 32 KiB are refused (431); a token over 16 KiB is refused by the guard', async () => {
-      const huge = await call(server, '/api/boards', {
+      const huge = await call(server, 'GET', '/api/boards', {
         headers: { ...bearer(token), 'x-padding': 'p'.repeat(40 * 1024) },
       });
       expect(huge.status).toBe(431);
@@ -199,7 +176,7 @@ describe('HTTP hardening', () => {
         tenant: tenant.slug,
         padding: 'p'.repeat(20 * 1024),
       });
-      const refused = await call(server, '/api/boards', { headers: bearer(bigToken) });
+      const refused = await call(server, 'GET', '/api/boards', { headers: bearer(bigToken) });
       expect(refused.status).toBe(401);
       expect(refused.headers.get('www-authenticate')).toContain('token too large');
     });
@@ -223,7 +200,7 @@ describe('HTTP hardening', () => {
     });
 
     it('a plain-HTTP API request is 403 with the documented body, even with a valid token', async () => {
-      const answer = await call(server, '/api/boards', { headers: bearer(token) });
+      const answer = await call(server, 'GET', '/api/boards', { token });
       expect(answer.status).toBe(403);
       const body = JSON.parse(answer.text) as Record<string, unknown>;
       expect(body).toEqual({
@@ -242,7 +219,7 @@ describe('HTTP hardening', () => {
     });
 
     it('X-Forwarded-Proto is not trusted from a client that is not the proxy', async () => {
-      const answer = await call(server, '/api/boards', {
+      const answer = await call(server, 'GET', '/api/boards', {
         headers: { ...bearer(token), 'x-forwarded-proto': 'https' },
       });
       expect(answer.status).toBe(403);
@@ -251,7 +228,7 @@ describe('HTTP hardening', () => {
     it.each(['/health/live', '/health/ready', '/health', '/metrics', '/health/live?probe=1'])(
       '%s stays reachable over plain HTTP',
       async (path) => {
-        const answer = await call(server, path);
+        const answer = await call(server, 'GET', path);
         expect(answer.status).toBe(200);
         expect(answer.headers.get('strict-transport-security')).toBe(
           'max-age=31536000; includeSubDomains',
@@ -266,15 +243,12 @@ describe('HTTP hardening', () => {
         '/health/live/extra',
         '/api/health/live',
       ]) {
-        expect([path, (await call(server, path, { headers: bearer(token) })).status]).toEqual([
-          path,
-          403,
-        ]);
+        expect([path, (await call(server, 'GET', path, { token })).status]).toEqual([path, 403]);
       }
     });
 
     it('CORS "*" allows any origin but never with credentials', async () => {
-      const answer = await call(server, '/health/live', { headers: { origin: STRANGER } });
+      const answer = await call(server, 'GET', '/health/live', { headers: { origin: STRANGER } });
       expect(answer.headers.get('access-control-allow-origin')).toBe('*');
       expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
     });
@@ -299,10 +273,10 @@ describe('HTTP hardening', () => {
     });
 
     it('refuses plain HTTP and serves X-Forwarded-Proto: https, with HSTS', async () => {
-      const plain = await call(server, '/api/boards', { headers: bearer(token) });
+      const plain = await call(server, 'GET', '/api/boards', { token });
       expect(plain.status).toBe(403);
 
-      const proxied = await call(server, '/api/boards', {
+      const proxied = await call(server, 'GET', '/api/boards', {
         headers: { ...bearer(token), 'x-forwarded-proto': 'https' },
       });
       expect(proxied.status).toBe(200);
@@ -315,7 +289,7 @@ describe('HTTP hardening', () => {
 
     it('probes and the scrape stay reachable over plain HTTP', async () => {
       for (const path of ['/health/live', '/health/ready', '/metrics']) {
-        expect([path, (await call(server, path)).status]).toEqual([path, 200]);
+        expect([path, (await call(server, 'GET', path)).status]).toEqual([path, 200]);
       }
     });
   });

@@ -1,13 +1,8 @@
 import { createTenant } from 'test/factories/seed';
-import { bearer, hs256Token, jwtAuthEnv, PLATFORM_ADMIN_SUBJECT } from 'test/factories/tokens';
+import { hs256Token, jwtAuthEnv, PLATFORM_ADMIN_SUBJECT } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
-import { startApp, type RunningApp } from 'test/support/http';
+import { call, startApp, type Reply, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 /**
  * Inputs that pass a naive validation but that PostgreSQL refuses (null in NOT NULL columns,
@@ -17,30 +12,12 @@ interface Answer {
 describeWithPostgres('input hardening: no client input reaches the database as a 500', () => {
   let db: TestDatabase;
   let app: RunningApp;
-  let owner: Record<string, string>;
-  let admin: Record<string, string>;
+  let owner: string;
+  let admin: string;
   let boardId: string;
   let tenantId: string;
 
-  async function call(
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    body?: unknown,
-  ): Promise<Answer> {
-    const response = await fetch(`${app.baseUrl}${path}`, {
-      method,
-      headers: { ...headers, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    };
-  }
-
-  function expectClientError(answer: Answer, status = 400): void {
+  function expectClientError(answer: Reply<unknown>, status = 400): void {
     expect(answer.status).toBe(status);
     expect(answer.body).toMatchObject({
       status,
@@ -56,9 +33,12 @@ describeWithPostgres('input hardening: no client input reaches the database as a
     db = await createTestDatabase();
     ({ id: tenantId } = await createTenant(db.owner, 'hardening'));
     app = await startApp(db.config(jwtAuthEnv({ BOARDS_MULTI_TENANT_MODE: 'true' })));
-    owner = bearer(hs256Token({ sub: 'hardening-owner', tenant: 'hardening' }));
-    admin = bearer(hs256Token({ sub: PLATFORM_ADMIN_SUBJECT }));
-    const created = await call('POST', '/api/boards', owner, { title: 'Original title' });
+    owner = hs256Token({ sub: 'hardening-owner', tenant: 'hardening' });
+    admin = hs256Token({ sub: PLATFORM_ADMIN_SUBJECT });
+    const created = await call(app, 'POST', '/api/boards', {
+      token: owner,
+      body: { title: 'Original title' },
+    });
     expect(created.status).toBe(201);
     boardId = String(created.body.id);
   }, 60_000);
@@ -77,8 +57,10 @@ describeWithPostgres('input hardening: no client input reaches the database as a
     ['NUL in the title', { title: 'a\u0000b' }],
     ['NUL inside settings', { settings: { note: 'x\u0000y' } }],
   ])('PATCH a board with %s is 400 and the board is unchanged', async (_, patch) => {
-    expectClientError(await call('PATCH', `/api/boards/${boardId}`, owner, patch));
-    const board = await call('GET', `/api/boards/${boardId}`, owner);
+    expectClientError(
+      await call(app, 'PATCH', `/api/boards/${boardId}`, { token: owner, body: patch }),
+    );
+    const board = await call(app, 'GET', `/api/boards/${boardId}`, { token: owner });
     expect(board.body).toMatchObject({ title: 'Original title', version: 1 });
   });
 
@@ -93,35 +75,44 @@ describeWithPostgres('input hardening: no client input reaches the database as a
       `/api/boards?cursor=${Buffer.from(JSON.stringify(['Jan 1 2026', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`,
     ],
   ])('listing with %s is 400', async (_, path) => {
-    expectClientError(await call('GET', path, owner));
+    expectClientError(await call(app, 'GET', path, { token: owner }));
   });
 
   it('a malformed If-Match is 400; a list of entity tags matches when one of them does', async () => {
     expectClientError(
-      await call(
-        'PATCH',
-        `/api/boards/${boardId}`,
-        { ...owner, 'if-match': 'not-an-etag' },
-        { description: 'x' },
-      ),
+      await call(app, 'PATCH', `/api/boards/${boardId}`, {
+        token: owner,
+        headers: { 'if-match': 'not-an-etag' },
+        body: { description: 'x' },
+      }),
     );
     const current = `"${boardId}.1"`;
-    const matched = await call(
-      'PATCH',
-      `/api/boards/${boardId}`,
-      { ...owner, 'if-match': `"stale", ${current}` },
-      { description: 'x' },
-    );
+    const matched = await call(app, 'PATCH', `/api/boards/${boardId}`, {
+      token: owner,
+      headers: { 'if-match': `"stale", ${current}` },
+      body: { description: 'x' },
+    });
     expect(matched.status).toBe(200);
   });
 
   it('a tenant name of spaces or null is 400 for the platform admin too', async () => {
     expectClientError(
-      await call('POST', '/api/setup/tenant', admin, { name: '   ', slug: 'blank-name' }),
+      await call(app, 'POST', '/api/setup/tenant', {
+        token: admin,
+        body: { name: '   ', slug: 'blank-name' },
+      }),
     );
-    expectClientError(await call('PUT', `/api/setup/tenant/${tenantId}`, admin, { name: null }));
     expectClientError(
-      await call('POST', '/api/setup/tenant', admin, { name: 'Null slug', slug: null }),
+      await call(app, 'PUT', `/api/setup/tenant/${tenantId}`, {
+        token: admin,
+        body: { name: null },
+      }),
+    );
+    expectClientError(
+      await call(app, 'POST', '/api/setup/tenant', {
+        token: admin,
+        body: { name: 'Null slug', slug: null },
+      }),
     );
     const [{ n }] = (await db.owner.query(
       `SELECT count(*)::int AS n FROM tenants WHERE slug = 'blank-name'`,

@@ -4,7 +4,7 @@ import { TenantIsolationViolationError } from 'src/core/errors/domain-error';
 import { createTenant, seedUser, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { bearer, hs256Token, jwtAuthEnv, nowSeconds } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
-import { expectError, requestJson, startApp, type RunningApp } from 'test/support/http';
+import { call, expectError, startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -84,22 +84,6 @@ async function scrapeUntil(
   }
 }
 
-async function call(
-  server: RunningApp,
-  path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      ...init.headers,
-      ...(init.body !== undefined && { 'content-type': 'application/json' }),
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
 const TENANT_REQUESTS = 'boards_tenant_requests_total';
 
 describe('metrics: GET /metrics after traffic', () => {
@@ -140,25 +124,24 @@ describe('metrics: GET /metrics after traffic', () => {
       valueOf(samples, TENANT_REQUESTS, { tenant_slug: tenant, endpoint }) -
       valueOf(before, TENANT_REQUESTS, { tenant_slug: tenant, endpoint });
 
-    const created = await call(server, '/api/boards', {
-      method: 'POST',
-      headers: bearer(tokenA),
+    const created = await call(server, 'POST', '/api/boards', {
+      token: tokenA,
       body: { title: `${tenantA.slug} board` },
     });
     expect(created.status).toBe(201);
     const boardId = String(created.body.id);
     for (let i = 0; i < 3; i++) {
-      expect((await call(server, '/api/boards', { headers: bearer(tokenA) })).status).toBe(200);
+      expect((await call(server, 'GET', '/api/boards', { token: tokenA })).status).toBe(200);
     }
     for (let i = 0; i < 2; i++) {
-      const read = await call(server, `/api/boards/${boardId}`, { headers: bearer(tokenA) });
+      const read = await call(server, 'GET', `/api/boards/${boardId}`, { token: tokenA });
       expect(read.status).toBe(200);
     }
     for (let i = 0; i < 2; i++) {
-      expect((await call(server, '/api/boards', { headers: bearer(tokenB) })).status).toBe(200);
+      expect((await call(server, 'GET', '/api/boards', { token: tokenB })).status).toBe(200);
     }
     // Tenant B asking for A's board: the same 404 as a missing one, counted under B.
-    const foreign = await call(server, `/api/boards/${boardId}`, { headers: bearer(tokenB) });
+    const foreign = await call(server, 'GET', `/api/boards/${boardId}`, { token: tokenB });
     expect(foreign.status).toBe(404);
 
     const after = await scrapeUntil(server, (samples) => {
@@ -227,7 +210,7 @@ describe('metrics: GET /metrics after traffic', () => {
       bearer(forged),
     ];
     for (const headers of attempts) {
-      expect((await call(server, '/api/boards', { headers })).status).toBe(401);
+      expect((await call(server, 'GET', '/api/boards', { headers })).status).toBe(401);
     }
 
     const after = read((await scrape(server)).samples);
@@ -235,7 +218,7 @@ describe('metrics: GET /metrics after traffic', () => {
   });
 
   it('BOARDS_ENABLE_ADVANCED_METRICS adds the duration histogram per route template', async () => {
-    expect((await call(server, '/api/boards', { headers: bearer(tokenB) })).status).toBe(200);
+    expect((await call(server, 'GET', '/api/boards', { token: tokenB })).status).toBe(200);
     const labels = { method: 'GET', route: '/api/boards', status_class: '2xx' };
     const samples = await scrapeUntil(server, (s) => {
       expect(valueOf(s, 'boards_http_request_duration_seconds_count', labels)).toBeGreaterThan(0);
@@ -252,7 +235,7 @@ describe('metrics: GET /metrics after traffic', () => {
 
   describeWithPostgres('on a real PostgreSQL server', () => {
     it('exposes the runtime pool: in use, idle and waiting connections', async () => {
-      await call(server, '/api/boards', { headers: bearer(tokenA) });
+      await call(server, 'GET', '/api/boards', { token: tokenA });
       const { samples } = await scrape(server);
       const pool = (state: string) =>
         samples.filter((s) => s.name === 'boards_db_pool_connections' && s.labels.state === state);
@@ -306,8 +289,8 @@ describe('metrics: GET /metrics after traffic', () => {
     });
 
     it('labels the first tenant by slug and counts the next one as "other"', async () => {
-      expect((await call(limited, '/api/boards', { headers: bearer(tokenA) })).status).toBe(200);
-      expect((await call(limited, '/api/boards', { headers: bearer(tokenB) })).status).toBe(200);
+      expect((await call(limited, 'GET', '/api/boards', { token: tokenA })).status).toBe(200);
+      expect((await call(limited, 'GET', '/api/boards', { token: tokenB })).status).toBe(200);
       const { samples } = await scrapeLimited();
       const endpoint = 'GET /api/boards';
       expect(valueOf(samples, TENANT_REQUESTS, { tenant_slug: tenantA.slug, endpoint })).toBe(1);
@@ -328,7 +311,7 @@ describe('metrics: GET /metrics after traffic', () => {
       const token = hs256Token({ sub: uniqueMarker('dave'), tenant: tenantA.slug });
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
-        statuses.push((await call(limited, '/api/boards', { headers: bearer(token) })).status);
+        statuses.push((await call(limited, 'GET', '/api/boards', { token })).status);
       }
       expect(statuses).toEqual([200, 200, 200, 429]);
       const { samples } = await scrapeLimited();
@@ -366,7 +349,7 @@ describe('metrics: GET /metrics after traffic', () => {
         ['the token without "Bearer "', { authorization: SCRAPE_TOKEN }],
         ['the token as Basic credentials', { authorization: `Basic ${SCRAPE_TOKEN}` }],
       ])('answers %s with 401 and the documented body, revealing nothing', async (_, headers) => {
-        const refused = await requestJson(prod.baseUrl, 'GET', '/metrics', { headers });
+        const refused = await call(prod, 'GET', '/metrics', { headers });
         expectError(refused, 401, 'Unauthorized', 'The metrics endpoint needs its bearer token.');
         expect(refused.headers.get('www-authenticate')).toBe('Bearer');
         expect(JSON.stringify(refused.body)).not.toMatch(/boards_|process_|prod-scrape/);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { createTenant } from 'test/factories/seed';
 import { PLATFORM_ADMIN_SUBJECT, hs256Token, jwtAuthEnv, signJws } from 'test/factories/tokens';
-import { startApp, type RunningApp } from 'test/support/http';
+import { call, startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -102,30 +102,22 @@ describe('OpenAPI-driven fuzz: no 5xx, no internals, always X-Request-Id', () =>
       email_verified: true,
     });
     const member = hs256Token({ sub: 'fuzz-member', tenant: 'fuzz' });
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${app.baseUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${admin}`,
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return (await response.json()) as Record<string, unknown>;
-    };
-    const me = await call('GET', '/api/auth/me');
+    /** A seed request as the tenant admin: its parsed body. */
+    const seed = async (method: string, path: string, body?: unknown) =>
+      (await call(app, method, path, { token: admin, body })).body;
+    const me = await seed('GET', '/api/auth/me');
     const boards: string[] = [];
     const generations: string[] = [];
     const invitations: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const board = await call('POST', '/api/boards', { title: `fuzz board ${i}` });
+      const board = await seed('POST', '/api/boards', { title: `fuzz board ${i}` });
       boards.push(String(board.id));
-      const generation = await call('POST', `/api/boards/${String(board.id)}/generations`, {
+      const generation = await seed('POST', `/api/boards/${String(board.id)}/generations`, {
         generator_name: 'g',
         artifact_type: 'image',
       });
       generations.push(String(generation.id));
-      const invitation = await call('POST', '/api/tenant/invitations', {
+      const invitation = await seed('POST', '/api/tenant/invitations', {
         email: `i${i}@fuzz.test`,
       });
       invitations.push(String(invitation.id));

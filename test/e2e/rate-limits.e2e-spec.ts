@@ -1,13 +1,7 @@
 import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { createTenant, uniqueMarker } from 'test/factories/seed';
 import { REDIS_URL, describeWithPostgres, describeWithRedis } from 'test/support/environment';
-import {
-  freePort,
-  startApp,
-  type RunningApp,
-  requestJson,
-  type JsonReply,
-} from 'test/support/http';
+import { call, freePort, startApp, type Reply, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -21,19 +15,13 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
 const PER_USER = 4;
 const PER_TENANT = 6;
 
-type Reply = JsonReply<Record<string, unknown> | undefined>;
-
-async function call(
-  server: RunningApp,
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown } = {},
-): Promise<Reply> {
-  return requestJson<Record<string, unknown> | undefined>(server.baseUrl, method, path, options);
-}
-
 /** A 429 with the four headers and the documented body naming the limit. */
-function expectLimited(reply: Reply, limit: number, name: string, windowSeconds: number): void {
+function expectLimited(
+  reply: Reply<unknown>,
+  limit: number,
+  name: string,
+  windowSeconds: number,
+): void {
   expect(reply.status).toBe(429);
   expect(reply.headers.get('x-ratelimit-limit')).toBe(String(limit));
   expect(reply.headers.get('x-ratelimit-remaining')).toBe('0');
@@ -63,7 +51,7 @@ async function metric(server: RunningApp, name: string, labels: string): Promise
 }
 
 /** n requests at once, statuses in completion-independent order. */
-async function statuses(n: number, request: () => Promise<Reply>): Promise<number[]> {
+async function statuses(n: number, request: () => Promise<Reply<unknown>>): Promise<number[]> {
   return (await Promise.all(Array.from({ length: n }, request))).map((r) => r.status);
 }
 

@@ -1,13 +1,7 @@
 import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { inTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import {
-  startApp,
-  type RunningApp,
-  requestJson,
-  type JsonReply,
-  expectError,
-} from 'test/support/http';
+import { call, expectError, startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -23,7 +17,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FRONTEND = 'https://app.boards.test';
 const MAX_PER_USER = 2;
 
-type Reply<T> = JsonReply<T>;
 interface TenantBody {
   id: string;
   name: string;
@@ -41,15 +34,6 @@ interface RegistrationBody {
 interface MeBody {
   user: { id: string; tenant_role: string; email: string | null };
   tenant: { id: string; slug: string; status: string };
-}
-
-async function call<T = RegistrationBody>(
-  server: RunningApp,
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<Reply<T>> {
-  return requestJson<T>(server.baseUrl, method, path, options);
 }
 
 /** A registrant: a fresh subject with an e-mail, and the token that names no tenant. */
@@ -75,7 +59,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
   let approval: RunningApp;
 
   const register = (server: RunningApp, token: string | undefined, body: unknown) =>
-    call(server, 'POST', '/api/tenants/register', { token, body });
+    call<RegistrationBody>(server, 'POST', '/api/tenants/register', { token, body });
   const tenantsRegisteredBy = async (subject: string): Promise<number> => {
     const [row] = (await db.owner.query(
       'SELECT count(*)::int AS n FROM tenants WHERE registered_by = $1',

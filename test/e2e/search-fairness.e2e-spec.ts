@@ -1,7 +1,7 @@
 import { createTenant, inTenant, insertUser } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
-import { requestJson, startApp, type RunningApp } from 'test/support/http';
+import { call, startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -61,8 +61,7 @@ describeWithPostgres('searches and list pages over HTTP draw on budgets of their
     await db?.drop();
   });
 
-  const get = (token: string, path: string, server = app) =>
-    requestJson(server.baseUrl, 'GET', path, { token });
+  const get = (token: string, path: string, server = app) => call(server, 'GET', path, { token });
 
   it("a tenant past its search budget gets 429; another tenant's searches are served", async () => {
     expect((await get(greedy, '/api/boards?q=glacier&limit=5')).status).toBe(200);

@@ -1,13 +1,7 @@
 import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { createTenant, inTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import {
-  startApp,
-  type RunningApp,
-  requestJson,
-  type JsonReply,
-  expectError,
-} from 'test/support/http';
+import { call, expectError, startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -23,7 +17,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
-type Reply<T> = JsonReply<T>;
 interface TenantBody {
   id: string;
   name: string;
@@ -48,15 +41,6 @@ interface StatusBody {
   recommendations: string[];
 }
 
-async function call<T = TenantBody>(
-  server: RunningApp,
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown } = {},
-): Promise<Reply<T>> {
-  return requestJson<T>(server.baseUrl, method, path, options);
-}
-
 describeWithPostgres('setup API (/api/setup/*)', () => {
   let db: TestDatabase;
   let multi: RunningApp;
@@ -78,7 +62,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
       return row.n;
     });
   const create = (body: Record<string, unknown>, server = multi) =>
-    call(server, 'POST', '/api/setup/tenant', { token: admin, body });
+    call<TenantBody>(server, 'POST', '/api/setup/tenant', { token: admin, body });
   const setStatus = (id: string, status: string) =>
     db.owner.query('UPDATE tenants SET status = $2 WHERE id = $1', [id, status]);
 
@@ -432,7 +416,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
       const created = await create({ name: 'Before', slug, settings: { keep: true } });
       await new Promise((done) => setTimeout(done, 5));
 
-      const renamed = await call(multi, 'PUT', `/api/setup/tenant/${created.body.id}`, {
+      const renamed = await call<TenantBody>(multi, 'PUT', `/api/setup/tenant/${created.body.id}`, {
         token: admin,
         body: { name: 'After' },
       });

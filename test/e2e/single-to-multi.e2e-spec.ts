@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TenantAuditReport } from 'src/modules/tenants/cli/tenant-audit';
 import { inTenant, uniqueMarker } from 'test/factories/seed';
-import { bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
 import {
   REPO_ROOT,
@@ -10,6 +10,8 @@ import {
   ensureBuilt,
   runCli,
   startApp,
+  call,
+  type Reply,
   type RunningApp,
 } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
@@ -38,25 +40,16 @@ describeWithPostgres('single-tenant → multi-tenant on the same database', () =
   const created: BoardBody[] = [];
   let before: MeBody;
 
-  const call = async <T>(
+  /** A request with `token` to the server running now (single-tenant first, then multi-tenant). */
+  const callRunning = <T>(
     method: string,
     path: string,
     token: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: T }> => {
+  ): Promise<Reply<T>> => {
     if (!server) throw new Error('no server running');
-    const response = await fetch(`${server.baseUrl}${path}`, {
-      method,
-      headers: {
-        ...bearer(token),
-        ...headers,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+    return call<T>(server, method, path, { token, body, headers });
   };
 
   beforeAll(async () => {
@@ -74,17 +67,22 @@ describeWithPostgres('single-tenant → multi-tenant on the same database', () =
     // Single-tenant tokens need no tenant claim.
     const token = hs256Token({ sub: subject, email: `${subject}@example.com` });
     for (const title of [`${marker} one`, `${marker} two`]) {
-      const reply = await call<BoardBody>('POST', '/api/boards', token, { title });
+      const reply = await callRunning<BoardBody>('POST', '/api/boards', token, { title });
       expect(reply.status).toBe(201);
       created.push(reply.body);
     }
-    const generation = await call('POST', `/api/boards/${created[0].id}/generations`, token, {
-      generator_name: 'flux-pro',
-      artifact_type: 'image',
-      input_params: { prompt: marker },
-    });
+    const generation = await callRunning(
+      'POST',
+      `/api/boards/${created[0].id}/generations`,
+      token,
+      {
+        generator_name: 'flux-pro',
+        artifact_type: 'image',
+        input_params: { prompt: marker },
+      },
+    );
     expect(generation.status).toBe(201);
-    const me = await call<MeBody>('GET', '/api/auth/me', token);
+    const me = await callRunning<MeBody>('GET', '/api/auth/me', token);
     expect(me.status).toBe(200);
     expect(me.body.tenant.slug).toBe('default');
     before = me.body;
@@ -115,15 +113,15 @@ describeWithPostgres('single-tenant → multi-tenant on the same database', () =
 
     // The same person, now with a token whose tenant claim names the default slug.
     const token = hs256Token({ sub: subject, email: `${subject}@example.com`, tenant: 'default' });
-    const me = await call<MeBody>('GET', '/api/auth/me', token);
+    const me = await callRunning<MeBody>('GET', '/api/auth/me', token);
     expect(me.status).toBe(200);
     expect(me.body.tenant).toEqual(expect.objectContaining({ id: before.tenant.id }));
     expect(me.body.user).toEqual(before.user);
 
-    const boards = await call<{ items: BoardBody[] }>('GET', '/api/boards', token);
+    const boards = await callRunning<{ items: BoardBody[] }>('GET', '/api/boards', token);
     expect(boards.status).toBe(200);
     expect(boards.body.items.map((b) => b.id).sort()).toEqual(created.map((b) => b.id).sort());
-    const generations = await call<{ items: unknown[] }>(
+    const generations = await callRunning<{ items: unknown[] }>(
       'GET',
       `/api/boards/${created[0].id}/generations`,
       token,
@@ -132,7 +130,7 @@ describeWithPostgres('single-tenant → multi-tenant on the same database', () =
     expect(generations.body.items).toHaveLength(1);
 
     // The X-Tenant header selects the existing membership as well.
-    const withHeader = await call<{ items: BoardBody[] }>(
+    const withHeader = await callRunning<{ items: BoardBody[] }>(
       'GET',
       '/api/boards',
       hs256Token({ sub: subject, email: `${subject}@example.com` }),

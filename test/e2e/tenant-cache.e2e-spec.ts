@@ -5,7 +5,7 @@ import {
   TENANT_CHANGES_SQL,
   REGISTRY_POLL_INTERVAL_MS,
   TenantRegistryWatcher,
-} from 'src/modules/tenants/tenant-registry.watcher';
+} from 'src/core/cache/tenant-registry.watcher';
 import { createTenant, inTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { TOKENS, bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { REDIS_URL, describeWithRedis } from 'test/support/environment';

@@ -1,13 +1,7 @@
 import { PLATFORM_ADMIN_SUBJECT, hs256Token, jwtAuthEnv, type Claims } from 'test/factories/tokens';
 import { createTenant, inTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
-import {
-  requestJson,
-  startApp,
-  type JsonReply,
-  type RunningApp,
-  expectError,
-} from 'test/support/http';
+import { call, expectError, startApp, type Reply, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -35,7 +29,6 @@ const BAD_CURSOR = 'The cursor is not valid; use next_cursor from a previous pag
 const notAMember = (slug: string): string =>
   `You are not a member of an organization "${slug}"; ask one of its admins for an invitation.`;
 
-type Reply<T> = JsonReply<T>;
 type Role = 'admin' | 'member';
 
 interface MeBody {
@@ -173,29 +166,18 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
 
   // ---- helpers ------------------------------------------------------------------------------------
 
-  /** One request; `tenant` becomes the X-Tenant header. */
-  const call = <T = Record<string, unknown>>(
-    method: string,
-    path: string,
-    options: { token?: string; body?: unknown; tenant?: string } = {},
-  ): Promise<Reply<T>> =>
-    requestJson<T>(server.baseUrl, method, path, {
-      token: options.token,
-      body: options.body,
-      headers: options.tenant === undefined ? {} : { 'x-tenant': options.tenant },
-    });
-
   /** A request as a member, in the member's tenant. */
   const as = <T = Record<string, unknown>>(
     member: Member,
     method: string,
     path: string,
     body?: unknown,
-  ): Promise<Reply<T>> => call<T>(method, path, { token: member.token, tenant: member.slug, body });
+  ): Promise<Reply<T>> =>
+    call<T>(server, method, path, { token: member.token, tenant: member.slug, body });
 
   /** GET /api/auth/me for `who` in tenant `slug` (by X-Tenant). */
   const me = (who: Person, slug: string): Promise<Reply<MeBody>> =>
-    call<MeBody>('GET', '/api/auth/me', { token: who.token, tenant: slug });
+    call<MeBody>(server, 'GET', '/api/auth/me', { token: who.token, tenant: slug });
 
   /** Admits `who` to `slug` and checks how: 200 with this role and membership source. */
   const admitted = async (
@@ -632,7 +614,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
     expect(removed.status).toBe(204);
 
     // Out at once, though the token's claim still lists the tenant.
-    expectNotMember(await call('GET', '/api/auth/me', { token: member.token }), org.slug);
+    expectNotMember(await call(server, 'GET', '/api/auth/me', { token: member.token }), org.slug);
     expectNotMember(await as(member, 'GET', `/api/boards/${ownBoard}`), org.slug);
 
     const board = await boardOwner(org.admin, ownBoard);
@@ -850,7 +832,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
     );
     // …and never one another tenant holds.
     const rival = await createTenant(db.owner, uniqueMarker('domains-rival'));
-    const given = await call<DomainBody>('POST', `/api/setup/tenant/${rival.id}/domains`, {
+    const given = await call<DomainBody>(server, 'POST', `/api/setup/tenant/${rival.id}/domains`, {
       token: platformAdmin,
       body: { domain: shared },
     });
@@ -870,10 +852,15 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
     expectNotMember(await me(rivalPerson, org.slug), org.slug);
 
     // The platform admin may give the tenant any domain.
-    const byPlatform = await call<DomainBody>('POST', `/api/setup/tenant/${org.id}/domains`, {
-      token: platformAdmin,
-      body: { domain: other },
-    });
+    const byPlatform = await call<DomainBody>(
+      server,
+      'POST',
+      `/api/setup/tenant/${org.id}/domains`,
+      {
+        token: platformAdmin,
+        body: { domain: other },
+      },
+    );
     expect(expectStatus(byPlatform, 201).domain).toBe(other);
     const listed = expectStatus(await as<DomainList>(org.admin, 'GET', '/api/tenant/domains'), 200);
     expect(listed.items.map((d) => d.domain).sort()).toEqual([acme, other].sort());
@@ -913,7 +900,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       method: string,
       path: string,
       body?: unknown,
-    ) => call<T>(method, `${base}${path}`, { token: platformAdmin, body });
+    ) => call<T>(server, method, `${base}${path}`, { token: platformAdmin, body });
 
     expectStatus(await asPlatform('POST', '/domains', { domain: staff }), 201);
     // A tenant whose members all joined through its domain: nobody is admin.
@@ -968,7 +955,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       ['POST', '/domains', { domain: `x-${staff}` }],
     ];
     for (const [method, path, body] of refused) {
-      const reply = await call(method, `${base}${path}`, { token: first.token, body });
+      const reply = await call(server, method, `${base}${path}`, { token: first.token, body });
       expectError(reply, 403, 'Forbidden', NOT_PLATFORM_ADMIN);
     }
     expect(await activeAdmins(tenant.id)).toEqual([first.id]);
@@ -980,7 +967,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       ['DELETE', `/members/${first.id}`],
       ['GET', '/domains'],
     ] as [string, string, unknown?][]) {
-      const reply = await call(method, `${unknown}${path}`, { token: platformAdmin, body });
+      const reply = await call(server, method, `${unknown}${path}`, { token: platformAdmin, body });
       expectError(reply, 404, 'Not Found', 'Tenant not found.');
     }
   });

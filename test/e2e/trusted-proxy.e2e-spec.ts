@@ -1,7 +1,7 @@
 import { createTenant, uniqueMarker } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
-import { requestJson, startApp, type JsonReply, type RunningApp } from 'test/support/http';
+import { call, startApp, type Reply, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -78,17 +78,17 @@ describeWithPostgres('client addresses behind a proxy (BOARDS_TRUST_PROXY)', () 
    * `board.create` audit event recorded.
    */
   async function auditedIp(name: keyof typeof servers, forwardedFor?: string): Promise<string> {
-    const { baseUrl } = server(name);
+    const app = server(name);
     const headers: Record<string, string> =
       forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor };
-    const created = await requestJson<{ id: string }>(baseUrl, 'POST', '/api/boards', {
+    const created = await call<{ id: string }>(app, 'POST', '/api/boards', {
       token: adminToken,
       body: { title: uniqueMarker('audited') },
       headers,
     });
     expect(created.status).toBe(201);
-    const events = await requestJson<{ items: AuditEvent[] }>(
-      baseUrl,
+    const events = await call<{ items: AuditEvent[] }>(
+      app,
       'GET',
       '/api/audit-events?action=board.create&limit=100',
       { token: adminToken },
@@ -100,11 +100,8 @@ describeWithPostgres('client addresses behind a proxy (BOARDS_TRUST_PROXY)', () 
   }
 
   /** A public route without a limit of its own: counted per client address (no principal). */
-  const publicCall = (
-    name: keyof typeof servers,
-    forwardedFor: string,
-  ): Promise<JsonReply<unknown>> =>
-    requestJson(server(name).baseUrl, 'GET', '/api/tenants/registration/status', {
+  const publicCall = (name: keyof typeof servers, forwardedFor: string): Promise<Reply<unknown>> =>
+    call(server(name), 'GET', '/api/tenants/registration/status', {
       headers: { 'x-forwarded-for': forwardedFor },
     });
 

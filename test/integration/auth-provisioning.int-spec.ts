@@ -2,7 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import type { Principal } from 'src/core/context/tenant-context';
 import { createApp } from 'src/main';
-import { TenantCache, type TenantRecord } from 'src/core/cache/tenant-cache';
+import { TenantCache } from 'src/core/cache/tenant-cache';
+import type { TenantRecord } from 'src/core/context/records';
 import {
   UserProvisioningService,
   type AdmissionFacts,

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DatabaseTarget } from 'src/core/database/data-sources';
+import { ENTITIES } from 'src/entities';
 import { isDatabaseUnavailable } from 'src/core/database/database-unavailable';
 import { QUERY_READ_TIMEOUT_MARGIN_MS } from 'src/core/database/guarded-pg-client';
 import { describeWithPostgres } from 'test/support/environment';
@@ -39,6 +40,7 @@ describeWithPostgres('a frozen database server', () => {
         BOARDS_STATEMENT_TIMEOUT_SEARCH_MS: String(STATEMENT_TIMEOUT_MS),
         BOARDS_DATABASE_CONNECT_TIMEOUT_MS: '1000',
       }),
+      ENTITIES,
     );
     runtime = await target.connect('runtime', { poolSize: 2 });
   }, 60_000);

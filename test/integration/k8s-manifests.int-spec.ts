@@ -14,7 +14,7 @@ import { KNOWN_VARIABLES, loadConfig } from 'src/core/config/boards-config';
 import { UNPREFIXED_ROUTES } from 'src/main';
 import { HealthController } from 'src/modules/health/health.controller';
 import { HttpMetricsHook } from 'src/modules/metrics/http-metrics.hook';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 import { REPO_ROOT } from 'test/support/http';
 
 /**

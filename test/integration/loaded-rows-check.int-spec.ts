@@ -4,7 +4,7 @@ import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantEntitySubscriber } from 'src/core/database/tenant-entity.subscriber';
 import { TenantIsolationViolationError } from 'src/core/errors/domain-error';
 import { createApp } from 'src/main';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /** The ORM layer's check for rows read with plain SQL (the hot board reads). */

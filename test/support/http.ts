@@ -139,35 +139,53 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface JsonReply<T> {
-  status: number;
-  headers: Headers;
-  /** The parsed JSON body; undefined when the response has none (204). */
-  body: T;
+/** What `call` sends besides the method and path. */
+export interface CallOptions {
+  /** Bearer token; none sends no Authorization header. */
+  readonly token?: string;
+  /** The X-Tenant header: which of the caller's tenants the request is for. */
+  readonly tenant?: string;
+  /** Sent as JSON with Content-Type application/json. */
+  readonly body?: unknown;
+  /** Extra request headers; they win over the ones set from the options above. */
+  readonly headers?: Record<string, string>;
 }
 
-/** One JSON request: bearer token and extra headers optional, body sent as JSON. */
-export async function requestJson<T = Record<string, unknown>>(
-  baseUrl: string,
+/** One answer of `call`. */
+export interface Reply<T> {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The parsed body when the answer is JSON; undefined when it is empty (204) or not JSON. */
+  readonly body: T;
+  /** The body as received (for answers that are not JSON, and for scans of what was sent). */
+  readonly text: string;
+}
+
+/** One HTTP request to a running app: `call(server, 'POST', '/api/boards', { token, body })`. */
+export async function call<T = Record<string, unknown>>(
+  server: Pick<RunningApp, 'baseUrl'>,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<JsonReply<T>> {
+  options: CallOptions = {},
+): Promise<Reply<T>> {
   const headers: Record<string, string> = {
-    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    ...(options.token !== undefined && { authorization: `Bearer ${options.token}` }),
+    ...(options.tenant !== undefined && { 'x-tenant': options.tenant }),
+    ...(options.body !== undefined && { 'content-type': 'application/json' }),
     ...options.headers,
   };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${baseUrl}${path}`, {
+  const response = await fetch(`${server.baseUrl}${path}`, {
     method,
     headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await response.text();
+  const json = text !== '' && /\bjson\b/.test(response.headers.get('content-type') ?? '');
   return {
     status: response.status,
     headers: response.headers,
-    body: (text ? JSON.parse(text) : undefined) as T,
+    body: (json ? JSON.parse(text) : undefined) as T,
+    text,
   };
 }
 
@@ -192,7 +210,7 @@ export function cliJson<T>(result: CliResult): T {
  * request id of the response's X-Request-Id header.
  */
 export function expectError(
-  reply: JsonReply<unknown>,
+  reply: Pick<Reply<unknown>, 'status' | 'headers' | 'body'>,
   status: number,
   error: string,
   detail: string | RegExp = /./,

@@ -5,6 +5,7 @@ import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
 import { DatabaseTarget } from 'src/core/database/data-sources';
 import { LEAKPROOF_ILIKE_SQL } from 'src/core/database/search-index';
 import { MigrationRunner } from 'src/core/database/migration-runner';
+import { ENTITIES } from 'src/entities';
 import { ADMIN_URL, hasPostgres } from './environment';
 
 /**
@@ -85,7 +86,7 @@ export async function createTestDatabase(
       ...overrides,
     });
 
-  const target = await DatabaseTarget.open(config());
+  const target = await DatabaseTarget.open(config(), ENTITIES);
   const owner = await target.connect('owner');
   await new MigrationRunner(owner, runtimeRole).up();
   const runtime = await target.connect('runtime');

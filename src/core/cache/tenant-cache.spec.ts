@@ -1,6 +1,6 @@
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import type { RedisConnection } from 'src/core/redis/redis.module';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 import { createHash } from 'node:crypto';
 import {
   CONFIRMATION_MAX_AGE_MS,
@@ -65,6 +65,88 @@ describe('TenantCache (in-process tier, no Redis)', () => {
     await cache.forgetAllUsers();
     expect(await cache.getUser('t1', 'jwt', 'bob')).toBeUndefined();
     expect(await cache.getUser('t2', 'jwt', 'alice')).toBeUndefined();
+  });
+
+  describe('read-through', () => {
+    const record = (slug: string) => ({
+      id: `id-${slug}`,
+      slug,
+      name: slug,
+      status: 'active' as const,
+      allowedIssuers: [],
+      claimsAdmit: true,
+    });
+    const member = (id: string) => ({
+      id,
+      tenantRole: 'member' as const,
+      email: null,
+      displayName: null,
+      avatarUrl: null,
+      membershipSource: 'claim' as const,
+    });
+
+    it('loads a tenant once, then serves it from the cache', async () => {
+      const load = jest.fn(async () => record('reader'));
+      expect(await cache.tenant('reader', load)).toMatchObject({ id: 'id-reader' });
+      expect(await cache.tenant('reader', load)).toMatchObject({ id: 'id-reader' });
+      expect(load).toHaveBeenCalledTimes(1);
+    });
+
+    it('remembers a slug that named nothing: the next lookup does not load', async () => {
+      const load = jest.fn(async () => undefined);
+      expect(await cache.tenant('nobody', load)).toBeUndefined();
+      expect(await cache.tenant('nobody', load)).toBeUndefined();
+      expect(load).toHaveBeenCalledTimes(1);
+    });
+
+    it('does not store a tenant loaded while an invalidation arrived', async () => {
+      const load = jest.fn(async () => {
+        await cache.forgetTenant('racing');
+        return record('racing');
+      });
+      expect(await cache.tenant('racing', load)).toMatchObject({ id: 'id-racing' });
+      expect(await cache.getTenant('racing')).toBeUndefined();
+    });
+
+    it('serves a cached user only when `usable` accepts it; otherwise loads with the cached record', async () => {
+      const identity = { provider: 'jwt', subject: 'carol' };
+      const first = jest.fn(async () => member('u-carol'));
+      expect(await cache.user('t9', identity, () => true, first)).toMatchObject({ id: 'u-carol' });
+      const accepted = jest.fn(async () => member('other'));
+      expect(await cache.user('t9', identity, () => true, accepted)).toMatchObject({
+        id: 'u-carol',
+      });
+      expect(accepted).not.toHaveBeenCalled();
+      const refused = jest.fn(async (cached: unknown) => ({
+        ...member('u-carol-2'),
+        seen: cached,
+      }));
+      const user = await cache.user('t9', identity, () => false, refused);
+      expect(refused).toHaveBeenCalledWith(expect.objectContaining({ id: 'u-carol' }));
+      expect(user).toMatchObject({ id: 'u-carol-2' });
+      expect(await cache.getUser('t9', 'jwt', 'carol')).toMatchObject({ id: 'u-carol-2' });
+    });
+
+    it('does not store a user loaded while an invalidation arrived, nor an absent one', async () => {
+      const identity = { provider: 'jwt', subject: 'dave' };
+      await cache.user(
+        't9',
+        identity,
+        () => true,
+        async () => {
+          await cache.forgetUser('t9', 'jwt', 'dave');
+          return member('u-dave');
+        },
+      );
+      expect(await cache.getUser('t9', 'jwt', 'dave')).toBeUndefined();
+      await cache.user(
+        't9',
+        { provider: 'jwt', subject: 'erin' },
+        () => true,
+        async () => undefined,
+      );
+      expect(await cache.getUser('t9', 'jwt', 'erin')).toBeUndefined();
+    });
   });
 
   it('digests a cache key as the SQL trigger does: SHA-256 of the UTF-8 key, in hex', () => {

@@ -1,35 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Global, Injectable, Logger, Module } from '@nestjs/common';
-import type { MembershipSource, TenantRole } from 'src/core/context/tenant-context';
+import { Injectable, Logger } from '@nestjs/common';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { RedisConnection } from 'src/core/redis/redis.module';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
-import type { TenantQuotaOverrides, TenantStatus } from 'src/modules/tenants/tenant.entity';
+import { MetricsService } from 'src/core/metrics/metrics.service';
+import type { TenantRecord, UserRecord } from 'src/core/context/records';
 import { LruTtlCache } from './lru-ttl-cache';
-
-/** What a request needs to know about its tenant. */
-export interface TenantRecord {
-  readonly id: string;
-  readonly slug: string;
-  readonly name: string;
-  readonly status: TenantStatus;
-  /** Token issuers this tenant is bound to; empty means every trusted issuer. */
-  readonly allowedIssuers: readonly string[];
-  /** Whether the identity provider's tenant claim admits people (see Tenant.claimsAdmit). */
-  readonly claimsAdmit: boolean;
-  /** Quota overrides of a platform admin (absent in entries cached before quotas existed). */
-  readonly quotas?: TenantQuotaOverrides;
-}
-
-/** A provisioned user, as the guards and /api/auth/me see it. */
-export interface UserRecord {
-  readonly id: string;
-  readonly tenantRole: TenantRole;
-  readonly membershipSource: MembershipSource;
-  readonly email: string | null;
-  readonly displayName: string | null;
-  readonly avatarUrl: string | null;
-}
 
 /**
  * Long, because TenantRegistryWatcher drops cached tenants, and changed users, within a second of
@@ -109,6 +84,48 @@ export class TenantCache {
   /** Take before reading a user from the database; give it to setUser. */
   userVersion(): number {
     return this.usersVersion;
+  }
+
+  /**
+   * The tenant named `slug`, read through the cache: a cached record, else (unless the slug is
+   * known to name nothing) `load()`, whose answer is stored — or remembered as missing for a few
+   * seconds — unless an invalidation arrived while it loaded.
+   */
+  async tenant(
+    slug: string,
+    load: () => Promise<TenantRecord | undefined>,
+  ): Promise<TenantRecord | undefined> {
+    const cached = await this.getTenant(slug);
+    if (cached) return cached;
+    // Unknown slugs (typos, probing through X-Tenant) are answered from memory for a few seconds.
+    if (this.knownMissing(slug)) return undefined;
+    const version = this.tenantVersion();
+    const record = await load();
+    if (!record) {
+      this.rememberMissing(slug);
+      return undefined;
+    }
+    await this.setTenant(record, version);
+    return record;
+  }
+
+  /**
+   * The user of `identity` in `tenantId`, read through the cache: a cached record that `usable`
+   * accepts, else `load(cached)` (which may refresh or create the row), whose answer is stored
+   * unless an invalidation arrived while it loaded.
+   */
+  async user(
+    tenantId: string,
+    identity: { readonly provider: string; readonly subject: string },
+    usable: (cached: UserRecord) => boolean,
+    load: (cached: UserRecord | undefined) => Promise<UserRecord | undefined>,
+  ): Promise<UserRecord | undefined> {
+    const cached = await this.getUser(tenantId, identity.provider, identity.subject);
+    if (cached && usable(cached)) return cached;
+    const version = this.userVersion();
+    const user = await load(cached);
+    if (user) await this.setUser(tenantId, identity.provider, identity.subject, user, version);
+    return user;
   }
 
   getTenant(slug: string): Promise<TenantRecord | undefined> {
@@ -311,7 +328,3 @@ export class TenantCache {
 export function userKeyDigest(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
-
-@Global()
-@Module({ providers: [TenantCache], exports: [TenantCache] })
-export class CacheModule {}

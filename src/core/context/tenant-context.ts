@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CLS_REQ, ClsService, type ClsStore } from 'nestjs-cls';
 import type { EntityManager } from 'typeorm';
-import type { TenantRecord, UserRecord } from 'src/core/cache/tenant-cache';
+import type { TenantRecord, TenantRole, UserRecord } from './records';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 import {
   annotateRequest,
@@ -9,36 +9,12 @@ import {
   type RequestLogFields,
 } from 'src/core/logging/request-log-fields';
 
-export type TenantRole = 'admin' | 'member';
-
-/**
- * How a user row became a member of its tenant (DESIGN.md §2 "Admission"):
- * - `claim`: the identity provider's tenant claim; admits only while the token lists the tenant;
- * - `registration`, `setup_admin`, `invitation`, `domain` (a verified e-mail at one of the
- *   tenant's own domains), `default` (the default tenant of a single-tenant install, or the
- *   development provider) and `legacy` (rows older than explicit admission): memberships of their
- *   own, until an admin removes them or the person leaves;
- * - `email_domain`: a pre-upgrade row the retired e-mail first-label rule may have created; admits
- *   nobody until a claim, an invitation or a verified domain confirms it;
- * - `removed`: an admin ended the membership (or the person left); only a new invitation readmits;
- * - `system`: the sample-data owner, never a caller.
- */
-export const MEMBERSHIP_SOURCES = [
-  'claim',
-  'default',
-  'registration',
-  'setup_admin',
-  'invitation',
-  'domain',
-  'legacy',
-  'email_domain',
-  'removed',
-  'system',
-] as const;
-export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
-
-/** Sources that are not (or no longer) a person's membership. */
-export const INACTIVE_SOURCES: readonly MembershipSource[] = ['removed', 'system'];
+export {
+  INACTIVE_SOURCES,
+  MEMBERSHIP_SOURCES,
+  type MembershipSource,
+  type TenantRole,
+} from './records';
 
 /** Who is calling, as established by the auth guard. */
 export interface Principal {

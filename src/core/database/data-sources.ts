@@ -4,7 +4,6 @@ import { MIGRATIONS } from 'migrations/index';
 import type { BoardsConfig, DatabaseConfig } from 'src/core/config/boards-config';
 import { EmbeddedDatabase } from './embedded-database';
 import { GuardedPgClient, QUERY_READ_TIMEOUT_MARGIN_MS } from './guarded-pg-client';
-import { ENTITIES } from './entities';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 export type ConnectionPurpose = 'runtime' | 'owner';
@@ -22,6 +21,10 @@ const QUIET_TYPEORM_LOGGER: TypeOrmLogger = {
   log: () => undefined,
 };
 
+/** An entity class the data sources map. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own type for entity classes
+export type EntityClass = Function;
+
 /**
  * Where the database lives: a PostgreSQL server (URLs from the config) or the embedded PGlite.
  * Opened once per process; the runtime and owner data sources are built on it.
@@ -30,13 +33,21 @@ export class DatabaseTarget {
   private constructor(
     private readonly config: BoardsConfig,
     readonly embedded: EmbeddedDatabase | undefined,
+    private readonly entities: readonly EntityClass[],
   ) {}
 
-  static async open(config: BoardsConfig): Promise<DatabaseTarget> {
+  /**
+   * `entities`: the classes the data sources map (the application's list, src/entities.ts);
+   * owner-level tools that only run SQL need none.
+   */
+  static async open(
+    config: BoardsConfig,
+    entities: readonly EntityClass[] = [],
+  ): Promise<DatabaseTarget> {
     const embedded = config.usesEmbeddedDatabase
       ? await EmbeddedDatabase.open(config.database.embeddedDataDir)
       : undefined;
-    return new DatabaseTarget(config, embedded);
+    return new DatabaseTarget(config, embedded, entities);
   }
 
   /**
@@ -51,7 +62,7 @@ export class DatabaseTarget {
     const { database } = this.config;
     const base: PostgresDataSourceOptions = {
       type: 'postgres',
-      entities: ENTITIES,
+      entities: [...this.entities],
       migrations: MIGRATIONS,
       migrationsTableName: 'migrations',
       migrationsTransactionMode: 'all',

@@ -9,7 +9,7 @@ import {
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
-import { DatabaseTarget } from './data-sources';
+import { DatabaseTarget, type EntityClass } from './data-sources';
 import { IsolationInspector } from './isolation-inspector';
 import { MigrationRunner } from './migration-runner';
 import { databaseStep } from './startup-failure';
@@ -47,10 +47,11 @@ const OWNS_TARGET = Symbol('OWNS_TARGET');
 @Module({})
 export class DatabaseModule implements OnApplicationShutdown {
   /**
-   * `external`: a target opened by the caller (tests share one embedded database between the
-   * app and their own connections); the caller closes it.
+   * `entities`: the application's entity list (src/entities.ts). `external`: a target opened by
+   * the caller (tests share one embedded database between the app and their own connections);
+   * the caller closes it.
    */
-  static forRoot(external?: DatabaseTarget): DynamicModule {
+  static forRoot(entities: readonly EntityClass[], external?: DatabaseTarget): DynamicModule {
     return {
       module: DatabaseModule,
       providers: [
@@ -59,7 +60,7 @@ export class DatabaseModule implements OnApplicationShutdown {
           : {
               provide: DatabaseTarget,
               inject: [BoardsConfig],
-              useFactory: (config: BoardsConfig) => DatabaseTarget.open(config),
+              useFactory: (config: BoardsConfig) => DatabaseTarget.open(config, entities),
             },
         { provide: OWNS_TARGET, useValue: external === undefined },
         {

@@ -17,6 +17,15 @@ type Release = (err?: unknown) => void;
 type ConnectCallback = (err: Error | null, client: EmbeddedClient | null, release: Release) => void;
 
 const ACQUIRE_TIMEOUT_MS = 30_000;
+
+/** Carried by every embedded stand-in pool, so that it is never taken for a pg Pool. */
+export const EMBEDDED_POOL = Symbol('boards.embeddedPool');
+
+/** Whether `value` is a pool of the embedded database (see EMBEDDED_POOL). */
+export function isEmbeddedPool(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && EMBEDDED_POOL in value;
+}
+
 /**
  * The embedded PostgreSQL (PGlite) for development. PGlite is a single session, so this class
  * lends it to one borrower (one TypeORM query runner, which is one transaction) at a time: without
@@ -69,6 +78,8 @@ export class EmbeddedDatabase {
     const database = this;
     return {
       Pool: class EmbeddedPool extends EventEmitter {
+        readonly [EMBEDDED_POOL] = true;
+
         connect(callback?: ConnectCallback): Promise<EmbeddedClient> | undefined {
           const lent = database.lend(role);
           if (!callback) return lent.then(({ client }) => client);

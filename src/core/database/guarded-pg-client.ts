@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client } from 'pg';
+import { destroyConnectionSocket } from './driver-internals';
 
 /** node-postgres' error when a query got no answer within `query_timeout`. */
 export const QUERY_READ_TIMEOUT_MESSAGE = 'Query read timeout';
@@ -17,10 +18,6 @@ export const queryReadTimeout = new AsyncLocalStorage<number>();
 export function readTimeoutFor(ms: number): number {
   // 0 would fall back to the pool's timeout; "none" is the longest timer Node allows.
   return ms === 0 ? 2_147_483_647 : ms + QUERY_READ_TIMEOUT_MARGIN_MS;
-}
-
-interface ConnectedClient {
-  connection?: { stream?: { destroy(): void } };
 }
 
 /**
@@ -67,7 +64,7 @@ export class GuardedPgClient extends Client {
 
   private dropIfTimedOut(err: unknown): void {
     if (err instanceof Error && err.message === QUERY_READ_TIMEOUT_MESSAGE) {
-      (this as unknown as ConnectedClient).connection?.stream?.destroy();
+      destroyConnectionSocket(this);
     }
   }
 }

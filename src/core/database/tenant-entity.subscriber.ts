@@ -11,7 +11,7 @@ import {
 } from 'typeorm';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantIsolationViolationError } from 'src/core/errors/domain-error';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 
 export type ViolationType =
   | 'insert_without_tenant'
@@ -87,6 +87,20 @@ export class TenantEntitySubscriber implements EntitySubscriberInterface {
     if (!tenantId) this.violationIn('load_without_tenant', tableName);
     for (const row of rows) {
       if (row.tenant_id !== tenantId) this.violationIn('cross_tenant_load', tableName);
+    }
+  }
+
+  /**
+   * The check of a plain-SQL read made for `tenantId` (TenantScopedRepository.select): inside a
+   * request bound to a tenant, the read must be for that tenant; every row must belong to it (or,
+   * before the request is bound — admission, registration, platform work — to `tenantId`).
+   */
+  verifyRead(tableName: string, tenantId: string, rows: readonly { tenant_id?: unknown }[]): void {
+    const bound = this.context.optionalTenantId;
+    if (bound !== undefined && bound !== tenantId) this.violationIn('cross_tenant_load', tableName);
+    const expected = bound ?? tenantId;
+    for (const row of rows) {
+      if (row.tenant_id !== expected) this.violationIn('cross_tenant_load', tableName);
     }
   }
 

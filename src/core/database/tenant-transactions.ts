@@ -1,10 +1,16 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { CLS_REQ, ClsService } from 'nestjs-cls';
-import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
-import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
+import type { Pool, QueryConfig, QueryResult } from 'pg';
+import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-error';
+import {
+  discardConnection,
+  markTransactionOpen,
+  pipelined,
+  runtimePgPool,
+} from './driver-internals';
 import { FAST_TYPES } from './fast-timestamptz';
 import { queryReadTimeout, readTimeoutFor } from './guarded-pg-client';
 import {
@@ -234,10 +240,7 @@ export class TenantTransactions {
 
   /** The runtime pool of a PostgreSQL server; undefined on the embedded database. */
   private get pool(): Pool | undefined {
-    if (this.serverPool === null) {
-      const master = (this.dataSource.driver as unknown as { master?: unknown }).master;
-      this.serverPool = isPgPool(master) ? master : undefined;
-    }
+    if (this.serverPool === null) this.serverPool = runtimePgPool(this.dataSource);
     return this.serverPool;
   }
 
@@ -346,15 +349,6 @@ export class TenantTransactions {
   }
 }
 
-function isPgPool(value: unknown): value is Pool {
-  const pool = value as Partial<Pool> | undefined;
-  return (
-    typeof pool?.connect === 'function' &&
-    typeof pool.totalCount === 'number' &&
-    pool.constructor?.name !== 'EmbeddedPool'
-  );
-}
-
 /** How many distinct statements read() prepares by name; any further ones run unnamed. */
 export const MAX_PREPARED_STATEMENTS = 200;
 const preparedStatementNames = new Map<string, string>();
@@ -423,54 +417,3 @@ export interface ReadOptions {
 
 /** node-postgres' query config with its `queryMode` option, which @types/pg does not list. */
 type ExtendedQueryConfig = QueryConfig & { queryMode?: 'extended' };
-
-/** The parts of a node-postgres client that pipelined() switches: its mode and its socket. */
-type PipelineClient = PoolClient & {
-  pipeline: boolean;
-  connection: { stream: { cork(): void; uncork(): void } };
-};
-
-/**
- * Sends `queries` on `client` without waiting for each answer and settles once every one is
- * answered; the server runs them in order. This uses node-postgres' pipeline mode (pg 8.23),
- * switched on for this checked-out connection only while its queries are out, and corks the
- * socket so they leave in one write.
- */
-async function pipelined(
-  client: PoolClient,
-  queries: readonly (string | QueryConfig)[],
-): Promise<PromiseSettledResult<QueryResult>[]> {
-  const target = client as PipelineClient;
-  const stream = target.connection.stream;
-  target.pipeline = true;
-  try {
-    stream.cork();
-    let sent: Promise<QueryResult>[];
-    try {
-      sent = queries.map((query) => client.query(query));
-    } finally {
-      stream.uncork();
-    }
-    return await Promise.allSettled(sent);
-  } finally {
-    target.pipeline = false;
-  }
-}
-
-/** Releases the runner's connection with an error, which makes the pool destroy it. */
-async function discardConnection(runner: QueryRunner, err: Error): Promise<void> {
-  await (
-    runner as unknown as { releasePostgresConnection(err: Error): Promise<void> }
-  ).releasePostgresConnection(err);
-}
-
-/**
- * Tells TypeORM that the runner's transaction is open (as startTransaction() would), so that
- * save() and friends join it instead of opening and committing one of their own, and
- * commitTransaction()/rollbackTransaction() end it.
- */
-function markTransactionOpen(runner: QueryRunner): void {
-  const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
-  state.isTransactionActive = true;
-  state.transactionDepth = 1;
-}

@@ -1,5 +1,5 @@
 import { loadConfig } from 'src/core/config/boards-config';
-import type { TenantRecord } from 'src/core/cache/tenant-cache';
+import type { TenantRecord } from 'src/core/context/records';
 import {
   effectiveQuotas,
   quotaSettingLiteral,

@@ -1,6 +1,6 @@
 import type { BoardsConfig, QuotaConfig, RouteClass } from 'src/core/config/boards-config';
-import type { TenantRecord } from 'src/core/cache/tenant-cache';
-import { QUOTA_NAMES } from 'src/modules/tenants/tenant.entity';
+import type { TenantRecord } from 'src/core/context/records';
+import { QUOTA_NAMES } from 'src/core/context/records';
 
 /**
  * What a request's method, route and query make it, for its statement timeout: Node's raw request

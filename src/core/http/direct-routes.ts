@@ -3,19 +3,19 @@ import type {
   CanActivate,
   ExceptionFilter,
   NestInterceptor,
-  PipeTransform,
 } from '@nestjs/common';
 import { ForbiddenException, type Type } from '@nestjs/common';
-import { ApplicationConfig } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import {
   EXCEPTION_FILTERS_METADATA,
+  globalEnhancersOf,
   GUARDS_METADATA,
+  httpExecutionContext,
   INTERCEPTORS_METADATA,
+  isClsPassThroughInterceptor,
   PIPES_METADATA,
-} from '@nestjs/common/constants';
-import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+} from 'src/core/database/driver-internals';
 import {
   isReadOnlyRoute,
   TenantTransactionInterceptor,
@@ -61,12 +61,10 @@ export function installDirectRoutes(
   let enhancers: Enhancers | undefined;
   const resolveEnhancers = (): Enhancers => {
     if (enhancers) return enhancers;
-    const config = app.get(ApplicationConfig);
-    const filters = config.getGlobalFilters();
+    const { guards, pipes, filters } = globalEnhancersOf(app);
     if (filters.length !== 1) throw new Error('direct routes expect exactly one global filter');
-    const pipes: PipeTransform[] = config.getGlobalPipes();
     enhancers = {
-      guards: config.getGlobalGuards(),
+      guards,
       pipe: async (value, metadata) => {
         let transformed = value;
         for (const pipe of pipes) transformed = await pipe.transform(transformed, metadata);
@@ -127,7 +125,7 @@ function checkDispatchable(app: NestFastifyApplication, route: DirectRoute<unkno
       if (own && own.length > 0) throw new Error(`${name}: has ${key} the dispatcher would skip`);
     }
   }
-  const interceptors = app.get(ApplicationConfig).getGlobalInterceptors();
+  const interceptors = globalEnhancersOf(app).interceptors;
   if (interceptors.some((interceptor) => !passesThrough(interceptor))) {
     throw new Error(`${name}: a global interceptor the dispatcher would skip is installed`);
   }
@@ -138,10 +136,8 @@ function checkDispatchable(app: NestFastifyApplication, route: DirectRoute<unkno
  * no-op that nestjs-cls registers when its interceptor is not mounted (`(_, next) => next.handle()`).
  */
 function passesThrough(interceptor: NestInterceptor): boolean {
-  if (interceptor instanceof TenantTransactionInterceptor) return true;
   return (
-    Object.getPrototypeOf(interceptor) === Object.prototype &&
-    interceptor.intercept.toString().replace(/\s+/g, '') === '(_,next)=>next.handle()'
+    interceptor instanceof TenantTransactionInterceptor || isClsPassThroughInterceptor(interceptor)
   );
 }
 
@@ -161,7 +157,7 @@ function directHandler<C>(
   const method = route.controller.prototype[route.handler] as (...args: unknown[]) => unknown;
   return async function direct(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const { guards, pipe, filter } = enhancers();
-    const context = new ExecutionContextHost([request, reply, undefined], route.controller, method);
+    const context = httpExecutionContext(request, reply, route.controller, method);
     try {
       for (const guard of guards) {
         // Nest's own answer to a guard that returns false.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { responseUnderway } from 'src/core/database/driver-internals';
 import { errorBody } from 'src/core/errors/http-exception.filter';
 
 /** Sentences for the errors Fastify raises while routing, before any hook or handler runs. */
@@ -57,8 +58,7 @@ const CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
  */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   // A response already under way on this socket (keep-alive) must not be interleaved with ours.
-  const underway = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || underway?.headersSent) {
+  if (error.code === 'ECONNRESET' || !socket.writable || responseUnderway(socket)) {
     socket.destroy();
     return;
   }

@@ -1,11 +1,11 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { ThrottlerModuleOptions } from '@nestjs/throttler';
-import { THROTTLER_LIMIT, THROTTLER_SKIP } from '@nestjs/throttler/dist/throttler.constants';
+import { THROTTLER_LIMIT, THROTTLER_SKIP } from 'src/core/database/driver-internals';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 import { MemoryThrottlerStorage } from './memory-throttler.storage';
 import { RateLimitGuard } from './rate-limit.guard';
 import { ROUTE_LIMIT_KEY } from './route-limit.decorator';

@@ -6,6 +6,7 @@ import {
   ThrottlerGuard,
   type ThrottlerGenerateKeyFunction,
   type ThrottlerGetTrackerFunction,
+  type ThrottlerLimitDetail,
   type ThrottlerModuleOptions,
   type ThrottlerOptions,
   type ThrottlerStorage,
@@ -17,13 +18,12 @@ import {
   THROTTLER_SKIP,
   THROTTLER_TRACKER,
   THROTTLER_TTL,
-} from '@nestjs/throttler/dist/throttler.constants';
-import type { ThrottlerLimitDetail } from '@nestjs/throttler/dist/throttler.guard.interface';
+} from 'src/core/database/driver-internals';
 import type { FastifyReply } from 'fastify';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 import { ROUTE_LIMIT_KEY } from './route-limit.decorator';
 
 /**

@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { RedisConnection } from 'src/core/redis/redis.module';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 import { RateLimitGuard } from './rate-limit.guard';
 import { ResilientThrottlerStorage } from './resilient-throttler.storage';
 

@@ -11,7 +11,7 @@ import { ContextModule } from 'src/core/context/context.module';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { hs256Token, jwtAuthEnv, PLATFORM_ADMIN_SUBJECT } from 'test/factories/tokens';
-import type { TenantRecord, UserRecord } from 'src/core/cache/tenant-cache';
+import type { TenantRecord, UserRecord } from 'src/core/context/records';
 import { AuthProviderChain } from './auth-provider.chain';
 import { AuthenticationGuard } from './authentication.guard';
 import { TenantDirectory } from './tenant-directory';

@@ -5,7 +5,7 @@ import { LruTtlCache } from 'src/core/cache/lru-ttl-cache';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { Principal } from 'src/core/context/tenant-context';
 import type { DomainError } from 'src/core/errors/domain-error';
-import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 import {
   REJECTION_STAGES,
   TokenRejectedError,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { TenantsModule } from 'src/modules/tenants/tenants.module';
 import { AuthController } from './auth.controller';
 import { AuthProviderChain } from './auth-provider.chain';
@@ -17,7 +18,7 @@ import { UsersRepository } from './users.repository';
  * invalidates when a tenant changes.
  */
 @Module({
-  imports: [TenantsModule],
+  imports: [AuditModule, TenantsModule],
   controllers: [AuthController],
   providers: [
     AuthProviderChain,

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { NO_TENANT_KEY } from 'src/common/decorators/no-tenant.decorator';
 import { IS_PUBLIC_KEY } from 'src/common/decorators/public.decorator';
-import type { TenantRecord } from 'src/core/cache/tenant-cache';
+import type { TenantRecord } from 'src/core/context/records';
 import { TenantContext, type Principal } from 'src/core/context/tenant-context';
 import { missingCredentials, notAMember, tenantNotActive } from './auth.errors';
 import { TenantDirectory } from './tenant-directory';

@@ -1,8 +1,9 @@
 import { strictMock } from 'test/support/strict-mock';
-import type { TenantCache, TenantRecord, UserRecord } from 'src/core/cache/tenant-cache';
+import type { TenantCache } from 'src/core/cache/tenant-cache';
+import type { TenantRecord, UserRecord } from 'src/core/context/records';
 import type { MembershipSource, Principal } from 'src/core/context/tenant-context';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
-import type { AuditService } from 'src/modules/tenants/audit.service';
+import type { AuditService } from 'src/modules/audit/audit.service';
 import type { Invitation, InvitationsRepository } from 'src/modules/tenants/invitations.repository';
 import type { TenantDomainsRepository } from 'src/modules/tenants/tenant-domains.repository';
 import {
@@ -51,6 +52,8 @@ function user(source: MembershipSource, role: 'admin' | 'member' = 'member'): Us
 }
 
 function setup(options: {
+  /** The row TenantCache holds for the caller (none by default). */
+  cached?: UserRecord;
   stored?: UserRecord;
   pendingInvitation?: Partial<Invitation>;
   domainHeld?: boolean;
@@ -90,7 +93,10 @@ function setup(options: {
         return user(m.source, m.role);
       },
     ),
-    fillProfile: jest.fn(async (_t: string, row: UserRecord) => row),
+    fillProfile: jest.fn(async (_t: string, row: UserRecord) => {
+      calls.push('fillProfile');
+      return row;
+    }),
   });
   const invitation = options.pendingInvitation && {
     id: 'i1',
@@ -109,20 +115,28 @@ function setup(options: {
   const transactions = strictMock<TenantTransactions>({
     run: jest.fn(async (_id: string, work: () => Promise<unknown>) => work()),
   });
+  // TenantCache.user's contract (its own spec covers it): a cached row the service finds usable
+  // is the answer; otherwise load, given the cached row. Empty unless `cached` is given.
   const cache = strictMock<TenantCache>({
-    getUser: jest.fn(async () => undefined),
-    userVersion: () => 0,
-    setUser: jest.fn(async () => undefined),
+    user: jest.fn(
+      async (
+        _tenantId: string,
+        _identity: unknown,
+        usable: (cached: UserRecord) => boolean,
+        load: (cached: UserRecord | undefined) => Promise<unknown>,
+      ) => (options.cached && usable(options.cached) ? options.cached : load(options.cached)),
+    ),
   });
+  const audit = jest.fn(async () => undefined);
   const service = new UserProvisioningService(
     users,
     invitations,
     domains,
     transactions,
-    strictMock<AuditService>({ record: jest.fn(async () => undefined) }),
+    strictMock<AuditService>({ record: audit }),
     cache,
   );
-  return { service, calls };
+  return { service, calls, audit };
 }
 
 describe('rowAdmits', () => {
@@ -245,5 +259,115 @@ describe('UserProvisioningService.admit', () => {
     expect(await admit(member.service, {}, NOTHING, false)).toMatchObject({
       membershipSource: 'invitation',
     });
+  });
+});
+
+describe('UserProvisioningService.admit: paths without a write, and the audit event of a join', () => {
+  const admit = (
+    service: UserProvisioningService,
+    claims: Record<string, unknown>,
+    facts: AdmissionFacts,
+    mayWrite = true,
+  ) => service.admit(TENANT, principal(claims), facts, { mayWrite });
+  const VERIFIED = { email: 'Ann@Acme.Example', email_verified: true };
+
+  it('a cached row that admits, with nothing to fill, is the answer: no read, no write', async () => {
+    const { service, calls, audit } = setup({ cached: user('invitation', 'admin') });
+    expect(await admit(service, {}, NOTHING)).toEqual(user('invitation', 'admin'));
+    expect(calls).toEqual([]);
+    expect(audit).not.toHaveBeenCalled();
+  });
+
+  it('a cached row that no longer admits is decided again without a second read', async () => {
+    const { service, calls } = setup({ cached: user('claim') });
+    expect(await admit(service, {}, NOTHING)).toBe(undefined);
+    expect(calls.some((c) => c.startsWith('read'))).toBe(false);
+  });
+
+  it('a row whose profile has gaps the token fills is completed under the lock, not re-joined', async () => {
+    const { service, calls, audit } = setup({ stored: user('registration', 'admin') });
+    expect(await admit(service, { email: 'ann@acme.example' }, NOTHING)).toMatchObject({
+      membershipSource: 'registration',
+      tenantRole: 'admin',
+    });
+    expect(calls.filter((c) => !c.startsWith('read') && !c.startsWith('find'))).toEqual([
+      'lockTenant("00000000-0000-4000-8000-000000000001")',
+      'fillProfile',
+    ]);
+    expect(audit).not.toHaveBeenCalled();
+  });
+
+  it('in a tenant that is not active the gaps stay: the stored row is returned without a lock', async () => {
+    const { service, calls } = setup({ stored: user('registration') });
+    expect(await admit(service, { email: 'ann@acme.example' }, NOTHING, false)).toEqual(
+      user('registration'),
+    );
+    expect(calls).toEqual([
+      'read("00000000-0000-4000-8000-000000000001", {"provider":"jwt","subject":"ann"})',
+    ]);
+  });
+
+  it('everyone belongs (default tenant, development provider): joins as default', async () => {
+    const { service, calls } = setup({ hasAdmin: true });
+    expect(await admit(service, {}, { claimed: false, everyone: true })).toMatchObject({
+      membershipSource: 'default',
+      tenantRole: 'member',
+    });
+    expect(calls).toContain('insert(default, member)');
+  });
+
+  it('a removed admin comes back by invitation with the invitation’s role, not the old one', async () => {
+    const { service, calls } = setup({ stored: user('removed', 'admin'), pendingInvitation: {} });
+    expect(await admit(service, VERIFIED, NOTHING)).toMatchObject({
+      membershipSource: 'invitation',
+      tenantRole: 'member',
+    });
+    expect(calls).toContain('setMembership(invitation, member)');
+  });
+
+  it.each<[string, Parameters<typeof setup>[0], Record<string, unknown>, AdmissionFacts, object]>([
+    [
+      'a claim (first member: admin)',
+      {},
+      {},
+      CLAIMED,
+      { membership_source: 'claim', role: 'admin' },
+    ],
+    [
+      'an invitation',
+      { pendingInvitation: { id: 'i7', role: 'admin' } },
+      VERIFIED,
+      NOTHING,
+      { membership_source: 'invitation', role: 'admin', invitation_id: 'i7' },
+    ],
+    [
+      'a verified domain',
+      { domainHeld: true },
+      VERIFIED,
+      NOTHING,
+      { membership_source: 'domain', role: 'member', domain: 'acme.example' },
+    ],
+  ])(
+    'a join by %s writes one tenant.member.join event',
+    async (_by, options, claims, facts, details) => {
+      const { service, audit } = setup(options);
+      const joined = await admit(service, claims, facts);
+      expect(joined?.id).toBe('u1');
+      expect(audit).toHaveBeenCalledTimes(1);
+      expect(audit).toHaveBeenCalledWith({
+        tenantId: TENANT.id,
+        actorId: 'u1',
+        action: 'tenant.member.join',
+        targetType: 'member',
+        targetId: 'u1',
+        details,
+      });
+    },
+  );
+
+  it('a refused caller leaves no audit event', async () => {
+    const { service, audit } = setup({ stored: user('removed'), domainHeld: true });
+    expect(await admit(service, VERIFIED, CLAIMED)).toBe(undefined);
+    expect(audit).not.toHaveBeenCalled();
   });
 });

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { canonicalEmail, emailDomain } from 'src/common/email';
-import { TenantCache, type TenantRecord, type UserRecord } from 'src/core/cache/tenant-cache';
+import { TenantCache } from 'src/core/cache/tenant-cache';
+import type { TenantRecord, UserRecord } from 'src/core/context/records';
 import type { MembershipSource, Principal, TenantRole } from 'src/core/context/tenant-context';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
-import { AuditService } from 'src/modules/tenants/audit.service';
+import { AuditService } from 'src/modules/audit/audit.service';
 import { InvitationsRepository } from 'src/modules/tenants/invitations.repository';
 import { TenantDomainsRepository } from 'src/modules/tenants/tenant-domains.repository';
 import {
@@ -83,24 +84,24 @@ export class UserProvisioningService {
   ): Promise<UserRecord | undefined> {
     const identity = { provider: principal.provider, subject: principal.subject };
     const profile = profileOf(principal);
-    const cached = await this.cache.getUser(tenant.id, identity.provider, identity.subject);
     const quick = (user: UserRecord | undefined) =>
       user !== undefined &&
       rowAdmits(user.membershipSource, facts) &&
       !profileFillsGaps(user, profile);
-    if (quick(cached)) return cached;
-    const version = this.cache.userVersion();
-    const stored = cached ?? (await this.users.read(tenant.id, identity));
-    let user: UserRecord | undefined;
-    if (stored && rowAdmits(stored.membershipSource, facts) && (quick(stored) || !options.mayWrite))
-      user = stored;
-    else if (options.mayWrite && (await this.mayJoin(tenant.id, principal, stored, facts)))
-      user = await this.transactions.run(tenant.id, () =>
-        this.admitLocked(tenant.id, principal, identity, profile, facts),
-      );
-    if (user)
-      await this.cache.setUser(tenant.id, identity.provider, identity.subject, user, version);
-    return user;
+    return this.cache.user(tenant.id, identity, quick, async (cached) => {
+      const stored = cached ?? (await this.users.read(tenant.id, identity));
+      if (
+        stored &&
+        rowAdmits(stored.membershipSource, facts) &&
+        (quick(stored) || !options.mayWrite)
+      )
+        return stored;
+      if (options.mayWrite && (await this.mayJoin(tenant.id, principal, stored, facts)))
+        return this.transactions.run(tenant.id, () =>
+          this.admitLocked(tenant.id, principal, identity, profile, facts),
+        );
+      return undefined;
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { MembershipSource, TenantRole } from 'src/core/context/tenant-context';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
-import type { UserRecord } from 'src/core/cache/tenant-cache';
+import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
+import type { UserRecord } from 'src/core/context/records';
 
 export interface UserIdentity {
   readonly provider: string;
@@ -16,6 +16,7 @@ export interface UserProfile {
 }
 
 interface UserRow {
+  tenant_id: string;
   id: string;
   tenant_role: TenantRole;
   membership_source: MembershipSource;
@@ -24,7 +25,7 @@ interface UserRow {
   avatar_url: string | null;
 }
 
-const COLUMNS = 'id, tenant_role, membership_source, email, display_name, avatar_url';
+const COLUMNS = 'tenant_id, id, tenant_role, membership_source, email, display_name, avatar_url';
 const FIND_SQL = `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1::uuid AND auth_provider = $2 AND auth_subject = $3`;
 
 /**
@@ -34,12 +35,10 @@ const FIND_SQL = `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1::uuid AND au
  * runs.
  */
 @Injectable()
-export class UsersRepository {
-  constructor(private readonly transactions: TenantTransactions) {}
-
+export class UsersRepository extends TenantScopedRepository {
   /** The user of this identity in the tenant, in a read-only tenant transaction of its own. */
   async read(tenantId: string, identity: UserIdentity): Promise<UserRecord | undefined> {
-    const [row] = await this.transactions.read<UserRow>(tenantId, FIND_SQL, [
+    const [row] = await this.select<UserRow>('users', tenantId, FIND_SQL, [
       tenantId,
       identity.provider,
       identity.subject,
@@ -53,27 +52,26 @@ export class UsersRepository {
    * cannot both see the other one still there.
    */
   async lockTenant(tenantId: string): Promise<void> {
-    await this.transactions.manager.query('SELECT pg_advisory_xact_lock(hashtext($1::text))', [
-      tenantId,
-    ]);
+    await this.execute('SELECT pg_advisory_xact_lock(hashtext($1::text))', [tenantId]);
   }
 
   async find(tenantId: string, identity: UserIdentity): Promise<UserRecord | undefined> {
-    const rows = (await this.transactions.manager.query(FIND_SQL, [
+    const rows = await this.select<UserRow>('users', tenantId, FIND_SQL, [
       tenantId,
       identity.provider,
       identity.subject,
-    ])) as UserRow[];
+    ]);
     return rows[0] && toRecord(rows[0]);
   }
 
   /** Whether the tenant has an admin who is still a member. */
   async hasActiveAdmin(tenantId: string): Promise<boolean> {
-    const [row] = (await this.transactions.manager.query(
+    const [row] = await this.aggregate<{ present: boolean }>(
+      tenantId,
       `SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1::uuid AND tenant_role = 'admin'
                          AND membership_source NOT IN ('removed', 'system')) AS present`,
       [tenantId],
-    )) as { present: boolean }[];
+    );
     return row.present;
   }
 
@@ -83,7 +81,7 @@ export class UsersRepository {
     profile: UserProfile,
     membership: { source: MembershipSource; role: TenantRole },
   ): Promise<UserRecord> {
-    const rows = (await this.transactions.manager.query(
+    const rows = (await this.execute(
       `INSERT INTO users (tenant_id, tenant_role, membership_source, auth_provider, auth_subject, email, display_name, avatar_url)
        VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8)
        RETURNING ${COLUMNS}`,
@@ -97,6 +95,7 @@ export class UsersRepository {
         profile.displayName,
         profile.avatarUrl,
       ],
+      { table: 'users', tenantId },
     )) as UserRow[];
     return toRecord(rows[0]);
   }
@@ -128,7 +127,7 @@ export class UsersRepository {
     extraParams: unknown[],
   ): Promise<UserRecord> {
     // TypeORM's postgres driver answers an UPDATE with [rows, affected count].
-    const [rows] = (await this.transactions.manager.query(
+    const [rows] = (await this.execute(
       `UPDATE users
           SET ${extraSet}
               email = COALESCE(email, $3::varchar),
@@ -138,6 +137,7 @@ export class UsersRepository {
         WHERE tenant_id = $1::uuid AND id = $2::uuid
         RETURNING ${COLUMNS}`,
       [tenantId, userId, profile.email, profile.displayName, profile.avatarUrl, ...extraParams],
+      { table: 'users', tenantId },
     )) as [UserRow[], number];
     if (!rows[0]) throw new Error('user vanished inside its tenant transaction');
     return toRecord(rows[0]);

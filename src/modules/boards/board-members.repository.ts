@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { In, Not } from 'typeorm';
 import { INACTIVE_SOURCES } from 'src/core/context/tenant-context';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
 import { User } from 'src/modules/auth/user.entity';
 import { BoardMember, type BoardRole } from './board-member.entity';
 import type { BoardKey, PublicProfile } from './boards.repository';
@@ -17,13 +17,9 @@ export interface MemberView {
 }
 
 @Injectable()
-export class BoardMembersRepository {
-  constructor(private readonly transactions: TenantTransactions) {}
-
+export class BoardMembersRepository extends TenantScopedRepository {
   async list(key: BoardKey): Promise<MemberView[]> {
-    const { entities, raw } = await this.transactions.manager
-      .getRepository(BoardMember)
-      .createQueryBuilder('m')
+    const { entities, raw } = await this.entityQuery(BoardMember, 'm')
       .innerJoin(User, 'u', 'u.tenant_id = m.tenant_id AND u.id = m.user_id')
       .addSelect(['u.id', 'u.displayName', 'u.avatarUrl'])
       .where('m.tenant_id = :tenantId AND m.board_id = :boardId', key)
@@ -60,7 +56,7 @@ export class BoardMembersRepository {
 
   /** The user's public profile when the user is a member of this tenant (not removed, not a system user). */
   async findProfile(key: { tenantId: string; userId: string }): Promise<PublicProfile | null> {
-    const user = await this.transactions.manager.getRepository(User).findOne({
+    const user = await this.entities(User).findOne({
       where: {
         tenantId: key.tenantId,
         id: key.userId,
@@ -75,8 +71,7 @@ export class BoardMembersRepository {
 
   /** Inserts the membership; false when the user is already a member. */
   async insert(key: MemberKey & { role: BoardRole; invitedBy: string }): Promise<boolean> {
-    const result = await this.transactions.manager
-      .createQueryBuilder()
+    const result = await this.builder()
       .insert()
       .into(BoardMember)
       .values({
@@ -93,8 +88,7 @@ export class BoardMembersRepository {
   }
 
   async updateRole(key: MemberKey & { role: BoardRole }): Promise<boolean> {
-    const result = await this.transactions.manager
-      .createQueryBuilder()
+    const result = await this.builder()
       .update(BoardMember)
       .set({ role: key.role })
       .where('tenant_id = :tenantId AND board_id = :boardId AND user_id = :userId', key)
@@ -104,7 +98,7 @@ export class BoardMembersRepository {
 
   /** Removes every board membership of a user (their tenant membership ended); returns how many. */
   async deleteAllOf(tenantId: string, userId: string): Promise<number> {
-    const [, removed] = (await this.transactions.manager.query(
+    const [, removed] = (await this.execute(
       'DELETE FROM board_members WHERE tenant_id = $1::uuid AND user_id = $2::uuid',
       [tenantId, userId],
     )) as [unknown[], number];
@@ -112,8 +106,7 @@ export class BoardMembersRepository {
   }
 
   async delete(key: MemberKey): Promise<boolean> {
-    const result = await this.transactions.manager
-      .createQueryBuilder()
+    const result = await this.builder()
       .delete()
       .from(BoardMember)
       .where('tenant_id = :tenantId AND board_id = :boardId AND user_id = :userId', key)

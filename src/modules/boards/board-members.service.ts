@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Actor } from 'src/core/context/tenant-context';
-import { AuditService } from 'src/modules/tenants/audit.service';
+import { AuditService } from 'src/modules/audit/audit.service';
 import { BoardMembersRepository } from './board-members.repository';
 import { BoardPermissions } from './board-permissions';
 import { BoardErrors } from './boards.errors';

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { TenantsModule } from 'src/modules/tenants/tenants.module';
 import { BoardHandover } from './board-handover';
+import { BoardSamples } from './board-samples';
 import { BoardMembersController } from './board-members.controller';
 import { BoardMembersRepository } from './board-members.repository';
 import { BoardMembersService } from './board-members.service';
@@ -14,10 +16,11 @@ import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IdempotencyRepository } from './idempotency.repository';
 
 @Module({
-  imports: [TenantsModule],
+  imports: [AuditModule, TenantsModule],
   controllers: [BoardsController, BoardMembersController, GenerationsController],
   providers: [
     BoardHandover,
+    BoardSamples,
     BoardsRepository,
     BoardMembersRepository,
     GenerationsRepository,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { likePattern, type CursorPosition } from 'src/common/pagination';
-import { TenantEntitySubscriber } from 'src/core/database/tenant-entity.subscriber';
-import { TenantTransactions, type ReadOptions } from 'src/core/database/tenant-transactions';
+import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
+import type { ReadOptions } from 'src/core/database/tenant-transactions';
 import type { BoardRole } from './board-member.entity';
 import { Board } from './board.entity';
 
@@ -150,15 +150,10 @@ interface ViewRow {
 /**
  * Board rows, always through the open tenant transaction, always filtered by tenant_id as well
  * (the indexes lead with it; RLS would hide other tenants' rows anyway). Reads with plain SQL
- * pass every row through the ORM layer's loaded-row check (TenantEntitySubscriber.verifyLoaded).
+ * go through TenantScopedRepository.select, which checks every row.
  */
 @Injectable()
-export class BoardsRepository {
-  constructor(
-    private readonly transactions: TenantTransactions,
-    private readonly isolation: TenantEntitySubscriber,
-  ) {}
-
+export class BoardsRepository extends TenantScopedRepository {
   /** The board with the caller's relation to it; `lock` takes a row lock for a following write. */
   async findView(key: BoardKey & { userId: string; lock?: boolean }): Promise<BoardView | null> {
     const rows = await this.read(
@@ -189,14 +184,13 @@ export class BoardsRepository {
   }
 
   async insert(board: NewBoard): Promise<Board> {
-    const repository = this.transactions.manager.getRepository(Board);
+    const repository = this.entities(Board);
     return repository.save(repository.create({ ...board, version: 1 }));
   }
 
   /** Applies changes and bumps the version; the caller holds the row lock from findView. */
   async update(key: BoardKey, changes: BoardChanges): Promise<void> {
-    await this.transactions.manager
-      .createQueryBuilder()
+    await this.builder()
       .update(Board)
       .set({
         ...changes,
@@ -213,24 +207,22 @@ export class BoardsRepository {
    * Returns how many boards changed hands.
    */
   async transferAllOwned(tenantId: string, fromUserId: string, toUserId: string): Promise<number> {
-    const manager = this.transactions.manager;
-    await manager.query(
+    await this.execute(
       `DELETE FROM board_members m USING boards b
         WHERE m.tenant_id = $1::uuid AND b.tenant_id = $1::uuid AND b.id = m.board_id
           AND b.owner_id = $2::uuid AND m.user_id = $3::uuid`,
       [tenantId, fromUserId, toUserId],
     );
-    const [, moved] = (await manager.query(
+    const [, moved] = await this.execute<[unknown[], number]>(
       `UPDATE boards SET owner_id = $3::uuid, version = version + 1, updated_at = now()
         WHERE tenant_id = $1::uuid AND owner_id = $2::uuid`,
       [tenantId, fromUserId, toUserId],
-    )) as [unknown[], number];
+    );
     return moved;
   }
 
   async delete(key: BoardKey): Promise<boolean> {
-    const result = await this.transactions.manager
-      .createQueryBuilder()
+    const result = await this.builder()
       .delete()
       .from(Board)
       .where('tenant_id = :tenantId AND id = :boardId', key)
@@ -238,15 +230,13 @@ export class BoardsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  private async read(
+  private read(
     tenantId: string,
     sql: string,
     params: unknown[],
     options?: ReadOptions,
   ): Promise<ViewRow[]> {
-    const rows = await this.transactions.read<ViewRow>(tenantId, sql, params, options);
-    this.isolation.verifyLoaded('boards', rows);
-    return rows;
+    return this.select<ViewRow>('boards', tenantId, sql, params, options);
   }
 }
 

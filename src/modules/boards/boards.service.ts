@@ -3,7 +3,7 @@ import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, toPage } from 'src/common/pagination';
 import type { Actor } from 'src/core/context/tenant-context';
-import { AuditService } from 'src/modules/tenants/audit.service';
+import { AuditService } from 'src/modules/audit/audit.service';
 import { BoardMembersRepository } from './board-members.repository';
 import { BoardPermissions, type BoardRelation } from './board-permissions';
 import { BoardErrors } from './boards.errors';

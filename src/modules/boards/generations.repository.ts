@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CursorPosition } from 'src/common/pagination';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
 import type { BoardKey } from './boards.repository';
 import { Generation, type ArtifactType, type GenerationStatus } from './generation.entity';
 
@@ -21,27 +21,27 @@ export interface NewGeneration extends BoardKey {
   readonly generatorName: string;
   readonly artifactType: ArtifactType;
   readonly inputParams: Record<string, unknown>;
+  /** Stored as already completed with this output metadata (sample data), not queued. */
+  readonly completedWith?: Record<string, unknown>;
 }
 
 @Injectable()
-export class GenerationsRepository {
-  constructor(private readonly transactions: TenantTransactions) {}
-
+export class GenerationsRepository extends TenantScopedRepository {
   async find(key: GenerationKey & { lock?: boolean }): Promise<Generation | null> {
-    const query = this.transactions.manager
-      .getRepository(Generation)
-      .createQueryBuilder('g')
-      .where('g.tenant_id = :tenantId AND g.id = :generationId', key);
+    const query = this.entityQuery(Generation, 'g').where(
+      'g.tenant_id = :tenantId AND g.id = :generationId',
+      key,
+    );
     if (key.lock) query.setLock('pessimistic_write');
     return query.getOne();
   }
 
   /** Newest first; fetches `limit + 1` rows to detect a next page. */
   list(query: GenerationListQuery): Promise<Generation[]> {
-    const builder = this.transactions.manager
-      .getRepository(Generation)
-      .createQueryBuilder('g')
-      .where('g.tenant_id = :tenantId AND g.board_id = :boardId', query);
+    const builder = this.entityQuery(Generation, 'g').where(
+      'g.tenant_id = :tenantId AND g.board_id = :boardId',
+      query,
+    );
     if (query.status) builder.andWhere('g.status = :status', { status: query.status });
     if (query.artifactType)
       builder.andWhere('g.artifact_type = :artifactType', { artifactType: query.artifactType });
@@ -59,16 +59,28 @@ export class GenerationsRepository {
   }
 
   insert(generation: NewGeneration): Promise<Generation> {
-    const repository = this.transactions.manager.getRepository(Generation);
-    const { boardId, userId, generatorName, artifactType, inputParams, tenantId } = generation;
+    const repository = this.entities(Generation);
+    const { boardId, userId, generatorName, artifactType, inputParams, tenantId, completedWith } =
+      generation;
     return repository.save(
-      repository.create({ tenantId, boardId, userId, generatorName, artifactType, inputParams }),
+      repository.create({
+        tenantId,
+        boardId,
+        userId,
+        generatorName,
+        artifactType,
+        inputParams,
+        ...(completedWith && {
+          status: 'completed' as const,
+          progress: 100,
+          outputMetadata: completedWith,
+        }),
+      }),
     );
   }
 
   async cancel(key: GenerationKey): Promise<void> {
-    await this.transactions.manager
-      .createQueryBuilder()
+    await this.builder()
       .update(Generation)
       .set({ status: 'cancelled', completedAt: () => 'now()', updatedAt: () => 'now()' })
       .where('tenant_id = :tenantId AND id = :generationId', key)
@@ -76,8 +88,7 @@ export class GenerationsRepository {
   }
 
   async delete(key: GenerationKey): Promise<boolean> {
-    const result = await this.transactions.manager
-      .createQueryBuilder()
+    const result = await this.builder()
       .delete()
       .from(Generation)
       .where('tenant_id = :tenantId AND id = :generationId', key)

@@ -17,7 +17,7 @@ import {
 import type { ListGenerationsQuery } from './dto/list-generations.query';
 import type { Generation } from './generation.entity';
 import { GenerationsRepository } from './generations.repository';
-import { AuditService } from 'src/modules/tenants/audit.service';
+import { AuditService } from 'src/modules/audit/audit.service';
 
 const CANCELLABLE = new Set(['pending', 'processing']);
 

@@ -6,7 +6,7 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
-import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import { HTTP_CODE_METADATA } from 'src/core/database/driver-internals';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, type Observable, lastValueFrom } from 'rxjs';
 import { TenantContext } from 'src/core/context/tenant-context';

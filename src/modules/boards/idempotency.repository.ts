@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
 import { IdempotencyKey } from './idempotency-key.entity';
 
 export interface IdempotencyScope {
@@ -10,15 +10,13 @@ export interface IdempotencyScope {
 
 /** Stored responses for Idempotency-Key, written in the same transaction as the request's write. */
 @Injectable()
-export class IdempotencyRepository {
-  constructor(private readonly transactions: TenantTransactions) {}
-
+export class IdempotencyRepository extends TenantScopedRepository {
   /**
    * Takes the key for this transaction. False when a concurrent request holds it (its transaction
    * is still running).
    */
   async tryLock(scope: IdempotencyScope): Promise<boolean> {
-    const [row] = (await this.transactions.manager.query(
+    const [row] = (await this.execute(
       `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2 || ':' || $3, 0)) AS locked`,
       [scope.tenantId, scope.userId, scope.key],
     )) as { locked: boolean }[];
@@ -27,7 +25,7 @@ export class IdempotencyRepository {
 
   /** The stored, unexpired record; an expired one is deleted and treated as absent. */
   async find(scope: IdempotencyScope): Promise<IdempotencyKey | null> {
-    const repository = this.transactions.manager.getRepository(IdempotencyKey);
+    const repository = this.entities(IdempotencyKey);
     const where = { tenantId: scope.tenantId, userId: scope.userId, idempotencyKey: scope.key };
     const record = await repository.findOneBy(where);
     if (record && record.expiresAt.getTime() <= Date.now()) {
@@ -48,8 +46,7 @@ export class IdempotencyRepository {
       headers: Record<string, string>;
     },
   ): Promise<void> {
-    await this.transactions.manager
-      .createQueryBuilder()
+    await this.builder()
       .insert()
       .into(IdempotencyKey)
       .values({

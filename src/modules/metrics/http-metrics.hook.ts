@@ -2,14 +2,9 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { DataSource } from 'typeorm';
+import { runtimePgPool } from 'src/core/database/driver-internals';
 import { requestLogFields } from 'src/core/logging/request-log-fields';
-import { MetricsService } from './metrics.service';
-
-interface PgPool {
-  totalCount: number;
-  idleCount: number;
-  waitingCount: number;
-}
+import { MetricsService } from 'src/core/metrics/metrics.service';
 
 /** Counts every response by tenant and route template, and exposes the database pool. */
 @Injectable()
@@ -39,8 +34,8 @@ export class HttpMetricsHook implements OnModuleInit {
       'Runtime database pool connections by state',
       ['state'],
       (gauge) => {
-        const pool = (this.dataSource.driver as unknown as { master?: PgPool }).master;
-        if (!pool || typeof pool.totalCount !== 'number') return;
+        const pool = runtimePgPool(this.dataSource);
+        if (!pool) return;
         gauge.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
         gauge.set({ state: 'idle' }, pool.idleCount);
         gauge.set({ state: 'waiting' }, pool.waitingCount);

@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
-import { MetricsService } from './metrics.service';
+import { MetricsService } from 'src/core/metrics/metrics.service';
 
 /**
  * Prometheus scrape endpoint; guarded by BOARDS_METRICS_TOKEN when set (compared in constant

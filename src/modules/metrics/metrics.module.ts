@@ -1,12 +1,10 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller';
 import { HttpMetricsHook } from './http-metrics.hook';
-import { MetricsService } from './metrics.service';
 
-@Global()
+/** The /metrics endpoint and the HTTP request metrics (the registry is core/metrics). */
 @Module({
   controllers: [MetricsController],
-  providers: [MetricsService, HttpMetricsHook],
-  exports: [MetricsService],
+  providers: [HttpMetricsHook],
 })
 export class MetricsModule {}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CursorPosition } from 'src/common/pagination';
 import type { TenantRole } from 'src/core/context/tenant-context';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
 
 export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
 export const INVITATION_STATUSES: readonly InvitationStatus[] = [
@@ -25,6 +25,7 @@ export interface Invitation {
 }
 
 interface InvitationRow {
+  tenant_id: string;
   id: string;
   email: string;
   role: TenantRole;
@@ -41,7 +42,7 @@ const STATUS_SQL = `CASE WHEN accepted_at IS NOT NULL THEN 'accepted'
                          WHEN revoked_at IS NOT NULL THEN 'revoked'
                          WHEN expires_at <= now() THEN 'expired'
                          ELSE 'pending' END`;
-const COLUMNS = `id, email, role, ${STATUS_SQL} AS status, invited_by, created_at, expires_at,
+const COLUMNS = `tenant_id, id, email, role, ${STATUS_SQL} AS status, invited_by, created_at, expires_at,
                  accepted_at, accepted_by, revoked_at`;
 /** Neither accepted nor revoked: holds the (tenant, e-mail) slot, even once expired. */
 const OPEN = 'accepted_at IS NULL AND revoked_at IS NULL';
@@ -51,9 +52,7 @@ const OPEN = 'accepted_at IS NULL AND revoked_at IS NULL';
  * E-mail addresses are stored canonical (see canonicalEmail) and compared exactly.
  */
 @Injectable()
-export class InvitationsRepository {
-  constructor(private readonly transactions: TenantTransactions) {}
-
+export class InvitationsRepository extends TenantScopedRepository {
   /** The pending (open and unexpired) invitation of this canonical address, if any. */
   async pendingFor(tenantId: string, email: string): Promise<Invitation | undefined> {
     return this.one(
@@ -66,7 +65,7 @@ export class InvitationsRepository {
 
   /** Whether a pending invitation exists, in a read-only tenant transaction of its own. */
   async isPending(tenantId: string, email: string): Promise<boolean> {
-    const [row] = await this.transactions.read<{ pending: boolean }>(
+    const [row] = await this.aggregate<{ pending: boolean }>(
       tenantId,
       `SELECT EXISTS (SELECT 1 FROM tenant_invitations
                        WHERE tenant_id = $1::uuid AND email = $2 AND ${OPEN} AND expires_at > now()) AS pending`,
@@ -76,7 +75,7 @@ export class InvitationsRepository {
   }
 
   async markAccepted(tenantId: string, id: string, userId: string): Promise<void> {
-    await this.transactions.manager.query(
+    await this.execute(
       `UPDATE tenant_invitations SET accepted_at = now(), accepted_by = $3::uuid
         WHERE tenant_id = $1::uuid AND id = $2::uuid`,
       [tenantId, id, userId],
@@ -88,11 +87,12 @@ export class InvitationsRepository {
    * but not revoked): then the tenant is not claim-only, and its first claim user is no admin.
    */
   async hasAdminDesignation(tenantId: string): Promise<boolean> {
-    const [row] = (await this.transactions.manager.query(
+    const [row] = await this.aggregate<{ present: boolean }>(
+      tenantId,
       `SELECT EXISTS (SELECT 1 FROM tenant_invitations
                        WHERE tenant_id = $1::uuid AND role = 'admin' AND revoked_at IS NULL) AS present`,
       [tenantId],
-    )) as { present: boolean }[];
+    );
     return row.present;
   }
 
@@ -107,8 +107,7 @@ export class InvitationsRepository {
     invitedBy: string | null;
     ttlDays: number;
   }): Promise<Invitation | undefined> {
-    const manager = this.transactions.manager;
-    await manager.query(
+    await this.execute(
       `UPDATE tenant_invitations SET revoked_at = now()
         WHERE tenant_id = $1::uuid AND email = $2 AND ${OPEN} AND expires_at <= now()`,
       [invitation.tenantId, invitation.email],
@@ -137,11 +136,12 @@ export class InvitationsRepository {
 
   /** Revokes an open invitation; undefined when none with this id is open. */
   async revoke(tenantId: string, id: string): Promise<Invitation | undefined> {
-    const [rows] = (await this.transactions.manager.query(
+    const [rows] = (await this.execute(
       `UPDATE tenant_invitations SET revoked_at = now()
         WHERE tenant_id = $1::uuid AND id = $2::uuid AND ${OPEN}
         RETURNING ${COLUMNS}`,
       [tenantId, id],
+      { table: 'tenant_invitations', tenantId },
     )) as [InvitationRow[], number];
     return rows[0] && toInvitation(rows[0]);
   }
@@ -163,16 +163,23 @@ export class InvitationsRepository {
       params.push(query.after.value, query.after.id);
       filter += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
     }
-    const rows = (await this.transactions.manager.query(
+    const rows = await this.select<InvitationRow>(
+      'tenant_invitations',
+      query.tenantId,
       `SELECT ${COLUMNS} FROM tenant_invitations WHERE tenant_id = $1::uuid${filter}
         ORDER BY created_at DESC, id DESC LIMIT $2`,
       params,
-    )) as InvitationRow[];
+    );
     return rows.map(toInvitation);
   }
 
+  /** One row of a statement whose first parameter is the tenant id (checked like every read). */
   private async one(sql: string, params: unknown[]): Promise<Invitation | undefined> {
-    const rows = (await this.transactions.manager.query(sql, params)) as InvitationRow[];
+    const tenantId = String(params[0]);
+    const rows = (await this.execute(sql, params, {
+      table: 'tenant_invitations',
+      tenantId,
+    })) as InvitationRow[];
     return rows[0] && toInvitation(rows[0]);
   }
 }

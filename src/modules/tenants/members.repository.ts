@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CursorPosition } from 'src/common/pagination';
 import type { MembershipSource, TenantRole } from 'src/core/context/tenant-context';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
 
 /** A person who belongs to the tenant (a user row that is neither removed nor the system user). */
 export interface Member {
@@ -17,6 +17,7 @@ export interface Member {
 }
 
 interface MemberRow {
+  tenant_id: string;
   id: string;
   auth_provider: string;
   auth_subject: string;
@@ -29,7 +30,7 @@ interface MemberRow {
 }
 
 const COLUMNS =
-  'id, auth_provider, auth_subject, email, display_name, avatar_url, tenant_role, membership_source, created_at';
+  'tenant_id, id, auth_provider, auth_subject, email, display_name, avatar_url, tenant_role, membership_source, created_at';
 /** Rows that are a person's membership. `email_domain` rows are listed: admins review them. */
 const ACTIVE = `membership_source NOT IN ('removed', 'system')`;
 
@@ -40,14 +41,10 @@ const ACTIVE = `membership_source NOT IN ('removed', 'system')`;
  * other at once cannot both succeed.
  */
 @Injectable()
-export class MembersRepository {
-  constructor(private readonly transactions: TenantTransactions) {}
-
+export class MembersRepository extends TenantScopedRepository {
   /** Same lock as admission (UsersRepository.lockTenant): one membership change at a time. */
   async lockTenant(tenantId: string): Promise<void> {
-    await this.transactions.manager.query('SELECT pg_advisory_xact_lock(hashtext($1::text))', [
-      tenantId,
-    ]);
+    await this.execute('SELECT pg_advisory_xact_lock(hashtext($1::text))', [tenantId]);
   }
 
   /** Oldest first, `limit + 1` rows after `after`. */
@@ -72,39 +69,46 @@ export class MembersRepository {
       params.push(query.after.value, query.after.id);
       filter += ` AND (created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
     }
-    const rows = (await this.transactions.manager.query(
+    const rows = await this.select<MemberRow>(
+      'users',
+      query.tenantId,
       `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1::uuid AND ${ACTIVE}${filter}
         ORDER BY created_at, id LIMIT $2`,
       params,
-    )) as MemberRow[];
+    );
     return rows.map(toMember);
   }
 
   async find(tenantId: string, userId: string): Promise<Member | undefined> {
-    const rows = (await this.transactions.manager.query(
+    const rows = await this.select<MemberRow>(
+      'users',
+      tenantId,
       `SELECT ${COLUMNS} FROM users WHERE tenant_id = $1::uuid AND id = $2::uuid AND ${ACTIVE}`,
       [tenantId, userId],
-    )) as MemberRow[];
+    );
     return rows[0] && toMember(rows[0]);
   }
 
   /** The longest-standing admin other than `exceptUserId`, else the longest-standing member. */
   async successor(tenantId: string, exceptUserId: string): Promise<Member | undefined> {
-    const rows = (await this.transactions.manager.query(
+    const rows = await this.select<MemberRow>(
+      'users',
+      tenantId,
       `SELECT ${COLUMNS} FROM users
         WHERE tenant_id = $1::uuid AND id <> $2::uuid AND ${ACTIVE} AND membership_source <> 'email_domain'
         ORDER BY tenant_role = 'admin' DESC, created_at, id LIMIT 1`,
       [tenantId, exceptUserId],
-    )) as MemberRow[];
+    );
     return rows[0] && toMember(rows[0]);
   }
 
   async countAdminsExcept(tenantId: string, exceptUserId: string): Promise<number> {
-    const [row] = (await this.transactions.manager.query(
+    const [row] = await this.aggregate<{ admins: number }>(
+      tenantId,
       `SELECT count(*)::int AS admins FROM users
         WHERE tenant_id = $1::uuid AND id <> $2::uuid AND tenant_role = 'admin' AND ${ACTIVE}`,
       [tenantId, exceptUserId],
-    )) as { admins: number }[];
+    );
     return row.admins;
   }
 
@@ -136,10 +140,11 @@ export class MembersRepository {
     set: string,
     params: unknown[],
   ): Promise<Member> {
-    const [rows] = (await this.transactions.manager.query(
+    const [rows] = (await this.execute(
       `UPDATE users SET ${set}, updated_at = now()
         WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING ${COLUMNS}`,
       [tenantId, userId, ...params],
+      { table: 'users', tenantId },
     )) as [MemberRow[], number];
     if (!rows[0]) throw new Error('member vanished inside its tenant transaction');
     return toMember(rows[0]);

@@ -11,7 +11,7 @@ import { TenantCache } from 'src/core/cache/tenant-cache';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { Principal, TenantRole } from 'src/core/context/tenant-context';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
-import { AuditService } from './audit.service';
+import { AuditService } from 'src/modules/audit/audit.service';
 import type { CreateInvitationDto } from './dto/create-invitation.dto';
 import {
   toInvitationResponse,

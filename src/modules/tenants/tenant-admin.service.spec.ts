@@ -4,11 +4,12 @@ import type { TenantCache } from 'src/core/cache/tenant-cache';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
-import type { AuditService } from './audit.service';
+import type { AuditService } from 'src/modules/audit/audit.service';
 import type { InvitationsRepository } from './invitations.repository';
 import { TENANT_TRANSITIONS, TenantAdminService, type TenantAction } from './tenant-admin.service';
 import type { TenantSeeder } from './tenant-seeder.service';
-import { TENANT_STATUSES, type Tenant, type TenantStatus } from './tenant.entity';
+import { TENANT_STATUSES, type TenantStatus } from 'src/core/context/records';
+import type { Tenant } from './tenant.entity';
 import type { TenantsRepository } from './tenants.repository';
 
 /**

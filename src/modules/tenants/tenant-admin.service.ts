@@ -7,7 +7,7 @@ import { BoardsConfig } from 'src/core/config/boards-config';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
-import { AuditService } from './audit.service';
+import { AuditService } from 'src/modules/audit/audit.service';
 import type { QuarantinedSlugListResponse } from './dto/quarantined-slug.response';
 import { InvitationsRepository } from './invitations.repository';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
@@ -22,10 +22,10 @@ import type { UpdateTenantDto } from './dto/update-tenant.dto';
 import { TenantSeeder } from './tenant-seeder.service';
 import {
   QUOTA_NAMES,
-  type Tenant,
   type TenantQuotaOverrides,
   type TenantStatus,
-} from './tenant.entity';
+} from 'src/core/context/records';
+import type { Tenant } from './tenant.entity';
 import type { TenantQuotasDto } from './dto/tenant-quotas.dto';
 import { TenantErrors } from './tenants.errors';
 import { TenantsRepository, type NewTenant, type RegistryActor } from './tenants.repository';

@@ -1,81 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { User } from 'src/modules/auth/user.entity';
-import { Board } from 'src/modules/boards/board.entity';
-import { Generation, type ArtifactType } from 'src/modules/boards/generation.entity';
-
-const SAMPLE_BOARDS: {
-  title: string;
-  description: string;
-  isPublic: boolean;
-  generations: [string, ArtifactType, string][];
-}[] = [
-  {
-    title: 'Welcome board',
-    description: 'A public board to show what boards look like. Delete it whenever you like.',
-    isPublic: true,
-    generations: [
-      ['flux-schnell', 'image', 'A lighthouse at dawn, watercolor'],
-      ['musicgen', 'audio', 'Calm piano loop, 20 seconds'],
-    ],
-  },
-  {
-    title: 'Campaign ideas',
-    description: 'A private board for drafts.',
-    isPublic: false,
-    generations: [
-      ['gpt-text', 'text', 'Three slogans for a spring campaign'],
-      ['stable-video', 'video', 'Slow pan across a flower field'],
-    ],
-  },
-];
+import { SampleDataHooks, type SampleDataReport } from './sample-data.hooks';
 
 /**
- * The first rows of a new tenant, in its open transaction: its admin user, and on request a
- * small set of sample boards and generations.
+ * The first rows of a new tenant, in its open transaction: its admin user, and on request the
+ * features' sample data.
  */
 @Injectable()
 export class TenantSeeder {
-  constructor(private readonly transactions: TenantTransactions) {}
+  constructor(
+    private readonly transactions: TenantTransactions,
+    private readonly samples: SampleDataHooks,
+  ) {}
 
-  /** Sample boards and generations owned by `ownerId`. */
-  async sampleData(
-    tenantId: string,
-    ownerId: string,
-  ): Promise<{ boards: number; generations: number }> {
-    const manager = this.transactions.manager;
-    let generations = 0;
-    for (const sample of SAMPLE_BOARDS) {
-      const board = await manager.getRepository(Board).save(
-        manager.getRepository(Board).create({
-          tenantId,
-          ownerId,
-          title: sample.title,
-          description: sample.description,
-          isPublic: sample.isPublic,
-          settings: {},
-          metadata: { sample: true },
-          version: 1,
-        }),
-      );
-      for (const [generatorName, artifactType, prompt] of sample.generations) {
-        await manager.getRepository(Generation).save(
-          manager.getRepository(Generation).create({
-            tenantId,
-            boardId: board.id,
-            userId: ownerId,
-            generatorName,
-            artifactType,
-            inputParams: { prompt },
-            status: 'completed',
-            progress: 100,
-            outputMetadata: { sample: true },
-          }),
-        );
-        generations++;
-      }
-    }
-    return { boards: SAMPLE_BOARDS.length, generations };
+  /** Sample rows owned by `ownerId`, from every feature that registered some (SampleDataHooks). */
+  sampleData(tenantId: string, ownerId: string): Promise<SampleDataReport> {
+    return this.samples.run(tenantId, ownerId);
   }
 
   /** The tenant's first admin (the registrant), keyed like any just-in-time user. */

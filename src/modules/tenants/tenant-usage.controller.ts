@@ -3,17 +3,10 @@ import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '
 import { ApiErrors } from 'src/common/api-error.response';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { TenantContext } from 'src/core/context/tenant-context';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { effectiveQuotas } from 'src/core/database/transaction-settings';
 import { TenantUsageResponse } from './dto/tenant-quotas.dto';
+import { TenantUsageRepository } from './tenant-usage.repository';
 import { TenantErrors } from './tenants.errors';
-
-interface UsageRow {
-  boards: number;
-  stored_bytes: string;
-  fullest_generations: number;
-  fullest_members: number;
-}
 
 /** The caller's tenant's quotas and what it uses of them (tenant admins). */
 @ApiTags('tenant membership')
@@ -28,7 +21,7 @@ interface UsageRow {
 export class TenantUsageController {
   constructor(
     private readonly context: TenantContext,
-    private readonly transactions: TenantTransactions,
+    private readonly usages: TenantUsageRepository,
     private readonly config: BoardsConfig,
   ) {}
 
@@ -43,24 +36,16 @@ export class TenantUsageController {
     const actor = this.context.actor();
     if (actor.tenantRole !== 'admin') throw TenantErrors.tenantAdminRequired();
     const { tenant } = this.context.resolved();
-    const [row] = await this.transactions.read<UsageRow>(
-      actor.tenantId,
-      `SELECT coalesce(u.boards, 0) AS boards, coalesce(u.stored_bytes, 0)::text AS stored_bytes,
-              coalesce((SELECT max(generation_count) FROM boards WHERE tenant_id = $1), 0) AS fullest_generations,
-              coalesce((SELECT max(member_count) FROM boards WHERE tenant_id = $1), 0) AS fullest_members
-         FROM (SELECT $1::uuid AS tenant_id) t
-         LEFT JOIN tenant_usage u ON u.tenant_id = t.tenant_id`,
-      [actor.tenantId],
-    );
+    const usage = await this.usages.usage(actor.tenantId);
     const limits = effectiveQuotas(this.config.quotas, tenant.quotas);
     return {
-      boards: { limit: limits.boards, used: row.boards },
+      boards: { limit: limits.boards, used: usage.boards },
       generations_per_board: {
         limit: limits.generations_per_board,
-        used: row.fullest_generations,
+        used: usage.fullestGenerations,
       },
-      members_per_board: { limit: limits.members_per_board, used: row.fullest_members },
-      stored_bytes: { limit: limits.stored_bytes, used: Number(row.stored_bytes) },
+      members_per_board: { limit: limits.members_per_board, used: usage.fullestMembers },
+      stored_bytes: { limit: limits.stored_bytes, used: usage.storedBytes },
     };
   }
 }

@@ -5,18 +5,7 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
-
-export const QUOTA_NAMES = [
-  'boards',
-  'generations_per_board',
-  'members_per_board',
-  'stored_bytes',
-] as const;
-export type QuotaName = (typeof QUOTA_NAMES)[number];
-export type TenantQuotaOverrides = Partial<Record<QuotaName, number>>;
-
-export const TENANT_STATUSES = ['active', 'pending_approval', 'suspended', 'rejected'] as const;
-export type TenantStatus = (typeof TENANT_STATUSES)[number];
+import type { TenantQuotaOverrides, TenantStatus } from 'src/core/context/records';
 
 /** The tenant registry. Not tenant-owned: platform admins list it, requests resolve against it. */
 @Entity('tenants')

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { TenantRecord } from 'src/core/cache/tenant-cache';
+import type { TenantRecord } from 'src/core/context/records';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
-import { Tenant, type TenantQuotaOverrides, type TenantStatus } from './tenant.entity';
+import type { TenantQuotaOverrides, TenantStatus } from 'src/core/context/records';
+import { Tenant } from './tenant.entity';
 
 /** Who changes the registry, for platform_audit_events: `provider:subject` (or `cli`), request id. */
 export interface RegistryActor {

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { TENANT_STATUSES, type TenantStatus } from 'src/modules/tenants/tenant.entity';
+import { TENANT_STATUSES, type TenantStatus } from 'src/core/context/records';
 import {
   MEMBERSHIP_SOURCES,
   type MembershipSource,

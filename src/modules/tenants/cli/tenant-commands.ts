@@ -1,9 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { NestFactory } from '@nestjs/core';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
+import type { INestApplicationContext } from '@nestjs/common';
 import type { Command } from 'commander';
-import { AppModule } from 'src/app.module';
 import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { withOwnerDataSource } from 'src/core/database/owner-session';
@@ -27,17 +26,21 @@ function tenantRow(tenant: TenantResponse): Record<string, unknown> {
 }
 
 /**
+ * Opens the whole application without an HTTP server (the bootstrap, src/cli.ts, provides it: a
+ * feature does not assemble the application).
+ */
+export type AppContextFactory = (config: BoardsConfig) => Promise<INestApplicationContext>;
+
+/**
  * Runs `work` with the application's services on the runtime connection (the same rules and
  * audit events as the API), without an HTTP server.
  */
 async function withServices<T>(
+  openApp: AppContextFactory,
   config: BoardsConfig,
   work: (admin: TenantAdminService, tenants: TenantsRepository) => Promise<T>,
 ): Promise<T> {
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
-    logger: false,
-    abortOnError: false,
-  });
+  const app = await openApp(config);
   try {
     return await work(app.get(TenantAdminService), app.get(TenantsRepository));
   } finally {
@@ -71,7 +74,11 @@ async function idOf(tenants: TenantsRepository, slugOrId: string): Promise<strin
 }
 
 /** `boards tenant create|list|approve|reject|suspend|activate|audit|export|import`. */
-export function registerTenantCommands(program: Command, loadConfig: () => BoardsConfig): void {
+export function registerTenantCommands(
+  program: Command,
+  loadConfig: () => BoardsConfig,
+  openApp: AppContextFactory,
+): void {
   const tenant = program.command('tenant').description('manage tenants (organizations)');
 
   tenant
@@ -93,7 +100,7 @@ export function registerTenantCommands(program: Command, loadConfig: () => Board
           slug: options.slug,
           include_sample_data: options.sampleData,
         });
-        const created = await withServices(loadConfig(), (admin) => admin.create(dto));
+        const created = await withServices(openApp, loadConfig(), (admin) => admin.create(dto));
         printRows([tenantRow(created)], options.outputFormat, created);
       },
     );
@@ -104,7 +111,7 @@ export function registerTenantCommands(program: Command, loadConfig: () => Board
     .option('--status <status>', 'active, pending_approval, suspended or rejected')
     .addOption(formatOption())
     .action(async (options: { status?: string; outputFormat: OutputFormat }) => {
-      const all = await withServices(loadConfig(), async (_admin, tenants) => {
+      const all = await withServices(openApp, loadConfig(), async (_admin, tenants) => {
         const items: TenantResponse[] = [];
         for (let offset = 0; ; offset += 100) {
           const page = await tenants.list({ status: options.status as never, limit: 100, offset });
@@ -121,7 +128,7 @@ export function registerTenantCommands(program: Command, loadConfig: () => Board
       .description(`${action} a tenant (by slug or id)`)
       .addOption(formatOption())
       .action(async (slugOrId: string, options: { outputFormat: OutputFormat }) => {
-        const result = await withServices(loadConfig(), async (admin, tenants) =>
+        const result = await withServices(openApp, loadConfig(), async (admin, tenants) =>
           admin.act(await idOf(tenants, slugOrId), action, {
             actor: `cli:boards tenant ${action}`,
             requestId: null,

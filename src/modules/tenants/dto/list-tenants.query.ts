@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { TENANT_STATUSES, type TenantStatus } from '../tenant.entity';
+import { TENANT_STATUSES, type TenantStatus } from 'src/core/context/records';
 
 export class ListTenantsQuery {
   @ApiPropertyOptional({ enum: TENANT_STATUSES })

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { TenantQuotasDto } from './tenant-quotas.dto';
-import { TENANT_STATUSES, type Tenant, type TenantStatus } from '../tenant.entity';
+import { TENANT_STATUSES, type TenantStatus } from 'src/core/context/records';
+import type { Tenant } from '../tenant.entity';
 
 export class TenantResponse {
   @ApiProperty({ format: 'uuid' })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { CursorPosition } from 'src/common/pagination';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
 import { AuditEvent, type AuditOutcome } from './audit-event.entity';
 
 export interface NewAuditEvent {
@@ -19,12 +19,9 @@ export interface NewAuditEvent {
 
 /** Append-only: inserts and reads, in the open tenant transaction. */
 @Injectable()
-export class AuditRepository {
-  constructor(private readonly transactions: TenantTransactions) {}
-
+export class AuditRepository extends TenantScopedRepository {
   async insert(event: NewAuditEvent): Promise<void> {
-    await this.transactions.manager
-      .createQueryBuilder()
+    await this.builder()
       .insert()
       .into(AuditEvent)
       .values(event as QueryDeepPartialEntity<AuditEvent>)
@@ -37,10 +34,9 @@ export class AuditRepository {
     limit: number;
     after?: CursorPosition;
   }): Promise<AuditEvent[]> {
-    const builder = this.transactions.manager
-      .getRepository(AuditEvent)
-      .createQueryBuilder('a')
-      .where('a.tenant_id = :tenantId', { tenantId: query.tenantId });
+    const builder = this.entityQuery(AuditEvent, 'a').where('a.tenant_id = :tenantId', {
+      tenantId: query.tenantId,
+    });
     if (query.action) builder.andWhere('a.action = :action', { action: query.action });
     if (query.after) {
       builder.andWhere('(a.created_at, a.id) < (:afterValue, :afterId)', {

@@ -1,0 +1,72 @@
+/*
+ * The records the request pipeline works with: the registry's view of a tenant and a provisioned
+ * user, as the guards, the cache and the context store hold them. Features own the tables; these
+ * types are what core/ knows of them.
+ */
+
+export type TenantRole = 'admin' | 'member';
+
+/**
+ * How a user row became a member of its tenant (DESIGN.md §2 "Admission"):
+ * - `claim`: the identity provider's tenant claim; admits only while the token lists the tenant;
+ * - `registration`, `setup_admin`, `invitation`, `domain` (a verified e-mail at one of the
+ *   tenant's own domains), `default` (the default tenant of a single-tenant install, or the
+ *   development provider) and `legacy` (rows older than explicit admission): memberships of their
+ *   own, until an admin removes them or the person leaves;
+ * - `email_domain`: a pre-upgrade row the retired e-mail first-label rule may have created; admits
+ *   nobody until a claim, an invitation or a verified domain confirms it;
+ * - `removed`: an admin ended the membership (or the person left); only a new invitation readmits;
+ * - `system`: the sample-data owner, never a caller.
+ */
+export const MEMBERSHIP_SOURCES = [
+  'claim',
+  'default',
+  'registration',
+  'setup_admin',
+  'invitation',
+  'domain',
+  'legacy',
+  'email_domain',
+  'removed',
+  'system',
+] as const;
+export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
+
+/** Sources that are not (or no longer) a person's membership. */
+export const INACTIVE_SOURCES: readonly MembershipSource[] = ['removed', 'system'];
+
+export const QUOTA_NAMES = [
+  'boards',
+  'generations_per_board',
+  'members_per_board',
+  'stored_bytes',
+] as const;
+export type QuotaName = (typeof QUOTA_NAMES)[number];
+export type TenantQuotaOverrides = Partial<Record<QuotaName, number>>;
+
+export const TENANT_STATUSES = ['active', 'pending_approval', 'suspended', 'rejected'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+/** What a request needs to know about its tenant. */
+export interface TenantRecord {
+  readonly id: string;
+  readonly slug: string;
+  readonly name: string;
+  readonly status: TenantStatus;
+  /** Token issuers this tenant is bound to; empty means every trusted issuer. */
+  readonly allowedIssuers: readonly string[];
+  /** Whether the identity provider's tenant claim admits people (see Tenant.claimsAdmit). */
+  readonly claimsAdmit: boolean;
+  /** Quota overrides of a platform admin (absent in entries cached before quotas existed). */
+  readonly quotas?: TenantQuotaOverrides;
+}
+
+/** A provisioned user, as the guards and /api/auth/me see it. */
+export interface UserRecord {
+  readonly id: string;
+  readonly tenantRole: TenantRole;
+  readonly membershipSource: MembershipSource;
+  readonly email: string | null;
+  readonly displayName: string | null;
+  readonly avatarUrl: string | null;
+}

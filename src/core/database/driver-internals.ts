@@ -1,0 +1,218 @@
+/**
+ * Every touch of a library's internals (fields and files its authors do not document: private
+ * fields of pg, TypeORM, Nest, nestjs-cls and Node, deep imports into `dist/`) lives in this file,
+ * behind small named functions. Nothing else reaches past a library's public surface.
+ *
+ * Verified against: pg 8.23.1 (pg-pool 3.14.0), typeorm 1.1.1, @nestjs/core 11.2.10,
+ * @nestjs/common 11.2.10, @nestjs/throttler 6.7.1, nestjs-cls 6.3.1, @electric-sql/pglite 0.5.16,
+ * Node 20.20.2. driver-internals.spec.ts fails when an installed version differs from
+ * VERIFIED_AGAINST, and it and test/integration/driver-internals.int-spec.ts check the shape of
+ * each field used here: after an upgrade, re-read the library code behind each function below,
+ * run both, then update the versions.
+ */
+import type { Socket } from 'node:net';
+import type {
+  CanActivate,
+  ExceptionFilter,
+  ExecutionContext,
+  INestApplicationContext,
+  NestInterceptor,
+  PipeTransform,
+  Type,
+} from '@nestjs/common';
+import { ApplicationConfig } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { Client, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { isEmbeddedPool } from './embedded-database';
+
+/** The versions each function below was read against (see the header). */
+export const VERIFIED_AGAINST = {
+  pg: '8.23.1',
+  'pg-pool': '3.14.0',
+  typeorm: '1.1.1',
+  '@nestjs/core': '11.2.10',
+  '@nestjs/common': '11.2.10',
+  '@nestjs/throttler': '6.7.1',
+  'nestjs-cls': '6.3.1',
+  '@electric-sql/pglite': '0.5.16',
+  /** Node is not pinned (Dockerfile `node:20-…`): the spec holds it to this major line. */
+  node: '20.20.2',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// TypeORM (PostgresDriver, PostgresQueryRunner) and pg (Pool, Client)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The pg Pool a TypeORM PostgreSQL data source checks connections out of (the driver's `master`
+ * field); undefined on the embedded database (whose stand-in pool carries EMBEDDED_POOL) or
+ * before the data source is initialized.
+ */
+export function runtimePgPool(dataSource: DataSource): Pool | undefined {
+  const master = (dataSource.driver as { master?: unknown }).master;
+  const pool = master as Partial<Pool> | undefined;
+  return typeof pool?.connect === 'function' &&
+    typeof pool.totalCount === 'number' &&
+    typeof pool.idleCount === 'number' &&
+    typeof pool.waitingCount === 'number' &&
+    !isEmbeddedPool(pool)
+    ? (pool as Pool)
+    : undefined;
+}
+
+/**
+ * Tells TypeORM that the runner's transaction is open (as startTransaction() would, without its
+ * round trip), so that save() and friends join it instead of opening and committing one of their
+ * own, and commitTransaction()/rollbackTransaction() end it.
+ */
+export function markTransactionOpen(runner: QueryRunner): void {
+  const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+  state.isTransactionActive = true;
+  state.transactionDepth = 1;
+}
+
+/**
+ * Releases the runner's connection with an error (PostgresQueryRunner's private
+ * releasePostgresConnection), which makes the pool destroy it instead of lending it again.
+ */
+export async function discardConnection(runner: QueryRunner, err: Error): Promise<void> {
+  const release = (runner as unknown as { releasePostgresConnection?: unknown })
+    .releasePostgresConnection;
+  if (typeof release !== 'function') {
+    throw new Error('QueryRunner has no releasePostgresConnection: re-verify driver-internals.ts');
+  }
+  await (release as (this: QueryRunner, err: Error) => Promise<void>).call(runner, err);
+}
+
+/**
+ * Ends a pg client's socket (its `connection.stream`): queries in flight and later ones fail, and
+ * the pool drops the client when it is released.
+ */
+export function destroyConnectionSocket(client: Client): void {
+  client.connection?.stream?.destroy();
+}
+
+/** The parts of a node-postgres client that pipelined() switches: its mode and its socket. */
+type PipelineClient = PoolClient & {
+  pipeline: boolean;
+  connection: { stream: { cork(): void; uncork(): void } };
+};
+
+/**
+ * Sends `queries` on `client` without waiting for each answer and settles once every one is
+ * answered; the server runs them in order. This uses node-postgres' pipeline mode, switched on
+ * for this checked-out connection only while its queries are out, and corks the socket so they
+ * leave in one write.
+ */
+export async function pipelined(
+  client: PoolClient,
+  queries: readonly (string | QueryConfig)[],
+): Promise<PromiseSettledResult<QueryResult>[]> {
+  const target = client as PipelineClient;
+  const stream = target.connection.stream;
+  target.pipeline = true;
+  try {
+    stream.cork();
+    let sent: Promise<QueryResult>[];
+    try {
+      sent = queries.map((query) => client.query(query));
+    } finally {
+      stream.uncork();
+    }
+    return await Promise.allSettled(sent);
+  } finally {
+    target.pipeline = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Whether a response on this socket has already sent its headers (Node's http server keeps the
+ * socket's current response in `_httpMessage`): an error answer written now would interleave.
+ */
+export function responseUnderway(socket: Socket): boolean {
+  const message = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  return message?.headersSent === true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nest (@nestjs/core, @nestjs/common, nestjs-cls)
+// ---------------------------------------------------------------------------------------------
+
+// Metadata keys Nest's decorators write (@UseGuards, @UseInterceptors, @UsePipes, @UseFilters,
+// @HttpCode, the route decorators); not exported from the package root.
+export {
+  EXCEPTION_FILTERS_METADATA,
+  GUARDS_METADATA,
+  HTTP_CODE_METADATA,
+  INTERCEPTORS_METADATA,
+  METHOD_METADATA,
+  PATH_METADATA,
+  PIPES_METADATA,
+} from '@nestjs/common/constants';
+
+/** The execution context Nest builds for an HTTP request to `handler` of `controller`. */
+export function httpExecutionContext(
+  request: unknown,
+  reply: unknown,
+  controller: Type<unknown>,
+  handler: (...args: never[]) => unknown,
+): ExecutionContext {
+  return new ExecutionContextHost([request, reply, undefined], controller, handler);
+}
+
+/** The application's global enhancers, in the order Nest runs them. */
+export interface GlobalEnhancers {
+  readonly guards: CanActivate[];
+  readonly interceptors: NestInterceptor[];
+  readonly pipes: PipeTransform[];
+  readonly filters: ExceptionFilter[];
+}
+
+/**
+ * The global guards, interceptors, pipes and filters (useGlobal* and APP_* providers), read from
+ * Nest's ApplicationConfig provider.
+ */
+export function globalEnhancersOf(app: INestApplicationContext): GlobalEnhancers {
+  const config = app.get(ApplicationConfig);
+  return {
+    guards: config.getGlobalGuards(),
+    interceptors: config.getGlobalInterceptors(),
+    pipes: config.getGlobalPipes(),
+    filters: config.getGlobalFilters(),
+  };
+}
+
+/**
+ * The no-op interceptor nestjs-cls registers when its interceptor is not mounted
+ * (`{ intercept: (_, next) => next.handle() }`, a plain object), recognised by its source text.
+ */
+export function isClsPassThroughInterceptor(interceptor: NestInterceptor): boolean {
+  return (
+    Object.getPrototypeOf(interceptor) === Object.prototype &&
+    interceptor.intercept.toString().replace(/\s+/g, '') === '(_,next)=>next.handle()'
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// @nestjs/throttler
+// ---------------------------------------------------------------------------------------------
+
+// The metadata keys @Throttle and @SkipThrottle write (suffixed with the throttler's name); not
+// exported from the package root.
+export {
+  THROTTLER_BLOCK_DURATION,
+  THROTTLER_KEY_GENERATOR,
+  THROTTLER_LIMIT,
+  THROTTLER_SKIP,
+  THROTTLER_TRACKER,
+  THROTTLER_TTL,
+} from '@nestjs/throttler/dist/throttler.constants';
+
+/** What a throttler storage answers for one hit (the root exports the storage, not this type). */
+export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;

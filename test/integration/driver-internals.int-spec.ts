@@ -1,0 +1,192 @@
+import { Pool } from 'pg';
+import type { DataSource, QueryRunner } from 'typeorm';
+import {
+  destroyConnectionSocket,
+  discardConnection,
+  markTransactionOpen,
+  pipelined,
+  runtimePgPool,
+} from 'src/core/database/driver-internals';
+import { GuardedPgClient } from 'src/core/database/guarded-pg-client';
+import { describeWithPostgres } from 'test/support/environment';
+import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * Each accessor of driver-internals.ts against a real TypeORM data source and pg pool: it returns
+ * what the code relies on, and does what its name says. A library that moves or renames one of
+ * these fields fails here (see also driver-internals.spec.ts for the checks without a database).
+ */
+
+/** What TypeORM itself keeps about a runner's transaction (the fields markTransactionOpen sets). */
+function transactionState(runner: QueryRunner): { active: unknown; depth: unknown } {
+  const state = runner as unknown as { isTransactionActive: unknown; transactionDepth: unknown };
+  return { active: state.isTransactionActive, depth: state.transactionDepth };
+}
+
+async function backendPid(runner: QueryRunner): Promise<number> {
+  const rows = (await runner.query('SELECT pg_backend_pid() AS pid')) as { pid: number }[];
+  return rows[0].pid;
+}
+
+describeWithPostgres('driver internals against PostgreSQL', () => {
+  let db: TestDatabase;
+  let runtime: DataSource;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ poolSize: 3 });
+    runtime = db.runtime;
+    const found = runtimePgPool(runtime);
+    if (!found) throw new Error('runtimePgPool found no pg Pool on the runtime data source');
+    pool = found;
+  }, 60_000);
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('runtimePgPool is the pg Pool TypeORM checks connections out of, with its counters', async () => {
+    expect(pool).toBeInstanceOf(Pool);
+    expect(pool.options.Client).toBe(GuardedPgClient);
+    expect(pool.options.max).toBe(3);
+    for (const counter of ['totalCount', 'idleCount', 'waitingCount'] as const) {
+      expect(typeof pool[counter]).toBe('number');
+    }
+    // The counters are those of the pool the data source uses: a runner's connection shows.
+    const runner = runtime.createQueryRunner();
+    try {
+      await backendPid(runner);
+      expect(pool.totalCount).toBeGreaterThanOrEqual(1);
+      expect(pool.totalCount - pool.idleCount).toBeGreaterThanOrEqual(1);
+      expect(pool.waitingCount).toBe(0);
+    } finally {
+      await runner.release();
+    }
+    expect(pool.totalCount - pool.idleCount).toBe(0);
+  });
+
+  it("markTransactionOpen leaves a runner in the state TypeORM's startTransaction does", async () => {
+    const started = runtime.createQueryRunner();
+    const marked = runtime.createQueryRunner();
+    try {
+      expect(transactionState(started)).toEqual({ active: false, depth: 0 });
+      expect(transactionState(marked)).toEqual({ active: false, depth: 0 });
+      await started.startTransaction();
+
+      await marked.query('START TRANSACTION');
+      markTransactionOpen(marked);
+      expect(transactionState(marked)).toEqual(transactionState(started));
+      expect(transactionState(marked)).toEqual({ active: true, depth: 1 });
+      expect(marked.isTransactionActive).toBe(true);
+
+      // TypeORM now treats the transaction as its own: a nested one is a savepoint in it (which
+      // PostgreSQL refuses outside a transaction), and commit ends it.
+      await marked.startTransaction();
+      expect(transactionState(marked)).toEqual({ active: true, depth: 2 });
+      await marked.rollbackTransaction();
+      expect(transactionState(marked)).toEqual({ active: true, depth: 1 });
+      const inside = (await marked.query('SELECT now() = statement_timestamp() AS fresh')) as {
+        fresh: boolean;
+      }[];
+      expect(inside[0].fresh).toBe(false);
+      await marked.commitTransaction();
+      await started.commitTransaction();
+
+      expect(transactionState(marked)).toEqual({ active: false, depth: 0 });
+      expect(transactionState(started)).toEqual({ active: false, depth: 0 });
+      const after = (await marked.query('SELECT now() = statement_timestamp() AS fresh')) as {
+        fresh: boolean;
+      }[];
+      expect(after[0].fresh).toBe(true);
+    } finally {
+      await marked.release();
+      await started.release();
+    }
+  });
+
+  it('discardConnection (releasePostgresConnection) releases the runner and destroys its connection', async () => {
+    const releaser = (runtime.createQueryRunner() as unknown as Record<string, unknown>)
+      .releasePostgresConnection;
+    expect(typeof releaser).toBe('function');
+
+    const runner = runtime.createQueryRunner();
+    const pid = await backendPid(runner);
+    const before = pool.totalCount;
+    await discardConnection(runner, new Error('discarded by the test'));
+    expect(runner.isReleased).toBe(true);
+    expect(pool.totalCount).toBe(before - 1);
+
+    // The connection is closed, not parked: its server process ends.
+    const started = Date.now();
+    for (;;) {
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1',
+        [pid],
+      );
+      if (rows[0].n === 0) break;
+      if (Date.now() - started > 2_000) throw new Error(`backend ${pid} still runs`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  });
+
+  it("destroyConnectionSocket ends a checked-out client's socket: its next query fails", async () => {
+    const client = await pool.connect();
+    let failure: unknown;
+    try {
+      await expect(client.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+      destroyConnectionSocket(client);
+      failure = await client.query('SELECT 2 AS two').then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).toBeInstanceOf(Error);
+    } finally {
+      client.release(failure instanceof Error ? failure : new Error('socket destroyed'));
+    }
+    // The pool still serves queries on a fresh connection.
+    await expect(pool.query('SELECT 3 AS three')).resolves.toMatchObject({
+      rows: [{ three: 3 }],
+    });
+  });
+
+  it('pipelined sends its queries in order on one connection and leaves pipeline mode', async () => {
+    const client = await pool.connect();
+    // Every query is on the socket before the first answer: in pipeline mode pg writes each
+    // query at once; otherwise it writes the next only when the previous one is answered.
+    const stream = (client as unknown as { connection: { stream: Record<string, unknown> } })
+      .connection.stream;
+    const write = stream.write as (...args: unknown[]) => boolean;
+    let writes = 0;
+    stream.write = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return write.apply(this, args);
+    };
+    try {
+      const sending = pipelined(client, [
+        'START TRANSACTION READ ONLY',
+        { text: 'SELECT $1::int + 1 AS n', values: [41] },
+        'SELECT 1/0',
+        'COMMIT',
+      ]);
+      const writtenAtOnce = writes;
+      delete stream.write;
+      const steps = await sending;
+      expect(writtenAtOnce).toBeGreaterThanOrEqual(4);
+      expect(steps.map((step) => step.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      expect(steps[1].status === 'fulfilled' && steps[1].value.rows).toEqual([{ n: 42 }]);
+      expect((client as unknown as { pipeline: unknown }).pipeline).toBe(false);
+      expect(client.getTransactionStatus()).toBe('I');
+      await expect(client.query('SELECT 4 AS four')).resolves.toMatchObject({
+        rows: [{ four: 4 }],
+      });
+    } finally {
+      delete stream.write;
+      client.release();
+    }
+  });
+});
