@@ -122,36 +122,55 @@ async function runScale(name, portBase) {
     log(`project ready in ${startToReadyMs} ms`);
     const baseline = startBaseline({ db, port: portBase + 1, poolSize, secret: SECRET, serverPath: join(here, 'baseline/server.mjs') });
     await baseline.ready();
+    // The project with every route through Nest's router (no @DirectRoute dispatcher), measured
+    // on the two reads the dispatcher serves: what the shortcut is worth (docs/adr/0007).
+    const viaNest = startProject({
+      cliPath,
+      db,
+      port: portBase + 2,
+      poolSize,
+      secret: SECRET,
+      nodeOptions: IMAGE_NODE_OPTIONS,
+      extraEnv: { BOARDS_API_DIRECT_ROUTES: 'false' },
+    });
+    await viaNest.ready();
 
     const load = (server, mix, extra = {}) => measure({ baseUrl: server.baseUrl, mix, duration, connections, ...extra });
     // Steady state of active tenants: every user of the spread mix has called once (first contact
     // verifies the token and loads tenant and user), and the JIT has seen both read routes.
     log(`warming up (every one of the ${spread.length} spread-mix users once, then 5 s of reads)…`);
-    for (const server of [project, baseline]) {
+    for (const server of [project, baseline, viaNest]) {
       await load(server, listMix(spread), { amount: spread.length });
       await load(server, listMix(spread), { duration: 3 });
       await load(server, getMix(spread), { duration: 2 });
     }
 
     const compared = [
-      ['GET /api/boards (spread mix)', listMix(spread)],
-      ['GET /api/boards (single-tenant mix)', listMix(single)],
-      ['GET /api/boards/{id} (spread mix)', getMix(spread)],
-      ['GET /health/ready', [{ token: spread[0].token, path: '/health/ready' }]],
+      ['GET /api/boards (spread mix)', listMix(spread), true],
+      ['GET /api/boards (single-tenant mix)', listMix(single), false],
+      ['GET /api/boards/{id} (spread mix)', getMix(spread), true],
+      ['GET /health/ready', [{ token: spread[0].token, path: '/health/ready' }], false],
     ];
     // Round-robin over the scenarios, project then baseline in each, so that the machine's drift
     // over a run weighs on every ratio alike: project against baseline, and the spread mix against
     // the single-tenant mix.
-    const results = compared.map(() => ({ p: [], b: [] }));
+    const results = compared.map(() => ({ p: [], b: [], n: [] }));
     for (let round = 0; round < rounds; round++) {
-      for (const [index, [scenario, mix]] of compared.entries()) {
-        const { p, b } = results[index];
+      for (const [index, [scenario, mix, direct]] of compared.entries()) {
+        const { p, b, n } = results[index];
         p.push(await load(project, mix));
+        if (direct) n.push(await load(viaNest, mix));
         b.push(await load(baseline, mix));
-        log(`  ${scenario} round ${round + 1}: project ${p.at(-1).rps.toFixed(0)} req/s, baseline ${b.at(-1).rps.toFixed(0)} req/s`);
+        const nest = direct ? `, via Nest ${n.at(-1).rps.toFixed(0)} req/s` : '';
+        log(`  ${scenario} round ${round + 1}: project ${p.at(-1).rps.toFixed(0)} req/s${nest}, baseline ${b.at(-1).rps.toFixed(0)} req/s`);
       }
     }
-    const rows = compared.map(([scenario], index) => ({ name: scenario, project: average(results[index].p), baseline: average(results[index].b) }));
+    const rows = compared.map(([scenario, , direct], index) => ({
+      name: scenario,
+      project: average(results[index].p),
+      baseline: average(results[index].b),
+      ...(direct && { viaNest: average(results[index].n) }),
+    }));
     const posts = [];
     for (let round = 0; round < rounds; round++) {
       posts.push(
@@ -172,6 +191,7 @@ async function runScale(name, portBase) {
     const baselinePeakRssMb = baseline.peakRssMb();
     await project.stop();
     await baseline.stop();
+    await viaNest.stop();
     return { name, shape, seedSeconds, startToReadyMs, peakRssMb, baselinePeakRssMb, rows };
   } finally {
     if (!args.keep) await db.drop();

@@ -13,8 +13,7 @@ import { installClientRateLimit } from 'src/core/rate-limit/client-rate-limit.ho
 import { applyHttpHardening } from 'src/core/http/http-hardening';
 import { clientErrorHandler, frameworkErrorHandler } from 'src/core/http/framework-errors';
 import { parseJsonBody } from 'src/core/http/json-body.parser';
-import { installDirectRoutes, type DirectRoute } from 'src/core/http/direct-routes';
-import { BOARDS_DIRECT_ROUTES } from 'src/modules/boards/boards.controller';
+import { installDirectRoutes } from 'src/core/http/direct-routes';
 import { installGracefulShutdown, runAsClusterPrimary } from 'src/core/http/lifecycle';
 import { startupFailure } from 'src/core/database/startup-failure';
 import { annotateRequest } from 'src/core/logging/request-log-fields';
@@ -108,7 +107,7 @@ export async function createApp(
   await applyHttpHardening(app, config);
 
   mountOpenApi(app);
-  installDirectRoutes(app, BOARDS_DIRECT_ROUTES as readonly DirectRoute<unknown>[]);
+  if (config.api.directRoutes) installDirectRoutes(app);
 
   await app.init();
   await fastify.ready();

@@ -61,6 +61,18 @@ export function writeReport({ path, svgPath, run, scales, checks }) {
       );
     }
     lines.push('');
+    const direct = scale.rows.filter((row) => row.viaNest);
+    if (direct.length > 0) {
+      lines.push('The @DirectRoute dispatcher against the same project with every route through Nest (`BOARDS_API_DIRECT_ROUTES=false`), measured in the same rounds (docs/adr/0007-direct-routes.md):', '');
+      lines.push('| scenario | direct req/s | via Nest req/s | ratio | direct p99 ms | via Nest p99 ms | via Nest vs baseline req/s |');
+      lines.push('|---|---|---|---|---|---|---|');
+      for (const row of direct) {
+        lines.push(
+          `| ${row.name} | ${fmt(row.project.rps)} | ${fmt(row.viaNest.rps)} | ${fmt(row.project.rps / row.viaNest.rps, 2)} | ${fmt(row.project.p99, 1)} | ${fmt(row.viaNest.p99, 1)} | ${fmt(row.viaNest.rps / row.baseline.rps, 2)} |`,
+        );
+      }
+      lines.push('');
+    }
   }
   lines.push('## Targets', '');
   lines.push('| target | measured | met |', '|---|---|---|');

@@ -1,27 +1,41 @@
 import {
   Controller,
   Get,
+  Header,
+  HttpCode,
   Injectable,
   Module,
+  Param,
+  ParseIntPipe,
   Query,
+  Req,
+  Res,
   UseGuards,
+  UseInterceptors,
   ValidationPipe,
+  type CallHandler,
   type CanActivate,
   type ExecutionContext,
+  type NestInterceptor,
+  type Type as ClassType,
 } from '@nestjs/common';
-import { APP_GUARD, NestFactory, Reflector } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR, NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Type } from 'class-transformer';
+import type { FastifyReply } from 'fastify';
+import type { Observable } from 'rxjs';
 import { ReadOnlyRoute } from 'src/core/database/tenant-transaction.interceptor';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
-import { directRoutesOf, installDirectRoutes, type DirectRoute } from 'src/core/http/direct-routes';
+import { DirectRoute, directRoutesOf, installDirectRoutes } from 'src/core/http/direct-routes';
 
 /**
- * The hot reads are dispatched directly (core/http/direct-routes): Nest's router machinery is
- * skipped, its guards, pipes, handler and filter are not. The boards suites check the routes'
- * behaviour end to end, and routes-snapshot.e2e-spec checks which routes the application
- * dispatches directly; this suite checks the dispatcher's own contract on a small application.
+ * Handlers marked @DirectRoute are dispatched directly (core/http/direct-routes,
+ * docs/adr/0007-direct-routes.md): Nest's router machinery is skipped, its guards, pipes, handler
+ * and filter are not, and the arguments come from Nest's own parameter metadata. The boards
+ * suites check the real routes end to end (with and without the dispatcher), routes-snapshot
+ * marks which routes are direct; this suite checks the dispatcher's contract on a small
+ * application, and that start-up refuses what it could not honour.
  */
 
 class PageQuery {
@@ -49,26 +63,33 @@ class DenyGuard implements CanActivate {
 class ThingsController {
   @Get()
   @ReadOnlyRoute()
+  @DirectRoute()
   list(@Query() query: PageQuery): { limit: number | undefined; isDto: boolean } {
     return { limit: query.limit, isDto: query instanceof PageQuery };
   }
 
   @Get('boom')
   @ReadOnlyRoute()
+  @DirectRoute()
   boom(): never {
     throw new Error('secret internal detail');
+  }
+
+  @Get(':n/double')
+  @ReadOnlyRoute()
+  @DirectRoute()
+  double(
+    @Param('n', new ParseIntPipe()) n: number,
+    @Query('label') label: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): { doubled: number; label: string | null } {
+    void reply.header('x-doubled', String(n * 2));
+    return { doubled: n * 2, label: label ?? null };
   }
 
   @Get('plain')
   plain(): string {
     return 'plain';
-  }
-
-  @Get('guarded')
-  @ReadOnlyRoute()
-  @UseGuards(DenyGuard)
-  guarded(): string {
-    return 'guarded';
   }
 }
 
@@ -78,27 +99,12 @@ class ThingsController {
 })
 class ThingsModule {}
 
-const THINGS_ROUTES: DirectRoute<ThingsController>[] = [
-  {
-    method: 'GET',
-    url: '/things',
-    controller: ThingsController,
-    handler: 'list',
-    args: async (request, _reply, pipe) => [
-      await pipe(request.query, { type: 'query', metatype: PageQuery, data: undefined }),
-    ],
-  },
-  {
-    method: 'GET',
-    url: '/things/boom',
-    controller: ThingsController,
-    handler: 'boom',
-    args: () => [],
-  },
-];
-
-async function thingsApp(routes: readonly DirectRoute<unknown>[]): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(ThingsModule, new FastifyAdapter(), {
+async function appOf(
+  module: ClassType<unknown>,
+  direct: boolean,
+  providers: 'none' | 'interceptor' = 'none',
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), {
     logger: false,
     abortOnError: false,
   });
@@ -106,91 +112,198 @@ async function thingsApp(routes: readonly DirectRoute<unknown>[]): Promise<NestF
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
-  installDirectRoutes(app, routes);
+  if (providers === 'interceptor') app.useGlobalInterceptors(new CountingInterceptor());
+  if (direct) installDirectRoutes(app);
   return app;
+}
+
+class CountingInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle();
+  }
 }
 
 describe('the direct dispatcher', () => {
   let app: NestFastifyApplication;
+  let nest: NestFastifyApplication;
 
   beforeAll(async () => {
-    app = await thingsApp(THINGS_ROUTES as readonly DirectRoute<unknown>[]);
+    app = await appOf(ThingsModule, true);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
-    expect(directRoutesOf(app)).toEqual(['GET /things', 'GET /things/boom']);
+    // The same application without the dispatcher: every answer must be the same.
+    nest = await appOf(ThingsModule, false);
+    await nest.init();
+    await nest.getHttpAdapter().getInstance().ready();
   });
 
   afterAll(async () => {
     await app?.close();
+    await nest?.close();
   });
 
-  const inject = (url: string, headers: Record<string, string> = {}) =>
-    app.getHttpAdapter().getInstance().inject({ method: 'GET', url, headers });
+  const inject = (target: NestFastifyApplication, url: string, headers = {}) =>
+    target.getHttpAdapter().getInstance().inject({ method: 'GET', url, headers });
+
+  it('finds the @DirectRoute handlers and only them', () => {
+    expect(directRoutesOf(app).sort()).toEqual(
+      ['GET /things', 'GET /things/:n/double', 'GET /things/boom'].sort(),
+    );
+    expect(directRoutesOf(nest)).toEqual([]);
+  });
 
   it('runs the global guards with the controller and handler as context', async () => {
     DenyGuard.seen.length = 0;
-    const response = await inject('/things?limit=3');
+    const response = await inject(app, '/things?limit=3');
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ limit: 3, isDto: true });
     expect(DenyGuard.seen).toEqual(['ThingsController.list']);
   });
 
-  it('answers a refusing guard as Nest does: 403 with the error body', async () => {
-    const response = await inject('/things', { 'x-deny': '1' });
-    expect(response.statusCode).toBe(403);
-    expect(response.json()).toMatchObject({ status: 403, error: expect.any(String) });
+  it.each([
+    ['/things?limit=3', {}],
+    ['/things', { 'x-deny': '1' }],
+    ['/things?limit=0', {}],
+    ['/things?limit=x', {}],
+    ['/things?tenant_id=abc', {}],
+    ['/things/boom', {}],
+    ['/things/21/double?label=hi', {}],
+    ['/things/21/double', {}],
+    ['/things/abc/double', {}],
+  ] as const)('answers %s %j exactly as Nest does', async (url, headers) => {
+    const direct = await inject(app, url, headers);
+    const viaNest = await inject(nest, url, headers);
+    expect(direct.statusCode).toBe(viaNest.statusCode);
+    const { request_id: directId, ...directBody } = direct.json<Record<string, unknown>>();
+    const { request_id: nestId, ...nestBody } = viaNest.json<Record<string, unknown>>();
+    expect(directBody).toEqual(nestBody);
+    expect(typeof directId).toBe(typeof nestId);
+    expect(direct.headers['x-doubled']).toBe(viaNest.headers['x-doubled']);
   });
 
-  it('runs the global validation pipe: unknown or invalid parameters are 400', async () => {
-    for (const url of ['/things?limit=0', '/things?limit=x', '/things?tenant_id=abc']) {
-      const response = await inject(url);
-      expect(response.statusCode).toBe(400);
-      expect(response.json()).toMatchObject({ status: 400 });
-    }
+  it('derives @Param with its pipe, @Query by key and @Res({ passthrough: true })', async () => {
+    const response = await inject(app, '/things/21/double?label=hi');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ doubled: 42, label: 'hi' });
+    expect(response.headers['x-doubled']).toBe('42');
+    expect((await inject(app, '/things/abc/double')).statusCode).toBe(400);
   });
 
   it('sends a handler error through the exception filter: a 500 without internals', async () => {
-    const response = await inject('/things/boom');
+    const response = await inject(app, '/things/boom');
     expect(response.statusCode).toBe(500);
     expect(response.json()).toMatchObject({ status: 500 });
     expect(response.body).not.toContain('secret internal detail');
   });
+});
+
+/** A one-handler module whose handler is declared direct and has what is named. */
+function moduleWith(decorate: (target: object, key: string) => void): ClassType<unknown> {
+  @Controller('probe')
+  class ProbeController {
+    @Get()
+    @ReadOnlyRoute()
+    @DirectRoute()
+    probe(_value?: unknown): string {
+      return 'probe';
+    }
+  }
+  decorate(ProbeController.prototype, 'probe');
+  @Module({ controllers: [ProbeController], providers: [Reflector] })
+  class ProbeModule {}
+  return ProbeModule;
+}
+
+const methodDecorator =
+  (decorator: MethodDecorator) =>
+  (target: object, key: string): void => {
+    const descriptor = Object.getOwnPropertyDescriptor(target, key)!;
+    decorator(target, key, descriptor);
+  };
+
+const parameterDecorator =
+  (decorator: ParameterDecorator) =>
+  (target: object, key: string): void => {
+    decorator(target, key, 0);
+  };
+
+@Injectable()
+class PassGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+describe('start-up refuses a @DirectRoute it could not honour', () => {
+  it('a parameter without a decorator it can derive', async () => {
+    await expect(
+      appOf(
+        moduleWith(() => undefined),
+        true,
+      ),
+    ).rejects.toThrow('every parameter needs a decorator');
+  });
 
   it.each([
-    ['plain', 'the handler is not @ReadOnlyRoute()'],
-    ['guarded', 'has __guards__ the dispatcher would skip'],
-  ] as const)(
-    'refuses to start when a listed route (%s) needs what it would skip',
-    async (handler, message) => {
-      const route: DirectRoute<ThingsController> = {
-        method: 'GET',
-        url: `/things/${handler}`,
-        controller: ThingsController,
-        handler,
-        args: () => [],
-      };
-      const refused = await thingsApp([route as DirectRoute<unknown>]);
-      try {
-        await refused.init();
-        await expect(refused.getHttpAdapter().getInstance().ready()).rejects.toThrow(message);
-      } finally {
-        await refused.close().catch(() => undefined);
-      }
-    },
-  );
+    [
+      '@Header (answered 200 without it before)',
+      methodDecorator(Header('x-probe', '1')),
+      '@Header',
+    ],
+    ['@HttpCode', methodDecorator(HttpCode(203)), '@HttpCode'],
+    ['a route guard', methodDecorator(UseGuards(PassGuard)), '__guards__'],
+    [
+      'a route interceptor',
+      methodDecorator(UseInterceptors(CountingInterceptor)),
+      '__interceptors__',
+    ],
+    ['@Req()', parameterDecorator(Req()), 'only @Query, @Param and @Res'],
+    ['@Res() without passthrough', parameterDecorator(Res()), 'passthrough'],
+    ['a pipe class', parameterDecorator(Param('id', ParseIntPipe)), 'only pipe instances'],
+  ] as const)('%s', async (_name, decorate, message) => {
+    await expect(appOf(moduleWith(decorate), true)).rejects.toThrow(message);
+  });
 
-  it('refuses to start when a listed route is not registered by any controller', async () => {
-    const stray = await thingsApp([
-      ...(THINGS_ROUTES as readonly DirectRoute<unknown>[]),
-      { ...THINGS_ROUTES[0], url: '/things/renamed' } as DirectRoute<unknown>,
-    ]);
+  it('a handler that is not @ReadOnlyRoute', async () => {
+    @Controller('probe')
+    class WritingController {
+      @Get()
+      @DirectRoute()
+      probe(): string {
+        return 'probe';
+      }
+    }
+    @Module({ controllers: [WritingController] })
+    class WritingModule {}
+    await expect(appOf(WritingModule, true)).rejects.toThrow('not @ReadOnlyRoute()');
+  });
+
+  it('a global interceptor the dispatcher would skip', async () => {
+    const app = await appOf(ThingsModule, true, 'interceptor');
     try {
-      await stray.init();
-      await expect(stray.getHttpAdapter().getInstance().ready()).rejects.toThrow(
-        'direct routes not registered by any controller: GET /things/renamed',
+      await app.init();
+      await expect(app.getHttpAdapter().getInstance().ready()).rejects.toThrow(
+        'a global interceptor the dispatcher would skip',
       );
     } finally {
-      await stray.close().catch(() => undefined);
+      await app.close().catch(() => undefined);
+    }
+  });
+
+  it('a global interceptor provider (APP_INTERCEPTOR) the dispatcher would skip', async () => {
+    @Module({
+      controllers: [ThingsController],
+      providers: [Reflector, { provide: APP_INTERCEPTOR, useClass: CountingInterceptor }],
+    })
+    class InterceptedModule {}
+    const app = await appOf(InterceptedModule, true);
+    try {
+      await app.init();
+      await expect(app.getHttpAdapter().getInstance().ready()).rejects.toThrow(
+        'a global interceptor the dispatcher would skip',
+      );
+    } finally {
+      await app.close().catch(() => undefined);
     }
   });
 });

@@ -100,6 +100,7 @@ describe('loadConfig', () => {
         shutdownDrainSeconds: 5,
         requireHttps: false,
         trustProxy: false,
+        directRoutes: true,
       });
       expect(config.observability).toEqual({
         logLevel: 'info',

@@ -177,6 +177,11 @@ export interface ApiConfig {
    * (any; refused in production), a hop count, or a list of addresses/CIDRs. Default: false.
    */
   readonly trustProxy: boolean | number | string[];
+  /**
+   * Whether @DirectRoute handlers (the hot board reads) skip Nest's router machinery
+   * (BOARDS_API_DIRECT_ROUTES; docs/adr/0007-direct-routes.md). Off: every route through Nest.
+   */
+  readonly directRoutes: boolean;
 }
 
 export interface RateLimitConfig {
@@ -290,6 +295,7 @@ export const KNOWN_VARIABLES = [
   'BOARDS_SHUTDOWN_DRAIN_SECONDS',
   'BOARDS_REQUIRE_HTTPS',
   'BOARDS_TRUST_PROXY',
+  'BOARDS_API_DIRECT_ROUTES',
   'BOARDS_CORS_ORIGINS',
   'BOARDS_RATE_LIMIT_ENABLED',
   'BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE',
@@ -627,6 +633,7 @@ export function loadConfig(env: Env): BoardsConfig {
       shutdownDrainSeconds: read.int('BOARDS_SHUTDOWN_DRAIN_SECONDS', 5, { min: 0, max: 300 }),
       requireHttps,
       trustProxy,
+      directRoutes: read.bool('BOARDS_API_DIRECT_ROUTES', true),
     },
     quotas: {
       boards: read.int('BOARDS_QUOTA_BOARDS', 10_000, { min: 0, max: 100_000_000 }),

@@ -20,6 +20,10 @@ import type {
   PipeTransform,
   Type,
 } from '@nestjs/common';
+import {
+  CUSTOM_ROUTE_ARGS_METADATA as CUSTOM_ROUTE_ARGS_METADATA_VALUE,
+  ROUTE_ARGS_METADATA as ROUTE_ARGS_METADATA_VALUE,
+} from '@nestjs/common/constants';
 import { ApplicationConfig } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { ThrottlerStorage } from '@nestjs/throttler';
@@ -147,14 +151,56 @@ export function responseUnderway(socket: Socket): boolean {
 // Metadata keys Nest's decorators write (@UseGuards, @UseInterceptors, @UsePipes, @UseFilters,
 // @HttpCode, the route decorators); not exported from the package root.
 export {
+  CUSTOM_ROUTE_ARGS_METADATA,
   EXCEPTION_FILTERS_METADATA,
   GUARDS_METADATA,
+  HEADERS_METADATA,
   HTTP_CODE_METADATA,
   INTERCEPTORS_METADATA,
   METHOD_METADATA,
   PATH_METADATA,
   PIPES_METADATA,
+  REDIRECT_METADATA,
+  RENDER_METADATA,
+  RESPONSE_PASSTHROUGH_METADATA,
+  ROUTE_ARGS_METADATA,
+  SSE_METADATA,
 } from '@nestjs/common/constants';
+
+const ROUTE_ARGS_METADATA_KEY: string = ROUTE_ARGS_METADATA_VALUE;
+const CUSTOM_ROUTE_ARGS_KEY: string = CUSTOM_ROUTE_ARGS_METADATA_VALUE;
+
+/** The kinds of handler parameters (@Query, @Param, @Res, …) as Nest records them. */
+export { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+
+/** One parameter decorator of a handler, as @Query(), @Param(), @Res() … record it. */
+export interface RouteArgument {
+  /** A RouteParamtypes value, or 'custom' for createParamDecorator decorators. */
+  readonly type: number | 'custom';
+  readonly index: number;
+  readonly data: unknown;
+  readonly pipes: readonly unknown[];
+}
+
+/**
+ * The parameter decorators of `controller.prototype[method]`: Nest keeps them on the class under
+ * ROUTE_ARGS_METADATA, keyed `${paramtype}:${index}` (custom ones `${key}__customRouteArgs__:${index}`).
+ */
+export function routeArgumentsOf(controller: Type<unknown>, method: string): RouteArgument[] {
+  const recorded = (Reflect.getMetadata(ROUTE_ARGS_METADATA_KEY, controller, method) ??
+    {}) as Record<string, { index: number; data: unknown; pipes?: unknown[] }>;
+  return Object.entries(recorded).map(([key, entry]) => ({
+    type: key.includes(CUSTOM_ROUTE_ARGS_KEY) ? 'custom' : Number(key.split(':')[0]),
+    index: entry.index,
+    data: entry.data,
+    pipes: entry.pipes ?? [],
+  }));
+}
+
+/** The global route prefix (`app.setGlobalPrefix`), '' when none. */
+export function globalPrefixOf(app: INestApplicationContext): string {
+  return app.get(ApplicationConfig).getGlobalPrefix();
+}
 
 /** The execution context Nest builds for an HTTP request to `handler` of `controller`. */
 export function httpExecutionContext(

@@ -1,103 +1,123 @@
-import type {
-  ArgumentMetadata,
-  CanActivate,
-  ExceptionFilter,
-  NestInterceptor,
+import {
+  ForbiddenException,
+  RequestMethod,
+  SetMetadata,
+  type ArgumentMetadata,
+  type CanActivate,
+  type ExceptionFilter,
+  type NestInterceptor,
+  type PipeTransform,
+  type Type,
 } from '@nestjs/common';
-import { ForbiddenException, type Type } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import {
   EXCEPTION_FILTERS_METADATA,
   globalEnhancersOf,
+  globalPrefixOf,
   GUARDS_METADATA,
+  HEADERS_METADATA,
+  HTTP_CODE_METADATA,
   httpExecutionContext,
   INTERCEPTORS_METADATA,
   isClsPassThroughInterceptor,
+  METHOD_METADATA,
+  PATH_METADATA,
   PIPES_METADATA,
+  REDIRECT_METADATA,
+  RENDER_METADATA,
+  RESPONSE_PASSTHROUGH_METADATA,
+  routeArgumentsOf,
+  RouteParamtypes,
+  SSE_METADATA,
+  type RouteArgument,
 } from 'src/core/database/driver-internals';
 import {
   isReadOnlyRoute,
   TenantTransactionInterceptor,
 } from 'src/core/database/tenant-transaction.interceptor';
 
+export const DIRECT_ROUTE_KEY = 'boards:direct-route';
+
 /**
- * A hot route dispatched directly: the same controller method, the same global guards (in Nest's
- * order), the same global pipes and exception filter, without Nest's per-request router machinery
- * (observables, interceptor chain, parameter factories). Only for routes that need no
- * interceptor: @ReadOnlyRoute handlers, which open no request transaction.
+ * Declares a hot GET handler dispatched directly (docs/adr/0007-direct-routes.md): the same global
+ * guards (in Nest's order), global and parameter pipes, handler and exception filter, without
+ * Nest's per-request router machinery (observables, interceptor chain, parameter factories). Its
+ * arguments come from Nest's own parameter metadata (@Query, @Param with pipe instances,
+ * @Res({ passthrough: true })). At start, installDirectRoutes refuses any such handler that is not
+ * a @ReadOnlyRoute GET, or that has what the dispatcher would not honour: parameter decorators of
+ * other kinds, @Header, @HttpCode, @Redirect, @Render, @Sse, route-level guards, interceptors,
+ * pipes or filters, or a global interceptor other than the pass-through ones.
  */
-export interface DirectRoute<C> {
-  readonly method: 'GET';
-  /** The route as Fastify registers it, global prefix included: `/api/boards/:board_id`. */
-  readonly url: string;
-  readonly controller: Type<C>;
-  readonly handler: keyof C & string;
-  /** The handler's arguments; `pipe` runs the global pipes (validation) as Nest would. */
-  readonly args: (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    pipe: (value: unknown, metadata: ArgumentMetadata) => Promise<unknown>,
-  ) => Promise<unknown[]> | unknown[];
-}
+export const DirectRoute = (): MethodDecorator => SetMetadata(DIRECT_ROUTE_KEY, true);
+
+type Pipe = (value: unknown, metadata: ArgumentMetadata) => Promise<unknown>;
 
 interface Enhancers {
   readonly guards: CanActivate[];
   /** The global pipes in order, as one function. */
-  readonly pipe: (value: unknown, metadata: ArgumentMetadata) => Promise<unknown>;
+  readonly pipe: Pipe;
   readonly filter: ExceptionFilter;
 }
 
+/** One handler's argument, from the request. */
+type ArgumentSource = (request: FastifyRequest, reply: FastifyReply, pipe: Pipe) => unknown;
+
+interface DirectHandler {
+  readonly method: 'GET';
+  /** The route as Fastify registers it, global prefix included: `/api/boards/:board_id`. */
+  readonly url: string;
+  readonly controller: Type<unknown>;
+  readonly name: string;
+  readonly args: readonly ArgumentSource[];
+}
+
+/** `METHOD url` of the direct routes installed per application. */
+const installedRoutes = new WeakMap<NestFastifyApplication, string[]>();
+
+/** `METHOD url` of each route whose handler was replaced by a direct dispatcher. */
+export function directRoutesOf(app: NestFastifyApplication): string[] {
+  return [...(installedRoutes.get(app) ?? [])];
+}
+
 /**
- * Replaces the Fastify handler Nest registers for each route with a direct dispatcher. Call before
- * app.init(): the replacement happens as Nest registers the route, so the route (its URL, its
- * OpenAPI description, its hooks and middleware) is otherwise the one Nest built.
+ * Finds the @DirectRoute handlers of the application's controllers and replaces the Fastify
+ * handler Nest registers for each with a direct dispatcher. Call before app.init(): the
+ * replacement happens as Nest registers the route, so the route (its URL, its OpenAPI
+ * description, its hooks) is otherwise the one Nest built. Throws for a handler it cannot honour;
+ * start-up fails when a declared route was not registered.
  */
-export function installDirectRoutes(
-  app: NestFastifyApplication,
-  routes: readonly DirectRoute<unknown>[],
-): void {
+export function installDirectRoutes(app: NestFastifyApplication): void {
+  const handlers = discover(app);
   const fastify = app.getHttpAdapter().getInstance();
   let enhancers: Enhancers | undefined;
   const resolveEnhancers = (): Enhancers => {
     if (enhancers) return enhancers;
     const { guards, pipes, filters } = globalEnhancersOf(app);
     if (filters.length !== 1) throw new Error('direct routes expect exactly one global filter');
-    enhancers = {
-      guards,
-      pipe: async (value, metadata) => {
-        let transformed = value;
-        for (const pipe of pipes) transformed = await pipe.transform(transformed, metadata);
-        return transformed;
-      },
-      filter: filters[0],
-    };
+    enhancers = { guards, pipe: chain(pipes), filter: filters[0] };
     return enhancers;
   };
-  const installed = new Set<DirectRoute<unknown>>();
+  const installed: string[] = [];
   installedRoutes.set(app, installed);
   fastify.addHook('onRoute', (options: RouteOptions) => {
-    const route = routes.find(
+    const handler = handlers.find(
       (candidate) => candidate.url === options.url && options.method === candidate.method,
     );
-    if (!route) return;
-    const handler = route.controller.prototype[route.handler as keyof object] as unknown;
-    if (typeof handler !== 'function') {
-      throw new Error(`direct route ${route.method} ${route.url}: no handler ${route.handler}`);
-    }
-    options.handler = directHandler(app, route, resolveEnhancers);
-    installed.add(route);
+    if (!handler) return;
+    options.handler = dispatcher(app, handler, resolveEnhancers);
+    installed.push(`${handler.method} ${handler.url}`);
   });
-  // A renamed route must not silently fall back to the slow path (nor a typo go unnoticed), and
-  // nothing the dispatcher does not run may apply to a listed route.
   fastify.addHook('onReady', (done) => {
-    const missing = routes.filter((route) => !installed.has(route));
+    const missing = handlers
+      .map((handler) => `${handler.method} ${handler.url}`)
+      .filter((route) => !installed.includes(route));
     if (missing.length > 0) {
-      const names = missing.map((route) => `${route.method} ${route.url}`).join(', ');
-      return done(new Error(`direct routes not registered by any controller: ${names}`));
+      return done(new Error(`direct routes not registered as computed: ${missing.join(', ')}`));
     }
     try {
-      for (const route of routes) checkDispatchable(app, route);
+      checkGlobalInterceptors(app, handlers);
       done();
     } catch (err) {
       done(err as Error);
@@ -105,35 +125,172 @@ export function installDirectRoutes(
   });
 }
 
-/**
- * The dispatcher runs the global guards, pipes and filter and the handler, nothing else: a route
- * with guards, interceptors, pipes or filters of its own, or a global interceptor other than the
- * tenant transaction one (which passes @ReadOnlyRoute handlers through), is refused.
- */
-function checkDispatchable(app: NestFastifyApplication, route: DirectRoute<unknown>): void {
-  const name = `direct route ${route.method} ${route.url}`;
-  const handler = route.controller.prototype[route.handler as keyof object] as object;
-  if (!isReadOnlyRoute(handler)) throw new Error(`${name}: the handler is not @ReadOnlyRoute()`);
+/** Every @DirectRoute handler of the application's controllers, checked and bound. */
+function discover(app: NestFastifyApplication): DirectHandler[] {
+  const prefix = globalPrefixOf(app);
+  const found: DirectHandler[] = [];
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as Type<unknown> | null;
+      if (!controller) continue;
+      const prototype = controller.prototype as Record<string, unknown>;
+      for (const name of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[name];
+        if (typeof handler !== 'function' || name === 'constructor') continue;
+        if (Reflect.getMetadata(DIRECT_ROUTE_KEY, handler) !== true) continue;
+        found.push(describeHandler(controller, name, handler as object, prefix));
+      }
+    }
+  }
+  return found;
+}
+
+function describeHandler(
+  controller: Type<unknown>,
+  name: string,
+  handler: object,
+  prefix: string,
+): DirectHandler {
+  const label = `@DirectRoute ${controller.name}.${name}`;
+  const refuse = (why: string): never => {
+    throw new Error(`${label}: ${why}`);
+  };
+  if (Reflect.getMetadata(METHOD_METADATA, handler) !== RequestMethod.GET) refuse('not a GET');
+  if (!isReadOnlyRoute(handler)) refuse('the handler is not @ReadOnlyRoute()');
+  for (const [key, what] of [
+    [HEADERS_METADATA, '@Header'],
+    [HTTP_CODE_METADATA, '@HttpCode'],
+    [REDIRECT_METADATA, '@Redirect'],
+    [RENDER_METADATA, '@Render'],
+    [SSE_METADATA, '@Sse'],
+  ] as const) {
+    const value = Reflect.getMetadata(key, handler) as unknown;
+    if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
+      refuse(`${what} is not honoured by the direct dispatcher`);
+    }
+  }
   for (const key of [
     GUARDS_METADATA,
     INTERCEPTORS_METADATA,
     PIPES_METADATA,
     EXCEPTION_FILTERS_METADATA,
   ]) {
-    for (const target of [route.controller, handler]) {
+    for (const target of [controller, handler]) {
       const own = Reflect.getMetadata(key, target) as unknown[] | undefined;
-      if (own && own.length > 0) throw new Error(`${name}: has ${key} the dispatcher would skip`);
+      if (own && own.length > 0) refuse(`has ${key} the dispatcher would skip`);
     }
   }
+  const types = (Reflect.getMetadata('design:paramtypes', controller.prototype as object, name) ??
+    []) as unknown[];
+  const declared = routeArgumentsOf(controller, name);
+  if (declared.length !== (handler as (...args: unknown[]) => unknown).length) {
+    refuse('every parameter needs a decorator the dispatcher can derive (@Query, @Param, @Res)');
+  }
+  const passthrough = Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, name) === true;
+  const args: ArgumentSource[] = [];
+  for (const argument of declared) {
+    args[argument.index] = argumentSource(argument, types[argument.index], passthrough, refuse);
+  }
+  return {
+    method: 'GET',
+    url: joinPath(prefix, ...pathsOf(controller), ...pathsOf(handler)),
+    controller,
+    name,
+    args,
+  };
+}
+
+/** How one decorated parameter is read, exactly as Nest's parameter factories would. */
+function argumentSource(
+  argument: RouteArgument,
+  metatype: unknown,
+  passthrough: boolean,
+  refuse: (why: string) => never,
+): ArgumentSource {
+  const pipes = argument.pipes.map((pipe) =>
+    typeof (pipe as PipeTransform).transform === 'function'
+      ? (pipe as PipeTransform)
+      : refuse(`parameter ${argument.index}: only pipe instances are supported, not classes`),
+  );
+  const data = argument.data as string | undefined;
+  const piped = (type: 'query' | 'param') => {
+    const metadata: ArgumentMetadata = { type, metatype: metatype as Type<unknown>, data };
+    return async (value: unknown, pipe: Pipe) => {
+      let result = await pipe(value, metadata);
+      for (const own of pipes) result = await own.transform(result, metadata);
+      return result;
+    };
+  };
+  switch (argument.type) {
+    case RouteParamtypes.QUERY: {
+      const run = piped('query');
+      return (request, _reply, pipe) => {
+        const query = request.query as Record<string, unknown>;
+        return run(data === undefined ? query : query?.[data], pipe);
+      };
+    }
+    case RouteParamtypes.PARAM: {
+      const run = piped('param');
+      return (request, _reply, pipe) => {
+        const params = request.params as Record<string, unknown>;
+        return run(data === undefined ? params : params[data], pipe);
+      };
+    }
+    case RouteParamtypes.RESPONSE:
+      if (!passthrough) return refuse('@Res() needs { passthrough: true }');
+      if (pipes.length > 0) return refuse('@Res() with pipes');
+      return (_request, reply) => reply;
+    case 'custom':
+    default:
+      return refuse(
+        `parameter ${argument.index}: only @Query, @Param and @Res({ passthrough: true }) are derived`,
+      );
+  }
+}
+
+function pathsOf(target: object): string[] {
+  const path = Reflect.getMetadata(PATH_METADATA, target) as string | string[] | undefined;
+  if (Array.isArray(path)) {
+    if (path.length !== 1) throw new Error('@DirectRoute: one path per controller and handler');
+    return path;
+  }
+  return path === undefined ? [] : [path];
+}
+
+function joinPath(...parts: string[]): string {
+  return `/${parts
+    .flatMap((part) => part.split('/'))
+    .filter((segment) => segment.length > 0)
+    .join('/')}`;
+}
+
+function chain(pipes: readonly PipeTransform[]): Pipe {
+  return async (value, metadata) => {
+    let transformed = value;
+    for (const pipe of pipes) transformed = await pipe.transform(transformed, metadata);
+    return transformed;
+  };
+}
+
+/**
+ * The dispatcher skips the interceptor chain: only the interceptors that do nothing for a
+ * @ReadOnlyRoute handler may be installed globally.
+ */
+function checkGlobalInterceptors(
+  app: NestFastifyApplication,
+  handlers: readonly DirectHandler[],
+): void {
+  if (handlers.length === 0) return;
   const interceptors = globalEnhancersOf(app).interceptors;
   if (interceptors.some((interceptor) => !passesThrough(interceptor))) {
-    throw new Error(`${name}: a global interceptor the dispatcher would skip is installed`);
+    const names = handlers.map((handler) => `${handler.method} ${handler.url}`).join(', ');
+    throw new Error(`direct routes ${names}: a global interceptor the dispatcher would skip`);
   }
 }
 
 /**
  * Interceptors that do nothing for a @ReadOnlyRoute handler: the tenant transaction one, and the
- * no-op that nestjs-cls registers when its interceptor is not mounted (`(_, next) => next.handle()`).
+ * no-op that nestjs-cls registers when its interceptor is not mounted.
  */
 function passesThrough(interceptor: NestInterceptor): boolean {
   return (
@@ -141,20 +298,15 @@ function passesThrough(interceptor: NestInterceptor): boolean {
   );
 }
 
-const installedRoutes = new WeakMap<NestFastifyApplication, Set<DirectRoute<unknown>>>();
-
-/** `METHOD url` of each route whose handler was replaced by a direct dispatcher. */
-export function directRoutesOf(app: NestFastifyApplication): string[] {
-  return [...(installedRoutes.get(app) ?? [])].map((route) => `${route.method} ${route.url}`);
-}
-
-function directHandler<C>(
+function dispatcher(
   app: NestFastifyApplication,
-  route: DirectRoute<C>,
+  route: DirectHandler,
   enhancers: () => Enhancers,
 ): RouteOptions['handler'] {
-  let controller: C | undefined;
-  const method = route.controller.prototype[route.handler] as (...args: unknown[]) => unknown;
+  let controller: unknown;
+  const method = (route.controller.prototype as Record<string, (...args: unknown[]) => unknown>)[
+    route.name
+  ];
   return async function direct(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const { guards, pipe, filter } = enhancers();
     const context = httpExecutionContext(request, reply, route.controller, method);
@@ -164,7 +316,12 @@ function directHandler<C>(
         if (!(await guard.canActivate(context))) throw new ForbiddenException('Forbidden resource');
       }
       controller ??= app.get(route.controller, { strict: false });
-      const args = await route.args(request, reply, pipe);
+      const args: unknown[] = [];
+      for (const source of route.args) {
+        // Not `await` on every value: the reply is a thenable that settles when it is sent.
+        const value = source(request, reply, pipe);
+        args.push(value instanceof Promise ? await value : value);
+      }
       const result = await method.apply(controller, args);
       if (!reply.sent) await reply.status(200).send(result);
     } catch (err) {

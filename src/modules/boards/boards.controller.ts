@@ -22,8 +22,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from 'src/common/api-error.response';
-import { UuidParam, uuidParamPipe } from 'src/common/uuid-param';
-import type { DirectRoute } from 'src/core/http/direct-routes';
+import { UuidParam } from 'src/common/uuid-param';
+import { DirectRoute } from 'src/core/http/direct-routes';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { ReadOnlyRoute } from 'src/core/database/tenant-transaction.interceptor';
 import { BoardsService } from './boards.service';
@@ -46,6 +46,7 @@ export class BoardsController {
 
   @Get()
   @ReadOnlyRoute()
+  @DirectRoute()
   @ApiOperation({
     summary: 'List the boards the caller can read (owned, member of, or public)',
     operationId: 'listBoards',
@@ -76,6 +77,7 @@ export class BoardsController {
 
   @Get(':board_id')
   @ReadOnlyRoute()
+  @DirectRoute()
   @ApiOperation({ summary: 'Get a board', operationId: 'getBoard' })
   @ApiOkResponse({ type: BoardResponse, description: 'The board; ETag header set' })
   @ApiErrors(400, 404)
@@ -143,39 +145,3 @@ export class BoardsController {
     return board;
   }
 }
-
-const boardIdPipe = uuidParamPipe('board_id');
-
-function isEmpty(query: unknown): boolean {
-  return query === undefined || query === null || Object.keys(query).length === 0;
-}
-
-/**
- * The two hot reads, dispatched without Nest's router machinery (see core/http/direct-routes):
- * same guards, same validation, same handler, same error filter.
- */
-export const BOARDS_DIRECT_ROUTES: readonly DirectRoute<BoardsController>[] = [
-  {
-    method: 'GET',
-    url: '/api/boards',
-    controller: BoardsController,
-    handler: 'list',
-    // Without query parameters there is nothing to validate: the DTO the pipe would build.
-    args: async (request, _reply, pipe) => [
-      isEmpty(request.query)
-        ? new ListBoardsQuery()
-        : await pipe(request.query, { type: 'query', metatype: ListBoardsQuery, data: undefined }),
-    ],
-  },
-  {
-    method: 'GET',
-    url: '/api/boards/:board_id',
-    controller: BoardsController,
-    handler: 'get',
-    args: async (request, reply, pipe) => {
-      const raw = (request.params as Record<string, string>).board_id;
-      const metadata = { type: 'param', metatype: String, data: 'board_id' } as const;
-      return [await boardIdPipe.transform(String(await pipe(raw, metadata)), metadata), reply];
-    },
-  },
-];
