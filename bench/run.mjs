@@ -123,7 +123,7 @@ async function runScale(name, portBase) {
     const baseline = startBaseline({ db, port: portBase + 1, poolSize, secret: SECRET, serverPath: join(here, 'baseline/server.mjs') });
     await baseline.ready();
     // The project with every route through Nest's router (no @DirectRoute dispatcher), measured
-    // on the two reads the dispatcher serves: what the shortcut is worth (docs/adr/0007).
+    // on the two reads the dispatcher serves: what the shortcut is worth (docs/adr/0001).
     const viaNest = startProject({
       cliPath,
       db,

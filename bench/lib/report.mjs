@@ -63,7 +63,7 @@ export function writeReport({ path, svgPath, run, scales, checks }) {
     lines.push('');
     const direct = scale.rows.filter((row) => row.viaNest);
     if (direct.length > 0) {
-      lines.push('The @DirectRoute dispatcher against the same project with every route through Nest (`BOARDS_API_DIRECT_ROUTES=false`), measured in the same rounds (docs/adr/0007-direct-routes.md):', '');
+      lines.push('The @DirectRoute dispatcher against the same project with every route through Nest (`BOARDS_API_DIRECT_ROUTES=false`), measured in the same rounds (docs/adr/0001-direct-routes.md):', '');
       lines.push('| scenario | direct req/s | via Nest req/s | ratio | direct p99 ms | via Nest p99 ms | via Nest vs baseline req/s |');
       lines.push('|---|---|---|---|---|---|---|');
       for (const row of direct) {

@@ -31,7 +31,7 @@ import { DirectRoute, directRoutesOf, installDirectRoutes } from 'src/core/http/
 
 /**
  * Handlers marked @DirectRoute are dispatched directly (core/http/direct-routes,
- * docs/adr/0007-direct-routes.md): Nest's router machinery is skipped, its guards, pipes, handler
+ * docs/adr/0001-direct-routes.md): Nest's router machinery is skipped, its guards, pipes, handler
  * and filter are not, and the arguments come from Nest's own parameter metadata. The boards
  * suites check the real routes end to end (with and without the dispatcher), routes-snapshot
  * marks which routes are direct; this suite checks the dispatcher's contract on a small

@@ -1,5 +1,5 @@
 import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { METHOD_METADATA, PATH_METADATA } from 'src/core/database/driver-internals';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { NO_TENANT_KEY } from 'src/common/decorators/no-tenant.decorator';
 import { PLATFORM_ADMIN_KEY } from 'src/common/decorators/platform-admin.decorator';

@@ -7,6 +7,7 @@ import { QUERY_READ_TIMEOUT_MARGIN_MS } from 'src/core/database/guarded-pg-clien
 import { describeWithPostgres } from 'test/support/environment';
 import { startFreezableProxy, type FreezableProxy } from 'test/support/tcp-proxy';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
+import { runtimePgPool } from 'src/core/database/driver-internals';
 
 /**
  * A database server that stops answering without closing its connections (frozen, or cut off by
@@ -22,7 +23,7 @@ describeWithPostgres('a frozen database server', () => {
   let proxy: FreezableProxy;
   let target: DatabaseTarget;
   let runtime: DataSource;
-  const pool = () => (runtime.driver as unknown as { master: Pool }).master;
+  const pool = () => requirePgPool(runtime);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -96,4 +97,11 @@ async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<voi
     if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
     await new Promise((done) => setTimeout(done, 20));
   }
+}
+
+/** The runtime data source's pg Pool (a PostgreSQL server, not the embedded database). */
+function requirePgPool(dataSource: Parameters<typeof runtimePgPool>[0]): Pool {
+  const pool = runtimePgPool(dataSource);
+  if (!pool) throw new Error('no pg Pool behind this data source (embedded database?)');
+  return pool;
 }

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PATH_METADATA } from '@nestjs/common/constants';
+import { PATH_METADATA } from 'src/core/database/driver-internals';
 import type { HttpAdapterHost } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
 import { parseAllDocuments } from 'yaml';

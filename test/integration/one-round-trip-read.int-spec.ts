@@ -18,6 +18,7 @@ import { describeWithPostgres } from 'test/support/environment';
 import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
 import { loadConfig } from 'src/core/config/boards-config';
 import { seededRandom } from 'test/factories/random';
+import { runtimePgPool } from 'src/core/database/driver-internals';
 
 /**
  * TenantTransactions.read outside an open tenant transaction: on a connection checked out of the
@@ -64,7 +65,7 @@ interface PooledConnection {
 
 /** The pg pool behind a TypeORM PostgreSQL data source (the one read() checks clients out of). */
 function poolOf(dataSource: DataSource): Pool {
-  return (dataSource.driver as unknown as { master: Pool }).master;
+  return requirePgPool(dataSource);
 }
 
 /**
@@ -909,3 +910,10 @@ describeWithPostgres(
     });
   },
 );
+
+/** The runtime data source's pg Pool (a PostgreSQL server, not the embedded database). */
+function requirePgPool(dataSource: Parameters<typeof runtimePgPool>[0]): Pool {
+  const pool = runtimePgPool(dataSource);
+  if (!pool) throw new Error('no pg Pool behind this data source (embedded database?)');
+  return pool;
+}

@@ -179,7 +179,7 @@ export interface ApiConfig {
   readonly trustProxy: boolean | number | string[];
   /**
    * Whether @DirectRoute handlers (the hot board reads) skip Nest's router machinery
-   * (BOARDS_API_DIRECT_ROUTES; docs/adr/0007-direct-routes.md). Off: every route through Nest.
+   * (BOARDS_API_DIRECT_ROUTES; docs/adr/0001-direct-routes.md). Off: every route through Nest.
    */
   readonly directRoutes: boolean;
 }

@@ -41,7 +41,7 @@ import {
 export const DIRECT_ROUTE_KEY = 'boards:direct-route';
 
 /**
- * Declares a hot GET handler dispatched directly (docs/adr/0007-direct-routes.md): the same global
+ * Declares a hot GET handler dispatched directly (docs/adr/0001-direct-routes.md): the same global
  * guards (in Nest's order), global and parameter pipes, handler and exception filter, without
  * Nest's per-request router machinery (observables, interceptor chain, parameter factories). Its
  * arguments come from Nest's own parameter metadata (@Query, @Param with pipe instances,
