@@ -63,6 +63,45 @@ describeWithPostgres('boards API: audit events (BOARDS_ENABLE_AUDIT_LOGGING=true
     expect(await actions()).toEqual(['board.create', 'board.delete', 'board.update']);
   });
 
+  it('board membership changes write one event each: add, update, remove, leave', async () => {
+    const board = await boardOf(tokens.alice, { title: 'Audited members' });
+    const members = `/api/boards/${board.id}/members`;
+    const memberActions = async () =>
+      (await eventsFor(board.id)).map((e) => e.action).filter((a) => a.startsWith('board.member.'));
+    const add = (userId: string) =>
+      api({ method: 'POST', path: members, token: tokens.alice, body: { user_id: userId } });
+    expect((await add(ids.bob)).status).toBe(201);
+    expect((await add(ids.bob)).status).toBe(409);
+    expect(await memberActions()).toEqual(['board.member.add']);
+    expect(
+      (
+        await api({
+          method: 'PATCH',
+          path: `${members}/${ids.bob}`,
+          token: tokens.alice,
+          body: { role: 'editor' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await api({ method: 'DELETE', path: `${members}/${ids.bob}`, token: tokens.alice })).status,
+    ).toBe(204);
+    expect((await add(ids.carol)).status).toBe(201);
+    expect(
+      (await api({ method: 'DELETE', path: `${members}/${ids.carol}`, token: tokens.carol }))
+        .status,
+    ).toBe(204);
+    expect((await memberActions()).sort()).toEqual(
+      [
+        'board.member.add',
+        'board.member.add',
+        'board.member.leave',
+        'board.member.remove',
+        'board.member.update',
+      ].sort(),
+    );
+  });
+
   it('an ownership transfer writes exactly one event', async () => {
     const board = await boardOf(tokens.alice, { title: 'Audited transfer' });
     const transferred = await api({

@@ -1,8 +1,5 @@
-import { strictMock } from 'test/support/strict-mock';
 import { loadConfig } from 'src/core/config/boards-config';
-import type { Actor } from 'src/core/context/tenant-context';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
-import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import type { AuditService } from 'src/modules/audit/audit.service';
 import { BoardMember, type BoardRole } from './board-member.entity';
@@ -11,6 +8,18 @@ import { BoardMembersService } from './board-members.service';
 import { Board } from './board.entity';
 import type { BoardKey, BoardsRepository, BoardView } from './boards.repository';
 import { BoardsService } from './boards.service';
+import {
+  actor,
+  BOARD,
+  BOARD_NOT_FOUND,
+  forbidden,
+  OWNER_PROFILE,
+  refusal,
+  TENANT,
+  USER,
+  type Who,
+} from 'test/factories/board-rules';
+import { strictMock } from 'test/support/strict-mock';
 
 /**
  * Board membership rules at the service level: who lists, adds (and with which role), changes
@@ -19,43 +28,7 @@ import { BoardsService } from './boards.service';
  * the boards service applies; memberships live in a strict in-memory fake.
  */
 
-const TENANT = '00000000-0000-4000-8000-00000000000a';
-const BOARD = 'b0000000-0000-4000-8000-000000000001';
-
-type Who = 'owner' | BoardRole | 'stranger';
-const USER: Record<Who | 'newcomer' | 'outsider', string> = {
-  owner: '10000000-0000-4000-8000-000000000001',
-  admin: '10000000-0000-4000-8000-000000000002',
-  editor: '10000000-0000-4000-8000-000000000003',
-  viewer: '10000000-0000-4000-8000-000000000004',
-  stranger: '10000000-0000-4000-8000-000000000005',
-  /** In the tenant, not on the board. */
-  newcomer: '10000000-0000-4000-8000-000000000006',
-  /** Not a member of the tenant (or removed from it). */
-  outsider: '10000000-0000-4000-8000-000000000007',
-};
-const OWNER_PROFILE = { id: USER.owner, display_name: 'Olga', avatar_url: null };
-
-const actor = (who: Who): Actor => ({ tenantId: TENANT, userId: USER[who], tenantRole: 'member' });
-
-const forbidden = (action: string) => ({
-  code: ErrorCode.Forbidden,
-  detail: `Your role on this board does not allow you to ${action}.`,
-});
-const BOARD_NOT_FOUND = { code: ErrorCode.NotFound, detail: 'Board not found.' };
 const MEMBER_NOT_FOUND = { code: ErrorCode.NotFound, detail: 'Member not found.' };
-
-/** The DomainError a call is refused with (fails the test when the call succeeds). */
-async function refusal(call: Promise<unknown>): Promise<DomainError> {
-  const error: unknown = await call.then(
-    () => {
-      throw new Error('expected a refusal, the call succeeded');
-    },
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
-}
 
 function setup(options: { isPublic?: boolean; exists?: boolean; findFails?: boolean } = {}) {
   const roles = new Map<string, BoardRole>([
@@ -129,12 +102,13 @@ function setup(options: { isPublic?: boolean; exists?: boolean; findFails?: bool
     }),
     delete: jest.fn(async (key: MemberKey) => roles.delete(key.userId)),
   };
+  const record = jest.fn(async () => undefined);
   const service = new BoardMembersService(
     boards,
     strictMock<BoardMembersRepository>(members),
-    strictMock<AuditService>({ record: jest.fn(async () => undefined) }),
+    strictMock<AuditService>({ record }),
   );
-  return { service, findView, members, roles };
+  return { service, findView, members, roles, record };
 }
 
 describe('BoardMembersService', () => {
@@ -193,6 +167,24 @@ describe('BoardMembersService', () => {
         invitedBy: USER[who],
       });
       expect(added).toMatchObject({ user_id: USER.newcomer, role });
+    });
+
+    it('records board.member.add with the new member and role', async () => {
+      const { service, record } = setup();
+      await service.add(actor('admin'), BOARD, { user_id: USER.newcomer, role: 'editor' });
+      expect(record).toHaveBeenCalledWith({
+        tenantId: TENANT,
+        action: 'board.member.add',
+        targetType: 'board',
+        targetId: BOARD,
+        details: { user_id: USER.newcomer, role: 'editor' },
+      });
+    });
+
+    it('a refused add records nothing', async () => {
+      const { service, record } = setup();
+      await refusal(service.add(actor('viewer'), BOARD, { user_id: USER.newcomer }));
+      expect(record).not.toHaveBeenCalled();
     });
 
     it('the role defaults to viewer', async () => {
@@ -292,6 +284,18 @@ describe('BoardMembersService', () => {
       expect(changed).toMatchObject({ user_id: USER.viewer, role: 'editor' });
     });
 
+    it('records board.member.update with the member and the new role', async () => {
+      const { service, record } = setup();
+      await service.changeRole(actor('owner'), BOARD, USER.viewer, { role: 'editor' });
+      expect(record).toHaveBeenCalledWith({
+        tenantId: TENANT,
+        action: 'board.member.update',
+        targetType: 'board',
+        targetId: BOARD,
+        details: { user_id: USER.viewer, role: 'editor' },
+      });
+    });
+
     it.each<Who>(['editor', 'viewer'])('the %s may not change roles (403)', async (who) => {
       const { service, members } = setup();
       expect(
@@ -342,6 +346,32 @@ describe('BoardMembersService', () => {
         userId: USER[removed],
       });
       expect(roles.has(USER[removed])).toBe(false);
+    });
+
+    it('records board.member.remove for a removal and board.member.leave for a member leaving', async () => {
+      const { service, record } = setup();
+      await service.remove(actor('owner'), BOARD, USER.viewer);
+      await service.remove(actor('editor'), BOARD, USER.editor);
+      expect(record.mock.calls).toEqual([
+        [
+          {
+            tenantId: TENANT,
+            action: 'board.member.remove',
+            targetType: 'board',
+            targetId: BOARD,
+            details: { user_id: USER.viewer },
+          },
+        ],
+        [
+          {
+            tenantId: TENANT,
+            action: 'board.member.leave',
+            targetType: 'board',
+            targetId: BOARD,
+            details: { user_id: USER.editor },
+          },
+        ],
+      ]);
     });
 
     it.each<[Who, Who]>([

@@ -39,6 +39,7 @@ export class BoardMembersService {
     if (dto.user_id === view.board.ownerId) throw BoardErrors.ownerIsNotMember();
     if (!(await this.members.insert({ ...key, role, invitedBy: actor.userId })))
       throw BoardErrors.alreadyMember();
+    await this.recordMember(actor, 'board.member.add', boardId, { user_id: dto.user_id, role });
     return this.memberOrFail(key);
   }
 
@@ -54,6 +55,10 @@ export class BoardMembersService {
     const key = { tenantId: actor.tenantId, boardId, userId };
     if (!(await this.members.updateRole({ ...key, role: dto.role })))
       throw BoardErrors.memberNotFound();
+    await this.recordMember(actor, 'board.member.update', boardId, {
+      user_id: userId,
+      role: dto.role,
+    });
     return this.memberOrFail(key);
   }
 
@@ -66,6 +71,31 @@ export class BoardMembersService {
     }
     if (!(await this.members.delete({ tenantId: actor.tenantId, boardId, userId })))
       throw BoardErrors.memberNotFound();
+    await this.recordMember(
+      actor,
+      leaving ? 'board.member.leave' : 'board.member.remove',
+      boardId,
+      {
+        user_id: userId,
+      },
+    );
+  }
+
+  /** A membership change of the board, in the request's transaction (when auditing is on). */
+  private recordMember(
+    actor: Actor,
+    action:
+      'board.member.add' | 'board.member.update' | 'board.member.remove' | 'board.member.leave',
+    boardId: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    return this.audit.record({
+      tenantId: actor.tenantId,
+      action,
+      targetType: 'board',
+      targetId: boardId,
+      details,
+    });
   }
 
   private async memberOrFail(key: {

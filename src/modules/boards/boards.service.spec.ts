@@ -1,7 +1,5 @@
-import { strictMock } from 'test/support/strict-mock';
 import { decodeCursor, encodeCursor } from 'src/common/pagination';
 import { loadConfig } from 'src/core/config/boards-config';
-import type { Actor } from 'src/core/context/tenant-context';
 import { ListBudgetError, type TenantBudget } from 'src/core/database/tenant-pool-share';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { DomainError } from 'src/core/errors/domain-error';
@@ -12,6 +10,20 @@ import type { BoardMembersRepository } from './board-members.repository';
 import { Board } from './board.entity';
 import type { BoardChanges, BoardKey, BoardsRepository, BoardView } from './boards.repository';
 import { BoardsService, ifMatchAllows } from './boards.service';
+import {
+  actor,
+  BOARD,
+  BOARD_NOT_FOUND,
+  boardRow,
+  forbidden,
+  MEMBER_ROLES,
+  OWNER_PROFILE,
+  refusal,
+  TENANT,
+  USER,
+  type Who,
+} from 'test/factories/board-rules';
+import { strictMock } from 'test/support/strict-mock';
 
 /**
  * Board rules at the service level (the HTTP side is test/e2e): who reads, updates, deletes and
@@ -19,36 +31,6 @@ import { BoardsService, ifMatchAllows } from './boards.service';
  * spends of the tenant's byte budget. Repositories are strict fakes over one board in memory.
  */
 
-const TENANT = '00000000-0000-4000-8000-00000000000a';
-const BOARD = 'b0000000-0000-4000-8000-000000000001';
-
-type Who = 'owner' | BoardRole | 'stranger';
-const USER: Record<Who | 'newcomer', string> = {
-  owner: '10000000-0000-4000-8000-000000000001',
-  admin: '10000000-0000-4000-8000-000000000002',
-  editor: '10000000-0000-4000-8000-000000000003',
-  viewer: '10000000-0000-4000-8000-000000000004',
-  stranger: '10000000-0000-4000-8000-000000000005',
-  newcomer: '10000000-0000-4000-8000-000000000006',
-};
-const MEMBER_ROLES = new Map<string, BoardRole>([
-  [USER.admin, 'admin'],
-  [USER.editor, 'editor'],
-  [USER.viewer, 'viewer'],
-]);
-const OWNER_PROFILE = { id: USER.owner, display_name: 'Olga', avatar_url: null };
-
-const actor = (who: Who | 'newcomer'): Actor => ({
-  tenantId: TENANT,
-  userId: USER[who],
-  tenantRole: 'member',
-});
-
-const forbidden = (action: string) => ({
-  code: ErrorCode.Forbidden,
-  detail: `Your role on this board does not allow you to ${action}.`,
-});
-const BOARD_NOT_FOUND = { code: ErrorCode.NotFound, detail: 'Board not found.' };
 const STALE = {
   code: ErrorCode.PreconditionFailed,
   detail:
@@ -58,35 +40,6 @@ const BAD_IF_MATCH = {
   code: ErrorCode.BadRequest,
   detail: 'If-Match must be an ETag returned by this API.',
 };
-
-/** The DomainError a call is refused with (fails the test when the call succeeds). */
-async function refusal(call: Promise<unknown>): Promise<DomainError> {
-  const error: unknown = await call.then(
-    () => {
-      throw new Error('expected a refusal, the call succeeded');
-    },
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
-}
-
-function boardRow(overrides: Partial<Board> = {}): Board {
-  return Object.assign(new Board(), {
-    tenantId: TENANT,
-    id: BOARD,
-    ownerId: USER.owner,
-    title: 'Moodboard',
-    description: null,
-    isPublic: false,
-    settings: {},
-    metadata: {},
-    version: 3,
-    createdAt: new Date('2025-01-01T00:00:00.000Z'),
-    updatedAt: new Date('2025-01-02T00:00:00.000Z'),
-    ...overrides,
-  });
-}
 
 function setup(options: {
   isPublic?: boolean;

@@ -1,13 +1,9 @@
-import { strictMock } from 'test/support/strict-mock';
 import { encodeCursor } from 'src/common/pagination';
 import { loadConfig } from 'src/core/config/boards-config';
-import type { Actor } from 'src/core/context/tenant-context';
 import { ListBudgetError, type TenantBudget } from 'src/core/database/tenant-pool-share';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
-import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import type { AuditService } from 'src/modules/audit/audit.service';
-import type { BoardRole } from './board-member.entity';
 import type { BoardMembersRepository } from './board-members.repository';
 import { Board } from './board.entity';
 import type { BoardKey, BoardsRepository, BoardView } from './boards.repository';
@@ -15,6 +11,18 @@ import { BoardsService } from './boards.service';
 import { Generation, type GenerationStatus } from './generation.entity';
 import type { GenerationKey, GenerationsRepository, NewGeneration } from './generations.repository';
 import { GenerationsService } from './generations.service';
+import {
+  actor,
+  BOARD,
+  BOARD_NOT_FOUND,
+  forbidden,
+  MEMBER_ROLES,
+  refusal,
+  TENANT,
+  USER,
+  type Who,
+} from 'test/factories/board-rules';
+import { strictMock } from 'test/support/strict-mock';
 
 /**
  * Generation rules at the service level: who creates and lists generations on a board, who
@@ -23,44 +31,9 @@ import { GenerationsService } from './generations.service';
  * read through the real BoardsService over a strict fake of its repository.
  */
 
-const TENANT = '00000000-0000-4000-8000-00000000000a';
-const BOARD = 'b0000000-0000-4000-8000-000000000001';
 const GENERATION = 'a0000000-0000-4000-8000-000000000001';
 
-type Who = 'owner' | BoardRole | 'stranger';
-const USER: Record<Who, string> = {
-  owner: '10000000-0000-4000-8000-000000000001',
-  admin: '10000000-0000-4000-8000-000000000002',
-  editor: '10000000-0000-4000-8000-000000000003',
-  viewer: '10000000-0000-4000-8000-000000000004',
-  stranger: '10000000-0000-4000-8000-000000000005',
-};
-const ROLES = new Map<string, BoardRole>([
-  [USER.admin, 'admin'],
-  [USER.editor, 'editor'],
-  [USER.viewer, 'viewer'],
-]);
-
-const actor = (who: Who): Actor => ({ tenantId: TENANT, userId: USER[who], tenantRole: 'member' });
-
-const forbidden = (action: string) => ({
-  code: ErrorCode.Forbidden,
-  detail: `Your role on this board does not allow you to ${action}.`,
-});
-const BOARD_NOT_FOUND = { code: ErrorCode.NotFound, detail: 'Board not found.' };
 const GENERATION_NOT_FOUND = { code: ErrorCode.NotFound, detail: 'Generation not found.' };
-
-/** The DomainError a call is refused with (fails the test when the call succeeds). */
-async function refusal(call: Promise<unknown>): Promise<DomainError> {
-  const error: unknown = await call.then(
-    () => {
-      throw new Error('expected a refusal, the call succeeded');
-    },
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
-}
 
 function generationRow(overrides: Partial<Generation> = {}): Generation {
   return Object.assign(new Generation(), {
@@ -114,7 +87,7 @@ function setup(
     async (key: BoardKey & { userId: string; lock?: boolean }): Promise<BoardView | null> => {
       if (options.boardReadFails) throw options.boardReadFails;
       return (options.boardExists ?? true) && key.tenantId === TENANT && key.boardId === BOARD
-        ? { board, owner: null, memberRole: ROLES.get(key.userId) ?? null, payloadBytes: 0 }
+        ? { board, owner: null, memberRole: MEMBER_ROLES.get(key.userId) ?? null, payloadBytes: 0 }
         : null;
     },
   );

@@ -3,6 +3,7 @@ import { HttpCode, HttpStatus, type CallHandler, type ExecutionContext } from '@
 import type { HttpArgumentsHost } from '@nestjs/common/interfaces';
 import { ClsService } from 'nestjs-cls';
 import { lastValueFrom, of, throwError, type Observable } from 'rxjs';
+import { refusal } from 'test/support/refusal';
 import { strictMock } from 'test/support/strict-mock';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-error';
@@ -133,18 +134,6 @@ function request(interceptor: IdempotencyInterceptor, call: Call) {
     return lastValueFrom(interceptor.intercept(execution, next), { defaultValue: undefined });
   });
   return { answer, reply, handle };
-}
-
-/** The DomainError a request is refused with (fails the test when it succeeds). */
-async function refusal(call: Promise<unknown>): Promise<DomainError> {
-  const error: unknown = await call.then(
-    () => {
-      throw new Error('expected a refusal, the request succeeded');
-    },
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
 }
 
 describe('IdempotencyInterceptor', () => {

@@ -1,8 +1,8 @@
+import { refusal } from 'test/support/refusal';
 import { strictMock } from 'test/support/strict-mock';
 import { loadConfig } from 'src/core/config/boards-config';
 import type { Principal } from 'src/core/context/tenant-context';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
-import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import type { RegisterTenantDto } from './dto/register-tenant.dto';
 import { RegistrationService } from './registration.service';
@@ -38,18 +38,6 @@ function principal(overrides: Partial<Principal> = {}): Principal {
     isPlatformAdmin: false,
     ...overrides,
   };
-}
-
-/** The DomainError a call is refused with (fails the test when the call succeeds). */
-async function refusal(call: Promise<unknown>): Promise<DomainError> {
-  const error: unknown = await call.then(
-    () => {
-      throw new Error('expected a refusal, the call succeeded');
-    },
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  return error as DomainError;
 }
 
 function setup(options: { env?: Record<string, string>; registered?: number } = {}) {
