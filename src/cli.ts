@@ -10,6 +10,7 @@ import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
 import { ConfigError } from 'src/core/config/env-parsers';
 import { LEAKPROOF_ILIKE_SQL, searchUsesIndexes } from 'src/core/database/search-index';
 import { DatabaseTarget } from 'src/core/database/data-sources';
+import { appliedMigrations } from 'src/core/database/database-probes';
 import { IsolationInspector } from 'src/core/database/isolation-inspector';
 import { MigrationRunner } from 'src/core/database/migration-runner';
 import { withOwnerDataSource } from 'src/core/database/owner-session';
@@ -117,8 +118,7 @@ export function buildProgram(): Command {
         const runtime = await target.connect('runtime');
         try {
           const report = await new IsolationInspector(runtime).inspect();
-          const rows = (await runtime.query('SELECT name FROM migrations')) as { name: string }[];
-          const applied = new Set(rows.map((row) => row.name));
+          const applied = await appliedMigrations(runtime);
           const pending = MIGRATION_NAMES.filter((name) => !applied.has(name));
           const indexedSearch = await searchUsesIndexes(runtime);
           const document = {

@@ -1,19 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageLimit } from 'src/common/decorators/dto-fields.decorator';
 
 /** `limit` (1–100) and `cursor` (next_cursor of the previous page): the base of every keyset list query. */
 export class CursorPageQuery {
-  @ApiPropertyOptional({
-    minimum: 1,
-    maximum: 100,
-    description: 'Items per page (default 20; 50 for audit events)',
-  })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit({ description: 'Items per page (default 20; 50 for audit events)' })
   limit?: number;
 
   @ApiPropertyOptional({ description: 'next_cursor of the previous page' })

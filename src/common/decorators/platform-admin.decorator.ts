@@ -1,4 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
 import { NoTenant } from './no-tenant.decorator';
 
 export const PLATFORM_ADMIN_KEY = 'boards:platform-admin';
@@ -13,7 +15,8 @@ export const PlatformAdmin = (): MethodDecorator & ClassDecorator =>
 
 /**
  * A platform-administration route: platform admins only, and no tenant of the caller's is
- * resolved (the route names the tenant it works on, if any).
+ * resolved (the route names the tenant it works on, if any). Documents the bearer token and the
+ * 401 and 403 that follow from it; the route's own @ApiErrors lists the rest.
  */
 export const PlatformAdminRoute = (): MethodDecorator & ClassDecorator =>
-  applyDecorators(NoTenant(), PlatformAdmin());
+  applyDecorators(NoTenant(), PlatformAdmin(), ApiBearerAuth(), ApiErrors(401, 403));

@@ -1,14 +1,14 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiErrors } from 'src/common/api-error.response';
+import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import { AuditService } from './audit.service';
 import { AuditEventPageResponse, ListAuditEventsQuery } from './dto/audit-event.response';
 
-@ApiTags('audit')
-@ApiBearerAuth()
+@TenantBoundApi('audit')
 @Controller('audit-events')
 export class AuditController {
   constructor(
@@ -22,7 +22,7 @@ export class AuditController {
     operationId: 'listAuditEvents',
   })
   @ApiOkResponse({ type: AuditEventPageResponse })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiErrors(400, 403, 404)
   list(@Query() query: ListAuditEventsQuery): Promise<AuditEventPageResponse> {
     if (!this.audit.enabled)
       throw new DomainError(ErrorCode.NotFound, 'Audit logging is not enabled on this server.');

@@ -1,25 +1,21 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiErrors } from 'src/common/api-error.response';
+import { ApiTenantHeader, TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 import { MeResponseDto } from './dto/me-response.dto';
 
-@ApiTags('auth')
-@ApiBearerAuth()
+@TenantBoundApi('auth')
+@ApiTenantHeader()
 @Controller('auth')
 export class AuthController {
   constructor(private readonly context: TenantContext) {}
 
   @Get('me')
   @ApiOperation({ summary: 'The authenticated caller: principal, user, tenant and roles' })
-  @ApiHeader({
-    name: 'X-Tenant',
-    required: false,
-    description: 'Tenant slug, when the token does not name one',
-  })
   @ApiOkResponse({ type: MeResponseDto })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiErrors(400, 403, 404)
   me(): MeResponseDto {
     const principal = this.context.principal;
     if (!principal) throw new TenantContextMissingError('the principal');

@@ -1,34 +1,21 @@
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post } from '@nestjs/common';
 import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Patch,
-  Post,
-  UseInterceptors,
-} from '@nestjs/common';
-import {
-  ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
 } from '@nestjs/swagger';
 import { ApiErrors } from 'src/common/api-error.response';
+import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { BoardMembersService } from './board-members.service';
 import { AddMemberDto } from './dto/add-member.dto';
 import { MemberListResponse, MemberResponse } from './dto/member.response';
 import { UpdateMemberDto } from './dto/update-member.dto';
-import { IDEMPOTENCY_HEADER, IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotentWrite } from './idempotent-write.decorator';
 
-@ApiTags('members')
-@ApiBearerAuth()
-@ApiErrors(401)
+@TenantBoundApi('members')
 @Controller('boards/:board_id/members')
 export class BoardMembersController {
   constructor(
@@ -48,12 +35,11 @@ export class BoardMembersController {
   }
 
   @Post()
-  @UseInterceptors(IdempotencyInterceptor)
+  @IdempotentWrite()
   @ApiOperation({
     summary: 'Add a user of the organization to the board',
     operationId: 'addBoardMember',
   })
-  @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiCreatedResponse({ type: MemberResponse })
   @ApiErrors(400, 403, 404, 409, 422)
   add(@UuidParam('board_id') boardId: string, @Body() dto: AddMemberDto): Promise<MemberResponse> {

@@ -9,19 +9,17 @@ import {
   Post,
   Query,
   Res,
-  UseInterceptors,
 } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
   ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from 'src/common/api-error.response';
+import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { DirectRoute } from 'src/core/http/direct-routes';
 import { TenantContext } from 'src/core/context/tenant-context';
@@ -32,11 +30,9 @@ import { CreateBoardDto } from './dto/create-board.dto';
 import { ListBoardsQuery } from './dto/list-boards.query';
 import { TransferOwnershipDto } from './dto/transfer-ownership.dto';
 import { UpdateBoardDto } from './dto/update-board.dto';
-import { IDEMPOTENCY_HEADER, IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotentWrite } from './idempotent-write.decorator';
 
-@ApiTags('boards')
-@ApiBearerAuth()
-@ApiErrors(401)
+@TenantBoundApi('boards')
 @Controller('boards')
 export class BoardsController {
   constructor(
@@ -58,9 +54,8 @@ export class BoardsController {
   }
 
   @Post()
-  @UseInterceptors(IdempotencyInterceptor)
+  @IdempotentWrite()
   @ApiOperation({ summary: 'Create a board owned by the caller', operationId: 'createBoard' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiCreatedResponse({
     type: BoardResponse,
     description: 'Created; Location and ETag headers set',
@@ -127,12 +122,11 @@ export class BoardsController {
 
   @Post(':board_id/transfer')
   @HttpCode(200)
-  @UseInterceptors(IdempotencyInterceptor)
+  @IdempotentWrite()
   @ApiOperation({
     summary: 'Transfer ownership to another user of the organization (owner only)',
     operationId: 'transferBoard',
   })
-  @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiOkResponse({ type: BoardResponse })
   @ApiErrors(400, 403, 404, 409, 422)
   async transfer(

@@ -1,34 +1,21 @@
+import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Post,
-  Query,
-  UseInterceptors,
-} from '@nestjs/common';
-import {
-  ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
 } from '@nestjs/swagger';
 import { ApiErrors } from 'src/common/api-error.response';
+import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { CreateGenerationDto } from './dto/create-generation.dto';
 import { GenerationPageResponse, GenerationResponse } from './dto/generation.response';
 import { ListGenerationsQuery } from './dto/list-generations.query';
 import { GenerationsService } from './generations.service';
-import { IDEMPOTENCY_HEADER, IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotentWrite } from './idempotent-write.decorator';
 
-@ApiTags('generations')
-@ApiBearerAuth()
-@ApiErrors(401)
+@TenantBoundApi('generations')
 @Controller()
 export class GenerationsController {
   constructor(
@@ -51,12 +38,11 @@ export class GenerationsController {
   }
 
   @Post('boards/:board_id/generations')
-  @UseInterceptors(IdempotencyInterceptor)
+  @IdempotentWrite()
   @ApiOperation({
     summary: 'Record a new generation (status pending) on a board',
     operationId: 'createGeneration',
   })
-  @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiCreatedResponse({ type: GenerationResponse })
   @ApiErrors(400, 403, 404, 409, 413, 422)
   create(
@@ -76,12 +62,11 @@ export class GenerationsController {
 
   @Post('generations/:generation_id/cancel')
   @HttpCode(200)
-  @UseInterceptors(IdempotencyInterceptor)
+  @IdempotentWrite()
   @ApiOperation({
     summary: 'Cancel a pending or processing generation',
     operationId: 'cancelGeneration',
   })
-  @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiOkResponse({ type: GenerationResponse })
   @ApiErrors(400, 403, 404, 409, 422)
   cancel(@UuidParam('generation_id') generationId: string): Promise<GenerationResponse> {

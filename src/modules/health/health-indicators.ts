@@ -1,3 +1,4 @@
+import { appliedMigrations, pingDatabase } from 'src/core/database/database-probes';
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
@@ -30,7 +31,7 @@ export class HealthIndicators {
   async database(): Promise<HealthIndicatorResult> {
     const check = this.indicators.check('database');
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), DATABASE_TIMEOUT_MS);
+      await withTimeout(pingDatabase(this.dataSource), DATABASE_TIMEOUT_MS);
       return check.up({ embedded: this.config.usesEmbeddedDatabase });
     } catch {
       return check.down({ message: 'database unreachable' });
@@ -79,13 +80,7 @@ export class HealthIndicators {
   }
 
   async pendingMigrations(): Promise<string[]> {
-    const rows = (await withTimeout(
-      this.dataSource.query('SELECT name FROM migrations'),
-      DATABASE_TIMEOUT_MS,
-    )) as {
-      name: string;
-    }[];
-    const applied = new Set(rows.map((row) => row.name));
+    const applied = await withTimeout(appliedMigrations(this.dataSource), DATABASE_TIMEOUT_MS);
     return MIGRATION_NAMES.filter((name) => !applied.has(name));
   }
 }

@@ -1,6 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -12,7 +11,6 @@ import { PlatformAdminRoute } from 'src/common/decorators/platform-admin.decorat
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
-import { RouteLimit } from 'src/core/rate-limit/route-limit.decorator';
 import { CreateInvitationDto } from './dto/create-invitation.dto';
 import {
   InvitationPageResponse,
@@ -28,6 +26,7 @@ import {
 import { TenantMemberPageResponse, TenantMemberResponse } from './dto/tenant-member.response';
 import { UpdateTenantMemberDto } from './dto/update-tenant-member.dto';
 import { MembershipService, type MembershipActor } from './membership.service';
+import { SetupReadLimit } from './setup-read-limit.decorator';
 import { TenantErrors } from './tenants.errors';
 import { TenantsRepository } from './tenants.repository';
 
@@ -37,7 +36,6 @@ import { TenantsRepository } from './tenants.repository';
  * no own-mailbox proof). For repairs: a tenant without admin, a domain to assign.
  */
 @ApiTags('setup')
-@ApiBearerAuth()
 @Controller('setup/tenant/:tenant_id')
 export class SetupMembershipController {
   constructor(
@@ -47,14 +45,14 @@ export class SetupMembershipController {
   ) {}
 
   @Get('members')
-  @RouteLimit('setup-read', 100, 60_000)
+  @SetupReadLimit()
   @PlatformAdminRoute()
   @ApiOperation({
     summary: "List a tenant's members",
     operationId: 'listTenantMembersAsPlatformAdmin',
   })
   @ApiOkResponse({ type: TenantMemberPageResponse })
-  @ApiErrors(400, 401, 403, 404, 429)
+  @ApiErrors(400, 404, 429)
   async listMembers(
     @UuidParam('tenant_id') tenantId: string,
     @Query() query: ListTenantMembersQuery,
@@ -69,7 +67,7 @@ export class SetupMembershipController {
     operationId: 'updateTenantMemberAsPlatformAdmin',
   })
   @ApiOkResponse({ type: TenantMemberResponse })
-  @ApiErrors(400, 401, 403, 404, 409, 429)
+  @ApiErrors(400, 404, 409, 429)
   async changeRole(
     @UuidParam('tenant_id') tenantId: string,
     @UuidParam('user_id') userId: string,
@@ -86,7 +84,7 @@ export class SetupMembershipController {
     operationId: 'removeTenantMemberAsPlatformAdmin',
   })
   @ApiNoContentResponse({ description: 'Removed' })
-  @ApiErrors(400, 401, 403, 404, 409, 429)
+  @ApiErrors(400, 404, 409, 429)
   async remove(
     @UuidParam('tenant_id') tenantId: string,
     @UuidParam('user_id') userId: string,
@@ -101,7 +99,7 @@ export class SetupMembershipController {
     operationId: 'createTenantInvitationAsPlatformAdmin',
   })
   @ApiCreatedResponse({ type: InvitationResponse })
-  @ApiErrors(400, 401, 403, 404, 409, 429)
+  @ApiErrors(400, 404, 409, 429)
   async invite(
     @UuidParam('tenant_id') tenantId: string,
     @Body() dto: CreateInvitationDto,
@@ -110,14 +108,14 @@ export class SetupMembershipController {
   }
 
   @Get('invitations')
-  @RouteLimit('setup-read', 100, 60_000)
+  @SetupReadLimit()
   @PlatformAdminRoute()
   @ApiOperation({
     summary: "List a tenant's invitations",
     operationId: 'listTenantInvitationsAsPlatformAdmin',
   })
   @ApiOkResponse({ type: InvitationPageResponse })
-  @ApiErrors(400, 401, 403, 404, 429)
+  @ApiErrors(400, 404, 429)
   async listInvitations(
     @UuidParam('tenant_id') tenantId: string,
     @Query() query: ListInvitationsQuery,
@@ -133,7 +131,7 @@ export class SetupMembershipController {
     operationId: 'revokeTenantInvitationAsPlatformAdmin',
   })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiErrors(400, 401, 403, 404, 429)
+  @ApiErrors(400, 404, 429)
   async revoke(
     @UuidParam('tenant_id') tenantId: string,
     @UuidParam('invitation_id') id: string,
@@ -142,14 +140,14 @@ export class SetupMembershipController {
   }
 
   @Get('domains')
-  @RouteLimit('setup-read', 100, 60_000)
+  @SetupReadLimit()
   @PlatformAdminRoute()
   @ApiOperation({
     summary: "A tenant's own e-mail domains",
     operationId: 'listTenantDomainsAsPlatformAdmin',
   })
   @ApiOkResponse({ type: TenantDomainListResponse })
-  @ApiErrors(400, 401, 403, 404, 429)
+  @ApiErrors(400, 404, 429)
   async listDomains(@UuidParam('tenant_id') tenantId: string): Promise<TenantDomainListResponse> {
     return this.membership.listDomains(await this.actor(tenantId));
   }
@@ -161,7 +159,7 @@ export class SetupMembershipController {
     operationId: 'addTenantDomainAsPlatformAdmin',
   })
   @ApiCreatedResponse({ type: TenantDomainResponse })
-  @ApiErrors(400, 401, 403, 404, 409, 429)
+  @ApiErrors(400, 404, 409, 429)
   async addDomain(
     @UuidParam('tenant_id') tenantId: string,
     @Body() dto: AddTenantDomainDto,
@@ -177,7 +175,7 @@ export class SetupMembershipController {
     operationId: 'removeTenantDomainAsPlatformAdmin',
   })
   @ApiNoContentResponse({ description: 'Removed' })
-  @ApiErrors(400, 401, 403, 404, 429)
+  @ApiErrors(400, 404, 429)
   async removeDomain(
     @UuidParam('tenant_id') tenantId: string,
     @Param('domain') domain: string,

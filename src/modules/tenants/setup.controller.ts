@@ -1,6 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -8,8 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiErrors } from 'src/common/api-error.response';
-import { NoTenant } from 'src/common/decorators/no-tenant.decorator';
-import { PlatformAdmin } from 'src/common/decorators/platform-admin.decorator';
+import { PlatformAdminRoute } from 'src/common/decorators/platform-admin.decorator';
 import { Public } from 'src/common/decorators/public.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { RouteLimit } from 'src/core/rate-limit/route-limit.decorator';
@@ -20,6 +18,7 @@ import { SetupStatusResponse } from './dto/setup-status.response';
 import { TenantPageResponse, TenantResponse } from './dto/tenant.response';
 import { UpdateTenantDto } from './dto/update-tenant.dto';
 import { TenantContext } from 'src/core/context/tenant-context';
+import { SetupReadLimit } from './setup-read-limit.decorator';
 import { TenantAdminService, type TenantAction } from './tenant-admin.service';
 import type { RegistryActor } from './tenants.repository';
 
@@ -34,7 +33,7 @@ export class SetupController {
 
   @Get('status')
   @Public()
-  @RouteLimit('setup-read', 100, 60_000)
+  @SetupReadLimit()
   @ApiOperation({
     summary: 'Whether the installation still needs setting up (public, no side effects)',
     operationId: 'getSetupStatus',
@@ -46,53 +45,45 @@ export class SetupController {
 
   @Post('tenant')
   @RouteLimit('create-tenant', 10, 3_600_000)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @PlatformAdminRoute()
   @ApiOperation({ summary: 'Create a tenant', operationId: 'createTenant' })
   @ApiCreatedResponse({ type: TenantResponse })
-  @ApiErrors(400, 401, 403, 409, 429)
+  @ApiErrors(400, 409, 429)
   create(@Body() dto: CreateTenantDto): Promise<TenantResponse> {
     return this.admin.create(dto);
   }
 
   @Get('tenants')
-  @RouteLimit('setup-read', 100, 60_000)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @SetupReadLimit()
+  @PlatformAdminRoute()
   @ApiOperation({
     summary: 'List tenants (offset pagination with total_count)',
     operationId: 'listTenants',
   })
   @ApiOkResponse({ type: TenantPageResponse })
-  @ApiErrors(400, 401, 403, 429)
+  @ApiErrors(400, 429)
   list(@Query() query: ListTenantsQuery): Promise<TenantPageResponse> {
     return this.admin.list(query);
   }
 
   @Get('tenant/:tenant_id')
-  @RouteLimit('setup-read', 100, 60_000)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @SetupReadLimit()
+  @PlatformAdminRoute()
   @ApiOperation({ summary: 'Get a tenant', operationId: 'getTenant' })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 401, 403, 404, 429)
+  @ApiErrors(400, 404, 429)
   get(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.admin.get(id);
   }
 
   @Put('tenant/:tenant_id')
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @PlatformAdminRoute()
   @ApiOperation({
     summary: "Update a tenant's name or settings (partial)",
     operationId: 'updateTenant',
   })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 401, 403, 404, 429)
+  @ApiErrors(400, 404, 429)
   update(
     @UuidParam('tenant_id') id: string,
     @Body() dto: UpdateTenantDto,
@@ -103,101 +94,87 @@ export class SetupController {
   @Delete('tenant/:tenant_id')
   @RouteLimit('delete-tenant', 5, 3_600_000)
   @HttpCode(204)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @PlatformAdminRoute()
   @ApiOperation({
     summary: 'Delete a tenant and everything it owns, in one transaction',
     operationId: 'deleteTenant',
   })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrors(400, 401, 403, 404, 429)
+  @ApiErrors(400, 404, 429)
   async remove(@UuidParam('tenant_id') id: string): Promise<void> {
     await this.admin.remove(id, this.registryActor());
   }
 
   @Post('tenant/:tenant_id/approve')
   @HttpCode(200)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @PlatformAdminRoute()
   @ApiOperation({ summary: 'Approve a tenant waiting for approval', operationId: 'approveTenant' })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 401, 403, 404, 409, 429)
+  @ApiErrors(400, 404, 409, 429)
   approve(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'approve');
   }
 
   @Post('tenant/:tenant_id/reject')
   @HttpCode(200)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @PlatformAdminRoute()
   @ApiOperation({ summary: 'Reject a tenant waiting for approval', operationId: 'rejectTenant' })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 401, 403, 404, 409, 429)
+  @ApiErrors(400, 404, 409, 429)
   reject(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'reject');
   }
 
   @Post('tenant/:tenant_id/suspend')
   @HttpCode(200)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @PlatformAdminRoute()
   @ApiOperation({
     summary: 'Suspend an active tenant: its users get 403 until it is activated',
     operationId: 'suspendTenant',
   })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 401, 403, 404, 409, 429)
+  @ApiErrors(400, 404, 409, 429)
   suspend(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'suspend');
   }
 
   @Post('tenant/:tenant_id/activate')
   @HttpCode(200)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @PlatformAdminRoute()
   @ApiOperation({
     summary: 'Activate a suspended or rejected tenant',
     operationId: 'activateTenant',
   })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 401, 403, 404, 409, 429)
+  @ApiErrors(400, 404, 409, 429)
   activate(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'activate');
   }
 
   @Get('quarantined-slugs')
-  @RouteLimit('setup-read', 100, 60_000)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @SetupReadLimit()
+  @PlatformAdminRoute()
   @ApiOperation({
     summary:
       'Slugs of deleted tenants that cannot be taken yet (BOARDS_DELETED_SLUG_QUARANTINE_DAYS)',
     operationId: 'listQuarantinedSlugs',
   })
   @ApiOkResponse({ type: QuarantinedSlugListResponse })
-  @ApiErrors(401, 403, 429)
+  @ApiErrors(429)
   quarantine(): Promise<QuarantinedSlugListResponse> {
     return this.admin.listQuarantine();
   }
 
   @Delete('quarantined-slugs/:slug')
   @HttpCode(204)
-  @NoTenant()
-  @PlatformAdmin()
-  @ApiBearerAuth()
+  @PlatformAdminRoute()
   @ApiOperation({
     summary:
       "Release a deleted tenant's slug before its quarantine ends (tokens that still name it could then land in a new tenant of that slug)",
     operationId: 'releaseQuarantinedSlug',
   })
   @ApiNoContentResponse({ description: 'Released' })
-  @ApiErrors(401, 403, 404, 429)
+  @ApiErrors(404, 429)
   async release(@Param('slug') slug: string): Promise<void> {
     await this.admin.releaseQuarantine(slug, this.registryActor());
   }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { RegistryRepository } from 'src/core/database/registry.repository';
 
 export interface TenantDomain {
   readonly domain: string;
@@ -19,14 +18,9 @@ interface DomainRow {
  * query names the tenant). A domain is held by at most one tenant (its primary key).
  */
 @Injectable()
-export class TenantDomainsRepository {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly transactions: TenantTransactions,
-  ) {}
-
+export class TenantDomainsRepository extends RegistryRepository {
   async holds(tenantId: string, domain: string): Promise<boolean> {
-    const [row] = (await this.db().query(
+    const [row] = (await this.sql(
       'SELECT EXISTS (SELECT 1 FROM tenant_domains WHERE tenant = $1::uuid AND domain = $2) AS held',
       [tenantId, domain],
     )) as { held: boolean }[];
@@ -34,7 +28,7 @@ export class TenantDomainsRepository {
   }
 
   async list(tenantId: string): Promise<TenantDomain[]> {
-    const rows = (await this.db().query(
+    const rows = (await this.sql(
       'SELECT domain, added_by, created_at FROM tenant_domains WHERE tenant = $1::uuid ORDER BY domain',
       [tenantId],
     )) as DomainRow[];
@@ -49,7 +43,7 @@ export class TenantDomainsRepository {
     domain: string,
     addedBy: string,
   ): Promise<{ added: TenantDomain } | 'held' | 'taken'> {
-    const rows = (await this.db().query(
+    const rows = (await this.sql(
       `INSERT INTO tenant_domains (domain, tenant, added_by) VALUES ($1, $2::uuid, $3)
        ON CONFLICT (domain) DO NOTHING RETURNING domain, added_by, created_at`,
       [domain, tenantId, addedBy],
@@ -64,16 +58,11 @@ export class TenantDomainsRepository {
     domain: string,
     by: { actor: string; requestId: string | null },
   ): Promise<boolean> {
-    const [row] = (await this.db().query(
+    const [row] = (await this.sql(
       'SELECT boards_remove_tenant_domain($1::uuid, $2, $3, $4) AS done',
       [tenantId, domain, by.actor, by.requestId],
     )) as { done: boolean }[];
     return row.done;
-  }
-
-  /** In the open tenant transaction when there is one (its writes commit with its audit event). */
-  private db(): EntityManager {
-    return this.transactions.inTransaction ? this.transactions.manager : this.dataSource.manager;
   }
 }
 

@@ -1,14 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
 } from '@nestjs/swagger';
 import { ApiErrors } from 'src/common/api-error.response';
+import { ApiTenantHeader, TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
@@ -32,14 +30,8 @@ import { MembershipService, type MembershipActor } from './membership.service';
  * The caller's own tenant (selected as for every tenant route): its members, invitations and
  * e-mail domains, managed by its admins; `leave` for any member.
  */
-@ApiTags('tenant membership')
-@ApiBearerAuth()
-@ApiHeader({
-  name: 'X-Tenant',
-  required: false,
-  description: 'Tenant slug, when the token does not name one',
-})
-@ApiErrors(401)
+@TenantBoundApi('tenant membership')
+@ApiTenantHeader()
 @Controller('tenant')
 export class TenantMembershipController {
   constructor(

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiErrors } from 'src/common/api-error.response';
+import { ApiTenantHeader, TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { effectiveQuotas } from 'src/core/database/transaction-settings';
@@ -9,14 +10,8 @@ import { TenantUsageRepository } from './tenant-usage.repository';
 import { TenantErrors } from './tenants.errors';
 
 /** The caller's tenant's quotas and what it uses of them (tenant admins). */
-@ApiTags('tenant membership')
-@ApiBearerAuth()
-@ApiHeader({
-  name: 'X-Tenant',
-  required: false,
-  description: 'Tenant slug, when the token does not name one',
-})
-@ApiErrors(401)
+@TenantBoundApi('tenant membership')
+@ApiTenantHeader()
 @Controller('tenant')
 export class TenantUsageController {
   constructor(

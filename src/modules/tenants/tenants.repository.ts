@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
 import type { TenantRecord } from 'src/core/context/records';
-import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { RegistryRepository, type RegistrySession } from 'src/core/database/registry.repository';
 import type { TenantQuotaOverrides, TenantStatus } from 'src/core/context/records';
 import { Tenant } from './tenant.entity';
 
@@ -35,19 +34,14 @@ export interface NewTenant {
  * tenant rows (creation with sample data, deletion) run in that tenant's transaction.
  */
 @Injectable()
-export class TenantsRepository {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly transactions: TenantTransactions,
-  ) {}
-
+export class TenantsRepository extends RegistryRepository {
   findBySlug(slug: string): Promise<Tenant | null> {
-    return this.db().getRepository(Tenant).findOneBy({ slug });
+    return this.registry(Tenant).findOneBy({ slug });
   }
 
   /** What a request needs to know about a tenant: one indexed read, no entity hydration. */
   async findRecordBySlug(slug: string): Promise<TenantRecord | undefined> {
-    const [row] = (await this.db().query(
+    const [row] = (await this.sql(
       'SELECT id, slug, name, status, allowed_issuers, claims_admit, quotas FROM tenants WHERE slug = $1',
       [slug],
     )) as (Pick<TenantRecord, 'id' | 'slug' | 'name' | 'status'> & {
@@ -61,11 +55,11 @@ export class TenantsRepository {
   }
 
   findById(id: string): Promise<Tenant | null> {
-    return this.db().getRepository(Tenant).findOneBy({ id });
+    return this.registry(Tenant).findOneBy({ id });
   }
 
   async count(): Promise<number> {
-    const [row] = (await this.db().query('SELECT count(*)::int AS count FROM tenants')) as {
+    const [row] = (await this.sql('SELECT count(*)::int AS count FROM tenants')) as {
       count: number;
     }[];
     return row.count;
@@ -76,20 +70,18 @@ export class TenantsRepository {
     limit: number;
     offset: number;
   }): Promise<{ items: Tenant[]; total: number }> {
-    const [items, total] = await this.db()
-      .getRepository(Tenant)
-      .findAndCount({
-        where: query.status ? { status: query.status } : {},
-        order: { createdAt: 'ASC', id: 'ASC' },
-        take: query.limit,
-        skip: query.offset,
-      });
+    const [items, total] = await this.registry(Tenant).findAndCount({
+      where: query.status ? { status: query.status } : {},
+      order: { createdAt: 'ASC', id: 'ASC' },
+      take: query.limit,
+      skip: query.offset,
+    });
     return { items, total };
   }
 
   /** Slugs already taken among `candidates`: held by a tenant, or quarantined after a deletion. */
   async takenSlugs(candidates: string[]): Promise<Set<string>> {
-    const rows = (await this.db().query(
+    const rows = (await this.sql(
       `SELECT slug FROM tenants WHERE slug = ANY($1)
        UNION SELECT slug FROM slug_quarantine WHERE slug = ANY($1) AND until > now()`,
       [candidates],
@@ -101,7 +93,7 @@ export class TenantsRepository {
 
   /** When the quarantine of a deleted tenant's slug ends, if it is quarantined now. */
   async quarantinedUntil(slug: string): Promise<Date | undefined> {
-    const [row] = (await this.db().query(
+    const [row] = (await this.sql(
       'SELECT until FROM slug_quarantine WHERE slug = $1 AND until > now()',
       [slug],
     )) as { until: Date }[];
@@ -109,7 +101,7 @@ export class TenantsRepository {
   }
 
   async listQuarantine(): Promise<QuarantinedSlug[]> {
-    const rows = (await this.db().query(
+    const rows = (await this.sql(
       `SELECT slug, former_tenant::text AS former_tenant, deleted_at, until FROM slug_quarantine
         WHERE until > now() ORDER BY deleted_at DESC, slug LIMIT 1000`,
     )) as { slug: string; former_tenant: string; deleted_at: Date; until: Date }[];
@@ -123,7 +115,7 @@ export class TenantsRepository {
 
   /** Ends a slug's quarantine at once (boards_release_slug); false when it was not quarantined. */
   async releaseQuarantine(slug: string, by: RegistryActor): Promise<boolean> {
-    return this.registryWrite(this.db(), 'boards_release_slug($1, $2, $3)', [
+    return this.registryWrite('auto', 'boards_release_slug($1, $2, $3)', [
       slug,
       by.actor,
       by.requestId,
@@ -132,7 +124,7 @@ export class TenantsRepository {
 
   /** Tenants registered by one identity (`provider:subject`), rejected ones not counted. */
   async countRegisteredBy(identity: string): Promise<number> {
-    const [row] = (await this.db().query(
+    const [row] = (await this.sql(
       `SELECT count(*)::int AS count FROM tenants WHERE registered_by = $1 AND status <> 'rejected'`,
       [identity],
     )) as { count: number }[];
@@ -141,7 +133,7 @@ export class TenantsRepository {
 
   /** Inserts the tenant inside its own open tenant transaction. */
   async insert(tenant: NewTenant): Promise<Tenant> {
-    const repository = this.manager().getRepository(Tenant);
+    const repository = this.registry(Tenant, 'transaction');
     return repository.save(
       repository.create({ ...tenant, allowedIssuers: [...tenant.allowedIssuers] }),
     );
@@ -161,7 +153,7 @@ export class TenantsRepository {
   ): Promise<Tenant | null> {
     if (Object.keys(changes).length > 0) {
       await this.registryWrite(
-        this.manager(),
+        'transaction',
         'boards_update_tenant($1::uuid, $2, $3::jsonb, $4::text[], $5, $6::jsonb, $7, $8)',
         [
           id,
@@ -175,7 +167,7 @@ export class TenantsRepository {
         ],
       );
     }
-    return this.manager().getRepository(Tenant).findOneBy({ id });
+    return this.registry(Tenant, 'transaction').findOneBy({ id });
   }
 
   /**
@@ -189,7 +181,7 @@ export class TenantsRepository {
     by: RegistryActor,
   ): Promise<boolean> {
     return this.registryWrite(
-      this.manager(),
+      'transaction',
       'boards_transition_tenant($1::uuid, $2::text[], $3, $4, $5)',
       [id, [...from], to, by.actor, by.requestId],
     );
@@ -201,7 +193,7 @@ export class TenantsRepository {
    * `quarantineDays`. The deletion is recorded in platform_audit_events.
    */
   async delete(id: string, quarantineDays: number, by: RegistryActor): Promise<boolean> {
-    return this.registryWrite(this.manager(), 'boards_delete_tenant($1::uuid, $2, $3, $4::int)', [
+    return this.registryWrite('transaction', 'boards_delete_tenant($1::uuid, $2, $3, $4::int)', [
       id,
       by.actor,
       by.requestId,
@@ -211,11 +203,11 @@ export class TenantsRepository {
 
   /** One call of a registry write function (migration 1765152000000), which answers a boolean. */
   private async registryWrite(
-    manager: EntityManager,
+    session: RegistrySession,
     call: string,
     params: unknown[],
   ): Promise<boolean> {
-    const [row] = (await manager.query(`SELECT ${call} AS done`, params)) as { done: boolean }[];
+    const [row] = await this.sql<{ done: boolean }[]>(`SELECT ${call} AS done`, params, session);
     return row.done;
   }
 
@@ -224,9 +216,10 @@ export class TenantsRepository {
    * several replicas start at once (ON CONFLICT DO NOTHING, then read).
    */
   async ensure(name: string, slug: string): Promise<{ tenant: Tenant; created: boolean }> {
-    const inserted = (await this.dataSource.query(
+    const inserted = (await this.sql(
       `INSERT INTO tenants (name, slug) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING RETURNING id`,
       [name, slug],
+      'pool',
     )) as { id: string }[];
     const tenant = await this.findBySlug(slug);
     if (!tenant) throw new Error(`tenant ${slug} vanished right after it was ensured`);
@@ -235,20 +228,10 @@ export class TenantsRepository {
 
   /** Serializes registrations of one identity until the transaction ends. */
   async lockIdentity(identity: string): Promise<void> {
-    await this.manager().query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `register:${identity}`,
-    ]);
-  }
-
-  private manager(): EntityManager {
-    return this.transactions.manager;
-  }
-
-  /**
-   * Inside a tenant transaction, reads go through it (a second connection would not see its
-   * writes, and the embedded database has only one session); otherwise the runtime data source.
-   */
-  private db(): EntityManager {
-    return this.transactions.inTransaction ? this.transactions.manager : this.dataSource.manager;
+    await this.sql(
+      'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+      [`register:${identity}`],
+      'transaction',
+    );
   }
 }

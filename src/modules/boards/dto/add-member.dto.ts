@@ -1,15 +1,10 @@
-import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsUUID } from 'class-validator';
+import { OptionalEnumField, UuidField } from 'src/common/decorators/dto-fields.decorator';
 import { BOARD_ROLES, type BoardRole } from '../board-member.entity';
 
 export class AddMemberDto {
-  @ApiProperty({ format: 'uuid', description: 'A user of the same organization' })
-  @IsUUID()
+  @UuidField({ description: 'A user of the same organization' })
   user_id: string;
 
-  @ApiPropertyOptional({ enum: BOARD_ROLES, default: 'viewer' })
-  @OptionalNonNull()
-  @IsIn(BOARD_ROLES)
+  @OptionalEnumField(BOARD_ROLES, { default: 'viewer' })
   role?: BoardRole;
 }

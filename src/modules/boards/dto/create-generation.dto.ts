@@ -1,7 +1,6 @@
-import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsObject, IsString, Length, Matches } from 'class-validator';
-import { MaxJsonBytes } from 'src/common/json-size.validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, Length, Matches } from 'class-validator';
+import { EnumField, OptionalJsonObject } from 'src/common/decorators/dto-fields.decorator';
 import { ARTIFACT_TYPES, type ArtifactType } from '../generation.entity';
 
 export class CreateGenerationDto {
@@ -13,17 +12,9 @@ export class CreateGenerationDto {
   })
   generator_name: string;
 
-  @ApiProperty({ enum: ARTIFACT_TYPES })
-  @IsIn(ARTIFACT_TYPES)
+  @EnumField(ARTIFACT_TYPES)
   artifact_type: ArtifactType;
 
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
-    description: 'Generator input, at most 64 KB as JSON',
-  })
-  @OptionalNonNull()
-  @IsObject()
-  @MaxJsonBytes(65_536)
+  @OptionalJsonObject(65_536, { description: 'Generator input, at most 64 KB as JSON' })
   input_params?: Record<string, unknown>;
 }

@@ -1,16 +1,15 @@
 import { CursorPageQuery } from 'src/common/cursor-page.query';
+import { EnumFilter } from 'src/common/decorators/dto-fields.decorator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import type { BoardRoleFilter, BoardSort } from '../boards.repository';
 
 /** The shortest search: trigram indexes need three characters to narrow anything down. */
 export const MIN_SEARCH_LENGTH = 3;
 
 export class ListBoardsQuery extends CursorPageQuery {
-  @ApiPropertyOptional({ enum: ['any', 'owner', 'member'], default: 'any' })
-  @IsOptional()
-  @IsIn(['any', 'owner', 'member'])
+  @EnumFilter(['any', 'owner', 'member'], { default: 'any' })
   role?: BoardRoleFilter;
 
   @ApiPropertyOptional({
@@ -29,11 +28,8 @@ export class ListBoardsQuery extends CursorPageQuery {
   @MaxLength(200)
   q?: string;
 
-  @ApiPropertyOptional({
-    enum: ['updated_desc', 'updated_asc', 'created_desc', 'created_asc'],
+  @EnumFilter(['updated_desc', 'updated_asc', 'created_desc', 'created_asc'], {
     default: 'updated_desc',
   })
-  @IsOptional()
-  @IsIn(['updated_desc', 'updated_asc', 'created_desc', 'created_asc'])
   sort?: BoardSort;
 }

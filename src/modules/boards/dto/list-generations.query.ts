@@ -1,6 +1,5 @@
 import { CursorPageQuery } from 'src/common/cursor-page.query';
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { EnumFilter } from 'src/common/decorators/dto-fields.decorator';
 import {
   ARTIFACT_TYPES,
   GENERATION_STATUSES,
@@ -9,13 +8,9 @@ import {
 } from '../generation.entity';
 
 export class ListGenerationsQuery extends CursorPageQuery {
-  @ApiPropertyOptional({ enum: GENERATION_STATUSES })
-  @IsOptional()
-  @IsIn(GENERATION_STATUSES)
+  @EnumFilter(GENERATION_STATUSES)
   status?: GenerationStatus;
 
-  @ApiPropertyOptional({ enum: ARTIFACT_TYPES })
-  @IsOptional()
-  @IsIn(ARTIFACT_TYPES)
+  @EnumFilter(ARTIFACT_TYPES)
   artifact_type?: ArtifactType;
 }

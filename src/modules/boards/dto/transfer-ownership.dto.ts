@@ -1,8 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsUUID } from 'class-validator';
+import { UuidField } from 'src/common/decorators/dto-fields.decorator';
 
 export class TransferOwnershipDto {
-  @ApiProperty({ format: 'uuid', description: 'A user of the same organization' })
-  @IsUUID()
+  @UuidField({ description: 'A user of the same organization' })
   new_owner_id: string;
 }

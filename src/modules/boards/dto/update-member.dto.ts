@@ -1,9 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsIn } from 'class-validator';
+import { EnumField } from 'src/common/decorators/dto-fields.decorator';
 import { BOARD_ROLES, type BoardRole } from '../board-member.entity';
 
 export class UpdateMemberDto {
-  @ApiProperty({ enum: BOARD_ROLES })
-  @IsIn(BOARD_ROLES)
+  @EnumField(BOARD_ROLES)
   role: BoardRole;
 }

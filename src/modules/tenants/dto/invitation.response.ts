@@ -1,6 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
 import { CursorPageQuery } from 'src/common/cursor-page.query';
+import { EnumFilter } from 'src/common/decorators/dto-fields.decorator';
 import type { TenantRole } from 'src/core/context/tenant-context';
 import {
   INVITATION_STATUSES,
@@ -55,9 +55,7 @@ export class InvitationPageResponse {
 }
 
 export class ListInvitationsQuery extends CursorPageQuery {
-  @ApiPropertyOptional({ enum: INVITATION_STATUSES })
-  @IsOptional()
-  @IsIn(INVITATION_STATUSES)
+  @EnumFilter(INVITATION_STATUSES)
   status?: InvitationStatus;
 }
 

@@ -1,6 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
 import { CursorPageQuery } from 'src/common/cursor-page.query';
+import { EnumFilter } from 'src/common/decorators/dto-fields.decorator';
 import {
   MEMBERSHIP_SOURCES,
   type MembershipSource,
@@ -8,15 +7,9 @@ import {
 } from 'src/core/context/tenant-context';
 
 export class ListTenantMembersQuery extends CursorPageQuery {
-  @ApiPropertyOptional({ enum: ['admin', 'member'] })
-  @IsOptional()
-  @IsIn(['admin', 'member'])
+  @EnumFilter(['admin', 'member'])
   role?: TenantRole;
 
-  @ApiPropertyOptional({
-    enum: MEMBERSHIP_SOURCES.filter((s) => s !== 'removed' && s !== 'system'),
-  })
-  @IsOptional()
-  @IsIn(MEMBERSHIP_SOURCES.filter((s) => s !== 'removed' && s !== 'system'))
+  @EnumFilter(MEMBERSHIP_SOURCES.filter((s) => s !== 'removed' && s !== 'system'))
   membership_source?: MembershipSource;
 }

@@ -1,38 +1,21 @@
 import { OptionalNonNull } from 'src/common/optional-non-null.decorator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import {
-  IsBoolean,
-  IsEmail,
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  MaxLength,
-} from 'class-validator';
-import { MaxJsonBytes } from 'src/common/json-size.validator';
-import { SLUG_PATTERN } from 'src/common/slug';
+  NameField,
+  OptionalBoolean,
+  OptionalEnumField,
+  OptionalJsonObject,
+  OptionalSlugField,
+} from 'src/common/decorators/dto-fields.decorator';
 
 export const ORGANIZATION_SIZES = ['small', 'medium', 'large', 'enterprise'] as const;
 
 export class RegisterTenantDto {
-  @ApiProperty({ minLength: 1, maxLength: 255, example: 'Acme Corporation' })
-  @IsString()
-  @Length(1, 255)
-  @Matches(/\S/, { message: 'organization_name must not be blank' })
+  @NameField({ example: 'Acme Corporation' })
   organization_name: string;
 
-  @ApiPropertyOptional({
-    pattern: SLUG_PATTERN.source,
-    description: 'Generated from the name when absent',
-  })
-  @OptionalNonNull()
-  @IsString()
-  @Matches(SLUG_PATTERN, {
-    message:
-      'organization_slug must be lowercase letters, digits and inner hyphens, at most 50 characters',
-  })
+  @OptionalSlugField({ description: 'Generated from the name when absent' })
   organization_slug?: string;
 
   @ApiProperty({ format: 'email' })
@@ -52,19 +35,12 @@ export class RegisterTenantDto {
   @MaxLength(500)
   use_case?: string;
 
-  @ApiPropertyOptional({ enum: ORGANIZATION_SIZES })
-  @OptionalNonNull()
-  @IsIn(ORGANIZATION_SIZES)
+  @OptionalEnumField(ORGANIZATION_SIZES)
   organization_size?: (typeof ORGANIZATION_SIZES)[number];
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @OptionalNonNull()
-  @IsObject()
-  @MaxJsonBytes(16_384)
+  @OptionalJsonObject(16_384)
   metadata?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ default: false })
-  @OptionalNonNull()
-  @IsBoolean()
+  @OptionalBoolean({ default: false })
   include_sample_data?: boolean;
 }

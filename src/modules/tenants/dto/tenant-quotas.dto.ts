@@ -1,40 +1,33 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { decoratorStack } from 'src/common/decorators/decorator-stack';
+
+/** A quota override: an integer from 0 to `max`, or left out for the configured default. */
+function QuotaOverride(max: number, description: string): PropertyDecorator {
+  return decoratorStack(
+    ApiPropertyOptional({ minimum: 0, description }),
+    IsOptional(),
+    IsInt(),
+    Min(0),
+    Max(max),
+  );
+}
 
 /**
  * A tenant's quota overrides (platform admins). A quota left out has the configured default
  * (BOARDS_QUOTA_*); sending the object replaces the overrides, so `{}` restores every default.
  */
 export class TenantQuotasDto {
-  @ApiPropertyOptional({ minimum: 0, description: 'Boards in the organization' })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(100_000_000)
+  @QuotaOverride(100_000_000, 'Boards in the organization')
   boards?: number;
 
-  @ApiPropertyOptional({ minimum: 0, description: 'Generations on one board' })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(100_000_000)
+  @QuotaOverride(100_000_000, 'Generations on one board')
   generations_per_board?: number;
 
-  @ApiPropertyOptional({ minimum: 0, description: 'Members of one board' })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(10_000_000)
+  @QuotaOverride(10_000_000, 'Members of one board')
   members_per_board?: number;
 
-  @ApiPropertyOptional({
-    minimum: 0,
-    description: 'Bytes of stored text and JSON of boards and generations',
-  })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
+  @QuotaOverride(Number.MAX_SAFE_INTEGER, 'Bytes of stored text and JSON of boards and generations')
   stored_bytes?: number;
 }
 

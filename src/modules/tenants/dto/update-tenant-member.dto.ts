@@ -1,9 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsIn } from 'class-validator';
+import { EnumField } from 'src/common/decorators/dto-fields.decorator';
 import type { TenantRole } from 'src/core/context/tenant-context';
 
 export class UpdateTenantMemberDto {
-  @ApiProperty({ enum: ['admin', 'member'] })
-  @IsIn(['admin', 'member'])
+  @EnumField(['admin', 'member'])
   role: TenantRole;
 }

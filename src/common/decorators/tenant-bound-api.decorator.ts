@@ -1,0 +1,20 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from 'src/common/api-error.response';
+
+/**
+ * Documents a controller whose routes act in the caller's tenant (the guards' default for routes
+ * without @Public or @NoTenant): listed under `tag`, a bearer token needed, 401 without one.
+ */
+export function TenantBoundApi(tag: string): ClassDecorator {
+  return applyDecorators(ApiTags(tag), ApiBearerAuth(), ApiErrors(401));
+}
+
+/** Documents the optional X-Tenant header that selects the tenant when the token names none. */
+export function ApiTenantHeader(): MethodDecorator & ClassDecorator {
+  return ApiHeader({
+    name: 'X-Tenant',
+    required: false,
+    description: 'Tenant slug, when the token does not name one',
+  });
+}
