@@ -20,7 +20,7 @@ import { createApp, serve } from 'src/main';
 import { registerAuthCommands } from 'src/modules/auth/auth-token.command';
 import { buildOpenApiDocument } from 'src/openapi';
 
-/** Loads the config or exits with one line naming the variable at fault. */
+/** Loads the config or exits 78 (EX_CONFIG) with one line per bad setting, naming the variable. */
 function configOrExit(): BoardsConfig {
   try {
     // The one place the environment is handed to the config parser.
@@ -28,7 +28,8 @@ function configOrExit(): BoardsConfig {
     return loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`boards: configuration error: ${err.message}\n`);
+      const lines = err.problems.map((problem) => `boards: configuration error: ${problem}\n`);
+      process.stderr.write(lines.join(''));
       process.exit(78);
     }
     throw err;
@@ -52,9 +53,11 @@ async function withOwner<T>(
 }
 
 export function buildProgram(): Command {
-  const program = new Command('boards')
-    .description('Boards API: serve, migrate and inspect the multi-tenant backend')
-    .showHelpAfterError();
+  // A usage error (unknown option, a value outside the choices) is one line and exit 1, without
+  // the help text after it: `boards <command> --help` lists the options.
+  const program = new Command('boards').description(
+    'Boards API: serve, migrate and inspect the multi-tenant backend',
+  );
 
   program
     .command('serve')

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_JWT_SECRET, bearer, jwtAuthEnv } from 'test/factories/tokens';
-import { createTenant } from 'test/factories/seed';
+import { createTenant, uniqueMarker } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
 import {
   REPO_ROOT,
+  call,
   cleanEnv,
   ensureBuilt,
   getJson,
@@ -16,11 +17,22 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
 
 /**
  * `boards auth token` as shipped (node dist/src/cli.js after `npm run build`): prints only the
- * token, which the server configured by the same environment accepts; refuses without a secret
- * and in production.
+ * token, which the server configured by the same environment accepts; without --tenant, a token
+ * that registers a first tenant; --claim kept unless a flag sets the same claim; refuses without
+ * a secret and in production.
  */
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** The token's payload (the CLI prints the token and a newline). */
+function payloadOf(stdout: string): Record<string, unknown> {
+  const [token] = stdout.split('\n');
+  expect(token).toMatch(JWT);
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
+}
 
 interface MeBody {
   principal: {
@@ -36,6 +48,7 @@ interface MeBody {
 describeWithPostgres('boards auth token', () => {
   let db: TestDatabase;
   let server: RunningApp;
+  let multiTenant: RunningApp;
   const env = (extra: Record<string, string> = {}) =>
     cleanEnv({ ...jwtAuthEnv({ BOARDS_PLATFORM_ADMIN_ROLE: 'ops' }), ...extra });
 
@@ -46,10 +59,16 @@ describeWithPostgres('boards auth token', () => {
     db = await createTestDatabase();
     await createTenant(db.owner, 'acme');
     server = await startApp(db.config(jwtAuthEnv({ BOARDS_PLATFORM_ADMIN_ROLE: 'ops' })));
+    multiTenant = await startApp(
+      db.config(
+        jwtAuthEnv({ BOARDS_MULTI_TENANT_MODE: 'true', BOARDS_RATE_LIMIT_ENABLED: 'false' }),
+      ),
+    );
   }, 200_000);
 
   afterAll(async () => {
     await server?.close();
+    await multiTenant?.close();
     await db?.drop();
   });
 
@@ -106,6 +125,51 @@ describeWithPostgres('boards auth token', () => {
     expect(me.body.tenant.slug).toBe('acme');
   });
 
+  it('without --tenant mints a token naming no tenant, with which a first tenant is registered', async () => {
+    const subject = uniqueMarker('first-user');
+    const result = await runCli(
+      ['auth', 'token', '--sub', subject, '--email', `${subject}@example.com`, '--email-verified'],
+      { env: env() },
+    );
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const payload = payloadOf(result.stdout);
+    expect(payload).not.toHaveProperty('tenant');
+    expect(payload).toMatchObject({ sub: subject, email_verified: true });
+
+    const marker = uniqueMarker('org');
+    const reply = await call<{ tenant: { slug: string; status: string } }>(
+      multiTenant,
+      'POST',
+      '/api/tenants/register',
+      {
+        token: result.stdout.trim(),
+        body: { organization_name: `Org ${marker}`, admin_email: `${subject}@example.com` },
+      },
+    );
+    expect(reply.status).toBe(201);
+    expect(reply.body.tenant).toEqual(
+      expect.objectContaining({ slug: `org-${marker}`, status: 'active' }),
+    );
+  });
+
+  it('keeps --claim values unless a flag sets the same claim, which wins with a note', async () => {
+    const kept = await runCli(
+      ['auth', 'token', '--sub', 'x', '--claim', 'org_slug=acme', '--claim', 'tenant=["acme"]'],
+      { env: env() },
+    );
+    expect(kept).toMatchObject({ code: 0, stderr: '' });
+    expect(payloadOf(kept.stdout)).toMatchObject({ org_slug: 'acme', tenant: ['acme'] });
+
+    const flagWins = await runCli(
+      ['auth', 'token', '--sub', 'x', '--tenant', 'acme', '--claim', 'org_slug=globex'],
+      { env: env({ BOARDS_JWT_TENANT_CLAIM: 'org_slug' }) },
+    );
+    expect(flagWins.code).toBe(0);
+    expect(flagWins.stderr).toBe('note: --tenant sets "org_slug"; --claim org_slug ignored\n');
+    expect(payloadOf(flagWins.stdout)).toMatchObject({ org_slug: 'acme' });
+    expect(payloadOf(flagWins.stdout)).not.toHaveProperty('tenant');
+  });
+
   it('refuses without BOARDS_JWT_SECRET and prints nothing on stdout', async () => {
     const result = await runCli(['auth', 'token', '--sub', 'x', '--tenant', 'acme'], {
       env: cleanEnv(),
@@ -134,11 +198,20 @@ describeWithPostgres('boards auth token', () => {
     ['an invalid tenant slug', ['--sub', 'x', '--tenant', 'Not A Slug'], '--tenant'],
     ['a bad lifetime', ['--sub', 'x', '--tenant', 'acme', '--ttl', 'forever'], '--ttl'],
     ['a reserved claim', ['--sub', 'x', '--tenant', 'acme', '--claim', 'exp=1'], '--claim'],
+    [
+      'an issuer claim when BOARDS_JWT_ISSUER sets it',
+      ['--sub', 'x', '--claim', 'iss=https://other.test'],
+      'BOARDS_JWT_ISSUER',
+    ],
+    ['a --claim without =', ['--sub', 'x', '--claim', 'team'], '--claim'],
     ['no --sub', ['--tenant', 'acme'], '--sub'],
-  ])('refuses %s with a message naming the option', async (_, args, option) => {
-    const result = await runCli(['auth', 'token', ...args], { env: env() });
+  ])('refuses %s with one line naming the option', async (_, args, option) => {
+    const result = await runCli(['auth', 'token', ...args], {
+      env: env({ BOARDS_JWT_ISSUER: 'https://boards.test' }),
+    });
     expect(result.code).not.toBe(0);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(option);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });

@@ -236,32 +236,40 @@ describe('a bad setting stops `boards serve` with one line naming the variable',
   });
 
   const secret40 = 'x'.repeat(40);
+  /**
+   * A production environment complete but for the one setting a case gets wrong (configuration
+   * problems are all reported at once: an incomplete base would add lines of its own).
+   */
+  const production = (settings: Record<string, string>, without: string[] = []) => {
+    const base: Record<string, string> = {
+      BOARDS_ENVIRONMENT: 'production',
+      BOARDS_AUTH_PROVIDER: 'jwt',
+      BOARDS_JWT_SECRET: secret40,
+      BOARDS_DATABASE_URL: 'postgresql://boards_app:s3cret-value@127.0.0.1:5432/boards',
+      BOARDS_METRICS_TOKEN: 'metrics-token-with-enough-entropy-1234567890',
+      BOARDS_TRUST_PROXY: '10.0.0.0/8',
+      ...settings,
+    };
+    for (const name of without) delete base[name];
+    return base;
+  };
   const cases: [string, string, Record<string, string>][] = [
     ['a port that is not a number', 'BOARDS_API_PORT', { BOARDS_API_PORT: 'abc' }],
     ['a pool size of 0', 'BOARDS_DATABASE_POOL_SIZE', { BOARDS_DATABASE_POOL_SIZE: '0' }],
     [
       'production without authentication',
       'BOARDS_AUTH_PROVIDER',
-      { BOARDS_ENVIRONMENT: 'production', BOARDS_AUTH_PROVIDER: 'none' },
+      production({ BOARDS_AUTH_PROVIDER: 'none' }, ['BOARDS_JWT_SECRET']),
     ],
     [
       'production with a 10-byte JWT secret',
       'BOARDS_JWT_SECRET',
-      {
-        BOARDS_ENVIRONMENT: 'production',
-        BOARDS_AUTH_PROVIDER: 'jwt',
-        BOARDS_JWT_SECRET: '0123456789',
-        BOARDS_DATABASE_URL: 'postgresql://boards_app@127.0.0.1:5432/boards',
-      },
+      production({ BOARDS_JWT_SECRET: '0123456789' }),
     ],
     [
       'production on the embedded database',
       'BOARDS_DATABASE_URL',
-      {
-        BOARDS_ENVIRONMENT: 'production',
-        BOARDS_AUTH_PROVIDER: 'jwt',
-        BOARDS_JWT_SECRET: secret40,
-      },
+      production({}, ['BOARDS_DATABASE_URL']),
     ],
     [
       'a default tenant slug with capitals',
@@ -271,22 +279,14 @@ describe('a bad setting stops `boards serve` with one line naming the variable',
     [
       "production with .env.production's placeholder secret",
       'BOARDS_JWT_SECRET',
-      {
-        BOARDS_ENVIRONMENT: 'production',
-        BOARDS_AUTH_PROVIDER: 'jwt',
-        BOARDS_JWT_SECRET: 'CHANGE_ME_TO_AT_LEAST_32_RANDOM_BYTES_0000000000',
-        BOARDS_DATABASE_URL: 'postgresql://boards_app:s3cret-value@127.0.0.1:5432/boards',
-      },
+      production({ BOARDS_JWT_SECRET: 'CHANGE_ME_TO_AT_LEAST_32_RANDOM_BYTES_0000000000' }),
     ],
     [
       "production with the README's example runtime password",
       'BOARDS_DATABASE_URL',
-      {
-        BOARDS_ENVIRONMENT: 'production',
-        BOARDS_AUTH_PROVIDER: 'jwt',
-        BOARDS_JWT_SECRET: secret40,
+      production({
         BOARDS_DATABASE_URL: 'postgresql://boards_app:RUNTIME_PASSWORD@127.0.0.1:5432/boards',
-      },
+      }),
     ],
   ];
 
@@ -301,8 +301,7 @@ describe('a bad setting stops `boards serve` with one line naming the variable',
       }),
       timeoutMs: 20_000,
     });
-    expect(result.code).not.toBe(0);
-    expect(result.code).not.toBeNull();
+    expect(result.code).toBe(78);
     expect(result.stderr).toContain(variable);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);

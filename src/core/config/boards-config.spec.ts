@@ -552,7 +552,10 @@ describe('loadConfig', () => {
 
     it('checks both providers of a chain', () => {
       expectRefused({ BOARDS_AUTH_PROVIDER: 'jwt,oidc', ...oidc }, 'BOARDS_JWT_SECRET');
-      expectRefused({ BOARDS_AUTH_PROVIDER: 'jwt,oidc', ...jwt }, 'BOARDS_OIDC_ISSUER');
+      expect(configError({ BOARDS_AUTH_PROVIDER: 'jwt,oidc', ...jwt }).problems).toEqual([
+        'BOARDS_OIDC_ISSUER: is required for BOARDS_AUTH_PROVIDER=oidc',
+        'BOARDS_OIDC_CLIENT_ID: is required for BOARDS_AUTH_PROVIDER=oidc',
+      ]);
     });
   });
 
@@ -715,11 +718,10 @@ describe('loadConfig', () => {
         'BOARDS_TENANT_ISOLATION',
         /not available in this release; use "shared"/,
       );
-      expectRefused(
-        { BOARDS_TENANT_ISOLATION: 'database' },
-        'BOARDS_TENANT_DATABASE_URL_TEMPLATE',
-        /\{slug\}/,
-      );
+      expect(configError({ BOARDS_TENANT_ISOLATION: 'database' }).problems).toEqual([
+        expect.stringMatching(/^BOARDS_TENANT_DATABASE_URL_TEMPLATE: .*\{slug\}/),
+        expect.stringMatching(/^BOARDS_TENANT_ISOLATION: .*not available in this release/),
+      ]);
     });
 
     it.each(['Boards', 'boards-app', 'pg_1; DROP', '1role'])(
@@ -875,5 +877,118 @@ describe('verified-token cache bounds', () => {
     ['BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES', '32MiB', /whole number/],
   ])('refuses %s=%p', (variable, value, problem) => {
     expectRefused({ [variable]: value }, variable, problem);
+  });
+});
+
+describe('every configuration problem at once', () => {
+  it('reports each bad variable on its own line, in the order they are checked', () => {
+    const env: Env = {
+      BOARDS_API_PORT: 'abc',
+      BOARDS_DEBUG: 'maybe',
+      BOARDS_LOG_LEVEL: 'verbose',
+      BOARDS_DATABASE_URL: 'mysql://u@h/db',
+      BOARDS_TENANT_SLUG: 'Bad_Slug',
+      BOARDS_CORS_ORIGINS: 'app,https://ok.example.com,web',
+    };
+    const error = configError(env);
+    expect(error.problems).toEqual([
+      'BOARDS_DEBUG: expected true or false, got "maybe"',
+      'BOARDS_TENANT_SLUG: "Bad_Slug" is not a valid slug (lowercase letters, digits and inner hyphens, at most 50)',
+      'BOARDS_DATABASE_URL: expected a postgres or postgresql URL, got scheme "mysql"',
+      'BOARDS_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+      'BOARDS_CORS_ORIGINS: "app" is not an origin such as https://app.example.com',
+      'BOARDS_CORS_ORIGINS: "web" is not an origin such as https://app.example.com',
+      'BOARDS_API_PORT: expected a whole number, got "abc"',
+    ]);
+    expect(error.message).toBe(error.problems.join('\n'));
+    expect([error.variable, error.problem]).toEqual([
+      'BOARDS_DEBUG',
+      'expected true or false, got "maybe"',
+    ]);
+    // The order is the order of the checks, not of the environment.
+    const reversed = Object.fromEntries(Object.entries(env).reverse());
+    expect(configError(reversed).problems).toEqual(error.problems);
+  });
+
+  it('reports the checks across settings together with the bad values', () => {
+    expect(
+      configError({ BOARDS_ENVIRONMENT: 'production', BOARDS_API_WORKERS: '0' }).problems,
+    ).toEqual([
+      expect.stringMatching(/^BOARDS_AUTH_PROVIDER: "none" is refused/),
+      expect.stringMatching(/^BOARDS_DATABASE_URL: is required when BOARDS_ENVIRONMENT=production/),
+      'BOARDS_API_WORKERS: must be between 1 and 64, got 0',
+      expect.stringMatching(/^BOARDS_METRICS_TOKEN: is required/),
+      expect.stringMatching(/^BOARDS_TRUST_PROXY: must list the TLS-terminating proxy's/),
+    ]);
+  });
+
+  it.each<[string, Env, string]>([
+    [
+      'an unknown environment skips the production checks',
+      { BOARDS_ENVIRONMENT: 'prod' },
+      'BOARDS_ENVIRONMENT',
+    ],
+    [
+      'a bad database URL is not also missing (production, workers, owner URL)',
+      {
+        ...PRODUCTION,
+        BOARDS_DATABASE_URL: 'mysql://u@h/db',
+        BOARDS_DATABASE_OWNER_URL: 'postgresql://owner@db/boards',
+        BOARDS_API_WORKERS: '2',
+      },
+      'BOARDS_DATABASE_URL',
+    ],
+    [
+      'an unknown provider is not refused as "none" in production',
+      { ...PRODUCTION, BOARDS_AUTH_PROVIDER: 'saml' },
+      'BOARDS_AUTH_PROVIDER',
+    ],
+    [
+      'a bad JWT algorithm does not ask for a secret',
+      { BOARDS_AUTH_PROVIDER: 'jwt', BOARDS_JWT_ALGORITHM: 'none' },
+      'BOARDS_JWT_ALGORITHM',
+    ],
+    [
+      'a bad JWKS URL does not ask for a key',
+      { BOARDS_AUTH_PROVIDER: 'jwt', BOARDS_JWT_PUBLIC_KEY_URL: 'file:///keys.json' },
+      'BOARDS_JWT_PUBLIC_KEY_URL',
+    ],
+    [
+      'a bad OIDC issuer is not also missing',
+      {
+        BOARDS_AUTH_PROVIDER: 'oidc',
+        BOARDS_OIDC_ISSUER: 'ldap://idp',
+        BOARDS_OIDC_CLIENT_ID: 'b',
+      },
+      'BOARDS_OIDC_ISSUER',
+    ],
+    [
+      'a bad BOARDS_METRICS_PUBLIC does not ask for a token',
+      { ...PRODUCTION, BOARDS_METRICS_TOKEN: undefined, BOARDS_METRICS_PUBLIC: 'maybe' },
+      'BOARDS_METRICS_PUBLIC',
+    ],
+    [
+      'a bad BOARDS_REQUIRE_HTTPS does not ask for a proxy',
+      { ...PRODUCTION, BOARDS_TRUST_PROXY: undefined, BOARDS_REQUIRE_HTTPS: 'maybe' },
+      'BOARDS_REQUIRE_HTTPS',
+    ],
+    [
+      'a bad BOARDS_TRUST_PROXY is not also missing',
+      { ...PRODUCTION, BOARDS_TRUST_PROXY: 'ingress.local' },
+      'BOARDS_TRUST_PROXY',
+    ],
+    [
+      'a short secret is not also a placeholder',
+      { ...PRODUCTION, BOARDS_JWT_SECRET: 'CHANGE_ME' },
+      'BOARDS_JWT_SECRET',
+    ],
+  ])('no follow-on problem: %s', (_, env, variable) => {
+    expect(configError(env).problems).toEqual([expect.stringMatching(`^${variable}: `)]);
+  });
+
+  it('keeps each problem on one line even when the value holds a line break', () => {
+    const error = configError({ BOARDS_API_PORT: '80\n81' });
+    expect(error.problems).toEqual(['BOARDS_API_PORT: expected a whole number, got "80\\n81"']);
+    expect(error.message).not.toContain('\n');
   });
 });

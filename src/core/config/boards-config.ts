@@ -1,7 +1,7 @@
 import { isQualifiedEntry, oidcProviderName } from 'src/common/identity-namespace';
 import { isIP } from 'node:net';
 import { isValidSlug } from 'src/common/slug';
-import { ConfigError, EnvReader, type Env } from './env-parsers';
+import { EnvReader, type Env } from './env-parsers';
 
 export const ENVIRONMENTS = ['development', 'staging', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -331,8 +331,11 @@ const POSTGRES_PROTOCOLS = ['postgres', 'postgresql'] as const;
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
- * Parses and validates the environment. Throws ConfigError (one line naming the variable) on the
- * first bad value; the caller prints it and exits non-zero.
+ * Parses and validates the environment. Every bad value is recorded and replaced by its default,
+ * and parsing goes on; at the end one ConfigError lists every problem (one line each, in the order
+ * checked), which the caller prints before exiting 78. A check across settings runs only when the
+ * settings it reads are valid, so a bad value is never reported again as a follow-on problem.
+ * (An invalid BOARDS_ENVIRONMENT falls back to development, which skips the production checks.)
  */
 export function loadConfig(env: Env): BoardsConfig {
   const read = new EnvReader(env);
@@ -341,50 +344,35 @@ export function loadConfig(env: Env): BoardsConfig {
   const isProduction = environment === 'production';
   const debug = read.bool('BOARDS_DEBUG', false);
 
-  const providers = read.list('BOARDS_AUTH_PROVIDER').map((name) => {
-    const lowered = name.toLowerCase();
-    if (!(AUTH_PROVIDERS as readonly string[]).includes(lowered)) {
-      throw new ConfigError(
-        'BOARDS_AUTH_PROVIDER',
-        `unknown provider "${name}" (use none, jwt, oidc, or a comma-separated chain such as jwt,oidc)`,
-      );
-    }
-    return lowered as AuthProviderName;
-  });
-  if (providers.length === 0) providers.push('none');
-  if (providers.includes('none') && providers.length > 1) {
-    throw new ConfigError('BOARDS_AUTH_PROVIDER', '"none" cannot be combined with other providers');
-  }
-  if (isProduction && providers.includes('none')) {
-    throw new ConfigError(
-      'BOARDS_AUTH_PROVIDER',
-      '"none" is refused when BOARDS_ENVIRONMENT=production; use jwt or oidc',
-    );
-  }
+  const providers = parseProviders(read, isProduction);
 
   const jwtSecret = read.string('BOARDS_JWT_SECRET');
   const jwtPublicKey = read.string('BOARDS_JWT_PUBLIC_KEY');
   const jwtPublicKeyUrl = read.url('BOARDS_JWT_PUBLIC_KEY_URL', ['https', 'http']);
   const defaultAlgorithm: JwtAlgorithm =
     jwtSecret || (!jwtPublicKey && !jwtPublicKeyUrl) ? 'HS256' : 'RS256';
-  const jwtAlgorithm = parseAlgorithm(read.raw('BOARDS_JWT_ALGORITHM'), defaultAlgorithm);
-  if (providers.includes('jwt')) {
+  const jwtAlgorithm = parseAlgorithm(read, defaultAlgorithm);
+  // (A bad BOARDS_AUTH_PROVIDER falls back to none, so no provider check follows from it.)
+  if (
+    providers.includes('jwt') &&
+    read.valid('BOARDS_JWT_ALGORITHM', 'BOARDS_JWT_PUBLIC_KEY_URL')
+  ) {
     if (jwtAlgorithm.startsWith('HS')) {
       if (!jwtSecret) {
-        throw new ConfigError(
+        read.report(
           'BOARDS_JWT_SECRET',
           `is required for BOARDS_AUTH_PROVIDER=jwt with ${jwtAlgorithm}`,
         );
       }
     } else if (!jwtPublicKey && !jwtPublicKeyUrl) {
-      throw new ConfigError(
+      read.report(
         'BOARDS_JWT_PUBLIC_KEY',
         `${jwtAlgorithm} needs BOARDS_JWT_PUBLIC_KEY (PEM) or BOARDS_JWT_PUBLIC_KEY_URL (JWKS URL)`,
       );
     }
   }
   if (isProduction && jwtSecret !== undefined && Buffer.byteLength(jwtSecret, 'utf8') < 32) {
-    throw new ConfigError(
+    read.report(
       'BOARDS_JWT_SECRET',
       'must be at least 32 bytes when BOARDS_ENVIRONMENT=production',
     );
@@ -396,37 +384,37 @@ export function loadConfig(env: Env): BoardsConfig {
   );
   const oidcClientId = read.string('BOARDS_OIDC_CLIENT_ID');
   if (providers.includes('oidc')) {
-    if (oidcIssuers.length === 0) {
-      throw new ConfigError('BOARDS_OIDC_ISSUER', 'is required for BOARDS_AUTH_PROVIDER=oidc');
+    if (oidcIssuers.length === 0 && read.valid('BOARDS_OIDC_ISSUER')) {
+      read.report('BOARDS_OIDC_ISSUER', 'is required for BOARDS_AUTH_PROVIDER=oidc');
     }
     if (!oidcClientId) {
-      throw new ConfigError('BOARDS_OIDC_CLIENT_ID', 'is required for BOARDS_AUTH_PROVIDER=oidc');
+      read.report('BOARDS_OIDC_CLIENT_ID', 'is required for BOARDS_AUTH_PROVIDER=oidc');
     }
   }
 
   const multiTenantMode = read.bool('BOARDS_MULTI_TENANT_MODE', false);
   const defaultTenantSlug = read.string('BOARDS_TENANT_SLUG', 'default');
   if (!isValidSlug(defaultTenantSlug)) {
-    throw new ConfigError(
+    read.report(
       'BOARDS_TENANT_SLUG',
       `"${defaultTenantSlug}" is not a valid slug (lowercase letters, digits and inner hyphens, at most 50)`,
     );
   }
   const defaultTenantName = read.string('BOARDS_TENANT_NAME', 'Default Organization');
   if (defaultTenantName.length > 255) {
-    throw new ConfigError('BOARDS_TENANT_NAME', 'must be at most 255 characters');
+    read.report('BOARDS_TENANT_NAME', 'must be at most 255 characters');
   }
 
   const isolation = read.oneOf('BOARDS_TENANT_ISOLATION', ISOLATION_STRATEGIES, 'shared');
   const tenantDatabaseUrlTemplate = read.string('BOARDS_TENANT_DATABASE_URL_TEMPLATE');
   if (isolation === 'database') {
     if (!tenantDatabaseUrlTemplate || !tenantDatabaseUrlTemplate.includes('{slug}')) {
-      throw new ConfigError(
+      read.report(
         'BOARDS_TENANT_DATABASE_URL_TEMPLATE',
         'is required with BOARDS_TENANT_ISOLATION=database and must contain {slug}',
       );
     }
-    throw new ConfigError(
+    read.report(
       'BOARDS_TENANT_ISOLATION',
       '"database" (a database per tenant) is not available in this release; use "shared"',
     );
@@ -434,26 +422,28 @@ export function loadConfig(env: Env): BoardsConfig {
 
   const databaseUrl = read.url('BOARDS_DATABASE_URL', POSTGRES_PROTOCOLS);
   const ownerUrl = read.url('BOARDS_DATABASE_OWNER_URL', POSTGRES_PROTOCOLS);
-  if (isProduction && databaseUrl === undefined) {
-    throw new ConfigError(
+  // An invalid BOARDS_DATABASE_URL is reported as such, not again as a missing one.
+  const databaseUrlMissing = databaseUrl === undefined && read.valid('BOARDS_DATABASE_URL');
+  if (isProduction && databaseUrlMissing) {
+    read.report(
       'BOARDS_DATABASE_URL',
       'is required when BOARDS_ENVIRONMENT=production (the embedded database is for development only)',
     );
   }
-  if (ownerUrl !== undefined && databaseUrl === undefined) {
-    throw new ConfigError('BOARDS_DATABASE_OWNER_URL', 'needs BOARDS_DATABASE_URL as well');
+  if (ownerUrl !== undefined && databaseUrlMissing) {
+    read.report('BOARDS_DATABASE_OWNER_URL', 'needs BOARDS_DATABASE_URL as well');
   }
   const runtimeRole = read.string('BOARDS_DATABASE_RUNTIME_ROLE', 'boards_app');
   if (!ROLE_NAME.test(runtimeRole)) {
-    throw new ConfigError(
+    read.report(
       'BOARDS_DATABASE_RUNTIME_ROLE',
       `"${runtimeRole}" is not a plain role name (lowercase letters, digits, underscores)`,
     );
   }
 
   const workers = read.int('BOARDS_API_WORKERS', 1, { min: 1, max: 64 });
-  if (workers > 1 && databaseUrl === undefined) {
-    throw new ConfigError(
+  if (workers > 1 && databaseUrlMissing) {
+    read.report(
       'BOARDS_API_WORKERS',
       'more than one worker needs BOARDS_DATABASE_URL (the embedded database belongs to one process)',
     );
@@ -461,62 +451,64 @@ export function loadConfig(env: Env): BoardsConfig {
 
   const logLevel = read.oneOf('BOARDS_LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info');
 
-  const corsOrigins = read.list('BOARDS_CORS_ORIGINS');
-  for (const origin of corsOrigins) {
-    if (origin === '*') continue;
-    try {
-      new URL(origin);
-    } catch {
-      throw new ConfigError(
-        'BOARDS_CORS_ORIGINS',
-        `"${origin}" is not an origin such as https://app.example.com`,
-      );
-    }
-  }
+  const corsOrigins = read.list('BOARDS_CORS_ORIGINS').filter((origin) => {
+    if (origin === '*' || URL.canParse(origin)) return true;
+    read.report(
+      'BOARDS_CORS_ORIGINS',
+      `"${origin}" is not an origin such as https://app.example.com`,
+    );
+    return false;
+  });
   if (isProduction && corsOrigins.includes('*')) {
-    throw new ConfigError(
+    read.report(
       'BOARDS_CORS_ORIGINS',
       '"*" is refused when BOARDS_ENVIRONMENT=production; list the origins',
     );
   }
 
-  const allowedDomains = read.list('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS').map((domain) => {
+  const allowedDomains: string[] = [];
+  for (const domain of read.list('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS')) {
     const lowered = domain.toLowerCase().replace(/^@/, '');
-    if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(lowered)) {
-      throw new ConfigError(
-        'BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS',
-        `"${domain}" is not a domain name`,
-      );
+    if (/^[a-z0-9.-]+\.[a-z]{2,}$/.test(lowered)) {
+      allowedDomains.push(lowered);
+    } else {
+      read.report('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS', `"${domain}" is not a domain name`);
     }
-    return lowered;
-  });
+  }
 
   const reservedSlugs = new Set<string>(BUILT_IN_RESERVED_SLUGS);
   if (multiTenantMode) reservedSlugs.add('default');
   for (const slug of read.list('BOARDS_RESERVED_SLUGS')) {
-    if (!isValidSlug(slug)) {
-      throw new ConfigError('BOARDS_RESERVED_SLUGS', `"${slug}" is not a valid slug`);
-    }
-    reservedSlugs.add(slug);
+    if (isValidSlug(slug)) reservedSlugs.add(slug);
+    else read.report('BOARDS_RESERVED_SLUGS', `"${slug}" is not a valid slug`);
   }
 
   const platformAdminSubjects = read.list('BOARDS_PLATFORM_ADMIN_SUBJECTS');
-  checkPlatformAdminEntries(platformAdminSubjects, identityNamespaces(providers, oidcIssuers));
+  // Which identity namespaces are trusted is only known when the issuers are.
+  if (read.valid('BOARDS_OIDC_ISSUER')) {
+    const namespaces = identityNamespaces(read, providers, oidcIssuers);
+    if (namespaces) checkPlatformAdminEntries(read, platformAdminSubjects, namespaces);
+  }
 
   if (isProduction) refusePlaceholders(read);
 
   // /metrics lists tenant slugs: production needs its token unless it is made public on purpose.
   const metricsToken = read.string('BOARDS_METRICS_TOKEN');
   const metricsPublic = read.bool('BOARDS_METRICS_PUBLIC', false);
-  if (isProduction && metricsToken === undefined && !metricsPublic) {
-    throw new ConfigError(
+  if (
+    isProduction &&
+    metricsToken === undefined &&
+    !metricsPublic &&
+    read.valid('BOARDS_METRICS_PUBLIC')
+  ) {
+    read.report(
       'BOARDS_METRICS_TOKEN',
       'is required when BOARDS_ENVIRONMENT=production (/metrics lists tenant slugs); set a random token, or BOARDS_METRICS_PUBLIC=true to serve /metrics without one',
     );
   }
 
   const requireHttps = read.bool('BOARDS_REQUIRE_HTTPS', isProduction);
-  const trustProxy = parseTrustProxy(read.raw('BOARDS_TRUST_PROXY'), isProduction);
+  const trustProxy = parseTrustProxy(read, isProduction);
 
   const warnings = Object.keys(env)
     .filter(
@@ -526,14 +518,18 @@ export function loadConfig(env: Env): BoardsConfig {
     .map((name) => `${name} is not a known setting and is ignored (check the spelling)`);
   // This server does not terminate TLS: requests are HTTPS only as a trusted proxy says
   // (X-Forwarded-Proto). Requiring HTTPS while trusting no proxy would refuse every request.
-  if (requireHttps && trustsNoProxy(trustProxy)) {
-    throw new ConfigError(
+  if (
+    requireHttps &&
+    trustsNoProxy(trustProxy) &&
+    read.valid('BOARDS_REQUIRE_HTTPS', 'BOARDS_TRUST_PROXY')
+  ) {
+    read.report(
       'BOARDS_TRUST_PROXY',
       "must list the TLS-terminating proxy's addresses/CIDRs when BOARDS_REQUIRE_HTTPS is on (the production default): without it X-Forwarded-Proto is ignored and every API request would be refused; or set BOARDS_REQUIRE_HTTPS=false",
     );
   }
 
-  return new BoardsConfig({
+  const config = new BoardsConfig({
     environment,
     debug,
     database: {
@@ -696,6 +692,8 @@ export function loadConfig(env: Env): BoardsConfig {
     },
     warnings,
   });
+  read.throwIfProblems();
+  return config;
 }
 
 /**
@@ -706,24 +704,27 @@ export function loadConfig(env: Env): BoardsConfig {
  * `alice` the same text, so such a pair of issuers is refused.
  */
 function identityNamespaces(
+  read: EnvReader,
   providers: readonly AuthProviderName[],
   oidcIssuers: readonly string[],
-): string[] {
+): string[] | undefined {
   const namespaces = [
     ...(providers.includes('none') ? ['none'] : []),
     ...(providers.includes('jwt') ? ['jwt'] : []),
     ...(providers.includes('oidc') ? oidcIssuers.map(oidcProviderName) : []),
   ];
+  let clashes = false;
   for (const namespace of namespaces) {
     const clash = namespaces.find((other) => other.startsWith(`${namespace}:`));
     if (clash) {
-      throw new ConfigError(
+      clashes = true;
+      read.report(
         'BOARDS_OIDC_ISSUER',
         `the identity namespaces ${namespace} and ${clash} cannot be told apart in "<namespace>:<subject>"; trust only one of these issuers, or serve them under distinct hosts or paths`,
       );
     }
   }
-  return namespaces;
+  return clashes ? undefined : namespaces;
 }
 
 /**
@@ -735,12 +736,13 @@ function identityNamespaces(
  * so a `sub` that spells a qualified entry never matches it.
  */
 function checkPlatformAdminEntries(
+  read: EnvReader,
   entries: readonly string[],
   namespaces: readonly string[],
 ): void {
   for (const entry of entries) {
     if (!isQualifiedEntry(entry) && namespaces.length > 1) {
-      throw new ConfigError(
+      read.report(
         'BOARDS_PLATFORM_ADMIN_SUBJECTS',
         `"${entry}" is ambiguous with ${namespaces.length} identity namespaces trusted (${namespaces.join(', ')}); qualify it, e.g. "${namespaces[0]}:${entry}"`,
       );
@@ -781,12 +783,16 @@ function isPlaceholder(value: string): boolean {
   );
 }
 
-/** In production: refuse secrets, and passwords inside URLs, that are example placeholders. */
+/**
+ * In production: refuse secrets, and passwords inside URLs, that are example placeholders (a
+ * variable already reported, such as a secret too short or a URL of the wrong scheme, is not
+ * reported twice).
+ */
 function refusePlaceholders(read: EnvReader): void {
   for (const name of SECRET_VARIABLES) {
     const value = read.raw(name);
-    if (value !== undefined && isPlaceholder(value)) {
-      throw new ConfigError(
+    if (value !== undefined && read.valid(name) && isPlaceholder(value)) {
+      read.report(
         name,
         'is an example placeholder; set a real secret when BOARDS_ENVIRONMENT=production',
       );
@@ -794,9 +800,9 @@ function refusePlaceholders(read: EnvReader): void {
   }
   for (const name of URL_VARIABLES) {
     const value = read.raw(name);
-    if (value === undefined) continue;
+    if (value === undefined || !read.valid(name)) continue;
     if (passwordsOf(value).some(isPlaceholder)) {
-      throw new ConfigError(
+      read.report(
         name,
         'carries an example placeholder password; set the real one when BOARDS_ENVIRONMENT=production',
       );
@@ -824,18 +830,17 @@ function passwordsOf(url: string): string[] {
  * and X-Forwarded-Proto to believe. Off unless set. `true` trusts every hop, so any client can
  * name its own address; production refuses it in favour of the ingress's addresses or CIDRs.
  */
-function parseTrustProxy(
-  value: string | undefined,
-  isProduction: boolean,
-): boolean | number | string[] {
+function parseTrustProxy(read: EnvReader, isProduction: boolean): boolean | number | string[] {
+  const value = read.raw('BOARDS_TRUST_PROXY');
   if (value === undefined) return false;
   const lowered = value.toLowerCase();
   if (lowered === 'true' && isProduction) {
-    throw new ConfigError(
+    read.report(
       'BOARDS_TRUST_PROXY',
       '"true" (every hop) lets any client set its address through X-Forwarded-For; list your ' +
         "ingress's addresses/CIDRs instead (such as 10.0.0.0/8) when BOARDS_ENVIRONMENT=production",
     );
+    return false;
   }
   if (['true', 'false'].includes(lowered)) return lowered === 'true';
   if (/^\d+$/.test(value)) return Number(value);
@@ -843,15 +848,14 @@ function parseTrustProxy(
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
-  for (const entry of entries) {
-    if (!isAddressOrCidr(entry)) {
-      throw new ConfigError(
-        'BOARDS_TRUST_PROXY',
-        `"${entry}" is not true, false, a hop count, or an address/CIDR`,
-      );
-    }
+  const wrong = entries.filter((entry) => !isAddressOrCidr(entry));
+  for (const entry of wrong) {
+    read.report(
+      'BOARDS_TRUST_PROXY',
+      `"${entry}" is not true, false, a hop count, or an address/CIDR`,
+    );
   }
-  return entries;
+  return wrong.length > 0 ? false : entries;
 }
 
 /** An IPv4 or IPv6 address, optionally with a prefix length that fits it (`10.0.0.0/8`). */
@@ -870,14 +874,47 @@ function trustsNoProxy(trustProxy: boolean | number | readonly string[]): boolea
   return typeof trustProxy === 'object' ? trustProxy.length === 0 : !trustProxy;
 }
 
-function parseAlgorithm(value: string | undefined, fallback: JwtAlgorithm): JwtAlgorithm {
+function parseAlgorithm(read: EnvReader, fallback: JwtAlgorithm): JwtAlgorithm {
+  const value = read.raw('BOARDS_JWT_ALGORITHM');
   if (value === undefined) return fallback;
   const upper = value.toUpperCase();
   if (!(JWT_ALGORITHMS as readonly string[]).includes(upper)) {
-    throw new ConfigError(
+    read.report(
       'BOARDS_JWT_ALGORITHM',
       `must be one of ${JWT_ALGORITHMS.join(', ')}, got "${value}" ("none" is never accepted)`,
     );
+    return fallback;
   }
   return upper as JwtAlgorithm;
+}
+
+/**
+ * BOARDS_AUTH_PROVIDER: one provider or a chain, in order; `none` alone (the default), and never
+ * in production. Falls back to `none` when the value is bad (reported).
+ */
+function parseProviders(read: EnvReader, isProduction: boolean): AuthProviderName[] {
+  const providers: AuthProviderName[] = [];
+  for (const name of read.list('BOARDS_AUTH_PROVIDER')) {
+    const lowered = name.toLowerCase();
+    if ((AUTH_PROVIDERS as readonly string[]).includes(lowered)) {
+      providers.push(lowered as AuthProviderName);
+    } else {
+      read.report(
+        'BOARDS_AUTH_PROVIDER',
+        `unknown provider "${name}" (use none, jwt, oidc, or a comma-separated chain such as jwt,oidc)`,
+      );
+    }
+  }
+  if (providers.includes('none') && providers.length > 1) {
+    read.report('BOARDS_AUTH_PROVIDER', '"none" cannot be combined with other providers');
+  }
+  if (!read.valid('BOARDS_AUTH_PROVIDER')) return ['none'];
+  if (providers.length === 0) providers.push('none');
+  if (isProduction && providers.includes('none')) {
+    read.report(
+      'BOARDS_AUTH_PROVIDER',
+      '"none" is refused when BOARDS_ENVIRONMENT=production; use jwt or oidc',
+    );
+  }
+  return providers;
 }

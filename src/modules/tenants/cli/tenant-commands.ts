@@ -2,9 +2,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { INestApplicationContext } from '@nestjs/common';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
 import type { BoardsConfig } from 'src/core/config/boards-config';
+import {
+  MEMBERSHIP_SOURCES,
+  TENANT_STATUSES,
+  type MembershipSource,
+  type TenantStatus,
+} from 'src/core/context/records';
 import { withOwnerDataSource } from 'src/core/database/owner-session';
 import { CreateTenantDto } from '../dto/create-tenant.dto';
 import { toTenantResponse, type TenantResponse } from '../dto/tenant.response';
@@ -12,7 +18,7 @@ import { TenantAdminService, TENANT_TRANSITIONS, type TenantAction } from '../te
 import { TenantErrors } from '../tenants.errors';
 import { TenantsRepository } from '../tenants.repository';
 import { auditTenants } from './tenant-audit';
-import { listMemberships, parseMembershipSource } from './tenant-memberships';
+import { listMemberships } from './tenant-memberships';
 import { exportTenant, importTenant, validateSnapshot } from './tenant-snapshot';
 
 function tenantRow(tenant: TenantResponse): Record<string, unknown> {
@@ -108,13 +114,15 @@ export function registerTenantCommands(
   tenant
     .command('list')
     .description('list tenants')
-    .option('--status <status>', 'active, pending_approval, suspended or rejected')
+    .addOption(
+      new Option('--status <status>', 'only tenants in this status').choices(TENANT_STATUSES),
+    )
     .addOption(formatOption())
-    .action(async (options: { status?: string; outputFormat: OutputFormat }) => {
+    .action(async (options: { status?: TenantStatus; outputFormat: OutputFormat }) => {
       const all = await withServices(openApp, loadConfig(), async (_admin, tenants) => {
         const items: TenantResponse[] = [];
         for (let offset = 0; ; offset += 100) {
-          const page = await tenants.list({ status: options.status as never, limit: 100, offset });
+          const page = await tenants.list({ status: options.status, limit: 100, offset });
           items.push(...page.items.map(toTenantResponse));
           if (offset + 100 >= page.total) return items;
         }
@@ -174,7 +182,11 @@ export function registerTenantCommands(
     .description(
       'list memberships by source (owner role); e.g. --source email_domain lists rows the retired e-mail first-label rule may have created, for review',
     )
-    .option('--source <source>', 'membership source to list', 'email_domain')
+    .addOption(
+      new Option('--source <source>', 'membership source to list')
+        .choices(MEMBERSHIP_SOURCES)
+        .default('email_domain'),
+    )
     .option('--tenant-slug <slug>', 'one tenant only')
     .option(
       '--confirm',
@@ -184,16 +196,15 @@ export function registerTenantCommands(
     .addOption(formatOption())
     .action(
       async (options: {
-        source: string;
+        source: MembershipSource;
         tenantSlug?: string;
         confirm: boolean;
         outputFormat: OutputFormat;
       }) => {
-        const source = parseMembershipSource(options.source);
         const rows = await withOwnerDataSource(loadConfig(), (owner) =>
           listMemberships(
             owner,
-            { source, tenantSlug: options.tenantSlug, confirm: options.confirm },
+            { source: options.source, tenantSlug: options.tenantSlug, confirm: options.confirm },
             progress,
           ),
         );

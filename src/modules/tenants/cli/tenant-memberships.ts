@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { MEMBERSHIP_SOURCES, type MembershipSource } from 'src/core/context/tenant-context';
+import type { MembershipSource } from 'src/core/context/tenant-context';
 
 export interface MembershipRow {
   readonly tenant: string;
@@ -10,13 +10,6 @@ export interface MembershipRow {
   readonly tenant_role: string;
   readonly membership_source: MembershipSource;
   readonly joined_at: string;
-}
-
-export function parseMembershipSource(value: string): MembershipSource {
-  if (!(MEMBERSHIP_SOURCES as readonly string[]).includes(value)) {
-    throw new Error(`--source must be one of ${MEMBERSHIP_SOURCES.join(', ')}; got "${value}"`);
-  }
-  return value as MembershipSource;
 }
 
 /**
