@@ -106,6 +106,9 @@ async function startPrimary(env: Record<string, string>, workers: number): Promi
   return primary;
 }
 
+/** How long a client waits for an answer before it gives up on the connection. */
+const REQUEST_TIMEOUT_MS = 5_000;
+
 describeWithPostgres('BOARDS_API_WORKERS=2 on PostgreSQL', () => {
   const slug = uniqueMarker('workers');
   const token = hs256Token({ sub: uniqueMarker('user'), tenant: slug });
@@ -204,20 +207,28 @@ describeWithPostgres('BOARDS_API_WORKERS=2 on PostgreSQL', () => {
     const original = childrenOf(pid);
     expect(original).toHaveLength(2);
     const CLIENTS = 6;
-    const outcomes: { at: number; result: number | string }[] = [];
+    const outcomes: { started: number; at: number; result: number | string }[] = [];
     let running = true;
     let killedAt = 0;
     const client = async () => {
       while (running) {
-        // Kept-alive connections: each is served by one worker for its whole life.
+        // Kept-alive connections: each is served by one worker for its whole life. A connection
+        // the primary was handing to the worker as it died may never be answered: the client's
+        // own timeout ends it (counted below like any request the killed worker held).
+        const started = Date.now();
         try {
-          const response = await fetch(`${primary.baseUrl}/api/boards`, { headers: bearer(token) });
+          const response = await fetch(`${primary.baseUrl}/api/boards`, {
+            headers: bearer(token),
+            signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          });
           await response.arrayBuffer();
-          outcomes.push({ at: Date.now(), result: response.status });
+          outcomes.push({ started, at: Date.now(), result: response.status });
         } catch (err) {
+          const error = err as { name?: string; cause?: { code?: string } };
           outcomes.push({
+            started,
             at: Date.now(),
-            result: String((err as { cause?: { code?: string } }).cause?.code ?? err),
+            result: error.name === 'TimeoutError' ? 'timeout' : String(error.cause?.code ?? err),
           });
         }
       }
@@ -235,7 +246,8 @@ describeWithPostgres('BOARDS_API_WORKERS=2 on PostgreSQL', () => {
     expect(failed.length).toBeLessThanOrEqual(CLIENTS);
     for (const failure of failed) {
       expect(typeof failure.result).toBe('string'); // a cut connection, never an HTTP error
-      expect(failure.at - killedAt).toBeLessThan(1_000);
+      // A request the killed worker held: sent before it died (or as it died).
+      expect(failure.started - killedAt).toBeLessThan(1_000);
     }
     expect(
       outcomes.filter((o) => o.at > killedAt + 1_000 && o.result === 200).length,
@@ -248,7 +260,7 @@ describeWithPostgres('BOARDS_API_WORKERS=2 on PostgreSQL', () => {
     process.stderr.write(
       `worker kill: ${outcomes.length} requests, ${failed.length} failed (in flight on the killed worker), the rest 200\n`,
     );
-  }, 60_000);
+  }, 90_000);
 
   it('SIGTERM to the primary drains the workers and exits 0', async () => {
     const primary = await start();
