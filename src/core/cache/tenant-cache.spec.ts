@@ -127,6 +127,28 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       expect(await cache.getUser('t9', 'jwt', 'carol')).toMatchObject({ id: 'u-carol-2' });
     });
 
+    it('an invalidation of anyone during a refresh drops the refreshed user’s old entry too', async () => {
+      const identity = { provider: 'jwt', subject: 'frank' };
+      await cache.user(
+        't9',
+        identity,
+        () => true,
+        async () => member('u-frank-old'),
+      );
+      // A refresh (the cached record is not usable) overtaken by another user's invalidation:
+      // the refreshed record is not stored, and the old one must not be served again.
+      await cache.user(
+        't9',
+        identity,
+        () => false,
+        async () => {
+          await cache.forgetUsersByDigest(new Set(['digest-of-someone-else']));
+          return member('u-frank-new');
+        },
+      );
+      expect(await cache.getUser('t9', 'jwt', 'frank')).toBeUndefined();
+    });
+
     it('does not store a user loaded while an invalidation arrived, nor an absent one', async () => {
       const identity = { provider: 'jwt', subject: 'dave' };
       await cache.user(

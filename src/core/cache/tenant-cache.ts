@@ -137,7 +137,10 @@ export class TenantCache {
    * may be stale, and nothing is stored. Without a version the entry is stored, never renewed.
    */
   setTenant(tenant: TenantRecord, version?: number): Promise<void> {
-    if (version !== undefined && version !== this.tenantsVersion) return Promise.resolve();
+    // Something was invalidated while `tenant` was read: it may be stale, and so may the entry
+    // it would have replaced. Neither is kept.
+    if (version !== undefined && version !== this.tenantsVersion)
+      return this.forget(this.tenants, TenantCache.tenantKey(tenant.slug));
     return this.set(
       this.tenants,
       TenantCache.tenantKey(tenant.slug),
@@ -173,7 +176,9 @@ export class TenantCache {
     user: UserRecord,
     version?: number,
   ): Promise<void> {
-    if (version !== undefined && version !== this.usersVersion) return Promise.resolve();
+    // As for setTenant: an invalidation during the read keeps neither the read nor the old entry.
+    if (version !== undefined && version !== this.usersVersion)
+      return this.forget(this.users, TenantCache.userKey(tenantId, provider, subject));
     return this.set(
       this.users,
       TenantCache.userKey(tenantId, provider, subject),
