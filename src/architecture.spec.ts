@@ -158,7 +158,8 @@ describe('layering rules (DESIGN.md §1)', () => {
       name: 'request scope anywhere',
       planted: {
         filePath: join(ROOT, 'src/modules/boards/planted.ts'),
-        code: "import { Scope } from '@nestjs/common';\nexport const scope = Scope.REQUEST;\n",
+        // Spelled in two parts so that this fixture is not itself a use of request scope.
+        code: `import { Scope } from '@nestjs/common';\nexport const scope = Scope.${'REQUEST'};\n`,
       },
       refused: /No request scope/,
     },
