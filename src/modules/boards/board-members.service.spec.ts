@@ -5,13 +5,13 @@ import type { AuditService } from 'src/modules/audit/audit.service';
 import { BoardMember, type BoardRole } from './board-member.entity';
 import type { BoardMembersRepository, MemberKey, MemberView } from './board-members.repository';
 import { BoardMembersService } from './board-members.service';
-import { Board } from './board.entity';
 import type { BoardKey, BoardsRepository, BoardView } from './boards.repository';
 import { BoardsService } from './boards.service';
 import {
   actor,
   BOARD,
   BOARD_NOT_FOUND,
+  boardRow,
   forbidden,
   OWNER_PROFILE,
   refusal,
@@ -36,15 +36,8 @@ function setup(options: { isPublic?: boolean; exists?: boolean; findFails?: bool
     [USER.editor, 'editor'],
     [USER.viewer, 'viewer'],
   ]);
-  const board = Object.assign(new Board(), {
-    tenantId: TENANT,
-    id: BOARD,
-    ownerId: USER.owner,
-    title: 'Moodboard',
-    description: null,
+  const board = boardRow({
     isPublic: options.isPublic ?? false,
-    settings: {},
-    metadata: {},
     version: 1,
     createdAt: new Date(0),
     updatedAt: new Date(0),

@@ -5,7 +5,6 @@ import type { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { ErrorCode } from 'src/core/errors/error-code';
 import type { AuditService } from 'src/modules/audit/audit.service';
 import type { BoardMembersRepository } from './board-members.repository';
-import { Board } from './board.entity';
 import type { BoardKey, BoardsRepository, BoardView } from './boards.repository';
 import { BoardsService } from './boards.service';
 import { Generation, type GenerationStatus } from './generation.entity';
@@ -15,6 +14,7 @@ import {
   actor,
   BOARD,
   BOARD_NOT_FOUND,
+  boardRow,
   forbidden,
   MEMBER_ROLES,
   refusal,
@@ -70,15 +70,8 @@ function setup(
     budget?: Partial<Record<'check' | 'spend', unknown>>;
   } = {},
 ) {
-  const board = Object.assign(new Board(), {
-    tenantId: TENANT,
-    id: BOARD,
-    ownerId: USER.owner,
-    title: 'Moodboard',
-    description: null,
+  const board = boardRow({
     isPublic: options.isPublic ?? false,
-    settings: {},
-    metadata: {},
     version: 1,
     createdAt: new Date(0),
     updatedAt: new Date(0),
