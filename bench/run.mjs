@@ -203,7 +203,7 @@ if (memory.hugePagesInUse === false) {
   log(
     `note: PostgreSQL's shared memory (shared_buffers ${memory.shared_buffers}) is on 4 kB pages: huge_pages=${memory.huge_pages} ` +
       `found none reserved. Reserve them (sysctl -w vm.nr_hugepages=${memory.huge_pages_needed} or more) and restart PostgreSQL ` +
-      'for the figures in the README; without them, the spread mix also measures page-table work (see README, Performance).',
+      'for the figures in docs/performance.md; without them, the spread mix also measures page-table work (see docs/performance.md).',
   );
 }
 

@@ -8,7 +8,7 @@ import {
 } from 'test/support/boards-api-suite';
 
 /**
- * Board members (DESIGN.md §3–4, README "Tenants and users"): add, change role and remove, the
+ * Board members (DESIGN.md §3–4, docs/tenancy.md "Tenants and users"): add, change role and remove, the
  * member list with public profile fields only, and users of another tenant answered like users
  * that do not exist.
  */

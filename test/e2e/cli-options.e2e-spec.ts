@@ -16,7 +16,7 @@ import {
 /**
  * The compiled CLI's option values: a value outside an option's choices, or a malformed lifetime
  * or claim, is refused while the options are parsed (before any configuration or database), with
- * one line on stderr and exit 1. And the README's ways to run it through npm keep stdout clean
+ * one line on stderr and exit 1. And the documented ways (docs/operations.md, CLI) to run it through npm keep stdout clean
  * for `--output-format json`: `npm run -s boards -- …` (without -s, npm prints its
  * `> boards-api@… boards` banner on stdout) and `npx boards …`.
  */

@@ -20,7 +20,7 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
  * Switching an installation from single-tenant to multi-tenant mode (BOARDS_MULTI_TENANT_MODE=true
  * on the same database) keeps every existing row in the default tenant: its users reach their
  * boards with a token whose tenant claim names the default slug, and `boards tenant audit` passes.
- * The README documents the steps.
+ * docs/tenancy.md documents the steps.
  */
 
 interface BoardBody {
@@ -155,8 +155,8 @@ describeWithPostgres('single-tenant → multi-tenant on the same database', () =
     expect(result.code).toBe(0);
   });
 
-  it('the README documents the switch from single-tenant to multi-tenant mode', () => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  it('docs/tenancy.md documents the switch from single-tenant to multi-tenant mode', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'docs', 'tenancy.md'), 'utf8');
     const heading = readme.split('\n').find((line) => /^#{2,4} .*single.*multi/i.test(line));
     expect(heading).toBeDefined();
     const section = readme.slice(readme.indexOf(heading ?? ''));

@@ -282,7 +282,7 @@ describe('a bad setting stops `boards serve` with one line naming the variable',
       production({ BOARDS_JWT_SECRET: 'CHANGE_ME_TO_AT_LEAST_32_RANDOM_BYTES_0000000000' }),
     ],
     [
-      "production with the README's example runtime password",
+      "production with docs/deployment.md's example runtime password",
       'BOARDS_DATABASE_URL',
       production({
         BOARDS_DATABASE_URL: 'postgresql://boards_app:RUNTIME_PASSWORD@127.0.0.1:5432/boards',

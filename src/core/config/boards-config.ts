@@ -755,7 +755,7 @@ const SECRET_VARIABLES = ['BOARDS_JWT_SECRET', 'BOARDS_OIDC_CLIENT_SECRET', 'BOA
 const URL_VARIABLES = ['BOARDS_DATABASE_URL', 'BOARDS_DATABASE_OWNER_URL', 'BOARDS_REDIS_URL'];
 
 /**
- * Example values shipped in this repository (README scenarios, .env.* files, docker compose,
+ * Example values shipped in this repository (docs/deployment.md scenarios, .env.* files, docker compose,
  * deploy/postgres-init.sql): a production install that still carries one
  * runs with a secret anybody can read.
  */
