@@ -10,7 +10,11 @@ import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-e
 import { ErrorCode } from 'src/core/errors/error-code';
 import { IdempotencyKey } from './idempotency-key.entity';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
-import type { IdempotencyRepository, IdempotencyScope } from './idempotency.repository';
+import type {
+  IdempotencyRecord,
+  IdempotencyRepository,
+  IdempotencyScope,
+} from './idempotency.repository';
 
 /**
  * Idempotency-Key on POST: the first response is stored, the same key and request replay it,
@@ -40,36 +44,24 @@ function memoryRecords(options: { busy?: boolean } = {}) {
   const id = (scope: IdempotencyScope) => `${scope.tenantId}/${scope.userId}/${scope.key}`;
   const tryLock = jest.fn(async (_scope: IdempotencyScope) => !options.busy);
   const find = jest.fn(async (scope: IdempotencyScope) => rows.get(id(scope)) ?? null);
-  const save = jest.fn(
-    async (
-      scope: IdempotencyScope,
-      record: {
-        method: string;
-        path: string;
-        requestHash: string;
-        status: number;
-        body: unknown;
-        headers: Record<string, string>;
-      },
-    ) => {
-      rows.set(
-        id(scope),
-        Object.assign(new IdempotencyKey(), {
-          tenantId: scope.tenantId,
-          userId: scope.userId,
-          idempotencyKey: scope.key,
-          method: record.method,
-          path: record.path,
-          requestHash: record.requestHash,
-          responseStatus: record.status,
-          responseBody: record.body,
-          responseHeaders: record.headers,
-          createdAt: new Date(),
-          expiresAt: new Date(Date.now() + 86_400_000),
-        }),
-      );
-    },
-  );
+  const save = jest.fn(async (scope: IdempotencyScope, record: IdempotencyRecord) => {
+    rows.set(
+      id(scope),
+      Object.assign(new IdempotencyKey(), {
+        tenantId: scope.tenantId,
+        userId: scope.userId,
+        idempotencyKey: scope.key,
+        method: record.method,
+        path: record.path,
+        requestHash: record.requestHash,
+        responseStatus: record.status,
+        responseBody: record.body,
+        responseHeaders: record.headers,
+        createdAt: new Date(),
+        expiresAt: new Date(Date.now() + 86_400_000),
+      }),
+    );
+  });
   return {
     records: strictMock<IdempotencyRepository>({ tryLock, find, save }),
     tryLock,

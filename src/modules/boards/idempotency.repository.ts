@@ -9,6 +9,16 @@ export interface IdempotencyScope {
 }
 
 /** Stored responses for Idempotency-Key, written in the same transaction as the request's write. */
+/** What is stored of an answer under an Idempotency-Key, to replay it. */
+export interface IdempotencyRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly requestHash: string;
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers: Record<string, string>;
+}
+
 @Injectable()
 export class IdempotencyRepository extends TenantScopedRepository {
   /**
@@ -35,17 +45,7 @@ export class IdempotencyRepository extends TenantScopedRepository {
     return record;
   }
 
-  async save(
-    scope: IdempotencyScope,
-    record: {
-      method: string;
-      path: string;
-      requestHash: string;
-      status: number;
-      body: unknown;
-      headers: Record<string, string>;
-    },
-  ): Promise<void> {
+  async save(scope: IdempotencyScope, record: IdempotencyRecord): Promise<void> {
     await this.builder()
       .insert()
       .into(IdempotencyKey)
