@@ -13,6 +13,8 @@ import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { hs256Token, jwtAuthEnv, PLATFORM_ADMIN_SUBJECT } from 'test/factories/tokens';
 import type { TenantRecord, UserRecord } from 'src/core/context/records';
 import { AuthProviderChain } from './auth-provider.chain';
+import { AuthStrategyRegistry } from './auth-strategies';
+import { authStrategiesProvider } from './auth-strategies.provider';
 import { AuthenticationGuard } from './authentication.guard';
 import { TenantDirectory } from './tenant-directory';
 import { TenantGuard } from './tenant.guard';
@@ -95,6 +97,8 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
       controllers: [ProbeController],
       providers: [
         AuthProviderChain,
+        AuthStrategyRegistry,
+        authStrategiesProvider,
         TenantResolver,
         { provide: TenantDirectory, useValue: directory },
         { provide: UserProvisioningService, useValue: provisioning },

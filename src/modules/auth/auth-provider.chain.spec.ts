@@ -4,26 +4,63 @@ import { estimateHeapBytes } from 'src/core/cache/heap-bytes';
 import { loadConfig } from 'src/core/config/boards-config';
 import { DomainError } from 'src/core/errors/domain-error';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Principal, TenantContext } from 'src/core/context/tenant-context';
 import { AuthProviderChain } from './auth-provider.chain';
-import { JwtTokenVerifier } from './jwt-token.verifier';
+import { AuthStrategyRegistry } from './auth-strategies';
+import { AuthenticationGuard } from './authentication.guard';
+import { JwtStrategy } from './jwt.strategy';
 
 /**
- * The verified-token cache of the provider chain, with the real HS256 verifier: a repeated token
- * is verified once, and the cache stays within BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES and _MAX_BYTES
+ * The verified-token cache of the provider chain, in the real guard with the real passport-jwt
+ * HS256 strategy (one passport attempt is one verification): a repeated token is verified once, and the cache stays within BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES and _MAX_BYTES
  * however many large valid tokens arrive.
  */
 
 const MIB = 1_048_576;
 
-function chainWith(env: Record<string, string> = {}): AuthProviderChain {
-  return new AuthProviderChain(loadConfig(jwtAuthEnv(env)));
+interface Harness {
+  authenticate(authorization: string): Promise<Principal>;
+  readonly cacheUsage: { entries: number; bytes: number };
+}
+
+const registries: AuthStrategyRegistry[] = [];
+afterAll(() => registries.forEach((registry) => registry.onModuleDestroy()));
+
+/** The AuthenticationGuard with the jwt strategy, on a request holding only its header. */
+function chainWith(env: Record<string, string> = {}): Harness {
+  const config = loadConfig(jwtAuthEnv(env));
+  const chain = new AuthProviderChain(config);
+  const registry = new AuthStrategyRegistry();
+  registries.push(registry);
+  let principal: Principal | undefined;
+  const context = { setPrincipal: (p: Principal) => (principal = p) } as unknown as TenantContext;
+  const guard = new AuthenticationGuard(new Reflector(), chain, context, [
+    new JwtStrategy(config.auth, registry),
+  ]);
+  return {
+    async authenticate(authorization) {
+      const request = { headers: { authorization } };
+      const execution = {
+        getHandler: () => chainWith,
+        getClass: () => AuthProviderChain,
+        switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
+      } as unknown as ExecutionContext;
+      await guard.canActivate(execution);
+      return principal as Principal;
+    },
+    get cacheUsage() {
+      return chain.cacheUsage;
+    },
+  };
 }
 
 describe('AuthProviderChain verified-token cache', () => {
   let verify: jest.SpyInstance;
 
   beforeEach(() => {
-    verify = jest.spyOn(JwtTokenVerifier.prototype, 'verify');
+    verify = jest.spyOn(JwtStrategy.prototype, 'authenticate');
   });
 
   afterEach(() => {

@@ -4,7 +4,7 @@ import { estimateHeapBytes } from 'src/core/cache/heap-bytes';
 import { LruTtlCache } from 'src/core/cache/lru-ttl-cache';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { Principal } from 'src/core/context/tenant-context';
-import type { DomainError } from 'src/core/errors/domain-error';
+import { DomainError } from 'src/core/errors/domain-error';
 import { MetricsService } from 'src/core/metrics/metrics.service';
 import {
   REJECTION_STAGES,
@@ -13,11 +13,9 @@ import {
   missingCredentials,
   type TokenRejection,
 } from './auth.errors';
-import { JwtTokenVerifier } from './jwt-token.verifier';
-import { parseUnverified, type UnverifiedToken } from './jwt-verification';
-import { OidcTokenVerifier } from './oidc-token.verifier';
-import { buildPrincipal, developmentPrincipal } from './principal.factory';
-import type { TokenVerifier } from './token-verifier';
+import type { BearerToken } from './auth-strategies';
+import { parseUnverified } from './jwt-verification';
+import { developmentPrincipal } from './principal.factory';
 
 const BEARER = /^Bearer(?: +(.*))?$/i;
 const VERIFIED_TOKEN_TTL_MS = 60_000;
@@ -35,15 +33,16 @@ const PRINCIPAL_OVERHEAD_BYTES = 256;
 const MAX_ENTRY_BYTES = 64 * 1024;
 
 /**
- * The providers of BOARDS_AUTH_PROVIDER, tried in order (`jwt,oidc`): the first that verifies the
- * token wins. When all refuse, the reason reported is that of the provider the token got furthest
- * with (algorithm accepted, then issuer accepted), the earlier one on a tie. `none` replaces the
- * chain with the fixed development principal.
+ * The parts of authentication around passport. Before it: `none` answers the fixed development
+ * principal; the Authorization header must be `Bearer <token68>`; a token verified recently is
+ * answered from the cache; the token is parsed once (size, compact form, JSON objects, `alg`, no
+ * `crit`) for the strategies to share. After it: a verified principal is cached, and when every
+ * provider of the chain refused, the reason reported is that of the provider the token got
+ * furthest with (algorithm accepted, then issuer accepted), the earlier one on a tie.
  */
 @Injectable()
 export class AuthProviderChain {
   private readonly logger = new Logger('Auth');
-  private readonly verifiers: TokenVerifier[];
   private readonly development: Principal | undefined;
   /**
    * Verified principals by the SHA-256 of their token (the token itself is not kept), bounded by
@@ -67,57 +66,28 @@ export class AuthProviderChain {
       },
     });
     this.development = auth.providers.includes('none') ? developmentPrincipal(auth) : undefined;
-    this.verifiers = auth.providers.flatMap((provider): TokenVerifier[] => {
-      switch (provider) {
-        case 'none':
-          return [];
-        case 'jwt':
-          return [new JwtTokenVerifier(auth)];
-        case 'oidc':
-          return [new OidcTokenVerifier(auth)];
-      }
-    });
   }
 
-  /** The principal for an Authorization header value; throws the 401 DomainError otherwise. */
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  /**
+   * The principal when it is known without passport (`none`, or a token verified recently), or
+   * the parsed bearer token for the strategies; throws the 401 DomainError for a missing or
+   * malformed one.
+   */
+  begin(authorization: string | undefined): Principal | PendingToken {
     if (this.development) return this.development;
     const match = authorization === undefined ? null : BEARER.exec(authorization.trim());
     if (!match) throw this.rejected('missing_token');
     const token = match[1]?.trim() ?? '';
     if (!TOKEN68.test(token)) throw this.rejected('malformed token');
 
-    const key = cacheKey(token);
-    const known = this.verified.get(key);
+    const cacheKey = digest(token);
+    const known = this.verified.get(cacheKey);
     if (known) return known;
-
-    let parsed: UnverifiedToken;
     try {
-      parsed = parseUnverified(token);
+      return { token, parsed: parseUnverified(token), cacheKey };
     } catch (err) {
       throw this.rejected(err instanceof TokenRejectedError ? err.reason : 'malformed token');
     }
-
-    let failure: TokenRejectedError | undefined;
-    for (const verifier of this.verifiers) {
-      try {
-        const identity = await verifier.verify(token, parsed);
-        const principal = buildPrincipal(identity.provider, identity.claims, this.config.auth);
-        this.remember(key, principal);
-        return principal;
-      } catch (err) {
-        const rejection =
-          err instanceof TokenRejectedError
-            ? err
-            : new TokenRejectedError('invalid token', 'verification', err);
-        if (!failure || progress(rejection) > progress(failure)) failure = rejection;
-      }
-    }
-    const rejection = failure ?? new TokenRejectedError('invalid token');
-    if (rejection.cause !== undefined) {
-      this.logger.warn({ err: rejection.cause }, `token rejected: ${rejection.reason}`);
-    }
-    throw this.rejected(rejection.reason);
   }
 
   /**
@@ -125,11 +95,33 @@ export class AuthProviderChain {
    * VERIFIED_TOKEN_TTL_MS, so a client repeating its token is not verified again on every
    * request. A key withdrawn from a JWKS stops tokens it signed within that time.
    */
-  private remember(key: string, principal: Principal): void {
+  accept(pending: PendingToken, principal: Principal): void {
     const exp = principal.claims.exp;
     if (typeof exp !== 'number') return;
     const ttlMs = exp * 1000 - Date.now();
-    if (ttlMs > 0) this.verified.set(key, principal, ttlMs);
+    if (ttlMs > 0) this.verified.set(pending.cacheKey, principal, ttlMs);
+  }
+
+  /**
+   * The 401 when passport refused the token: `err` when a strategy errored, else `info`, the
+   * refusal of the one provider or those of the whole chain (an array, in the chain's order).
+   */
+  refuse(err: unknown, info: unknown): DomainError {
+    if (err instanceof DomainError) return err;
+    const refusals = err ? [err] : Array.isArray(info) ? (info as unknown[]) : [info];
+    let failure: TokenRejectedError | undefined;
+    for (const refusal of refusals) {
+      const rejection =
+        refusal instanceof TokenRejectedError
+          ? refusal
+          : new TokenRejectedError('invalid token', 'verification', refusal);
+      if (!failure || progress(rejection) > progress(failure)) failure = rejection;
+    }
+    const rejection = failure ?? new TokenRejectedError('invalid token');
+    if (rejection.cause !== undefined) {
+      this.logger.warn({ err: rejection.cause }, `token rejected: ${rejection.reason}`);
+    }
+    return this.rejected(rejection.reason);
   }
 
   /** Entries and estimated bytes of the verified-token cache. */
@@ -144,11 +136,16 @@ export class AuthProviderChain {
   }
 }
 
+/** A bearer token passport is about to verify, with its cache key. */
+export interface PendingToken extends BearerToken {
+  readonly cacheKey: string;
+}
+
 /**
  * The cache key of a token: its SHA-256 (43 characters, whatever the token's length; a
  * collision would need a second token with the same digest). About a microsecond per request.
  */
-function cacheKey(token: string): string {
+function digest(token: string): string {
   return hash('sha256', token, 'base64url');
 }
 

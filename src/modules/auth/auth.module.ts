@@ -4,6 +4,8 @@ import { AuditModule } from 'src/modules/audit/audit.module';
 import { TenantsModule } from 'src/modules/tenants/tenants.module';
 import { AuthController } from './auth.controller';
 import { AuthProviderChain } from './auth-provider.chain';
+import { AuthStrategyRegistry } from './auth-strategies';
+import { authStrategiesProvider } from './auth-strategies.provider';
 import { AuthenticationGuard } from './authentication.guard';
 import { TenantDirectory } from './tenant-directory';
 import { TenantGuard } from './tenant.guard';
@@ -13,7 +15,8 @@ import { UsersRepository } from './users.repository';
 
 /**
  * Authentication and tenant resolution. Registers two global guards, in this order:
- * AuthenticationGuard (token → principal) then TenantGuard (tenant + just-in-time user).
+ * AuthenticationGuard (token → principal, through passport's strategies for BOARDS_AUTH_PROVIDER)
+ * then TenantGuard (tenant + just-in-time user).
  * Lookups go through the global TenantCache (src/core/cache), which the tenant admin service
  * invalidates when a tenant changes.
  */
@@ -22,6 +25,8 @@ import { UsersRepository } from './users.repository';
   controllers: [AuthController],
   providers: [
     AuthProviderChain,
+    AuthStrategyRegistry,
+    authStrategiesProvider,
     TenantDirectory,
     TenantResolver,
     UsersRepository,

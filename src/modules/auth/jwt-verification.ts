@@ -106,8 +106,25 @@ export async function verifyJwt(
       reason === 'invalid token' ? err : undefined,
     );
   }
+  return checkVerifiedClaims(payload, policy.clockSkewSeconds);
+}
+
+/**
+ * The checks after a library accepted signature and standard claims (jose here, jsonwebtoken in
+ * the passport-jwt strategy), the same for both: `exp` is required and numeric, `iat` numeric and
+ * not in the future, `sub` a non-empty string of at most 255 characters.
+ */
+export function checkVerifiedClaims(
+  payload: Readonly<Record<string, unknown>>,
+  clockSkewSeconds: number,
+): VerifiedClaims {
+  if (payload.exp === undefined) throw new TokenRejectedError('missing exp claim');
+  if (typeof payload.exp !== 'number') throw new TokenRejectedError('invalid claims');
+  if (payload.iat !== undefined && typeof payload.iat !== 'number') {
+    throw new TokenRejectedError('invalid claims');
+  }
   const now = Math.floor(Date.now() / 1000);
-  if (typeof payload.iat === 'number' && payload.iat > now + policy.clockSkewSeconds) {
+  if (typeof payload.iat === 'number' && payload.iat > now + clockSkewSeconds) {
     throw new TokenRejectedError('token issued in the future');
   }
   if (
