@@ -60,20 +60,7 @@ export class DatabaseTarget {
     extra: Partial<PostgresDataSourceOptions> = {},
   ): DataSourceOptions {
     const { database } = this.config;
-    const base: PostgresDataSourceOptions = {
-      type: 'postgres',
-      entities: [...this.entities],
-      migrations: MIGRATIONS,
-      migrationsTableName: 'migrations',
-      migrationsTransactionMode: 'all',
-      namingStrategy: new SnakeNamingStrategy(),
-      installExtensions: false,
-      uuidExtension: 'pgcrypto',
-      synchronize: false,
-      logging: false,
-      logger: QUIET_TYPEORM_LOGGER,
-      applicationName: purpose === 'runtime' ? 'boards-api' : 'boards-owner',
-    };
+    const base = baseOptions(this.entities, purpose === 'runtime' ? 'boards-api' : 'boards-owner');
     if (this.embedded) {
       return {
         ...base,
@@ -118,6 +105,30 @@ export class DatabaseTarget {
   async close(): Promise<void> {
     await this.embedded?.close();
   }
+}
+
+/**
+ * What every data source of this service shares: the entities, the reviewed migrations and their
+ * table, snake_case names, no schema synchronization or extension installs, TypeORM kept quiet.
+ */
+export function baseOptions(
+  entities: readonly EntityClass[],
+  applicationName: string,
+): PostgresDataSourceOptions {
+  return {
+    type: 'postgres',
+    entities: [...entities],
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'all',
+    namingStrategy: new SnakeNamingStrategy(),
+    installExtensions: false,
+    uuidExtension: 'pgcrypto',
+    synchronize: false,
+    logging: false,
+    logger: QUIET_TYPEORM_LOGGER,
+    applicationName,
+  };
 }
 
 /**
