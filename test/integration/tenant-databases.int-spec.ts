@@ -1,10 +1,14 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { ClsService } from 'nestjs-cls';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { baseOptions } from 'src/core/database/data-sources';
 import { TenantDataSources } from 'src/core/database/tenant-data-sources';
 import { TenantDatabaseProvisioner } from 'src/core/database/tenant-database-provisioner';
 import { tenantDatabaseUrl } from 'src/core/database/tenant-database-url';
+import { DatabaseTenantRouter } from 'src/core/database/tenant-router';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
 
 /**
@@ -272,6 +276,62 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
       expect(peak).toBeLessThanOrEqual(40);
       expect(sources.usage.open).toBeLessThanOrEqual(20);
     }, 120_000);
+
+    it("TenantTransactions routes reads and transactions to the tenant's own database", async () => {
+      const [a, b] = tenants;
+      const router = new DatabaseTenantRouter(
+        { cacheSize: 4, connectionBudget: 8, idleMs: 60_000, waitMs: 5_000 },
+        async (tenantId) =>
+          tenantDatabaseUrl(
+            RUNTIME_TEMPLATE,
+            tenants.find((t) => t.id === tenantId)!,
+          ),
+        (url, poolSize) =>
+          new DataSource({ ...baseOptions([], 'boards-tenant-test'), url, poolSize }).initialize(),
+      );
+      const control = await new DataSource({
+        ...baseOptions([], 'boards-tenant-test'),
+        url: urlFor(RUNTIME, `${PREFIX}template`),
+        poolSize: 1,
+      }).initialize();
+      const transactions = new TenantTransactions(
+        control,
+        new ClsService(new AsyncLocalStorage()),
+        undefined,
+        router,
+      );
+      try {
+        // One-round-trip reads and full transactions both land in the tenant's database.
+        const read = await transactions.read<{ title: string }>(
+          a.id,
+          'SELECT title FROM boards',
+          [],
+        );
+        expect(read).toEqual([{ title: a.boardTitle }]);
+        await transactions.run(b.id, async (manager) => {
+          const [owner] = (await manager.query('SELECT id FROM users')) as { id: string }[];
+          await manager.query('INSERT INTO boards (owner_id, title) VALUES ($1, $2)', [
+            owner.id,
+            'written through the router',
+          ]);
+        });
+        const inB = await transactions.read<{ title: string }>(
+          b.id,
+          'SELECT title FROM boards ORDER BY title',
+          [],
+        );
+        expect(inB.map((row) => row.title)).toEqual([b.boardTitle, 'written through the router']);
+        expect(
+          await transactions.read<{ title: string }>(a.id, 'SELECT title FROM boards', []),
+        ).toEqual([{ title: a.boardTitle }]);
+        // The shared (control) database holds no board at all.
+        expect(await control.query('SELECT count(*)::int AS n FROM boards')).toEqual([{ n: 0 }]);
+        expect(router.sources.usage).toMatchObject({ open: 2, leases: 0 });
+      } finally {
+        await router.close();
+        await control.destroy();
+      }
+    });
 
     it('a data source in use is never closed to make room; others wait for it', async () => {
       const small = new TenantDataSources({

@@ -12,6 +12,7 @@ import {
   runtimePgPool,
 } from './driver-internals';
 import { FAST_TYPES } from './fast-timestamptz';
+import { TenantRouter } from './tenant-router';
 import { queryReadTimeout, readTimeoutFor } from './guarded-pg-client';
 import {
   ListBudgetError,
@@ -57,6 +58,8 @@ export class TenantTransactions {
     private readonly dataSource: DataSource,
     private readonly cls: ClsService,
     @Optional() private readonly config?: BoardsConfig,
+    /** BOARDS_TENANT_ISOLATION=database: the tenant's own data source; absent: the shared one. */
+    @Optional() private readonly router?: TenantRouter,
   ) {
     this.prepares = config?.database.preparedStatements ?? true;
     this.share = config
@@ -136,7 +139,23 @@ export class TenantTransactions {
     options: ReadOptions = {},
   ): Promise<R[]> {
     if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
-    const pool = this.pool;
+    if (this.inTransaction || !this.router)
+      return this.readOnPool(this.pool, tenantId, sql, params, options);
+    const route = await this.router.route(tenantId);
+    try {
+      return await this.readOnPool(poolOf(route.dataSource), tenantId, sql, params, options);
+    } finally {
+      route.release();
+    }
+  }
+
+  private async readOnPool<R>(
+    pool: Pool | undefined,
+    tenantId: string,
+    sql: string,
+    params: readonly unknown[],
+    options: ReadOptions,
+  ): Promise<R[]> {
     if (this.inTransaction || !pool) {
       return this.run(tenantId, (manager) => manager.query(sql, params as unknown[]));
     }
@@ -314,7 +333,21 @@ export class TenantTransactions {
     tenantId: string,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
+    if (!this.router) return this.transactionOnSource(this.dataSource, tenantId, work);
+    const route = await this.router.route(tenantId);
+    try {
+      return await this.transactionOnSource(route.dataSource, tenantId, work);
+    } finally {
+      route.release();
+    }
+  }
+
+  private async transactionOnSource<T>(
+    dataSource: DataSource,
+    tenantId: string,
+    work: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
+    const runner = dataSource.createQueryRunner();
     await runner.connect();
     const previousTenant: unknown = this.cls.get('tenantId');
     let broken: Error | undefined;
@@ -347,6 +380,14 @@ export class TenantTransactions {
       else await runner.release();
     }
   }
+}
+
+const pools = new WeakMap<DataSource, Pool | undefined>();
+
+/** The pg pool of a tenant's own data source (looked up once per data source). */
+function poolOf(dataSource: DataSource): Pool | undefined {
+  if (!pools.has(dataSource)) pools.set(dataSource, runtimePgPool(dataSource));
+  return pools.get(dataSource);
 }
 
 /** How many distinct statements read() prepares by name; any further ones run unnamed. */
