@@ -10,6 +10,11 @@ import { tenantDatabaseUrl } from 'src/core/database/tenant-database-url';
 import { DatabaseTenantRouter } from 'src/core/database/tenant-router';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
+import {
+  inParallel,
+  openTenantDataSource,
+  seedTenantDatabase,
+} from 'test/support/tenant-databases';
 
 /**
  * Building blocks of BOARDS_TENANT_ISOLATION=database on the real server: the provisioner
@@ -48,20 +53,6 @@ async function admin<T>(work: (client: Client) => Promise<T>, database = 'postgr
 }
 
 const tenant = (slug: string) => ({ slug, id: randomUUID() });
-
-/** Runs `work` over `items`, `width` at a time. */
-async function inParallel<T>(
-  width: number,
-  items: readonly T[],
-  work: (item: T) => Promise<unknown>,
-) {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-    }),
-  );
-}
 
 describeWithPostgres('tenant databases: provisioning and bounded data sources', () => {
   const provisioner = new TenantDatabaseProvisioner({ runtimeRole: RUNTIME });
@@ -161,6 +152,11 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
     const COUNT = 200;
     const tenants: { slug: string; id: string; boardTitle: string }[] = [];
     let sources: TenantDataSources;
+    const runtimeUrlOf = (tenantId: string) =>
+      tenantDatabaseUrl(
+        RUNTIME_TEMPLATE,
+        tenants.find((entry) => entry.id === tenantId)!,
+      );
 
     beforeAll(async () => {
       // One migrated template, copied by CREATE DATABASE … TEMPLATE (a copy costs milliseconds).
@@ -180,42 +176,15 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
         }
       });
       // Each database holds its tenant's row, a user and a board.
-      await inParallel(4, tenants, async (entry) => {
-        const client = new Client({ connectionString: tenantDatabaseUrl(OWNER_TEMPLATE, entry) });
-        await client.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query(`INSERT INTO tenants (id, name, slug) VALUES ($1, $2, $2)`, [
-            entry.id,
-            entry.slug,
-          ]);
-          await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [entry.id]);
-          const user = await client.query<{ id: string }>(
-            `INSERT INTO users (auth_provider, auth_subject, display_name) VALUES ('test', 'u', 'u') RETURNING id`,
-          );
-          await client.query(`INSERT INTO boards (owner_id, title) VALUES ($1, $2)`, [
-            user.rows[0].id,
-            entry.boardTitle,
-          ]);
-          await client.query('COMMIT');
-        } finally {
-          await client.end();
-        }
-      });
-      const byKey = new Map(tenants.map((entry) => [entry.id, entry]));
+      await inParallel(4, tenants, (entry) =>
+        seedTenantDatabase(tenantDatabaseUrl(OWNER_TEMPLATE, entry), entry),
+      );
       sources = new TenantDataSources({
         cacheSize: 20,
         connectionBudget: 40,
         idleMs: 2_000,
         waitMs: 10_000,
-        open: async (key, poolSize) => {
-          const dataSource = new DataSource({
-            ...baseOptions([], 'boards-tenant-test'),
-            url: tenantDatabaseUrl(RUNTIME_TEMPLATE, byKey.get(key)!),
-            poolSize,
-          });
-          return dataSource.initialize();
-        },
+        open: (key, poolSize) => openTenantDataSource(runtimeUrlOf(key), poolSize),
       });
     }, 240_000);
 
@@ -281,13 +250,8 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
       const [a, b] = tenants;
       const router = new DatabaseTenantRouter(
         { cacheSize: 4, connectionBudget: 8, idleMs: 60_000, waitMs: 5_000 },
-        async (tenantId) =>
-          tenantDatabaseUrl(
-            RUNTIME_TEMPLATE,
-            tenants.find((t) => t.id === tenantId)!,
-          ),
-        (url, poolSize) =>
-          new DataSource({ ...baseOptions([], 'boards-tenant-test'), url, poolSize }).initialize(),
+        async (tenantId) => runtimeUrlOf(tenantId),
+        openTenantDataSource,
       );
       const control = await new DataSource({
         ...baseOptions([], 'boards-tenant-test'),
@@ -339,15 +303,7 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
         connectionBudget: 1,
         idleMs: 60_000,
         waitMs: 5_000,
-        open: async (key, poolSize) =>
-          new DataSource({
-            ...baseOptions([], 'boards-tenant-test'),
-            url: tenantDatabaseUrl(
-              RUNTIME_TEMPLATE,
-              tenants.find((t) => t.id === key)!,
-            ),
-            poolSize,
-          }).initialize(),
+        open: (key, poolSize) => openTenantDataSource(runtimeUrlOf(key), poolSize),
       });
       try {
         const [a, b] = tenants;
@@ -376,15 +332,7 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
         connectionBudget: 1,
         idleMs: 60_000,
         waitMs: 200,
-        open: async (key, poolSize) =>
-          new DataSource({
-            ...baseOptions([], 'boards-tenant-test'),
-            url: tenantDatabaseUrl(
-              RUNTIME_TEMPLATE,
-              tenants.find((t) => t.id === key)!,
-            ),
-            poolSize,
-          }).initialize(),
+        open: (key, poolSize) => openTenantDataSource(runtimeUrlOf(key), poolSize),
       });
       try {
         const lease = await small.lease(tenants[0].id);
