@@ -7,6 +7,8 @@ import { MIGRATION_NAMES } from 'migrations/index';
 import { AppModule } from 'src/app.module';
 import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
 import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
+import { registerConfigCommands } from 'src/core/config/config-commands';
+import { BOARDS_CONFIG_KEY, validateBoardsEnv } from 'src/core/config/config.module';
 import { ConfigError } from 'src/core/config/env-parsers';
 import { LEAKPROOF_ILIKE_SQL, searchUsesIndexes } from 'src/core/database/search-index';
 import { DatabaseTarget } from 'src/core/database/data-sources';
@@ -20,12 +22,15 @@ import { createApp, serve } from 'src/main';
 import { registerAuthCommands } from 'src/modules/auth/auth-token.command';
 import { buildOpenApiDocument } from 'src/openapi';
 
-/** Loads the config or exits 78 (EX_CONFIG) with one line per bad setting, naming the variable. */
+/**
+ * Loads the config or exits 78 (EX_CONFIG) with one line per bad setting, naming the variable,
+ * before Nest starts: the same validate hook ConfigModule hands to @nestjs/config.
+ */
 function configOrExit(): BoardsConfig {
   try {
     // The one place the environment is handed to the config parser.
     // eslint-disable-next-line no-restricted-properties
-    return loadConfig(process.env);
+    return validateBoardsEnv(process.env)[BOARDS_CONFIG_KEY];
   } catch (err) {
     if (err instanceof ConfigError) {
       const lines = err.problems.map((problem) => `boards: configuration error: ${problem}\n`);
@@ -186,6 +191,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerConfigCommands(program);
   registerAuthCommands(program, configOrExit);
   registerTenantCommands(program, configOrExit, (config) =>
     NestFactory.createApplicationContext(AppModule.forRoot(config), {

@@ -1,31 +1,25 @@
 import { isQualifiedEntry, oidcProviderName } from 'src/common/identity-namespace';
 import { isIP } from 'node:net';
 import { isValidSlug } from 'src/common/slug';
+import {
+  AUTH_PROVIDERS,
+  CONFIG_VARIABLES,
+  ENVIRONMENTS,
+  ISOLATION_STRATEGIES,
+  JWT_ALGORITHMS,
+  LOG_LEVELS,
+  variableEntries,
+  type VariableName,
+} from './config-variables';
 import { EnvReader, type Env } from './env-parsers';
+import { VariableReader } from './variable-reader';
 
-export const ENVIRONMENTS = ['development', 'staging', 'production', 'test'] as const;
+export { AUTH_PROVIDERS, ENVIRONMENTS, ISOLATION_STRATEGIES, JWT_ALGORITHMS, LOG_LEVELS };
+
 export type Environment = (typeof ENVIRONMENTS)[number];
-
-export const AUTH_PROVIDERS = ['none', 'jwt', 'oidc'] as const;
 export type AuthProviderName = (typeof AUTH_PROVIDERS)[number];
-
-export const JWT_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'ES256',
-  'ES384',
-  'PS256',
-] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const ISOLATION_STRATEGIES = ['shared', 'database'] as const;
 export type IsolationStrategy = (typeof ISOLATION_STRATEGIES)[number];
 
 export interface DatabaseConfig {
@@ -229,8 +223,24 @@ export class BoardsConfig {
   /** Non-fatal findings (such as unknown BOARDS_* names) to log once at start. */
   readonly warnings: readonly string[];
 
-  constructor(fields: Omit<BoardsConfig, 'isProduction' | 'usesEmbeddedDatabase'>) {
+  readonly #source: Env;
+
+  /** `source`: the BOARDS_* variables the fields were parsed from (loadConfig passes them). */
+  constructor(
+    fields: Omit<BoardsConfig, 'isProduction' | 'usesEmbeddedDatabase' | 'source'>,
+    source: Env,
+  ) {
     Object.assign(this, fields);
+    this.#source = Object.freeze({ ...source });
+  }
+
+  /**
+   * The BOARDS_* variables this config was parsed from: ConfigModule hands them to @nestjs/config's
+   * validate hook, so each application is validated from its own settings (never process.env).
+   * Everything else reads the parsed fields.
+   */
+  get source(): Env {
+    return this.#source;
   }
 
   get isProduction(): boolean {
@@ -242,93 +252,11 @@ export class BoardsConfig {
   }
 }
 
-/** The variables this service understands; anything else starting with BOARDS_ is reported. */
-export const KNOWN_VARIABLES = [
-  'BOARDS_ENVIRONMENT',
-  'BOARDS_DEBUG',
-  'BOARDS_LOG_LEVEL',
-  'BOARDS_AUTH_PROVIDER',
-  'BOARDS_JWT_SECRET',
-  'BOARDS_JWT_ALGORITHM',
-  'BOARDS_JWT_PUBLIC_KEY',
-  'BOARDS_JWT_PUBLIC_KEY_URL',
-  'BOARDS_JWT_ISSUER',
-  'BOARDS_JWT_AUDIENCE',
-  'BOARDS_JWT_TENANT_CLAIM',
-  'BOARDS_JWT_CLOCK_SKEW_SECONDS',
-  'BOARDS_OIDC_ISSUER',
-  'BOARDS_OIDC_CLIENT_ID',
-  'BOARDS_OIDC_CLIENT_SECRET',
-  'BOARDS_OIDC_AUDIENCE',
-  'BOARDS_JWKS_CACHE_SECONDS',
-  'BOARDS_JWKS_COOLDOWN_SECONDS',
-  'BOARDS_PLATFORM_ADMIN_SUBJECTS',
-  'BOARDS_PLATFORM_ADMIN_ROLE',
-  'BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES',
-  'BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES',
-  'BOARDS_MULTI_TENANT_MODE',
-  'BOARDS_TENANT_NAME',
-  'BOARDS_TENANT_SLUG',
-  'BOARDS_TENANT_ISOLATION',
-  'BOARDS_TENANT_DATABASE_URL_TEMPLATE',
-  'BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL',
-  'BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS',
-  'BOARDS_MAX_TENANTS_PER_USER',
-  'BOARDS_RESERVED_SLUGS',
-  'BOARDS_DELETED_SLUG_QUARANTINE_DAYS',
-  'BOARDS_INVITATION_TTL_DAYS',
-  'BOARDS_FRONTEND_BASE_URL',
-  'BOARDS_DATABASE_URL',
-  'BOARDS_DATABASE_OWNER_URL',
-  'BOARDS_DATABASE_POOL_SIZE',
-  'BOARDS_DATABASE_RUNTIME_ROLE',
-  'BOARDS_DATABASE_AUTO_MIGRATE',
-  'BOARDS_DATABASE_STATEMENT_TIMEOUT_MS',
-  'BOARDS_DATABASE_CONNECT_TIMEOUT_MS',
-  'BOARDS_DATABASE_PREPARED_STATEMENTS',
-  'BOARDS_EMBEDDED_DATA_DIR',
-  'BOARDS_REDIS_URL',
-  'BOARDS_API_HOST',
-  'BOARDS_API_PORT',
-  'BOARDS_API_WORKERS',
-  'BOARDS_API_BODY_LIMIT_BYTES',
-  'BOARDS_SHUTDOWN_DRAIN_SECONDS',
-  'BOARDS_REQUIRE_HTTPS',
-  'BOARDS_TRUST_PROXY',
-  'BOARDS_API_DIRECT_ROUTES',
-  'BOARDS_CORS_ORIGINS',
-  'BOARDS_RATE_LIMIT_ENABLED',
-  'BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE',
-  'BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE',
-  'BOARDS_QUOTA_BOARDS',
-  'BOARDS_QUOTA_GENERATIONS_PER_BOARD',
-  'BOARDS_QUOTA_MEMBERS_PER_BOARD',
-  'BOARDS_QUOTA_STORED_BYTES',
-  'BOARDS_LIST_PAGE_MAX_BYTES',
-  'BOARDS_LIST_BYTES_PER_SECOND',
-  'BOARDS_STATEMENT_TIMEOUT_READ_MS',
-  'BOARDS_STATEMENT_TIMEOUT_WRITE_MS',
-  'BOARDS_STATEMENT_TIMEOUT_SEARCH_MS',
-  'BOARDS_STATEMENT_TIMEOUT_ADMIN_MS',
-  'BOARDS_DATABASE_TENANT_POOL_PERCENT',
-  'BOARDS_DATABASE_TENANT_QUEUE_MS',
-  'BOARDS_DATABASE_TENANT_SEARCH_PERCENT',
-  'BOARDS_SEARCH_MS_PER_SECOND',
-  'BOARDS_SEARCH_BURST_MS',
-  'BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE',
-  'BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE',
-  'BOARDS_REDIS_KEY_PREFIX',
-  'BOARDS_ENABLE_AUDIT_LOGGING',
-  'BOARDS_ENABLE_ADVANCED_METRICS',
-  'BOARDS_METRICS_TOKEN',
-  'BOARDS_METRICS_PUBLIC',
-  'BOARDS_METRICS_TENANT_LABEL_LIMIT',
-  'BOARDS_HEALTH_CACHE_MS',
-  'BOARDS_READINESS_REFRESH_MS',
-] as const;
-
-const POSTGRES_PROTOCOLS = ['postgres', 'postgresql'] as const;
-const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** The variables this service understands (the table's names); any other BOARDS_* name is reported. */
+export const KNOWN_VARIABLES: readonly VariableName[] = Object.keys(
+  CONFIG_VARIABLES,
+) as VariableName[];
+const KNOWN: ReadonlySet<string> = new Set(KNOWN_VARIABLES);
 
 /**
  * Parses and validates the environment. Every bad value is recorded and replaced by its default,
@@ -339,16 +267,18 @@ const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 export function loadConfig(env: Env): BoardsConfig {
   const read = new EnvReader(env);
+  // Defaults, bounds and choices come from the table (config-variables.ts).
+  const vars = new VariableReader(read);
 
-  const environment = read.oneOf('BOARDS_ENVIRONMENT', ENVIRONMENTS, 'development');
+  const environment = vars.choice('BOARDS_ENVIRONMENT');
   const isProduction = environment === 'production';
-  const debug = read.bool('BOARDS_DEBUG', false);
+  const debug = vars.bool('BOARDS_DEBUG');
 
   const providers = parseProviders(read, isProduction);
 
-  const jwtSecret = read.string('BOARDS_JWT_SECRET');
-  const jwtPublicKey = read.string('BOARDS_JWT_PUBLIC_KEY');
-  const jwtPublicKeyUrl = read.url('BOARDS_JWT_PUBLIC_KEY_URL', ['https', 'http']);
+  const jwtSecret = vars.optionalString('BOARDS_JWT_SECRET');
+  const jwtPublicKey = vars.optionalString('BOARDS_JWT_PUBLIC_KEY');
+  const jwtPublicKeyUrl = vars.url('BOARDS_JWT_PUBLIC_KEY_URL');
   const defaultAlgorithm: JwtAlgorithm =
     jwtSecret || (!jwtPublicKey && !jwtPublicKeyUrl) ? 'HS256' : 'RS256';
   const jwtAlgorithm = parseAlgorithm(read, defaultAlgorithm);
@@ -371,18 +301,20 @@ export function loadConfig(env: Env): BoardsConfig {
       );
     }
   }
-  if (isProduction && jwtSecret !== undefined && Buffer.byteLength(jwtSecret, 'utf8') < 32) {
+  const secretMinBytes = CONFIG_VARIABLES.BOARDS_JWT_SECRET.minBytesInProduction;
+  if (
+    isProduction &&
+    jwtSecret !== undefined &&
+    Buffer.byteLength(jwtSecret, 'utf8') < secretMinBytes
+  ) {
     read.report(
       'BOARDS_JWT_SECRET',
-      'must be at least 32 bytes when BOARDS_ENVIRONMENT=production',
+      `must be at least ${secretMinBytes} bytes when BOARDS_ENVIRONMENT=production`,
     );
   }
 
-  const oidcIssuers = read.urlList(
-    'BOARDS_OIDC_ISSUER',
-    isProduction ? ['https'] : ['https', 'http'],
-  );
-  const oidcClientId = read.string('BOARDS_OIDC_CLIENT_ID');
+  const oidcIssuers = vars.urls('BOARDS_OIDC_ISSUER', isProduction);
+  const oidcClientId = vars.optionalString('BOARDS_OIDC_CLIENT_ID');
   if (providers.includes('oidc')) {
     if (oidcIssuers.length === 0 && read.valid('BOARDS_OIDC_ISSUER')) {
       read.report('BOARDS_OIDC_ISSUER', 'is required for BOARDS_AUTH_PROVIDER=oidc');
@@ -392,21 +324,22 @@ export function loadConfig(env: Env): BoardsConfig {
     }
   }
 
-  const multiTenantMode = read.bool('BOARDS_MULTI_TENANT_MODE', false);
-  const defaultTenantSlug = read.string('BOARDS_TENANT_SLUG', 'default');
+  const multiTenantMode = vars.bool('BOARDS_MULTI_TENANT_MODE');
+  const defaultTenantSlug = vars.string('BOARDS_TENANT_SLUG');
   if (!isValidSlug(defaultTenantSlug)) {
     read.report(
       'BOARDS_TENANT_SLUG',
       `"${defaultTenantSlug}" is not a valid slug (lowercase letters, digits and inner hyphens, at most 50)`,
     );
   }
-  const defaultTenantName = read.string('BOARDS_TENANT_NAME', 'Default Organization');
-  if (defaultTenantName.length > 255) {
-    read.report('BOARDS_TENANT_NAME', 'must be at most 255 characters');
+  const defaultTenantName = vars.string('BOARDS_TENANT_NAME');
+  const tenantNameMax = CONFIG_VARIABLES.BOARDS_TENANT_NAME.maxLength;
+  if (defaultTenantName.length > tenantNameMax) {
+    read.report('BOARDS_TENANT_NAME', `must be at most ${tenantNameMax} characters`);
   }
 
-  const isolation = read.oneOf('BOARDS_TENANT_ISOLATION', ISOLATION_STRATEGIES, 'shared');
-  const tenantDatabaseUrlTemplate = read.string('BOARDS_TENANT_DATABASE_URL_TEMPLATE');
+  const isolation = vars.choice('BOARDS_TENANT_ISOLATION');
+  const tenantDatabaseUrlTemplate = vars.optionalString('BOARDS_TENANT_DATABASE_URL_TEMPLATE');
   if (isolation === 'database') {
     if (!tenantDatabaseUrlTemplate || !tenantDatabaseUrlTemplate.includes('{slug}')) {
       read.report(
@@ -420,8 +353,8 @@ export function loadConfig(env: Env): BoardsConfig {
     );
   }
 
-  const databaseUrl = read.url('BOARDS_DATABASE_URL', POSTGRES_PROTOCOLS);
-  const ownerUrl = read.url('BOARDS_DATABASE_OWNER_URL', POSTGRES_PROTOCOLS);
+  const databaseUrl = vars.url('BOARDS_DATABASE_URL');
+  const ownerUrl = vars.url('BOARDS_DATABASE_OWNER_URL');
   // An invalid BOARDS_DATABASE_URL is reported as such, not again as a missing one.
   const databaseUrlMissing = databaseUrl === undefined && read.valid('BOARDS_DATABASE_URL');
   if (isProduction && databaseUrlMissing) {
@@ -433,15 +366,15 @@ export function loadConfig(env: Env): BoardsConfig {
   if (ownerUrl !== undefined && databaseUrlMissing) {
     read.report('BOARDS_DATABASE_OWNER_URL', 'needs BOARDS_DATABASE_URL as well');
   }
-  const runtimeRole = read.string('BOARDS_DATABASE_RUNTIME_ROLE', 'boards_app');
-  if (!ROLE_NAME.test(runtimeRole)) {
+  const runtimeRole = vars.string('BOARDS_DATABASE_RUNTIME_ROLE');
+  if (!CONFIG_VARIABLES.BOARDS_DATABASE_RUNTIME_ROLE.pattern.test(runtimeRole)) {
     read.report(
       'BOARDS_DATABASE_RUNTIME_ROLE',
       `"${runtimeRole}" is not a plain role name (lowercase letters, digits, underscores)`,
     );
   }
 
-  const workers = read.int('BOARDS_API_WORKERS', 1, { min: 1, max: 64 });
+  const workers = vars.int('BOARDS_API_WORKERS');
   if (workers > 1 && databaseUrlMissing) {
     read.report(
       'BOARDS_API_WORKERS',
@@ -449,9 +382,9 @@ export function loadConfig(env: Env): BoardsConfig {
     );
   }
 
-  const logLevel = read.oneOf('BOARDS_LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info');
+  const logLevel = vars.choiceOr('BOARDS_LOG_LEVEL', debug ? 'debug' : 'info');
 
-  const corsOrigins = read.list('BOARDS_CORS_ORIGINS').filter((origin) => {
+  const corsOrigins = vars.list('BOARDS_CORS_ORIGINS').filter((origin) => {
     if (origin === '*' || URL.canParse(origin)) return true;
     read.report(
       'BOARDS_CORS_ORIGINS',
@@ -467,7 +400,7 @@ export function loadConfig(env: Env): BoardsConfig {
   }
 
   const allowedDomains: string[] = [];
-  for (const domain of read.list('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS')) {
+  for (const domain of vars.list('BOARDS_TENANT_REGISTRATION_ALLOWED_DOMAINS')) {
     const lowered = domain.toLowerCase().replace(/^@/, '');
     if (/^[a-z0-9.-]+\.[a-z]{2,}$/.test(lowered)) {
       allowedDomains.push(lowered);
@@ -478,12 +411,12 @@ export function loadConfig(env: Env): BoardsConfig {
 
   const reservedSlugs = new Set<string>(BUILT_IN_RESERVED_SLUGS);
   if (multiTenantMode) reservedSlugs.add('default');
-  for (const slug of read.list('BOARDS_RESERVED_SLUGS')) {
+  for (const slug of vars.list('BOARDS_RESERVED_SLUGS')) {
     if (isValidSlug(slug)) reservedSlugs.add(slug);
     else read.report('BOARDS_RESERVED_SLUGS', `"${slug}" is not a valid slug`);
   }
 
-  const platformAdminSubjects = read.list('BOARDS_PLATFORM_ADMIN_SUBJECTS');
+  const platformAdminSubjects = vars.list('BOARDS_PLATFORM_ADMIN_SUBJECTS');
   // Which identity namespaces are trusted is only known when the issuers are.
   if (read.valid('BOARDS_OIDC_ISSUER')) {
     const namespaces = identityNamespaces(read, providers, oidcIssuers);
@@ -493,8 +426,8 @@ export function loadConfig(env: Env): BoardsConfig {
   if (isProduction) refusePlaceholders(read);
 
   // /metrics lists tenant slugs: production needs its token unless it is made public on purpose.
-  const metricsToken = read.string('BOARDS_METRICS_TOKEN');
-  const metricsPublic = read.bool('BOARDS_METRICS_PUBLIC', false);
+  const metricsToken = vars.optionalString('BOARDS_METRICS_TOKEN');
+  const metricsPublic = vars.bool('BOARDS_METRICS_PUBLIC');
   if (
     isProduction &&
     metricsToken === undefined &&
@@ -507,14 +440,11 @@ export function loadConfig(env: Env): BoardsConfig {
     );
   }
 
-  const requireHttps = read.bool('BOARDS_REQUIRE_HTTPS', isProduction);
+  const requireHttps = vars.boolOr('BOARDS_REQUIRE_HTTPS', isProduction);
   const trustProxy = parseTrustProxy(read, isProduction);
 
   const warnings = Object.keys(env)
-    .filter(
-      (name) =>
-        name.startsWith('BOARDS_') && !(KNOWN_VARIABLES as readonly string[]).includes(name),
-    )
+    .filter((name) => name.startsWith('BOARDS_') && !KNOWN.has(name))
     .map((name) => `${name} is not a known setting and is ignored (check the spelling)`);
   // This server does not terminate TLS: requests are HTTPS only as a trusted proxy says
   // (X-Forwarded-Proto). Requiring HTTPS while trusting no proxy would refuse every request.
@@ -529,171 +459,128 @@ export function loadConfig(env: Env): BoardsConfig {
     );
   }
 
-  const config = new BoardsConfig({
-    environment,
-    debug,
-    database: {
-      url: databaseUrl,
-      ownerUrl: ownerUrl ?? databaseUrl,
-      poolSize: read.int('BOARDS_DATABASE_POOL_SIZE', 10, { min: 1, max: 500 }),
-      runtimeRole,
-      autoMigrate: read.bool('BOARDS_DATABASE_AUTO_MIGRATE', !isProduction),
-      embeddedDataDir: read.string('BOARDS_EMBEDDED_DATA_DIR', '.boards/pgdata'),
-      statementTimeoutMs: read.int('BOARDS_DATABASE_STATEMENT_TIMEOUT_MS', 30_000, {
-        min: 0,
-        max: 3_600_000,
-      }),
-      preparedStatements: read.bool('BOARDS_DATABASE_PREPARED_STATEMENTS', true),
-      connectTimeoutMs: read.int('BOARDS_DATABASE_CONNECT_TIMEOUT_MS', 3_000, {
-        min: 100,
-        max: 60_000,
-      }),
-      statementTimeouts: {
-        read: read.int('BOARDS_STATEMENT_TIMEOUT_READ_MS', 5_000, { min: 0, max: 3_600_000 }),
-        write: read.int('BOARDS_STATEMENT_TIMEOUT_WRITE_MS', 10_000, { min: 0, max: 3_600_000 }),
-        search: read.int('BOARDS_STATEMENT_TIMEOUT_SEARCH_MS', 2_000, { min: 0, max: 3_600_000 }),
-        admin: read.int('BOARDS_STATEMENT_TIMEOUT_ADMIN_MS', 300_000, { min: 0, max: 3_600_000 }),
+  const config = new BoardsConfig(
+    {
+      environment,
+      debug,
+      database: {
+        url: databaseUrl,
+        ownerUrl: ownerUrl ?? databaseUrl,
+        poolSize: vars.int('BOARDS_DATABASE_POOL_SIZE'),
+        runtimeRole,
+        autoMigrate: vars.boolOr('BOARDS_DATABASE_AUTO_MIGRATE', !isProduction),
+        embeddedDataDir: vars.string('BOARDS_EMBEDDED_DATA_DIR'),
+        statementTimeoutMs: vars.int('BOARDS_DATABASE_STATEMENT_TIMEOUT_MS'),
+        preparedStatements: vars.bool('BOARDS_DATABASE_PREPARED_STATEMENTS'),
+        connectTimeoutMs: vars.int('BOARDS_DATABASE_CONNECT_TIMEOUT_MS'),
+        statementTimeouts: {
+          read: vars.int('BOARDS_STATEMENT_TIMEOUT_READ_MS'),
+          write: vars.int('BOARDS_STATEMENT_TIMEOUT_WRITE_MS'),
+          search: vars.int('BOARDS_STATEMENT_TIMEOUT_SEARCH_MS'),
+          admin: vars.int('BOARDS_STATEMENT_TIMEOUT_ADMIN_MS'),
+        },
+        tenantPoolPercent: vars.int('BOARDS_DATABASE_TENANT_POOL_PERCENT'),
+        tenantSearchPercent: vars.int('BOARDS_DATABASE_TENANT_SEARCH_PERCENT'),
+        tenantQueueMs: vars.int('BOARDS_DATABASE_TENANT_QUEUE_MS'),
+        searchMsPerSecond: vars.int('BOARDS_SEARCH_MS_PER_SECOND'),
+        searchBurstMs: vars.int('BOARDS_SEARCH_BURST_MS'),
       },
-      tenantPoolPercent: read.int('BOARDS_DATABASE_TENANT_POOL_PERCENT', 50, { min: 1, max: 100 }),
-      tenantSearchPercent: read.int('BOARDS_DATABASE_TENANT_SEARCH_PERCENT', 10, {
-        min: 1,
-        max: 100,
-      }),
-      tenantQueueMs: read.int('BOARDS_DATABASE_TENANT_QUEUE_MS', 1_000, { min: 0, max: 60_000 }),
-      searchMsPerSecond: read.int('BOARDS_SEARCH_MS_PER_SECOND', 250, { min: 1, max: 1_000_000 }),
-      searchBurstMs: read.int('BOARDS_SEARCH_BURST_MS', 500, { min: 1, max: 3_600_000 }),
-    },
-    redisUrl: read.url('BOARDS_REDIS_URL', ['redis', 'rediss']),
-    redisKeyPrefix: read.string('BOARDS_REDIS_KEY_PREFIX', 'boards'),
-    auth: {
-      providers,
-      jwt: {
-        secret: jwtSecret,
-        algorithm: jwtAlgorithm,
-        publicKey: jwtPublicKey,
-        publicKeyUrl: jwtPublicKeyUrl,
-        issuer: read.string('BOARDS_JWT_ISSUER'),
-        audience: read.string('BOARDS_JWT_AUDIENCE'),
-        tenantClaim: read.string('BOARDS_JWT_TENANT_CLAIM', 'tenant'),
-        clockSkewSeconds: read.int('BOARDS_JWT_CLOCK_SKEW_SECONDS', 30, { min: 0, max: 600 }),
+      redisUrl: vars.url('BOARDS_REDIS_URL'),
+      redisKeyPrefix: vars.string('BOARDS_REDIS_KEY_PREFIX'),
+      auth: {
+        providers,
+        jwt: {
+          secret: jwtSecret,
+          algorithm: jwtAlgorithm,
+          publicKey: jwtPublicKey,
+          publicKeyUrl: jwtPublicKeyUrl,
+          issuer: vars.optionalString('BOARDS_JWT_ISSUER'),
+          audience: vars.optionalString('BOARDS_JWT_AUDIENCE'),
+          tenantClaim: vars.string('BOARDS_JWT_TENANT_CLAIM'),
+          clockSkewSeconds: vars.int('BOARDS_JWT_CLOCK_SKEW_SECONDS'),
+        },
+        oidc: {
+          issuers: oidcIssuers,
+          clientId: oidcClientId,
+          clientSecret: vars.optionalString('BOARDS_OIDC_CLIENT_SECRET'),
+          audience: vars.optionalString('BOARDS_OIDC_AUDIENCE') ?? oidcClientId,
+        },
+        jwksCacheSeconds: vars.int('BOARDS_JWKS_CACHE_SECONDS'),
+        jwksCooldownSeconds: vars.int('BOARDS_JWKS_COOLDOWN_SECONDS'),
+        platformAdminSubjects,
+        platformAdminRole: vars.optionalString('BOARDS_PLATFORM_ADMIN_ROLE'),
+        tokenCache: {
+          maxEntries: vars.int('BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES'),
+          maxBytes: vars.int('BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES'),
+        },
       },
-      oidc: {
-        issuers: oidcIssuers,
-        clientId: oidcClientId,
-        clientSecret: read.string('BOARDS_OIDC_CLIENT_SECRET'),
-        audience: read.string('BOARDS_OIDC_AUDIENCE') ?? oidcClientId,
+      tenancy: {
+        multiTenantMode,
+        defaultTenantName,
+        defaultTenantSlug,
+        isolation,
+        tenantDatabaseUrlTemplate,
+        registration: {
+          requiresApproval: vars.bool('BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL'),
+          allowedDomains,
+          maxTenantsPerUser: vars.int('BOARDS_MAX_TENANTS_PER_USER'),
+        },
+        reservedSlugs,
+        deletedSlugQuarantineDays: vars.int('BOARDS_DELETED_SLUG_QUARANTINE_DAYS'),
+        invitationTtlDays: vars.int('BOARDS_INVITATION_TTL_DAYS'),
       },
-      jwksCacheSeconds: read.int('BOARDS_JWKS_CACHE_SECONDS', 600, { min: 10, max: 86_400 }),
-      jwksCooldownSeconds: read.int('BOARDS_JWKS_COOLDOWN_SECONDS', 30, { min: 1, max: 3_600 }),
-      platformAdminSubjects,
-      platformAdminRole: read.string('BOARDS_PLATFORM_ADMIN_ROLE'),
-      tokenCache: {
-        maxEntries: read.int('BOARDS_AUTH_TOKEN_CACHE_MAX_ENTRIES', 50_000, {
-          min: 1,
-          max: 10_000_000,
-        }),
-        maxBytes: read.int('BOARDS_AUTH_TOKEN_CACHE_MAX_BYTES', 33_554_432, {
-          min: 1_048_576,
-          max: 17_179_869_184,
-        }),
+      api: {
+        host: vars.string('BOARDS_API_HOST'),
+        port: vars.int('BOARDS_API_PORT'),
+        workers,
+        corsOrigins,
+        frontendBaseUrl: vars.url('BOARDS_FRONTEND_BASE_URL'),
+        bodyLimitBytes: vars.int('BOARDS_API_BODY_LIMIT_BYTES'),
+        shutdownDrainSeconds: vars.int('BOARDS_SHUTDOWN_DRAIN_SECONDS'),
+        requireHttps,
+        trustProxy,
+        directRoutes: vars.bool('BOARDS_API_DIRECT_ROUTES'),
       },
-    },
-    tenancy: {
-      multiTenantMode,
-      defaultTenantName,
-      defaultTenantSlug,
-      isolation,
-      tenantDatabaseUrlTemplate,
-      registration: {
-        requiresApproval: read.bool('BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL', false),
-        allowedDomains,
-        maxTenantsPerUser: read.int('BOARDS_MAX_TENANTS_PER_USER', 3, { min: 1, max: 10_000 }),
+      quotas: {
+        boards: vars.int('BOARDS_QUOTA_BOARDS'),
+        generations_per_board: vars.int('BOARDS_QUOTA_GENERATIONS_PER_BOARD'),
+        members_per_board: vars.int('BOARDS_QUOTA_MEMBERS_PER_BOARD'),
+        stored_bytes: vars.int('BOARDS_QUOTA_STORED_BYTES'),
       },
-      reservedSlugs,
-      deletedSlugQuarantineDays: read.int('BOARDS_DELETED_SLUG_QUARANTINE_DAYS', 30, {
-        min: 0,
-        max: 3_650,
-      }),
-      invitationTtlDays: read.int('BOARDS_INVITATION_TTL_DAYS', 7, { min: 1, max: 365 }),
+      listPageMaxBytes: vars.int('BOARDS_LIST_PAGE_MAX_BYTES'),
+      listBytesPerSecond: vars.int('BOARDS_LIST_BYTES_PER_SECOND'),
+      rateLimits: {
+        enabled: vars.bool('BOARDS_RATE_LIMIT_ENABLED'),
+        perClientPerMinute: vars.int('BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE'),
+        refusalsPerClientPerMinute: vars.int('BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE'),
+        perUserPerMinute: vars.int('BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE'),
+        perTenantPerMinute: vars.int('BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE'),
+      },
+      observability: {
+        logLevel,
+        auditLogging: vars.bool('BOARDS_ENABLE_AUDIT_LOGGING'),
+        advancedMetrics: vars.bool('BOARDS_ENABLE_ADVANCED_METRICS'),
+        metricsToken,
+        metricsPublic,
+        metricsTenantLabelLimit: vars.int('BOARDS_METRICS_TENANT_LABEL_LIMIT'),
+        healthCacheMs: vars.int('BOARDS_HEALTH_CACHE_MS'),
+        readinessRefreshMs: vars.int('BOARDS_READINESS_REFRESH_MS'),
+      },
+      warnings,
     },
-    api: {
-      host: read.string('BOARDS_API_HOST', '0.0.0.0'),
-      port: read.int('BOARDS_API_PORT', 8800, { min: 0, max: 65_535 }),
-      workers,
-      corsOrigins,
-      frontendBaseUrl: read.url('BOARDS_FRONTEND_BASE_URL', ['https', 'http']),
-      bodyLimitBytes: read.int('BOARDS_API_BODY_LIMIT_BYTES', 1_048_576, {
-        min: 1_024,
-        max: 104_857_600,
-      }),
-      shutdownDrainSeconds: read.int('BOARDS_SHUTDOWN_DRAIN_SECONDS', 5, { min: 0, max: 300 }),
-      requireHttps,
-      trustProxy,
-      directRoutes: read.bool('BOARDS_API_DIRECT_ROUTES', true),
-    },
-    quotas: {
-      boards: read.int('BOARDS_QUOTA_BOARDS', 10_000, { min: 0, max: 100_000_000 }),
-      generations_per_board: read.int('BOARDS_QUOTA_GENERATIONS_PER_BOARD', 10_000, {
-        min: 0,
-        max: 100_000_000,
-      }),
-      members_per_board: read.int('BOARDS_QUOTA_MEMBERS_PER_BOARD', 1_000, {
-        min: 0,
-        max: 10_000_000,
-      }),
-      stored_bytes: read.int('BOARDS_QUOTA_STORED_BYTES', 1_073_741_824, {
-        min: 0,
-        max: Number.MAX_SAFE_INTEGER,
-      }),
-    },
-    listPageMaxBytes: read.int('BOARDS_LIST_PAGE_MAX_BYTES', 262_144, {
-      min: 1_024,
-      max: 104_857_600,
-    }),
-    listBytesPerSecond: read.int('BOARDS_LIST_BYTES_PER_SECOND', 2_097_152, {
-      min: 1_024,
-      max: 10_737_418_240,
-    }),
-    rateLimits: {
-      enabled: read.bool('BOARDS_RATE_LIMIT_ENABLED', true),
-      perClientPerMinute: read.int('BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE', 6_000, {
-        min: 1,
-        max: 10_000_000,
-      }),
-      refusalsPerClientPerMinute: read.int(
-        'BOARDS_RATE_LIMIT_REFUSALS_PER_CLIENT_PER_MINUTE',
-        300,
-        { min: 1, max: 10_000_000 },
-      ),
-      perUserPerMinute: read.int('BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE', 600, {
-        min: 1,
-        max: 10_000_000,
-      }),
-      perTenantPerMinute: read.int('BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE', 6_000, {
-        min: 1,
-        max: 10_000_000,
-      }),
-    },
-    observability: {
-      logLevel,
-      auditLogging: read.bool('BOARDS_ENABLE_AUDIT_LOGGING', false),
-      advancedMetrics: read.bool('BOARDS_ENABLE_ADVANCED_METRICS', false),
-      metricsToken,
-      metricsPublic,
-      metricsTenantLabelLimit: read.int('BOARDS_METRICS_TENANT_LABEL_LIMIT', 100, {
-        min: 1,
-        max: 100_000,
-      }),
-      healthCacheMs: read.int('BOARDS_HEALTH_CACHE_MS', 1_500, { min: 0, max: 60_000 }),
-      readinessRefreshMs: read.int('BOARDS_READINESS_REFRESH_MS', 1_000, {
-        min: 100,
-        max: 60_000,
-      }),
-    },
-    warnings,
-  });
+    boardsVariables(env),
+  );
   read.throwIfProblems();
   return config;
+}
+
+/** The BOARDS_* entries of an environment: all loadConfig reads, so they rebuild the same config. */
+function boardsVariables(env: Env): Env {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name, value]) => name.startsWith('BOARDS_') && value !== undefined,
+    ),
+  );
 }
 
 /**
@@ -750,9 +637,13 @@ function checkPlatformAdminEntries(
   }
 }
 
-/** Secrets and URLs whose example values must never reach production. */
-const SECRET_VARIABLES = ['BOARDS_JWT_SECRET', 'BOARDS_OIDC_CLIENT_SECRET', 'BOARDS_METRICS_TOKEN'];
-const URL_VARIABLES = ['BOARDS_DATABASE_URL', 'BOARDS_DATABASE_OWNER_URL', 'BOARDS_REDIS_URL'];
+/** Secrets, and URLs whose password is one (the table's `secret`): example values never reach production. */
+const SECRET_VARIABLES = variableEntries()
+  .filter(([, spec]) => spec.secret === true)
+  .map(([name]) => name);
+const URL_VARIABLES = variableEntries()
+  .filter(([, spec]) => spec.secret === 'password')
+  .map(([name]) => name);
 
 /**
  * Example values shipped in this repository (docs/deployment.md scenarios, .env.* files, docker compose,
@@ -776,7 +667,7 @@ export const EXAMPLE_SECRETS: ReadonlySet<string> = new Set([
 const EXAMPLE_SECRETS_LOWER = new Set([...EXAMPLE_SECRETS].map((value) => value.toLowerCase()));
 
 /** An example value in any letter case, or one that says "change me" (not inside a longer word). */
-function isPlaceholder(value: string): boolean {
+export function isPlaceholder(value: string): boolean {
   return (
     /(^|[^a-z0-9])change[_-]?me([^a-z0-9]|$)/i.test(value) ||
     EXAMPLE_SECRETS_LOWER.has(value.trim().toLowerCase())
@@ -811,6 +702,20 @@ function refusePlaceholders(read: EnvReader): void {
 }
 
 /**
+ * Whether this value of a variable carries no real secret: a secret variable holds an example
+ * placeholder, a URL whose password is secret has none or a placeholder one; any other variable's
+ * value qualifies. (The .env.* examples are held to this.)
+ */
+export function carriesOnlyPlaceholders(name: string, value: string): boolean {
+  const secret = (CONFIG_VARIABLES as Readonly<Record<string, { secret?: true | 'password' }>>)[
+    name
+  ]?.secret;
+  if (secret === true) return isPlaceholder(value);
+  if (secret === 'password') return passwordsOf(value).every(isPlaceholder);
+  return true;
+}
+
+/**
  * The passwords a URL carries: its user-info password and a `password` query parameter (which
  * libpq and node-postgres also read). None when it does not parse (reported elsewhere).
  */
@@ -832,7 +737,7 @@ function passwordsOf(url: string): string[] {
  */
 function parseTrustProxy(read: EnvReader, isProduction: boolean): boolean | number | string[] {
   const value = read.raw('BOARDS_TRUST_PROXY');
-  if (value === undefined) return false;
+  if (value === undefined) return CONFIG_VARIABLES.BOARDS_TRUST_PROXY.default;
   const lowered = value.toLowerCase();
   if (lowered === 'true' && isProduction) {
     read.report(
@@ -893,10 +798,11 @@ function parseAlgorithm(read: EnvReader, fallback: JwtAlgorithm): JwtAlgorithm {
  * in production. Falls back to `none` when the value is bad (reported).
  */
 function parseProviders(read: EnvReader, isProduction: boolean): AuthProviderName[] {
+  const spec = CONFIG_VARIABLES.BOARDS_AUTH_PROVIDER;
   const providers: AuthProviderName[] = [];
   for (const name of read.list('BOARDS_AUTH_PROVIDER')) {
     const lowered = name.toLowerCase();
-    if ((AUTH_PROVIDERS as readonly string[]).includes(lowered)) {
+    if ((spec.choices as readonly string[]).includes(lowered)) {
       providers.push(lowered as AuthProviderName);
     } else {
       read.report(
@@ -908,8 +814,8 @@ function parseProviders(read: EnvReader, isProduction: boolean): AuthProviderNam
   if (providers.includes('none') && providers.length > 1) {
     read.report('BOARDS_AUTH_PROVIDER', '"none" cannot be combined with other providers');
   }
-  if (!read.valid('BOARDS_AUTH_PROVIDER')) return ['none'];
-  if (providers.length === 0) providers.push('none');
+  if (!read.valid('BOARDS_AUTH_PROVIDER')) return [spec.default];
+  if (providers.length === 0) providers.push(spec.default);
   if (isProduction && providers.includes('none')) {
     read.report(
       'BOARDS_AUTH_PROVIDER',
