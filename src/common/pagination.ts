@@ -49,6 +49,7 @@ export function decodeCursor(cursor: string): CursorPosition {
   }
   throw new DomainError(
     ErrorCode.BadRequest,
+    'invalid_cursor',
     'The cursor is not valid; use next_cursor from a previous page.',
   );
 }

@@ -11,6 +11,10 @@ export function UuidParam(name: string): ParameterDecorator {
 export function uuidParamPipe(name: string): ParseUUIDPipe {
   return new ParseUUIDPipe({
     exceptionFactory: () =>
-      new DomainError(ErrorCode.BadRequest, `Path parameter ${name} must be a UUID.`),
+      new DomainError(
+        ErrorCode.BadRequest,
+        'invalid_uuid',
+        `Path parameter ${name} must be a UUID.`,
+      ),
   });
 }

@@ -1244,6 +1244,7 @@ describeWithPostgres('admission matrix (DESIGN.md §2): who may enter which tena
         status: 403,
         body: {
           error: 'Forbidden',
+          code: 'not_a_member',
           detail: notMemberDetail(outcome.notMember),
           status: 403,
           request_id: reply.headers.get('x-request-id'),

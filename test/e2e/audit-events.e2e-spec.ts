@@ -170,6 +170,7 @@ describeWithPostgres('boards API: audit events (BOARDS_ENABLE_AUDIT_LOGGING=true
     expectErrorBody(
       await api({ method: 'GET', path: '/api/audit-events', token: tokens.alice }),
       403,
+      'tenant_admin_required',
     );
   });
 
@@ -182,6 +183,7 @@ describeWithPostgres('boards API: audit events (BOARDS_ENABLE_AUDIT_LOGGING=true
       expectErrorBody(
         await quietApi({ method: 'GET', path: '/api/audit-events', token: tokens.admin }),
         404,
+        'audit_logging_disabled',
       );
       const created = await quietApi<Board>({
         method: 'POST',

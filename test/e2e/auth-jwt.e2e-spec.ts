@@ -147,6 +147,7 @@ describeWithPostgres('auth: jwt provider (HS256)', () => {
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
       expect(response.body).toEqual({
         error: 'Unauthorized',
+        code: 'missing_token',
         detail: expect.stringContaining('Authorization: Bearer'),
         status: 401,
         request_id: response.headers.get('x-request-id'),
@@ -161,7 +162,11 @@ describeWithPostgres('auth: jwt provider (HS256)', () => {
     expect(response.headers.get('www-authenticate')).toBe(
       'Bearer error="invalid_token", error_description="token expired"',
     );
-    expect(response.body).toMatchObject({ error: 'Unauthorized', status: 401 });
+    expect(response.body).toMatchObject({
+      error: 'Unauthorized',
+      code: 'invalid_token',
+      status: 401,
+    });
   });
 
   it.each([['/health/live'], ['/health'], ['/metrics'], ['/api/openapi.json']])(

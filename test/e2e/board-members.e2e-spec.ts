@@ -93,7 +93,7 @@ describeWithPostgres('boards API: members', () => {
       token: tokens.alice,
       body: { user_id: randomUUID() },
     });
-    expectErrorBody(foreign, 404);
+    expectErrorBody(foreign, 404, 'user_not_found');
     expect(exceptRequestId(foreign)).toEqual(exceptRequestId(missing));
     expect(await listAll(tokens.alice, path)).toEqual([]);
   });
@@ -109,10 +109,12 @@ describeWithPostgres('boards API: members', () => {
     expectErrorBody(
       await api({ method: 'POST', path, token: tokens.alice, body: { user_id: ids.bob } }),
       409,
+      'already_a_member',
     );
     expectErrorBody(
       await api({ method: 'POST', path, token: tokens.alice, body: { user_id: ids.alice } }),
       400,
+      'owner_cannot_be_member',
     );
     const changed = await api({
       method: 'PATCH',
@@ -130,6 +132,7 @@ describeWithPostgres('boards API: members', () => {
         body: { role: 'owner' },
       }),
       400,
+      'validation_failed',
     );
     expectErrorBody(
       await api({
@@ -139,6 +142,7 @@ describeWithPostgres('boards API: members', () => {
         body: { role: 'viewer' },
       }),
       404,
+      'board_member_not_found',
     );
     expect(
       (await api({ method: 'DELETE', path: `${path}/${ids.bob}`, token: tokens.alice })).status,
@@ -146,6 +150,7 @@ describeWithPostgres('boards API: members', () => {
     expectErrorBody(
       await api({ method: 'DELETE', path: `${path}/${ids.bob}`, token: tokens.alice }),
       404,
+      'board_member_not_found',
     );
     expect(await listAll(tokens.alice, path)).toEqual([]);
   });

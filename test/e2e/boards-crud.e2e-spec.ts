@@ -93,7 +93,7 @@ describeWithPostgres('boards API: boards', () => {
       headers: { 'if-match': first },
       body: { title: 'lost update' },
     });
-    expectErrorBody(stale, 412);
+    expectErrorBody(stale, 412, 'etag_mismatch');
     expect((await api<Board>({ method: 'GET', path, token: tokens.alice })).body.title).toBe(
       'Etags v2',
     );
@@ -133,8 +133,16 @@ describeWithPostgres('boards API: boards', () => {
     const deleted = await api({ method: 'DELETE', path, token: tokens.alice });
     expect(deleted.status).toBe(204);
     expect(deleted.text).toBe('');
-    expectErrorBody(await api({ method: 'GET', path, token: tokens.alice }), 404);
-    expectErrorBody(await api({ method: 'DELETE', path, token: tokens.alice }), 404);
+    expectErrorBody(
+      await api({ method: 'GET', path, token: tokens.alice }),
+      404,
+      'board_not_found',
+    );
+    expectErrorBody(
+      await api({ method: 'DELETE', path, token: tokens.alice }),
+      404,
+      'board_not_found',
+    );
   });
 
   it('transfer hands the board to another user, who becomes owner; the old owner stays as admin', async () => {
@@ -177,7 +185,7 @@ describeWithPostgres('boards API: boards', () => {
       token: tokens.alice,
       body: { new_owner_id: randomUUID() },
     });
-    expectErrorBody(foreign, 404);
+    expectErrorBody(foreign, 404, 'user_not_found');
     expect(exceptRequestId(foreign)).toEqual(exceptRequestId(missing));
     expect((await api<Board>({ method: 'GET', path, token: tokens.alice })).body).toEqual(board);
   });

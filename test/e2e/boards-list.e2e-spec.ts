@@ -1,3 +1,4 @@
+import type { ApiErrorCode } from 'src/core/errors/error-catalog';
 import { uniqueMarker } from 'test/factories/seed';
 import { type ApiResult } from 'test/sdk/api-client';
 import { describeWithPostgres } from 'test/support/environment';
@@ -51,6 +52,7 @@ describeWithPostgres('boards API: listing', () => {
     expectErrorBody(
       await api({ method: 'GET', path: '/api/boards?role=admin', token: tokens.alice }),
       400,
+      'validation_failed',
     );
   });
 
@@ -111,6 +113,7 @@ describeWithPostgres('boards API: listing', () => {
     expectErrorBody(
       await api({ method: 'GET', path: '/api/boards?sort=title', token: tokens.alice }),
       400,
+      'validation_failed',
     );
   });
 
@@ -156,20 +159,21 @@ describeWithPostgres('boards API: listing', () => {
     }
   });
 
-  it.each([
-    ['limit=0'],
-    ['limit=101'],
-    ['limit=abc'],
-    ['limit=2.5'],
-    ['cursor=not-a-cursor'],
-    [`cursor=${Buffer.from('["yesterday","x"]').toString('base64url')}`],
-    [`cursor=${Buffer.from('{"a":1}').toString('base64url')}`],
-    [`cursor=${'a'.repeat(600)}`],
-    ['q=' + 'x'.repeat(201)],
-  ])('GET /api/boards?%s is 400 with the error body', async (query) => {
+  it.each<[string, ApiErrorCode]>([
+    ['limit=0', 'validation_failed'],
+    ['limit=101', 'validation_failed'],
+    ['limit=abc', 'validation_failed'],
+    ['limit=2.5', 'validation_failed'],
+    ['cursor=not-a-cursor', 'invalid_cursor'],
+    [`cursor=${Buffer.from('["yesterday","x"]').toString('base64url')}`, 'invalid_cursor'],
+    [`cursor=${Buffer.from('{"a":1}').toString('base64url')}`, 'invalid_cursor'],
+    [`cursor=${'a'.repeat(600)}`, 'validation_failed'],
+    ['q=' + 'x'.repeat(201), 'validation_failed'],
+  ])('GET /api/boards?%s is 400 %s with the error body', async (query, code) => {
     expectErrorBody(
       await api({ method: 'GET', path: `/api/boards?${query}`, token: tokens.alice }),
       400,
+      code,
     );
   });
 

@@ -34,14 +34,14 @@ describeWithPostgres('boards API: validation', () => {
   ])('an unknown field (%s) is 400 on POST and PATCH, and nothing is written', async (field) => {
     const value = field === 'version' ? 99 : randomUUID();
     const created = await createBoard(tokens.alice, { title: `with ${field}`, [field]: value });
-    expectErrorBody(created, 400, new RegExp(field));
+    expectErrorBody(created, 400, 'validation_failed', new RegExp(field));
     const patched = await api({
       method: 'PATCH',
       path: `/api/boards/${boardId}`,
       token: tokens.alice,
       body: { title: 'x', [field]: value },
     });
-    expectErrorBody(patched, 400, new RegExp(field));
+    expectErrorBody(patched, 400, 'validation_failed', new RegExp(field));
     const board = await api<Board>({
       method: 'GET',
       path: `/api/boards/${boardId}`,
@@ -79,24 +79,39 @@ describeWithPostgres('boards API: validation', () => {
         token: tokens.alice,
         body,
       });
-      expectErrorBody(response, 400, `Path parameter ${name} must be a UUID.`);
+      expectErrorBody(response, 400, 'invalid_uuid', `Path parameter ${name} must be a UUID.`);
       expect(response.body).toMatchObject({ error: 'Bad Request' });
     },
   );
 
   it('title: 1–255 characters', async () => {
     expect((await createBoard(tokens.alice, { title: 't'.repeat(255) })).status).toBe(201);
-    expectErrorBody(await createBoard(tokens.alice, { title: 't'.repeat(256) }), 400, /title/);
-    expectErrorBody(await createBoard(tokens.alice, { title: '' }), 400, /title/);
-    expectErrorBody(await createBoard(tokens.alice, {}), 400, /title/);
-    expectErrorBody(await createBoard(tokens.alice, { title: 42 }), 400, /title/);
+    expectErrorBody(
+      await createBoard(tokens.alice, { title: 't'.repeat(256) }),
+      400,
+      'validation_failed',
+      /title/,
+    );
+    expectErrorBody(
+      await createBoard(tokens.alice, { title: '' }),
+      400,
+      'validation_failed',
+      /title/,
+    );
+    expectErrorBody(await createBoard(tokens.alice, {}), 400, 'validation_failed', /title/);
+    expectErrorBody(
+      await createBoard(tokens.alice, { title: 42 }),
+      400,
+      'validation_failed',
+      /title/,
+    );
     const patched = await api({
       method: 'PATCH',
       path: `/api/boards/${boardId}`,
       token: tokens.alice,
       body: { title: 't'.repeat(256) },
     });
-    expectErrorBody(patched, 400, /title/);
+    expectErrorBody(patched, 400, 'validation_failed', /title/);
   });
 
   it('settings: an object of at most 64 KB as JSON', async () => {
@@ -108,11 +123,13 @@ describeWithPostgres('boards API: validation', () => {
     expectErrorBody(
       await createBoard(tokens.alice, { title: 'too big', settings: padding(65_537) }),
       400,
+      'validation_failed',
       /settings/,
     );
     expectErrorBody(
       await createBoard(tokens.alice, { title: 'array', settings: [1, 2] }),
       400,
+      'validation_failed',
       /settings/,
     );
     const patched = await api({
@@ -121,7 +138,7 @@ describeWithPostgres('boards API: validation', () => {
       token: tokens.alice,
       body: { settings: padding(65_537) },
     });
-    expectErrorBody(patched, 400, /settings/);
+    expectErrorBody(patched, 400, 'validation_failed', /settings/);
   });
 
   it('a body over BOARDS_API_BODY_LIMIT_BYTES is 413 with the documented body', async () => {
@@ -130,7 +147,7 @@ describeWithPostgres('boards API: validation', () => {
       await createBoard(tokens.alice, body),
       await api({ method: 'PATCH', path: `/api/boards/${boardId}`, token: tokens.alice, body }),
     ]) {
-      expectErrorBody(response, 413);
+      expectErrorBody(response, 413, 'payload_too_large');
       expect(response.body).toMatchObject({ error: 'Payload Too Large' });
     }
     const board = await api<Board>({
@@ -147,7 +164,7 @@ describeWithPostgres('boards API: validation', () => {
       ['PATCH', `/api/boards/${boardId}`, 'nope'],
     ]) {
       const response = await api({ method, path, token: tokens.alice, rawBody });
-      expectErrorBody(response, 400);
+      expectErrorBody(response, 400, 'malformed_json');
       expect(response.body).toMatchObject({ error: 'Bad Request' });
     }
   });
@@ -155,13 +172,18 @@ describeWithPostgres('boards API: validation', () => {
   // The filter's own sentences (src/core/errors/http-exception.filter.ts), not the parser's text.
   it("413 and invalid-JSON bodies carry the filter's sentences, not Fastify's messages", async () => {
     const tooLarge = await createBoard(tokens.alice, { title: 'd'.repeat(BODY_LIMIT) });
-    expectErrorBody(tooLarge, 413, 'The request body is larger than the server accepts.');
+    expectErrorBody(
+      tooLarge,
+      413,
+      'payload_too_large',
+      'The request body is larger than the server accepts.',
+    );
     const invalid = await api({
       method: 'POST',
       path: '/api/boards',
       token: tokens.alice,
       rawBody: '{',
     });
-    expectErrorBody(invalid, 400, 'The request body is not valid JSON.');
+    expectErrorBody(invalid, 400, 'malformed_json', 'The request body is not valid JSON.');
   });
 });

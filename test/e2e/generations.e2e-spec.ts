@@ -70,7 +70,7 @@ describeWithPostgres('boards API: generations', () => {
     [{ generator_name: 'x', artifact_type: 'image', status: 'completed' }],
     [{ generator_name: 'x', artifact_type: 'image', user_id: randomUUID() }],
   ])('create with %j is 400', async (body) => {
-    expectErrorBody(await createGeneration(body), 400);
+    expectErrorBody(await createGeneration(body), 400, 'validation_failed');
   });
 
   it('list filters by status and artifact type and pages by cursor', async () => {
@@ -106,14 +106,17 @@ describeWithPostgres('boards API: generations', () => {
     expectErrorBody(
       await api({ method: 'GET', path: `${path}?status=done`, token: tokens.alice }),
       400,
+      'validation_failed',
     );
     expectErrorBody(
       await api({ method: 'GET', path: `${path}?artifact_type=gif`, token: tokens.alice }),
       400,
+      'validation_failed',
     );
     expectErrorBody(
       await api({ method: 'GET', path: `${path}?cursor=zzz`, token: tokens.alice }),
       400,
+      'invalid_cursor',
     );
 
     const seen: string[] = [];
@@ -154,9 +157,9 @@ describeWithPostgres('boards API: generations', () => {
         path: `/api/generations/${created.body.id}/cancel`,
         token: tokens.alice,
       });
-      expectErrorBody(again, 409);
+      expectErrorBody(again, 409, 'generation_not_cancellable');
     } else {
-      expectErrorBody(cancelled, 409, new RegExp(status));
+      expectErrorBody(cancelled, 409, 'generation_not_cancellable', new RegExp(status));
       const fetched = await api<Generation>({
         method: 'GET',
         path: `/api/generations/${created.body.id}`,
@@ -172,10 +175,15 @@ describeWithPostgres('boards API: generations', () => {
     const deleted = await api({ method: 'DELETE', path, token: tokens.alice });
     expect(deleted.status).toBe(204);
     expect(deleted.text).toBe('');
-    expectErrorBody(await api({ method: 'GET', path, token: tokens.alice }), 404);
+    expectErrorBody(
+      await api({ method: 'GET', path, token: tokens.alice }),
+      404,
+      'generation_not_found',
+    );
     expectErrorBody(
       await api({ method: 'POST', path: `${path}/cancel`, token: tokens.alice }),
       404,
+      'generation_not_found',
     );
     const listed = await listAll<Generation>(
       tokens.alice,
@@ -203,6 +211,7 @@ describeWithPostgres('boards API: generations', () => {
         token: tokens.alice,
       }),
       404,
+      'generation_not_found',
     );
   });
 });

@@ -176,6 +176,7 @@ describe('health endpoints', () => {
       expectStatus(notFound, 404);
       expect(notFound.body).toEqual({
         error: 'Not Found',
+        code: 'route_not_found',
         detail: expect.any(String),
         status: 404,
         request_id: notFound.headers.get('x-request-id'),

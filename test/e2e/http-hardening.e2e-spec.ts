@@ -152,6 +152,7 @@ describe('HTTP hardening', () => {
       expect(answer.status).toBe(413);
       expect(JSON.parse(answer.text)).toEqual({
         error: 'Payload Too Large',
+        code: 'payload_too_large',
         detail: expect.any(String),
         status: 413,
         request_id: answer.headers.get('x-request-id'),
@@ -205,6 +206,7 @@ describe('HTTP hardening', () => {
       const body = JSON.parse(answer.text) as Record<string, unknown>;
       expect(body).toEqual({
         error: 'Forbidden',
+        code: 'https_required',
         detail: 'HTTPS is required; send the request over https://.',
         status: 403,
         request_id: expect.any(String),

@@ -31,7 +31,7 @@ describeWithPostgres('boards API: Idempotency-Key', () => {
       { ...body, title: `${m} other` },
       { 'idempotency-key': key },
     );
-    expectErrorBody(different, 422);
+    expectErrorBody(different, 422, 'idempotency_key_reused');
     expect(await listAll(tokens.alice, `/api/boards?q=${m}`)).toHaveLength(1);
   });
 
@@ -55,7 +55,7 @@ describeWithPostgres('boards API: Idempotency-Key', () => {
   ])('an invalid key (%s) is 400 and creates nothing', async (_, key) => {
     const m = uniqueMarker('badkey');
     const response = await createBoard(tokens.alice, { title: m }, { 'idempotency-key': key });
-    expectErrorBody(response, 400, /Idempotency-Key/);
+    expectErrorBody(response, 400, 'invalid_idempotency_key', /Idempotency-Key/);
     expect(await listAll(tokens.alice, `/api/boards?q=${m}`)).toEqual([]);
   });
 

@@ -135,7 +135,13 @@ describeWithPostgres('board lists: search and the byte budget per page', () => {
           path: `/api/boards?q=${encodeURIComponent(q)}`,
           token,
         });
-        expectError(reply, 400, 'Bad Request', 'q must be at least 3 characters');
+        expectError(
+          reply,
+          400,
+          'Bad Request',
+          'validation_failed',
+          'q must be at least 3 characters',
+        );
       },
     );
   });

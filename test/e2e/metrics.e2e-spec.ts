@@ -350,7 +350,13 @@ describe('metrics: GET /metrics after traffic', () => {
         ['the token as Basic credentials', { authorization: `Basic ${SCRAPE_TOKEN}` }],
       ])('answers %s with 401 and the documented body, revealing nothing', async (_, headers) => {
         const refused = await call(prod, 'GET', '/metrics', { headers });
-        expectError(refused, 401, 'Unauthorized', 'The metrics endpoint needs its bearer token.');
+        expectError(
+          refused,
+          401,
+          'Unauthorized',
+          'metrics_token_required',
+          'The metrics endpoint needs its bearer token.',
+        );
         expect(refused.headers.get('www-authenticate')).toBe('Bearer');
         expect(JSON.stringify(refused.body)).not.toMatch(/boards_|process_|prod-scrape/);
       });

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ERROR_CATALOG, isApiErrorCode } from 'src/core/errors/error-catalog';
 import { createTenant, uniqueMarker } from 'test/factories/seed';
-import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
+import { TOKENS, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { apiClient, whoAmI, type Api } from 'test/sdk/api-client';
 import { SdkWorkspace, lintOpenApi } from 'test/sdk/sdk-workspace';
 import { REPO_ROOT, startApp, type RunningApp } from 'test/support/http';
@@ -21,12 +22,24 @@ const COMMITTED = join(REPO_ROOT, 'openapi.json');
 const REGENERATE =
   'npm run openapi  (builds, then: node dist/src/cli.js openapi --output openapi.json)';
 
+interface ErrorSchema {
+  $ref?: string;
+  allOf?: [{ $ref?: string }, { properties?: { code?: { enum?: string[] } } }];
+}
 interface Operation {
   operationId?: string;
   security?: unknown[];
   parameters?: { name: string; in: string; schema?: { format?: string } }[];
   requestBody?: { content?: Record<string, { schema?: unknown }> };
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  responses: Record<
+    string,
+    { description?: string; content?: Record<string, { schema?: ErrorSchema }> }
+  >;
+}
+
+/** The codes a response lists (`code` enum of the error body), [] when it lists none. */
+function listedCodes(response: Operation['responses'][string]): string[] {
+  return response.content?.['application/json']?.schema?.allOf?.[1]?.properties?.code?.enum ?? [];
 }
 interface OpenApiDocument {
   openapi: string;
@@ -75,10 +88,11 @@ describe('OpenAPI document and generated SDK', () => {
   let workspace: SdkWorkspace;
   let ownerToken: string;
   let memberId: string;
+  let slug: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const slug = uniqueMarker('sdk');
+    slug = uniqueMarker('sdk');
     await createTenant(db.owner, slug);
     server = await startApp(
       db.config(jwtAuthEnv({ BOARDS_RATE_LIMIT_ENABLED: 'false' })),
@@ -134,16 +148,70 @@ describe('OpenAPI document and generated SDK', () => {
     for (const { label, operation } of operations(served)) {
       for (const [status, response] of Object.entries(operation.responses)) {
         if (Number(status) < 400 || Number(status) >= 500) continue;
-        const ref = response.content?.['application/json']?.schema?.$ref;
+        const schema = response.content?.['application/json']?.schema;
+        const ref = schema?.allOf?.[0]?.$ref ?? schema?.$ref;
         if (ref !== '#/components/schemas/ApiErrorResponse') {
           problems.push(`${label} ${status}: ${ref ?? 'no JSON schema'}`);
         }
       }
-      if ((operation.security ?? []).length > 0 && !operation.responses['401']) {
-        problems.push(`${label}: authenticated but no 401 documented`);
+      if ((operation.security ?? []).length > 0) {
+        const codes = operation.responses['401'] ? listedCodes(operation.responses['401']) : [];
+        if (!codes.includes('missing_token') || !codes.includes('invalid_token')) {
+          problems.push(`${label}: authenticated but missing_token/invalid_token not documented`);
+        }
       }
       if (!Object.keys(operation.responses).some((status) => Number(status) < 300)) {
         problems.push(`${label}: no success response`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("every error response lists its codes, each one the catalogue gives the response's status", () => {
+    const problems: string[] = [];
+    for (const { label, operation } of operations(served)) {
+      if (!label.includes(' /api/')) continue;
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (Number(status) < 400) continue;
+        const codes = listedCodes(response);
+        if (codes.length === 0) problems.push(`${label} ${status}: no codes listed`);
+        for (const code of codes) {
+          const known = isApiErrorCode(code) ? ERROR_CATALOG[code].status : undefined;
+          if (known !== Number(status)) problems.push(`${label} ${status}: ${code} is ${known}`);
+          if (!response.description?.includes(`\`${code}\``)) {
+            problems.push(`${label} ${status}: ${code} not in the description`);
+          }
+        }
+      }
+      // Every /api route can meet the rate limits, every body a validation failure.
+      if (!listedCodes(operation.responses['429'] ?? {}).includes('rate_limited')) {
+        problems.push(`${label}: rate_limited not documented`);
+      }
+      if (operation.requestBody) {
+        for (const [status, code] of [
+          ['400', 'validation_failed'],
+          ['400', 'malformed_json'],
+          ['413', 'payload_too_large'],
+        ]) {
+          if (!listedCodes(operation.responses[status] ?? {}).includes(code)) {
+            problems.push(`${label}: has a body but ${code} not documented`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('tenant-bound routes list the admission codes of the tenant guard', () => {
+    const problems: string[] = [];
+    for (const { label, operation } of operations(served)) {
+      if (!/ \/api\/(boards|generations|tenant\/|audit-events|auth\/me)/.test(label)) continue;
+      const forbidden = listedCodes(operation.responses['403'] ?? {});
+      for (const code of ['not_a_member', 'tenant_not_active']) {
+        if (!forbidden.includes(code)) problems.push(`${label}: ${code} not documented`);
+      }
+      if (!listedCodes(operation.responses['400'] ?? {}).includes('tenant_required')) {
+        problems.push(`${label}: tenant_required not documented`);
       }
     }
     expect(problems).toEqual([]);
@@ -181,6 +249,8 @@ describe('OpenAPI document and generated SDK', () => {
       BOARDS_SDK_TOKEN: ownerToken,
       BOARDS_SDK_MEMBER_ID: memberId,
       BOARDS_SDK_KEY: uniqueMarker('sdk-key'),
+      BOARDS_SDK_ADMIN_TOKEN: TOKENS.platformAdmin,
+      BOARDS_SDK_TENANT_SLUG: slug,
     });
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const summary = JSON.parse(run.stdout) as Record<string, Record<string, unknown>>;
@@ -203,12 +273,21 @@ describe('OpenAPI document and generated SDK', () => {
     expect(summary.patched.etag).not.toBe(summary.fetched.etag);
     expect(summary.stale).toMatchObject({
       status: 412,
-      error: { status: 412, error: 'Precondition Failed' },
+      error: { status: 412, error: 'Precondition Failed', code: 'etag_mismatch' },
     });
     expect(summary.member).toMatchObject({
       status: 201,
       member: { user_id: memberId, role: 'editor' },
     });
+    expect(summary.conflicts).toEqual([
+      { route: 'add member', status: 409, code: 'already_a_member', action: 'nothing to do' },
+      {
+        route: 'create tenant',
+        status: 409,
+        code: 'tenant_slug_taken',
+        action: 'choose another slug',
+      },
+    ]);
     expect(summary.members).toEqual([memberId]);
     const generation = summary.generation.generation as { id: string };
     expect(summary.generation).toMatchObject({
@@ -222,20 +301,32 @@ describe('OpenAPI document and generated SDK', () => {
     expect(summary.boards).toEqual([board.id]);
     expect(summary.pending).toEqual([generation.id]);
     expect(summary.cancelled).toEqual({ status: 200, state: 'cancelled' });
-    expect(summary.cancelledAgain).toMatchObject({ status: 409, error: { status: 409 } });
+    expect(summary.cancelledAgain).toMatchObject({
+      status: 409,
+      error: { status: 409, code: 'generation_not_cancellable' },
+    });
     expect(summary.deleted).toEqual({ status: 204 });
-    expect(summary.gone).toMatchObject({ status: 404, error: { status: 404, error: 'Not Found' } });
+    expect(summary.gone).toMatchObject({
+      status: 404,
+      error: { status: 404, error: 'Not Found', code: 'board_not_found' },
+    });
     expect(summary.smuggled).toEqual({ status: 400 });
     expect(summary.invitation).toMatchObject({
       status: 201,
       invitation: { email: 'invitee@partner.example', role: 'member', status: 'pending' },
     });
-    expect(summary.invitedTwice).toMatchObject({ status: 409, error: { status: 409 } });
+    expect(summary.invitedTwice).toMatchObject({
+      status: 409,
+      error: { status: 409, code: 'invitation_pending' },
+    });
     expect(summary.invitations).toEqual(['invitee@partner.example']);
     expect(summary.promoted).toEqual({ status: 200, role: 'admin' });
     expect(summary.demoted).toEqual({ status: 200, role: 'member' });
     expect(summary.admins).toEqual(['admin']);
-    expect(summary.lastAdmin).toMatchObject({ status: 409, error: { status: 409 } });
+    expect(summary.lastAdmin).toMatchObject({
+      status: 409,
+      error: { status: 409, code: 'last_admin' },
+    });
     expect(summary.revoked).toEqual({ status: 204 });
     expect(summary.revokedTwice).toEqual({ status: 404 });
 

@@ -155,11 +155,17 @@ describeWithPostgres('quotas per tenant', () => {
 
   /** The documented 403 of a refused write, naming the quota and its limit. */
   function expectQuotaRefusal(reply: ApiResult, quota: QuotaName, limit: number): void {
-    expectError(reply, 403, 'Forbidden', new RegExp(`^Quota exceeded: at most ${limit} `), {
-      code: 'quota_exceeded',
-      quota,
-      limit,
-    });
+    expectError(
+      reply,
+      403,
+      'Forbidden',
+      'quota_exceeded',
+      new RegExp(`^Quota exceeded: at most ${limit} `),
+      {
+        quota,
+        limit,
+      },
+    );
   }
 
   /** One number read as the owner role inside the tenant (RLS is forced for the owner too). */
@@ -498,7 +504,7 @@ describeWithPostgres('quotas per tenant', () => {
         token: PLATFORM_ADMIN,
         body,
       });
-      expectError(reply, 400, 'Bad Request', detail);
+      expectError(reply, 400, 'Bad Request', 'validation_failed', detail);
       expect((await usageOf(org.admin)).boards.limit).toBe(4);
     });
 
@@ -532,7 +538,7 @@ describeWithPostgres('quotas per tenant', () => {
         token: org.admin,
         body: { quotas: { boards: 1_000_000 } },
       });
-      expectError(reply, 403, 'Forbidden');
+      expectError(reply, 403, 'Forbidden', 'platform_admin_required');
       expect((await usageOf(org.admin)).boards.limit).toBe(DEFAULTS.boards);
     });
   });
@@ -601,9 +607,15 @@ describeWithPostgres('quotas per tenant', () => {
         await api({ method: 'GET', path: '/api/tenant/usage', token: member.token }),
         403,
         'Forbidden',
+        'tenant_admin_required',
         'Only admins of this organization may do this.',
       );
-      expectError(await api({ method: 'GET', path: '/api/tenant/usage' }), 401, 'Unauthorized');
+      expectError(
+        await api({ method: 'GET', path: '/api/tenant/usage' }),
+        401,
+        'Unauthorized',
+        'missing_token',
+      );
     });
   });
 });

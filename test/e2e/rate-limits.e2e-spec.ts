@@ -33,6 +33,7 @@ function expectLimited(
   expect(reset).toBeLessThanOrEqual(windowSeconds);
   expect(reply.body).toEqual({
     error: 'Too Many Requests',
+    code: 'rate_limited',
     detail:
       name === 'tenant'
         ? `Your organization's request budget is used up; retry in ${retryAfter} s.`

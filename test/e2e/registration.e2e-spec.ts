@@ -151,6 +151,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       reply,
       400,
       'Bad Request',
+      'registration_closed',
       'Self-service registration is only available in multi-tenant mode.',
       { multi_tenant_mode: false },
     );
@@ -162,7 +163,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       organization_name: 'Anonymous',
       admin_email: 'a@example.com',
     });
-    expectError(reply, 401, 'Unauthorized');
+    expectError(reply, 401, 'Unauthorized', 'missing_token');
     expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer/);
   });
 
@@ -300,7 +301,13 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       organization_slug: explicit,
       admin_email: 'd@example.com',
     });
-    expectError(conflict, 409, 'Conflict', `A tenant with slug "${explicit}" already exists.`);
+    expectError(
+      conflict,
+      409,
+      'Conflict',
+      'tenant_slug_taken',
+      `A tenant with slug "${explicit}" already exists.`,
+    );
   });
 
   it('include_sample_data creates sample boards owned by the registrant', async () => {
@@ -352,6 +359,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       }),
       400,
       'Bad Request',
+      'validation_failed',
       /use_case/,
     );
     expect(await db.owner.query('SELECT 1 FROM tenants WHERE name = $1', [name])).toEqual([]);
@@ -394,7 +402,13 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       ...change,
     };
     const person = registrant();
-    expectError(await register(open, person.token, body), 400, 'Bad Request', detail);
+    expectError(
+      await register(open, person.token, body),
+      400,
+      'Bad Request',
+      'validation_failed',
+      detail,
+    );
     expect(await tenantsRegisteredBy(person.subject)).toBe(0);
   });
 
@@ -415,15 +429,22 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       await attempt(inside.token, 'boss@evil.test'),
       403,
       'Forbidden',
+      'email_domain_not_allowed',
       'Registration is not open to the e-mail domain "evil.test".',
     );
     expectError(
       await attempt(outside.token, 'boss@acme-reg.test'),
       403,
       'Forbidden',
+      'email_domain_not_allowed',
       'Registration is not open to the e-mail domain "gmail.com".',
     );
-    expectError(await attempt(noEmail.token, 'boss@acme-reg.test'), 403, 'Forbidden');
+    expectError(
+      await attempt(noEmail.token, 'boss@acme-reg.test'),
+      403,
+      'Forbidden',
+      'email_not_verified',
+    );
     // The token's address must be verified: email_verified exactly true, nothing else.
     for (const verified of [false, 'true', 1, 'absent', null]) {
       const unverified = registrant(`${uniqueMarker('x')}@acme-reg.test`, verified);
@@ -431,13 +452,24 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
         await attempt(unverified.token, 'boss@acme-reg.test'),
         403,
         'Forbidden',
+        'email_not_verified',
         'Registration with allowed e-mail domains needs a token whose email_verified is true.',
       );
       expect(await tenantsRegisteredBy(unverified.subject)).toBe(0);
     }
     // Look-alikes: a subdomain and a suffix trick are other domains.
-    expectError(await attempt(inside.token, 'boss@sub.acme-reg.test'), 403, 'Forbidden');
-    expectError(await attempt(inside.token, 'boss@acme-reg.test.evil.com'), 403, 'Forbidden');
+    expectError(
+      await attempt(inside.token, 'boss@sub.acme-reg.test'),
+      403,
+      'Forbidden',
+      'email_domain_not_allowed',
+    );
+    expectError(
+      await attempt(inside.token, 'boss@acme-reg.test.evil.com'),
+      403,
+      'Forbidden',
+      'email_domain_not_allowed',
+    );
     expect(await tenantsRegisteredBy(inside.subject)).toBe(0);
     expect(await tenantsRegisteredBy(outside.subject)).toBe(0);
 
@@ -474,6 +506,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       over,
       403,
       'Forbidden',
+      'tenant_limit_reached',
       `You have reached the limit of ${MAX_PER_USER} organization(s) per user.`,
     );
     expect(await tenantsRegisteredBy(person.subject)).toBe(MAX_PER_USER);
@@ -534,12 +567,14 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       await call(approval, 'GET', '/api/auth/me', { token: registrantToken }),
       403,
       'Forbidden',
+      'tenant_not_active',
       detail,
     );
     expectError(
       await call(approval, 'GET', '/api/boards', { token: registrantToken }),
       403,
       'Forbidden',
+      'tenant_not_active',
       detail,
     );
     // A stranger whose claim names the slug is no member (the registrant's token named no tenant,
@@ -548,6 +583,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       await call(approval, 'GET', '/api/auth/me', { token: strangerToken }),
       403,
       'Forbidden',
+      'not_a_member',
       `You are not a member of an organization "${slug}"; ask one of its admins for an invitation.`,
     );
     expectError(
@@ -557,6 +593,7 @@ describeWithPostgres('self-service registration (/api/tenants/*)', () => {
       }),
       403,
       'Forbidden',
+      'tenant_not_active',
       detail,
     );
     expect(await countIn(id, 'users')).toBe(1); // the registrant only; the stranger was not provisioned

@@ -1,3 +1,4 @@
+import type { ApiErrorCode } from 'src/core/errors/error-catalog';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { MAX_JSON_DEPTH, MAX_JSON_MEMBERS } from 'src/core/http/json-body.parser';
@@ -65,13 +66,22 @@ function rawSocket(baseUrl: string, bytes: string): Promise<string> {
   });
 }
 
-/** The documented error body with the response's request id, and nothing of the internals. */
-function expectDocumented(reply: RawReply, status: number, detail?: RegExp | string): void {
+/**
+ * The documented error body with its code and the response's request id, and nothing of the
+ * internals.
+ */
+function expectDocumented(
+  reply: RawReply,
+  status: number,
+  code: ApiErrorCode,
+  detail?: RegExp | string,
+): void {
   const id = reply.headers['x-request-id'];
   expect(typeof id).toBe('string');
   const body = JSON.parse(reply.text) as Record<string, unknown>;
   expect(body).toEqual({
     error: expect.any(String),
+    code,
     detail:
       detail === undefined
         ? expect.any(String)
@@ -153,6 +163,7 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
           expectDocumented(
             reply,
             400,
+            'json_too_deep',
             `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`,
           );
         }
@@ -179,6 +190,7 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
     expectDocumented(
       await raw(app.baseUrl, 'POST', '/api/boards', json(), wide),
       400,
+      'json_too_many_members',
       /more than 20000 members/,
     );
     for (const bytes of [[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
@@ -190,6 +202,7 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
       expectDocumented(
         await raw(app.baseUrl, 'POST', '/api/boards', json(), body),
         400,
+        'invalid_utf8',
         'The request body is not valid UTF-8.',
       );
     }
@@ -213,6 +226,7 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
       expectDocumented(
         await raw(app.baseUrl, 'POST', '/api/boards', json(), body),
         400,
+        'json_unpaired_surrogate',
         /unpaired UTF-16 surrogate/,
       );
     }
@@ -225,6 +239,7 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
         '{"title":"big","settings":{"n":1e400}}',
       ),
       400,
+      'json_number_too_large',
       'The request body has a number too large to represent.',
     );
     expect(await boardCount()).toBe(before);
@@ -250,17 +265,20 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
       expectDocumented(
         await raw(app.baseUrl, 'POST', '/api/boards', json(), body),
         400,
+        'json_forbidden_key',
         /__proto__/,
       );
     }
     expectDocumented(
       await raw(app.baseUrl, 'POST', '/api/boards', json(), '{"title":'),
       400,
+      'malformed_json',
       'The request body is not valid JSON.',
     );
     expectDocumented(
       await raw(app.baseUrl, 'POST', '/api/boards', json(), ''),
       400,
+      'empty_json_body',
       'The request body is empty but declared as JSON.',
     );
   });
@@ -275,6 +293,7 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
       expectDocumented(
         await raw(app.baseUrl, 'POST', '/api/boards', { ...auth, 'content-type': type }, body),
         415,
+        'unsupported_media_type',
         'The request content type is not supported; send application/json.',
       );
     }
@@ -300,6 +319,7 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
         expectDocumented(
           await raw(app.baseUrl, 'GET', `${path}?cursor=${cursor}`, auth),
           400,
+          'invalid_cursor',
           'The cursor is not valid; use next_cursor from a previous page.',
         );
       }
@@ -310,16 +330,19 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
     expectDocumented(
       await raw(app.baseUrl, 'GET', '/api/boards/%E0%A4%A', auth),
       400,
+      'malformed_url',
       /not a valid URL/,
     );
     expectDocumented(
       await raw(app.baseUrl, 'GET', `/api/boards/${'a'.repeat(200)}`, auth),
       414,
+      'path_parameter_too_long',
       /path parameter is longer/,
     );
     expectDocumented(
       await raw(app.baseUrl, 'GET', `/api/boards?q=${'a'.repeat(70_000)}`, auth),
       431,
+      'headers_too_large',
       /headers \(with the request line\) are larger/,
     );
     const garbage = await rawSocket(app.baseUrl, 'NOT HTTP AT ALL\r\n\r\n');
@@ -328,6 +351,7 @@ describe('request robustness: client mistakes are 4xx, decided before anything i
     const id = /x-request-id: (\S+)/i.exec(head)?.[1];
     expect(JSON.parse(body)).toEqual({
       error: 'Bad Request',
+      code: 'malformed_request',
       detail: 'The request is not valid HTTP.',
       status: 400,
       request_id: id,

@@ -217,7 +217,13 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
       expect((await create({ name: 'First', slug })).status).toBe(201);
       const count = await tenantCount();
       const again = await create({ name: 'Second', slug });
-      expectError(again, 409, 'Conflict', `A tenant with slug "${slug}" already exists.`);
+      expectError(
+        again,
+        409,
+        'Conflict',
+        'tenant_slug_taken',
+        `A tenant with slug "${slug}" already exists.`,
+      );
       expect(await tenantCount()).toBe(count);
     });
 
@@ -228,7 +234,13 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
       );
       expect(replies.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
       for (const reply of replies.filter((r) => r.status === 409)) {
-        expectError(reply, 409, 'Conflict', `A tenant with slug "${slug}" already exists.`);
+        expectError(
+          reply,
+          409,
+          'Conflict',
+          'tenant_slug_taken',
+          `A tenant with slug "${slug}" already exists.`,
+        );
       }
     });
 
@@ -248,7 +260,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
       ['a status field', { name: 'x', status: 'suspended' }],
     ])('400 for %s', async (_, body) => {
       const count = await tenantCount();
-      expectError(await create(body), 400, 'Bad Request');
+      expectError(await create(body), 400, 'Bad Request', 'validation_failed');
       expect(await tenantCount()).toBe(count);
     });
 
@@ -264,19 +276,31 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
     });
 
     it('a name that yields no slug, without a slug, is 400', async () => {
-      expectError(await create({ name: '!!!' }), 400, 'Bad Request', /organization_slug|slug/);
+      expectError(
+        await create({ name: '!!!' }),
+        400,
+        'Bad Request',
+        'slug_required',
+        /organization_slug|slug/,
+      );
     });
 
     it('401 without a token, 403 for an authenticated caller who is not a platform admin', async () => {
       const body = { name: 'Nope', slug: uniqueMarker('nope') };
       const anonymous = await call(multi, 'POST', '/api/setup/tenant', { body });
-      expectError(anonymous, 401, 'Unauthorized');
+      expectError(anonymous, 401, 'Unauthorized', 'missing_token');
       expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
       const member = await call(multi, 'POST', '/api/setup/tenant', {
         token: hs256Token({ sub: uniqueMarker('user'), email: 'u@example.com' }),
         body,
       });
-      expectError(member, 403, 'Forbidden', 'This operation is reserved to platform admins.');
+      expectError(
+        member,
+        403,
+        'Forbidden',
+        'platform_admin_required',
+        'This operation is reserved to platform admins.',
+      );
       expect(await db.owner.query('SELECT 1 FROM tenants WHERE slug = $1', [body.slug])).toEqual(
         [],
       );
@@ -368,15 +392,22 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await call(multi, 'GET', `/api/setup/tenants?${query}`, { token: admin }),
         400,
         'Bad Request',
+        'validation_failed',
       );
     });
 
     it('GET /api/setup/tenants is 401 without a token and 403 for a non-admin', async () => {
-      expectError(await call(multi, 'GET', '/api/setup/tenants'), 401, 'Unauthorized');
+      expectError(
+        await call(multi, 'GET', '/api/setup/tenants'),
+        401,
+        'Unauthorized',
+        'missing_token',
+      );
       expectError(
         await call(multi, 'GET', '/api/setup/tenants', { token: TOKENS.noTenant }),
         403,
         'Forbidden',
+        'platform_admin_required',
       );
     });
 
@@ -394,12 +425,14 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await call(multi, 'GET', `/api/setup/tenant/${UNKNOWN_ID}`, { token: admin }),
         404,
         'Not Found',
+        'tenant_not_found',
         'Tenant not found.',
       );
       expectError(
         await call(multi, 'GET', '/api/setup/tenant/not-a-uuid', { token: admin }),
         400,
         'Bad Request',
+        'invalid_uuid',
         'Path parameter tenant_id must be a UUID.',
       );
       expectError(
@@ -408,6 +441,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         }),
         403,
         'Forbidden',
+        'platform_admin_required',
       );
     });
 
@@ -465,6 +499,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await call(multi, 'PUT', `/api/setup/tenant/${created.body.id}`, { token: admin, body }),
         400,
         'Bad Request',
+        'validation_failed',
       );
       const after = await call(multi, 'GET', `/api/setup/tenant/${created.body.id}`, {
         token: admin,
@@ -478,12 +513,14 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await call(multi, 'PUT', `/api/setup/tenant/${UNKNOWN_ID}`, { token: admin, body }),
         404,
         'Not Found',
+        'tenant_not_found',
         'Tenant not found.',
       );
       expectError(
         await call(multi, 'PUT', '/api/setup/tenant/123', { token: admin, body }),
         400,
         'Bad Request',
+        'invalid_uuid',
         'Path parameter tenant_id must be a UUID.',
       );
       expectError(
@@ -493,6 +530,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         }),
         403,
         'Forbidden',
+        'platform_admin_required',
       );
     });
 
@@ -514,18 +552,21 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await call(multi, 'GET', `/api/setup/tenant/${created.body.id}`, { token: admin }),
         404,
         'Not Found',
+        'tenant_not_found',
         'Tenant not found.',
       );
       expectError(
         await call(multi, 'DELETE', `/api/setup/tenant/${created.body.id}`, { token: admin }),
         404,
         'Not Found',
+        'tenant_not_found',
         'Tenant not found.',
       );
       expectError(
         await call(multi, 'DELETE', '/api/setup/tenant/zzz', { token: admin }),
         400,
         'Bad Request',
+        'invalid_uuid',
         'Path parameter tenant_id must be a UUID.',
       );
       expectError(
@@ -534,11 +575,13 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         }),
         403,
         'Forbidden',
+        'platform_admin_required',
       );
       expectError(
         await call(multi, 'DELETE', `/api/setup/tenant/${UNKNOWN_ID}`),
         401,
         'Unauthorized',
+        'missing_token',
       );
     });
 
@@ -555,6 +598,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await call(multi, 'GET', '/api/auth/me', { token }),
         403,
         'Forbidden',
+        'not_a_member',
         `You are not a member of an organization "${created.body.slug}"; ask one of its admins for an invitation.`,
       );
     });
@@ -570,18 +614,21 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await act(tenant.id, 'approve'),
         409,
         'Conflict',
+        'invalid_tenant_transition',
         'A tenant that is active cannot be approved.',
       );
       expectError(
         await act(tenant.id, 'reject'),
         409,
         'Conflict',
+        'invalid_tenant_transition',
         'A tenant that is active cannot be rejected.',
       );
       expectError(
         await act(tenant.id, 'activate'),
         409,
         'Conflict',
+        'invalid_tenant_transition',
         'A tenant that is active cannot be activated.',
       );
 
@@ -592,10 +639,11 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await act(tenant.id, 'suspend'),
         409,
         'Conflict',
+        'invalid_tenant_transition',
         'A tenant that is suspended cannot be suspended.',
       );
-      expectError(await act(tenant.id, 'approve'), 409, 'Conflict');
-      expectError(await act(tenant.id, 'reject'), 409, 'Conflict');
+      expectError(await act(tenant.id, 'approve'), 409, 'Conflict', 'invalid_tenant_transition');
+      expectError(await act(tenant.id, 'reject'), 409, 'Conflict', 'invalid_tenant_transition');
 
       const activated = await act(tenant.id, 'activate');
       expect(activated.status).toBe(200);
@@ -612,13 +660,19 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
       const token = hs256Token({ sub: uniqueMarker('waiting'), tenant: slug });
 
       const refused = await call(multi, 'GET', '/api/auth/me', { token });
-      expectError(refused, 403, 'Forbidden', `Tenant "${slug}" is pending approval.`);
+      expectError(
+        refused,
+        403,
+        'Forbidden',
+        'tenant_not_active',
+        `Tenant "${slug}" is pending approval.`,
+      );
       const boards = await call(multi, 'GET', '/api/boards', { token });
       expect(boards.status).toBe(403);
       expect(await countIn(id, 'users')).toBe(0);
 
-      expectError(await act(id, 'suspend'), 409, 'Conflict');
-      expectError(await act(id, 'activate'), 409, 'Conflict');
+      expectError(await act(id, 'suspend'), 409, 'Conflict', 'invalid_tenant_transition');
+      expectError(await act(id, 'activate'), 409, 'Conflict', 'invalid_tenant_transition');
       const approved = await act(id, 'approve');
       expect(approved.status).toBe(200);
       expect(approved.body).toMatchObject({ id, slug, status: 'active' });
@@ -632,7 +686,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
       expect(allowed.status).toBe(200);
       expect(allowed.body.tenant).toMatchObject({ slug, status: 'active' });
       expect((await call(multi, 'GET', '/api/boards', { token })).status).toBe(200);
-      expectError(await act(id, 'approve'), 409, 'Conflict');
+      expectError(await act(id, 'approve'), 409, 'Conflict', 'invalid_tenant_transition');
     });
 
     it('reject keeps a pending tenant out; a rejected tenant can be activated, not approved', async () => {
@@ -647,16 +701,18 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await call(multi, 'GET', '/api/auth/me', { token }),
         403,
         'Forbidden',
+        'tenant_not_active',
         `Tenant "${slug}" is rejected.`,
       );
       expectError(
         await act(id, 'approve'),
         409,
         'Conflict',
+        'invalid_tenant_transition',
         'A tenant that is rejected cannot be approved.',
       );
-      expectError(await act(id, 'reject'), 409, 'Conflict');
-      expectError(await act(id, 'suspend'), 409, 'Conflict');
+      expectError(await act(id, 'reject'), 409, 'Conflict', 'invalid_tenant_transition');
+      expectError(await act(id, 'suspend'), 409, 'Conflict', 'invalid_tenant_transition');
 
       expect((await act(id, 'activate')).body.status).toBe('active');
       expect((await call(multi, 'GET', '/api/auth/me', { token })).status).toBe(200);
@@ -674,6 +730,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         await call(multi, 'GET', '/api/auth/me', { token }),
         403,
         'Forbidden',
+        'tenant_not_active',
         `Tenant "${tenant.slug}" is suspended.`,
       );
       expect((await call(multi, 'GET', '/api/boards', { token })).status).toBe(403);
@@ -684,18 +741,31 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
     it.each(['approve', 'reject', 'suspend', 'activate'])(
       'POST …/%s: 404 unknown, 400 malformed, 403 non-admin, 401 anonymous',
       async (action) => {
-        expectError(await act(UNKNOWN_ID, action), 404, 'Not Found', 'Tenant not found.');
+        expectError(
+          await act(UNKNOWN_ID, action),
+          404,
+          'Not Found',
+          'tenant_not_found',
+          'Tenant not found.',
+        );
         expectError(
           await act('not-a-uuid', action),
           400,
           'Bad Request',
+          'invalid_uuid',
           'Path parameter tenant_id must be a UUID.',
         );
-        expectError(await act(defaultTenantId, action, TOKENS.noTenant), 403, 'Forbidden');
+        expectError(
+          await act(defaultTenantId, action, TOKENS.noTenant),
+          403,
+          'Forbidden',
+          'platform_admin_required',
+        );
         expectError(
           await call(multi, 'POST', `/api/setup/tenant/${defaultTenantId}/${action}`),
           401,
           'Unauthorized',
+          'missing_token',
         );
       },
     );
@@ -710,6 +780,7 @@ describeWithPostgres('setup API (/api/setup/*)', () => {
         refused,
         400,
         'Bad Request',
+        'default_tenant_protected',
         'The default tenant cannot be deleted in single-tenant mode; switch to multi-tenant mode first.',
       );
       expect(

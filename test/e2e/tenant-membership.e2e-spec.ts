@@ -138,7 +138,7 @@ function expectStatus<T>(reply: Reply<T>, status: number): T {
 }
 
 function expectNotMember(reply: Reply<unknown>, slug: string): void {
-  expectError(reply, 403, 'Forbidden', notAMember(slug));
+  expectError(reply, 403, 'Forbidden', 'not_a_member', notAMember(slug));
 }
 
 describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*)', () => {
@@ -313,6 +313,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
         again,
         409,
         'Conflict',
+        'invitation_pending',
         'An invitation for ada@partner.example is already pending; revoke it to send a new one.',
       );
 
@@ -426,14 +427,14 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       ]);
 
       const twice = await as(org.admin, 'DELETE', `/api/tenant/invitations/${invitation.id}`);
-      expectError(twice, 404, 'Not Found', NO_INVITATION);
+      expectError(twice, 404, 'Not Found', 'invitation_not_found', NO_INVITATION);
       const unknown = await as(org.admin, 'DELETE', `/api/tenant/invitations/${UNKNOWN_ID}`);
-      expectError(unknown, 404, 'Not Found', NO_INVITATION);
+      expectError(unknown, 404, 'Not Found', 'invitation_not_found', NO_INVITATION);
       // Another tenant's open invitation is not this tenant's to revoke.
       const other = await organization('revoked-other');
       const theirs = await invite(other.admin, { email: 'theirs@partner.example' });
       const foreign = await as(org.admin, 'DELETE', `/api/tenant/invitations/${theirs.id}`);
-      expectError(foreign, 404, 'Not Found', NO_INVITATION);
+      expectError(foreign, 404, 'Not Found', 'invitation_not_found', NO_INVITATION);
       expect((await invitations(other.admin, 'pending')).map((i) => i.id)).toEqual([theirs.id]);
     });
   });
@@ -498,12 +499,13 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
     expect(invited).toEqual({ items: [], next_cursor: null });
 
     const badCursor = await as(org.admin, 'GET', '/api/tenant/members?cursor=not-a-cursor');
-    expectError(badCursor, 400, 'Bad Request', BAD_CURSOR);
+    expectError(badCursor, 400, 'Bad Request', 'invalid_cursor', BAD_CURSOR);
     const forged = Buffer.from(JSON.stringify(['yesterday', 'x'])).toString('base64url');
     expectError(
       await as(org.admin, 'GET', `/api/tenant/members?cursor=${forged}`),
       400,
       'Bad Request',
+      'invalid_cursor',
       BAD_CURSOR,
     );
 
@@ -525,7 +527,13 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       const reply = await as(member, method, path, body);
       expect([method, path, reply.status]).toEqual([method, path, 403]);
     }
-    expectError(await as(member, 'GET', '/api/tenant/members'), 403, 'Forbidden', NOT_ADMIN);
+    expectError(
+      await as(member, 'GET', '/api/tenant/members'),
+      403,
+      'Forbidden',
+      'tenant_admin_required',
+      NOT_ADMIN,
+    );
     // Nothing changed.
     expect(await membershipRow(org.id, members[2].id)).toEqual({
       tenant_role: 'member',
@@ -539,7 +547,13 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
   it('promotes and demotes members at once; the last admin cannot be demoted; unknown ids are 404', async () => {
     const org = await organization('roles');
     const member = await claimMember(org, 'roles-member');
-    expectError(await as(member, 'GET', '/api/tenant/members'), 403, 'Forbidden', NOT_ADMIN);
+    expectError(
+      await as(member, 'GET', '/api/tenant/members'),
+      403,
+      'Forbidden',
+      'tenant_admin_required',
+      NOT_ADMIN,
+    );
 
     const promoted = await as<MemberBody>(org.admin, 'PATCH', `/api/tenant/members/${member.id}`, {
       role: 'admin',
@@ -563,13 +577,19 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
     );
 
     await promote(org.admin, member, 'member');
-    expectError(await as(member, 'GET', '/api/tenant/members'), 403, 'Forbidden', NOT_ADMIN);
+    expectError(
+      await as(member, 'GET', '/api/tenant/members'),
+      403,
+      'Forbidden',
+      'tenant_admin_required',
+      NOT_ADMIN,
+    );
 
     // The only admin demoting themselves.
     const self = await as(org.admin, 'PATCH', `/api/tenant/members/${org.admin.id}`, {
       role: 'member',
     });
-    expectError(self, 409, 'Conflict', LAST_ADMIN);
+    expectError(self, 409, 'Conflict', 'last_admin', LAST_ADMIN);
     expect(await activeAdmins(org.id)).toEqual([org.admin.id]);
     // Setting the role someone already has changes nothing.
     await promote(org.admin, org.admin, 'admin');
@@ -577,7 +597,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
     const other = await organization('roles-other');
     for (const id of [UNKNOWN_ID, other.admin.id]) {
       const reply = await as(org.admin, 'PATCH', `/api/tenant/members/${id}`, { role: 'member' });
-      expectError(reply, 404, 'Not Found', NO_MEMBER);
+      expectError(reply, 404, 'Not Found', 'tenant_member_not_found', NO_MEMBER);
     }
     expect(await membershipRow(other.id, other.admin.id)).toEqual({
       tenant_role: 'admin',
@@ -644,12 +664,14 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       await as(org.admin, 'DELETE', `/api/tenant/members/${member.id}`),
       404,
       'Not Found',
+      'tenant_member_not_found',
       NO_MEMBER,
     );
     expectError(
       await as(org.admin, 'DELETE', `/api/tenant/members/${UNKNOWN_ID}`),
       404,
       'Not Found',
+      'tenant_member_not_found',
       NO_MEMBER,
     );
 
@@ -688,11 +710,18 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
     expect(await activeAdmins(org.id)).toEqual([second.id]);
 
     // The last admin.
-    expectError(await as(second, 'POST', '/api/tenant/leave'), 409, 'Conflict', LAST_ADMIN);
+    expectError(
+      await as(second, 'POST', '/api/tenant/leave'),
+      409,
+      'Conflict',
+      'last_admin',
+      LAST_ADMIN,
+    );
     expectError(
       await as(second, 'DELETE', `/api/tenant/members/${second.id}`),
       409,
       'Conflict',
+      'last_admin',
       LAST_ADMIN,
     );
     await admitted(second, org.slug, { role: 'admin', source: 'claim' });
@@ -786,6 +815,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       await as(org.admin, 'POST', '/api/tenant/domains', { domain: acme }),
       409,
       'Conflict',
+      'domain_already_added',
       `${acme} is already one of this organization's domains.`,
     );
 
@@ -809,6 +839,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       await as(org.admin, 'POST', '/api/tenant/domains', { domain: other }),
       403,
       'Forbidden',
+      'domain_not_proven',
       `You may add ${other} only while your own verified e-mail address is at ${other}; otherwise ask the platform admin.`,
     );
     const sameAdmin = (claims: Claims): Member => ({
@@ -820,6 +851,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       await as(unverified, 'POST', '/api/tenant/domains', { domain: other }),
       403,
       'Forbidden',
+      'domain_not_proven',
       `You may add ${other} only while your own verified e-mail address is at ${other}; otherwise ask the platform admin.`,
     );
     // …never a public mail provider's, even with an address there…
@@ -828,6 +860,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       await as(gmail, 'POST', '/api/tenant/domains', { domain: 'gmail.com' }),
       403,
       'Forbidden',
+      'public_mail_domain',
       'gmail.com is a public mail provider: anyone can have an address there. Only the platform admin may add it.',
     );
     // …and never one another tenant holds.
@@ -845,6 +878,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       await as(claimant, 'POST', '/api/tenant/domains', { domain: shared }),
       409,
       'Conflict',
+      'domain_taken',
       `${shared} is held by another organization.`,
     );
     // A verified address at the rival's domain does not open this tenant.
@@ -881,6 +915,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       await as(org.admin, 'DELETE', `/api/tenant/domains/${acme}`),
       404,
       'Not Found',
+      'domain_not_found',
       "This domain is not one of this organization's domains.",
     );
     const remaining = expectStatus(
@@ -915,7 +950,13 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       { role: 'member', source: 'domain' },
     );
     expect(await activeAdmins(tenant.id)).toEqual([]);
-    expectError(await as(first, 'GET', '/api/tenant/members'), 403, 'Forbidden', NOT_ADMIN);
+    expectError(
+      await as(first, 'GET', '/api/tenant/members'),
+      403,
+      'Forbidden',
+      'tenant_admin_required',
+      NOT_ADMIN,
+    );
 
     const listed = expectStatus(await asPlatform<MemberPage>('GET', '/members'), 200);
     expect(listed.items.map((m) => [m.user_id, m.tenant_role, m.membership_source])).toEqual([
@@ -938,11 +979,18 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       tenant_role: 'member',
       membership_source: 'removed',
     });
-    expectError(await asPlatform('DELETE', `/members/${UNKNOWN_ID}`), 404, 'Not Found', NO_MEMBER);
+    expectError(
+      await asPlatform('DELETE', `/members/${UNKNOWN_ID}`),
+      404,
+      'Not Found',
+      'tenant_member_not_found',
+      NO_MEMBER,
+    );
     expectError(
       await asPlatform('PATCH', `/members/${first.id}`, { role: 'member' }),
       409,
       'Conflict',
+      'last_admin',
       LAST_ADMIN,
     );
 
@@ -956,7 +1004,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
     ];
     for (const [method, path, body] of refused) {
       const reply = await call(server, method, `${base}${path}`, { token: first.token, body });
-      expectError(reply, 403, 'Forbidden', NOT_PLATFORM_ADMIN);
+      expectError(reply, 403, 'Forbidden', 'platform_admin_required', NOT_PLATFORM_ADMIN);
     }
     expect(await activeAdmins(tenant.id)).toEqual([first.id]);
 
@@ -968,7 +1016,7 @@ describeWithPostgres('tenant membership (/api/tenant/*, /api/setup/tenant/{id}/*
       ['GET', '/domains'],
     ] as [string, string, unknown?][]) {
       const reply = await call(server, method, `${unknown}${path}`, { token: platformAdmin, body });
-      expectError(reply, 404, 'Not Found', 'Tenant not found.');
+      expectError(reply, 404, 'Not Found', 'tenant_not_found', 'Tenant not found.');
     }
   });
 

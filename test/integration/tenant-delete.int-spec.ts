@@ -147,6 +147,7 @@ describeWithPostgres('tenant deletion through the setup API', () => {
       const body = (await failed.json()) as Record<string, unknown>;
       expect(body).toEqual({
         error: 'Internal Server Error',
+        code: 'internal_error',
         detail: expect.any(String),
         status: 500,
         request_id: failed.headers.get('x-request-id'),

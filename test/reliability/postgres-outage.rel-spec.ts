@@ -143,6 +143,7 @@ describe('reliability: PostgreSQL stopped for 15 s under a write load', () => {
     for (const attempt of unavailable.slice(0, 20)) {
       expect(JSON.parse(attempt.body)).toMatchObject({
         error: 'Service Unavailable',
+        code: 'database_unavailable',
         status: 503,
         detail: 'The service is temporarily unavailable. Try again shortly.',
       });

@@ -5,13 +5,22 @@
  * with `tsc` (strict) and runs it against the server. Prints one JSON summary on stdout.
  *
  * Environment: BOARDS_SDK_BASE_URL, BOARDS_SDK_TOKEN (a board owner), BOARDS_SDK_MEMBER_ID (a
- * user of the same tenant to add as a member), BOARDS_SDK_KEY (an Idempotency-Key).
+ * user of the same tenant to add as a member), BOARDS_SDK_KEY (an Idempotency-Key),
+ * BOARDS_SDK_ADMIN_TOKEN (a platform admin) and BOARDS_SDK_TENANT_SLUG (the owner's tenant).
  */
 import createClient from 'openapi-fetch';
 import type { components, paths } from './openapi-schema.js';
 
 type Board = components['schemas']['BoardResponse'];
 type ApiError = components['schemas']['ApiErrorResponse'];
+/**
+ * The 409 bodies of two routes, as the document types them: `code` is the enum of the codes each
+ * route lists for 409, so a `case` naming a code the document no longer lists does not compile.
+ */
+type SlugConflict =
+  paths['/api/setup/tenant']['post']['responses'][409]['content']['application/json'];
+type MemberConflict =
+  paths['/api/boards/{board_id}/members']['post']['responses'][409]['content']['application/json'];
 
 function env(name: string): string {
   const value = process.env[name];
@@ -24,9 +33,25 @@ function must<T>(step: string, data: T | undefined, error: ApiError | undefined)
   return data;
 }
 
+/** What a client does about a conflict: decided by its code, never by parsing the detail. */
+function resolveConflict(error: SlugConflict | MemberConflict): string {
+  switch (error.code) {
+    case 'tenant_slug_taken':
+      return 'choose another slug';
+    case 'already_a_member':
+      return 'nothing to do';
+    default:
+      return `unexpected ${error.code}`;
+  }
+}
+
 const client = createClient<paths>({
   baseUrl: env('BOARDS_SDK_BASE_URL'),
   headers: { authorization: `Bearer ${env('BOARDS_SDK_TOKEN')}` },
+});
+const platformAdmin = createClient<paths>({
+  baseUrl: env('BOARDS_SDK_BASE_URL'),
+  headers: { authorization: `Bearer ${env('BOARDS_SDK_ADMIN_TOKEN')}` },
 });
 const memberId = env('BOARDS_SDK_MEMBER_ID');
 const key = env('BOARDS_SDK_KEY');
@@ -68,6 +93,24 @@ const added = await client.POST('/api/boards/{board_id}/members', {
   body: { user_id: memberId, role: 'editor' },
 });
 const member = must('add member', added.data, added.error);
+
+// Two different 409s, told apart by their code: the member added again, and a new tenant whose
+// slug is taken (the owner's own tenant).
+const addedTwice = await client.POST('/api/boards/{board_id}/members', {
+  params: { path: { board_id: board.id } },
+  body: { user_id: memberId, role: 'viewer' },
+});
+const slugTaken = await platformAdmin.POST('/api/setup/tenant', {
+  body: { name: 'Taken slug', slug: env('BOARDS_SDK_TENANT_SLUG') },
+});
+const conflicts = [
+  { route: 'add member', status: addedTwice.response.status, error: addedTwice.error },
+  { route: 'create tenant', status: slugTaken.response.status, error: slugTaken.error },
+].map(({ route, status, error }) => {
+  if (status !== 409 || !error) return { route, status, error };
+  const conflict = error as SlugConflict | MemberConflict;
+  return { route, status, code: conflict.code, action: resolveConflict(conflict) };
+});
 const members = await client.GET('/api/boards/{board_id}/members', {
   params: { path: { board_id: board.id } },
 });
@@ -167,6 +210,7 @@ process.stdout.write(
     },
     stale: { status: stale.response.status, error: stale.error },
     member: { status: added.response.status, member },
+    conflicts,
     members: members.data?.items.map((item) => item.user_id),
     generation: { status: generated.response.status, generation },
     boards: boards.data?.items.map((item) => item.id),

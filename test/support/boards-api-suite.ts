@@ -1,3 +1,4 @@
+import { ERROR_CATALOG, type ApiErrorCode } from 'src/core/errors/error-catalog';
 import { createTenant, uniqueMarker } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { apiClient, whoAmI, type Api, type ApiCall, type ApiResult } from 'test/sdk/api-client';
@@ -50,15 +51,21 @@ export const exceptRequestId = (result: ApiResult) => ({
   request_id: null,
 });
 
-/** The documented error body, with request_id equal to the X-Request-Id header. */
+/**
+ * The documented error body with its exact catalogued code, with request_id equal to the
+ * X-Request-Id header.
+ */
 export function expectErrorBody(
   response: ApiResult,
   status: number,
+  code: ApiErrorCode,
   detail?: string | RegExp,
 ): void {
+  expect({ code, status: ERROR_CATALOG[code].status }).toEqual({ code, status });
   expect(response.status).toBe(status);
   expect(response.body).toEqual({
     error: expect.any(String),
+    code,
     detail:
       detail === undefined
         ? expect.any(String)

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppOptions } from 'src/app.module';
 import type { BoardsConfig } from 'src/core/config/boards-config';
+import { ERROR_CATALOG, type ApiErrorCode } from 'src/core/errors/error-catalog';
 
 /** An application built by createApp and listening on 127.0.0.1 on a free port. */
 export interface RunningApp {
@@ -206,20 +207,24 @@ export function cliJson<T>(result: CliResult): T {
 }
 
 /**
- * The documented error body `{error, detail, status, request_id}` (plus `extra` fields), with the
- * request id of the response's X-Request-Id header.
+ * The documented error body `{error, code, detail, status, request_id}` (plus `extra` fields),
+ * with the request id of the response's X-Request-Id header. `code` must be the exact catalogued
+ * code (src/core/errors/error-catalog.ts), whose status is `status`.
  */
 export function expectError(
   reply: Pick<Reply<unknown>, 'status' | 'headers' | 'body'>,
   status: number,
   error: string,
+  code: ApiErrorCode,
   detail: string | RegExp = /./,
   extra: Record<string, unknown> = {},
 ): void {
+  expect({ code, status: ERROR_CATALOG[code].status }).toEqual({ code, status });
   expect({ status: reply.status, body: reply.body }).toEqual({
     status,
     body: {
       error,
+      code,
       detail: typeof detail === 'string' ? detail : expect.stringMatching(detail),
       status,
       request_id: reply.headers.get('x-request-id'),

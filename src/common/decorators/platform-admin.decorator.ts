@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import { ANY_ROUTE_ERRORS, ApiErrors, AUTHENTICATION_ERRORS } from 'src/common/api-error.response';
 import { NoTenant } from './no-tenant.decorator';
 
 export const PLATFORM_ADMIN_KEY = 'boards:platform-admin';
@@ -19,4 +19,9 @@ export const PlatformAdmin = (): MethodDecorator & ClassDecorator =>
  * 401 and 403 that follow from it; the route's own @ApiErrors lists the rest.
  */
 export const PlatformAdminRoute = (): MethodDecorator & ClassDecorator =>
-  applyDecorators(NoTenant(), PlatformAdmin(), ApiBearerAuth(), ApiErrors(401, 403));
+  applyDecorators(
+    NoTenant(),
+    PlatformAdmin(),
+    ApiBearerAuth(),
+    ApiErrors(...ANY_ROUTE_ERRORS, ...AUTHENTICATION_ERRORS, 'platform_admin_required'),
+  );

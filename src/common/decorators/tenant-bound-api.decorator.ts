@@ -1,13 +1,23 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import {
+  ANY_ROUTE_ERRORS,
+  ApiErrors,
+  AUTHENTICATION_ERRORS,
+  TENANT_ADMISSION_ERRORS,
+} from 'src/common/api-error.response';
 
 /**
  * Documents a controller whose routes act in the caller's tenant (the guards' default for routes
- * without @Public or @NoTenant): listed under `tag`, a bearer token needed, 401 without one.
+ * without @Public or @NoTenant): listed under `tag`, a bearer token needed, and the error codes of
+ * the global guards (authentication, tenant admission, rate limits) on each of its routes.
  */
 export function TenantBoundApi(tag: string): ClassDecorator {
-  return applyDecorators(ApiTags(tag), ApiBearerAuth(), ApiErrors(401));
+  return applyDecorators(
+    ApiTags(tag),
+    ApiBearerAuth(),
+    ApiErrors(...ANY_ROUTE_ERRORS, ...AUTHENTICATION_ERRORS, ...TENANT_ADMISSION_ERRORS),
+  );
 }
 
 /** Documents the optional X-Tenant header that selects the tenant when the token names none. */

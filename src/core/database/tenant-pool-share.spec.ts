@@ -64,7 +64,8 @@ describe('TenantPoolShare', () => {
     jest.advanceTimersByTime(1);
     const error = await outcome;
     expect(error).toBeInstanceOf(TenantBusyError);
-    expect((error as TenantBusyError).extra).toEqual({ code: 'tenant_busy' });
+    expect((error as TenantBusyError).apiCode).toBe('tenant_busy');
+    expect((error as TenantBusyError).extra).toEqual({});
     expect((error as TenantBusyError).headers).toEqual({ 'Retry-After': '1' });
     expect(share.rejected).toBe(1);
     // The timed-out waiter is not granted the place later.
@@ -104,7 +105,8 @@ describe('TenantTimeBudget', () => {
       return undefined;
     })();
     expect(error).toBeInstanceOf(SearchBudgetError);
-    expect((error as SearchBudgetError).extra).toEqual({ code: 'search_budget_exhausted' });
+    expect((error as SearchBudgetError).apiCode).toBe('search_budget_exhausted');
+    expect((error as SearchBudgetError).extra).toEqual({});
     expect((error as SearchBudgetError).headers).toEqual({ 'Retry-After': '2' });
     // Another tenant is untouched.
     expect(() => budget.start('b')()).not.toThrow();

@@ -5,12 +5,13 @@ import { ErrorCode } from 'src/core/errors/error-code';
 export const TENANT_BUSY_RETRY_AFTER_SECONDS = 1;
 
 /** The tenant holds its whole share of the pool and waited past the queue time: 429. */
-export class TenantBusyError extends DomainError {
+export class TenantBusyError extends DomainError<ErrorCode.RateLimited> {
   constructor() {
     super(
       ErrorCode.RateLimited,
+      'tenant_busy',
       "Your organization's requests are using all of its share of the database; retry shortly.",
-      { code: 'tenant_busy' },
+      {},
       { 'Retry-After': String(TENANT_BUSY_RETRY_AFTER_SECONDS) },
     );
   }
@@ -104,24 +105,26 @@ export class TenantPoolShare {
 }
 
 /** The tenant spent its search time for now: 429 until the budget refills. */
-export class SearchBudgetError extends DomainError {
+export class SearchBudgetError extends DomainError<ErrorCode.RateLimited> {
   constructor(retryAfterSeconds: number) {
     super(
       ErrorCode.RateLimited,
+      'search_budget_exhausted',
       `Your organization's searches have used their share of database time; retry in ${retryAfterSeconds} s.`,
-      { code: 'search_budget_exhausted' },
+      {},
       { 'Retry-After': String(retryAfterSeconds) },
     );
   }
 }
 
 /** The tenant's list pages have carried their share of bytes for now: 429 until it refills. */
-export class ListBudgetError extends DomainError {
+export class ListBudgetError extends DomainError<ErrorCode.RateLimited> {
   constructor(retryAfterSeconds: number) {
     super(
       ErrorCode.RateLimited,
+      'list_budget_exhausted',
       `Your organization's list pages have carried their share of data for now; retry in ${retryAfterSeconds} s.`,
-      { code: 'list_budget_exhausted' },
+      {},
       { 'Retry-After': String(retryAfterSeconds) },
     );
   }

@@ -1,4 +1,7 @@
-/** Every domain error carries one of these codes; the global filter maps them to HTTP. */
+/**
+ * The HTTP class of a domain error: which status and title the global filter answers with. The
+ * stable, snake_case code a client switches on is the error's `apiCode` (error-catalog.ts).
+ */
 export enum ErrorCode {
   ValidationFailed = 'VALIDATION_FAILED',
   BadRequest = 'BAD_REQUEST',
@@ -21,33 +24,27 @@ export interface ErrorMapping {
   readonly title: string;
 }
 
+/** Status and title of each class (literal types: the catalogue's codes are checked by them). */
+export const ERROR_CLASSES = {
+  [ErrorCode.ValidationFailed]: { status: 400, title: 'Validation Failed' },
+  [ErrorCode.BadRequest]: { status: 400, title: 'Bad Request' },
+  [ErrorCode.Unauthenticated]: { status: 401, title: 'Unauthorized' },
+  [ErrorCode.Forbidden]: { status: 403, title: 'Forbidden' },
+  [ErrorCode.NotFound]: { status: 404, title: 'Not Found' },
+  [ErrorCode.Conflict]: { status: 409, title: 'Conflict' },
+  [ErrorCode.PreconditionFailed]: { status: 412, title: 'Precondition Failed' },
+  [ErrorCode.PayloadTooLarge]: { status: 413, title: 'Payload Too Large' },
+  [ErrorCode.Unprocessable]: { status: 422, title: 'Unprocessable Entity' },
+  [ErrorCode.RateLimited]: { status: 429, title: 'Too Many Requests' },
+  [ErrorCode.ServiceUnavailable]: { status: 503, title: 'Service Unavailable' },
+  [ErrorCode.TenantContextMissing]: { status: 500, title: 'Internal Server Error' },
+  [ErrorCode.TenantIsolationViolation]: { status: 500, title: 'Internal Server Error' },
+  [ErrorCode.Internal]: { status: 500, title: 'Internal Server Error' },
+} as const satisfies Record<ErrorCode, ErrorMapping>;
+
+/** The HTTP status of a class, as a literal type. */
+export type StatusOf<K extends ErrorCode> = (typeof ERROR_CLASSES)[K]['status'];
+
 export function errorMapping(code: ErrorCode): ErrorMapping {
-  switch (code) {
-    case ErrorCode.ValidationFailed:
-      return { status: 400, title: 'Validation Failed' };
-    case ErrorCode.BadRequest:
-      return { status: 400, title: 'Bad Request' };
-    case ErrorCode.Unauthenticated:
-      return { status: 401, title: 'Unauthorized' };
-    case ErrorCode.Forbidden:
-      return { status: 403, title: 'Forbidden' };
-    case ErrorCode.NotFound:
-      return { status: 404, title: 'Not Found' };
-    case ErrorCode.Conflict:
-      return { status: 409, title: 'Conflict' };
-    case ErrorCode.PreconditionFailed:
-      return { status: 412, title: 'Precondition Failed' };
-    case ErrorCode.PayloadTooLarge:
-      return { status: 413, title: 'Payload Too Large' };
-    case ErrorCode.Unprocessable:
-      return { status: 422, title: 'Unprocessable Entity' };
-    case ErrorCode.RateLimited:
-      return { status: 429, title: 'Too Many Requests' };
-    case ErrorCode.ServiceUnavailable:
-      return { status: 503, title: 'Service Unavailable' };
-    case ErrorCode.TenantContextMissing:
-    case ErrorCode.TenantIsolationViolation:
-    case ErrorCode.Internal:
-      return { status: 500, title: 'Internal Server Error' };
-  }
+  return ERROR_CLASSES[code];
 }

@@ -34,6 +34,7 @@ describe('toErrorResponse', () => {
     it('keeps detail, documented extras and headers for a 4xx code', () => {
       const error = new DomainError(
         ErrorCode.Forbidden,
+        'not_a_member',
         'The token names tenant "acme" but the X-Tenant header names "globex".',
         { multi_tenant_mode: true, provided_tenant: 'globex' },
         { 'WWW-Authenticate': 'Bearer' },
@@ -41,6 +42,7 @@ describe('toErrorResponse', () => {
       expect(toErrorResponse(error, REQUEST_ID)).toEqual({
         body: {
           error: 'Forbidden',
+          code: 'not_a_member',
           detail: 'The token names tenant "acme" but the X-Tenant header names "globex".',
           status: 403,
           request_id: REQUEST_ID,
@@ -52,28 +54,65 @@ describe('toErrorResponse', () => {
     });
 
     it.each([
-      [ErrorCode.ValidationFailed, 400, 'Validation Failed'],
-      [ErrorCode.BadRequest, 400, 'Bad Request'],
-      [ErrorCode.Unauthenticated, 401, 'Unauthorized'],
-      [ErrorCode.NotFound, 404, 'Not Found'],
-      [ErrorCode.Conflict, 409, 'Conflict'],
-      [ErrorCode.PreconditionFailed, 412, 'Precondition Failed'],
-      [ErrorCode.PayloadTooLarge, 413, 'Payload Too Large'],
-      [ErrorCode.Unprocessable, 422, 'Unprocessable Entity'],
-      [ErrorCode.RateLimited, 429, 'Too Many Requests'],
-    ])('maps %s to %i %s with its detail', (code, status, title) => {
-      const { body } = toErrorResponse(new DomainError(code, 'what went wrong'), REQUEST_ID);
+      [
+        new DomainError(ErrorCode.ValidationFailed, 'validation_failed', 'x'),
+        400,
+        'Validation Failed',
+      ],
+      [new DomainError(ErrorCode.BadRequest, 'invalid_cursor', 'x'), 400, 'Bad Request'],
+      [new DomainError(ErrorCode.Unauthenticated, 'missing_token', 'x'), 401, 'Unauthorized'],
+      [new DomainError(ErrorCode.NotFound, 'board_not_found', 'x'), 404, 'Not Found'],
+      [new DomainError(ErrorCode.Conflict, 'tenant_slug_taken', 'x'), 409, 'Conflict'],
+      [
+        new DomainError(ErrorCode.PreconditionFailed, 'etag_mismatch', 'x'),
+        412,
+        'Precondition Failed',
+      ],
+      [
+        new DomainError(ErrorCode.PayloadTooLarge, 'payload_too_large', 'x'),
+        413,
+        'Payload Too Large',
+      ],
+      [
+        new DomainError(ErrorCode.Unprocessable, 'idempotency_key_reused', 'x'),
+        422,
+        'Unprocessable Entity',
+      ],
+      [new DomainError(ErrorCode.RateLimited, 'rate_limited', 'x'), 429, 'Too Many Requests'],
+    ])('maps %o to %i %s with its code and detail', (error, status, title) => {
+      const { body } = toErrorResponse(error, REQUEST_ID);
       expect(body).toEqual({
         error: title,
-        detail: 'what went wrong',
+        code: error.apiCode,
+        detail: 'x',
         status,
         request_id: REQUEST_ID,
       });
+      expect(Object.keys(body)).toEqual(['error', 'code', 'detail', 'status', 'request_id']);
+    });
+
+    it('keeps the key order error, code, detail, status, request_id, then the extras', () => {
+      const error = new DomainError(ErrorCode.BadRequest, 'tenant_required', 'x', {
+        multi_tenant_mode: true,
+        code: 'spoofed',
+        status: 999,
+      });
+      const { body } = toErrorResponse(error, REQUEST_ID);
+      expect(Object.keys(body)).toEqual([
+        'error',
+        'code',
+        'detail',
+        'status',
+        'request_id',
+        'multi_tenant_mode',
+      ]);
+      expect(body).toMatchObject({ code: 'tenant_required', status: 400 });
     });
 
     it('keeps a Retry-After header on 429', () => {
       const error = new DomainError(
         ErrorCode.RateLimited,
+        'rate_limited',
         'slow down',
         {},
         { 'Retry-After': '30' },
@@ -84,7 +123,7 @@ describe('toErrorResponse', () => {
     it.each([
       [
         'an internal error',
-        new DomainError(ErrorCode.Internal, 'pool exhausted on db-3 (10.0.0.7)'),
+        new DomainError(ErrorCode.Internal, 'internal_error', 'pool exhausted on db-3 (10.0.0.7)'),
       ],
       ['a missing tenant context', new TenantContextMissingError('tenantId')],
       ['an isolation violation', new TenantIsolationViolationError('cross_tenant_load', 'Board')],
@@ -92,6 +131,7 @@ describe('toErrorResponse', () => {
       const { body } = toErrorResponse(error, REQUEST_ID);
       expect(body).toEqual({
         error: 'Internal Server Error',
+        code: 'internal_error',
         detail: GENERIC_500,
         status: 500,
         request_id: REQUEST_ID,
@@ -99,7 +139,7 @@ describe('toErrorResponse', () => {
     });
 
     it('drops the extras of a 5xx domain error', () => {
-      const error = new DomainError(ErrorCode.Internal, 'secret detail', {
+      const error = new DomainError(ErrorCode.Internal, 'internal_error', 'secret detail', {
         connection: 'postgresql://boards:hunter2@db/boards',
       });
       const text = serialized(error);
@@ -110,10 +150,15 @@ describe('toErrorResponse', () => {
 
     it('gives 503 for ServiceUnavailable without its detail', () => {
       const { body } = toErrorResponse(
-        new DomainError(ErrorCode.ServiceUnavailable, 'redis at 10.0.0.9:6379 refused'),
+        new DomainError(
+          ErrorCode.ServiceUnavailable,
+          'service_unavailable',
+          'redis at 10.0.0.9:6379 refused',
+        ),
         REQUEST_ID,
       );
       expect(body.status).toBe(503);
+      expect(body.code).toBe('service_unavailable');
       expect(body.error).toBe('Service Unavailable');
       expect(body.detail).not.toContain('10.0.0.9');
     });
@@ -125,6 +170,7 @@ describe('toErrorResponse', () => {
       expect(toErrorResponse(error, REQUEST_ID)).toEqual({
         body: {
           error: 'Internal Server Error',
+          code: 'internal_error',
           detail: GENERIC_500,
           status: 500,
           request_id: REQUEST_ID,
@@ -146,6 +192,7 @@ describe('toErrorResponse', () => {
       const { body } = toErrorResponse(thrown, REQUEST_ID);
       expect(body).toEqual({
         error: 'Internal Server Error',
+        code: 'internal_error',
         detail: GENERIC_500,
         status: 500,
         request_id: REQUEST_ID,
@@ -166,6 +213,7 @@ describe('toErrorResponse', () => {
       const { body } = toErrorResponse(error, REQUEST_ID);
       expect(body).toEqual({
         error: 'Internal Server Error',
+        code: 'internal_error',
         detail: GENERIC_500,
         status: 500,
         request_id: REQUEST_ID,
@@ -185,6 +233,7 @@ describe('toErrorResponse', () => {
       ]);
       expect(toErrorResponse(error, REQUEST_ID).body).toEqual({
         error: 'Bad Request',
+        code: 'validation_failed',
         detail:
           'title must be shorter than or equal to 255 characters; property tenant_id should not exist',
         status: 400,
@@ -197,12 +246,14 @@ describe('toErrorResponse', () => {
         toErrorResponse(new NotFoundException('Cannot GET /api/nope'), REQUEST_ID).body,
       ).toEqual({
         error: 'Not Found',
+        code: 'route_not_found',
         detail: 'Cannot GET /api/nope',
         status: 404,
         request_id: REQUEST_ID,
       });
       expect(toErrorResponse(new ForbiddenException(), REQUEST_ID).body).toMatchObject({
         error: 'Forbidden',
+        code: 'forbidden',
         detail: 'Forbidden',
         status: 403,
       });
@@ -211,6 +262,7 @@ describe('toErrorResponse', () => {
     it('uses a string response as the detail and a neutral title for an unlisted status', () => {
       expect(toErrorResponse(new HttpException('I am a teapot', 418), REQUEST_ID).body).toEqual({
         error: 'Error',
+        code: 'bad_request',
         detail: 'I am a teapot',
         status: 418,
         request_id: REQUEST_ID,
@@ -223,6 +275,7 @@ describe('toErrorResponse', () => {
           .body,
       ).toEqual({
         error: 'Internal Server Error',
+        code: 'internal_error',
         detail: GENERIC_500,
         status: 500,
         request_id: REQUEST_ID,
@@ -233,6 +286,7 @@ describe('toErrorResponse', () => {
       ).body;
       expect(unavailable).toEqual({
         error: 'Service Unavailable',
+        code: 'service_unavailable',
         detail: 'The service is temporarily unavailable. Try again shortly.',
         status: 503,
         request_id: REQUEST_ID,
@@ -253,6 +307,7 @@ describe('toErrorResponse', () => {
       expect(toErrorResponse(error, REQUEST_ID)).toEqual({
         body: {
           error: 'Payload Too Large',
+          code: 'payload_too_large',
           detail: 'The request body is larger than the server accepts.',
           status: 413,
           request_id: REQUEST_ID,
@@ -269,6 +324,7 @@ describe('toErrorResponse', () => {
       );
       expect(toErrorResponse(error, REQUEST_ID).body).toEqual({
         error: 'Bad Request',
+        code: 'malformed_json',
         detail: 'The request body is not valid JSON.',
         status: 400,
         request_id: REQUEST_ID,
@@ -277,29 +333,39 @@ describe('toErrorResponse', () => {
         statusCode: 400,
       });
       const body = toErrorResponse(syntax, REQUEST_ID).body;
-      expect(body).toMatchObject({ status: 400, detail: 'The request body is not valid JSON.' });
+      expect(body).toMatchObject({
+        status: 400,
+        code: 'malformed_json',
+        detail: 'The request body is not valid JSON.',
+      });
       expect(JSON.stringify(body)).not.toContain('position 12');
     });
 
     it.each([
-      [400, 'FST_ERR_CTP_EMPTY_JSON_BODY', 'The request body is empty but declared as JSON.'],
+      [
+        400,
+        'FST_ERR_CTP_EMPTY_JSON_BODY',
+        'empty_json_body',
+        'The request body is empty but declared as JSON.',
+      ],
       [
         415,
         'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+        'unsupported_media_type',
         'The request content type is not supported; send application/json.',
       ],
-      [400, 'FST_ERR_SOMETHING_ELSE', 'The request could not be processed.'],
-    ])('maps %i %s to a fixed sentence', (statusCode, code, detail) => {
-      const error = fastifyError(statusCode, code, `internal text for ${code}`);
+      [400, 'FST_ERR_SOMETHING_ELSE', 'bad_request', 'The request could not be processed.'],
+    ])('maps %i %s to code %s and a fixed sentence', (statusCode, fastifyCode, code, detail) => {
+      const error = fastifyError(statusCode, fastifyCode, `internal text for ${fastifyCode}`);
       const { body } = toErrorResponse(error, REQUEST_ID);
-      expect(body).toMatchObject({ status: statusCode, detail });
+      expect(body).toMatchObject({ status: statusCode, code, detail });
       expect(JSON.stringify(body)).not.toContain('internal text');
     });
 
     it('does not trust a 5xx statusCode on an unknown error', () => {
       const error = fastifyError(502, 'UPSTREAM', 'upstream 10.0.0.1 exploded');
       const { body } = toErrorResponse(error, REQUEST_ID);
-      expect(body).toMatchObject({ status: 500, detail: GENERIC_500 });
+      expect(body).toMatchObject({ status: 500, code: 'internal_error', detail: GENERIC_500 });
     });
   });
 
@@ -312,17 +378,32 @@ describe('toErrorResponse', () => {
       );
 
     it.each([
-      ['23502', 400, 'null value in column "title" violates not-null constraint'],
-      ['23514', 400, 'new row violates check constraint "tenants_name_check"'],
-      ['22021', 400, 'invalid byte sequence for encoding "UTF8": 0x00'],
-      ['22P05', 400, 'unsupported Unicode escape sequence'],
-      ['23503', 409, 'insert or update violates foreign key constraint "generations_board_fkey"'],
-      ['23505', 409, 'duplicate key value violates unique constraint "tenants_slug_key"'],
+      ['23502', 400, 'required_field_missing', 'null value in column "title" violates not-null'],
+      [
+        '23514',
+        400,
+        'invalid_field_value',
+        'new row violates check constraint "tenants_name_check"',
+      ],
+      ['22021', 400, 'nul_character', 'invalid byte sequence for encoding "UTF8": 0x00'],
+      ['22P05', 400, 'nul_character', 'unsupported Unicode escape sequence'],
+      ['22P02', 400, 'invalid_field_format', 'invalid input syntax for type uuid: "x"'],
+      ['22001', 400, 'field_too_long', 'value too long for type character varying(255)'],
+      [
+        '23503',
+        409,
+        'referenced_object_gone',
+        'violates foreign key constraint "generations_fkey"',
+      ],
+      ['23505', 409, 'write_conflict', 'duplicate key value violates unique constraint "slug_key"'],
     ])(
-      'SQLSTATE %s becomes %i with our sentence, no SQL, parameters or driver text',
-      (code, status, message) => {
+      'SQLSTATE %s becomes %i %s with our sentence, no SQL, parameters or driver text',
+      (code, status, apiCode, message) => {
         const body = serialized(refusal(code, message));
-        expect(toErrorResponse(refusal(code, message), REQUEST_ID).body.status).toBe(status);
+        expect(toErrorResponse(refusal(code, message), REQUEST_ID).body).toMatchObject({
+          status,
+          code: apiCode,
+        });
         for (const secret of ['UPDATE', 'secret-param', message, code])
           expect(body).not.toContain(secret);
       },
@@ -333,7 +414,7 @@ describe('toErrorResponse', () => {
         refusal('57014', 'canceling statement due to statement timeout'),
         REQUEST_ID,
       );
-      expect(response.body).toMatchObject({ status: 503 });
+      expect(response.body).toMatchObject({ status: 503, code: 'statement_timeout' });
       expect(response.headers).toEqual({ 'Retry-After': '2' });
       expect(JSON.stringify(response.body)).not.toContain('canceling');
     });
@@ -355,6 +436,13 @@ describe('toErrorResponse', () => {
         status: 403,
         request_id: REQUEST_ID,
       });
+      expect(Object.keys(body).slice(0, 5)).toEqual([
+        'error',
+        'code',
+        'detail',
+        'status',
+        'request_id',
+      ]);
     });
 
     it('any other SQLSTATE stays a generic 500', () => {
@@ -362,6 +450,7 @@ describe('toErrorResponse', () => {
         toErrorResponse(refusal('42P01', 'relation "x" does not exist'), REQUEST_ID).body,
       ).toMatchObject({
         status: 500,
+        code: 'internal_error',
         detail: GENERIC_500,
       });
     });
@@ -421,6 +510,7 @@ describe('HttpExceptionFilter', () => {
       filter.catch(refused, context);
       expect(sent.status).toBe(503);
       expect(sent.headers).toEqual({ 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) });
+      expect(sent.body).toMatchObject({ code: 'database_unavailable', status: 503 });
       expect(JSON.stringify(sent.body)).not.toMatch(/ECONNREFUSED|10\.0\.0\.1/);
       expect(error).not.toHaveBeenCalled();
       expect(warn).toHaveBeenCalledTimes(1);

@@ -12,15 +12,16 @@ const QUOTA_WORDS: Record<string, string> = {
 };
 
 /** A write that would take one of the tenant's quotas past its limit: 403 `quota_exceeded`. */
-export class QuotaExceededError extends DomainError {
+export class QuotaExceededError extends DomainError<ErrorCode.Forbidden> {
   constructor(
     readonly quota: string,
     readonly limit: number,
   ) {
     super(
       ErrorCode.Forbidden,
+      'quota_exceeded',
       `Quota exceeded: at most ${limit} ${QUOTA_WORDS[quota] ?? quota}. Delete some, or ask the platform administrator to raise the quota.`,
-      { code: 'quota_exceeded', quota, limit },
+      { quota, limit },
     );
     this.name = 'QuotaExceededError';
   }

@@ -62,7 +62,11 @@ export async function applyHttpHardening(
     fastify.addHook('onRequest', (request, reply, done) => {
       if (request.protocol === 'https' || PLAIN_HTTP_ALLOWED.test(request.url)) return done();
       const { body } = toErrorResponse(
-        new DomainError(ErrorCode.Forbidden, 'HTTPS is required; send the request over https://.'),
+        new DomainError(
+          ErrorCode.Forbidden,
+          'https_required',
+          'HTTPS is required; send the request over https://.',
+        ),
         String(request.id),
       );
       void reply.status(403).send(body);

@@ -1,5 +1,6 @@
 import secureJson from 'secure-json-parse';
 import { DomainError } from 'src/core/errors/domain-error';
+import type { ApiErrorCodeFor } from 'src/core/errors/error-catalog';
 import { ErrorCode } from 'src/core/errors/error-code';
 
 /** Deeper nesting than this is refused before parsing (no DTO of this API nests deeper than 4). */
@@ -13,11 +14,11 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * A client mistake in the body, answered 400 with the documented error body. It reaches the
  * global filter as it is; `statusCode` is what Fastify itself would read.
  */
-export class InvalidBodyError extends DomainError {
+export class InvalidBodyError extends DomainError<ErrorCode.BadRequest> {
   readonly statusCode = 400;
 
-  constructor(detail: string) {
-    super(ErrorCode.BadRequest, detail);
+  constructor(apiCode: ApiErrorCodeFor<ErrorCode.BadRequest>, detail: string) {
+    super(ErrorCode.BadRequest, apiCode, detail);
     this.name = 'InvalidBodyError';
   }
 }
@@ -37,7 +38,7 @@ export function parseJsonBody(body: Buffer): unknown {
   try {
     text = UTF8.decode(body);
   } catch {
-    throw new InvalidBodyError('The request body is not valid UTF-8.');
+    throw new InvalidBodyError('invalid_utf8', 'The request body is not valid UTF-8.');
   }
   checkShape(text);
   let value: unknown;
@@ -49,14 +50,13 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch (err) {
     if (err instanceof SyntaxError && /prototype/i.test(err.message)) {
       throw new InvalidBodyError(
+        'json_forbidden_key',
         'The request body must not set __proto__ or constructor.prototype.',
       );
     }
-    throw new InvalidBodyError(
-      text.trim() === ''
-        ? 'The request body is empty but declared as JSON.'
-        : 'The request body is not valid JSON.',
-    );
+    throw text.trim() === ''
+      ? new InvalidBodyError('empty_json_body', 'The request body is empty but declared as JSON.')
+      : new InvalidBodyError('malformed_json', 'The request body is not valid JSON.');
   }
   checkValues(value);
   return value;
@@ -78,12 +78,16 @@ function checkValues(root: unknown): void {
     if (typeof value === 'string') {
       if (LONE_SURROGATE.test(value)) {
         throw new InvalidBodyError(
+          'json_unpaired_surrogate',
           'The request body has a string with an unpaired UTF-16 surrogate escape (such as \\ud800).',
         );
       }
     } else if (typeof value === 'number') {
       if (!Number.isFinite(value)) {
-        throw new InvalidBodyError('The request body has a number too large to represent.');
+        throw new InvalidBodyError(
+          'json_number_too_large',
+          'The request body has a number too large to represent.',
+        );
       }
     } else if (Array.isArray(value)) {
       pending.push(...(value as unknown[]));
@@ -115,6 +119,7 @@ function checkShape(text: string): void {
       case 0x5b: // [
         if (++depth > MAX_JSON_DEPTH) {
           throw new InvalidBodyError(
+            'json_too_deep',
             `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`,
           );
         }
@@ -127,6 +132,7 @@ function checkShape(text: string): void {
       case 0x2c: // ,
         if (++members > MAX_JSON_MEMBERS) {
           throw new InvalidBodyError(
+            'json_too_many_members',
             `The request body has more than ${MAX_JSON_MEMBERS} members (object keys and array items).`,
           );
         }

@@ -53,14 +53,14 @@ export function installClientRateLimit(app: NestFastifyApplication, config: Boar
       .code(429)
       .header('retry-after', String(verdict.retryAfterSeconds))
       .header('content-type', 'application/json; charset=utf-8')
-      .send({
-        ...errorBody(
+      .send(
+        errorBody(
           429,
+          'client_rate_limited',
           `Too many requests from your address; retry in ${verdict.retryAfterSeconds} s.`,
           String(request.id),
         ),
-        code: 'client_rate_limited',
-      });
+      );
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     if (

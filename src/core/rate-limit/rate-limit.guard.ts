@@ -143,6 +143,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     void reply.header('retry-after', retryAfter);
     throw new DomainError(
       ErrorCode.RateLimited,
+      'rate_limited',
       limitName === 'tenant'
         ? `Your organization's request budget is used up; retry in ${retryAfter} s.`
         : `Too many requests (${limitName} limit); retry in ${retryAfter} s.`,

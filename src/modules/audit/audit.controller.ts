@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import { ApiErrors, LIST_QUERY_ERRORS } from 'src/common/api-error.response';
 import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { DomainError } from 'src/core/errors/domain-error';
@@ -22,13 +22,21 @@ export class AuditController {
     operationId: 'listAuditEvents',
   })
   @ApiOkResponse({ type: AuditEventPageResponse })
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(...LIST_QUERY_ERRORS, 'audit_logging_disabled', 'tenant_admin_required')
   list(@Query() query: ListAuditEventsQuery): Promise<AuditEventPageResponse> {
     if (!this.audit.enabled)
-      throw new DomainError(ErrorCode.NotFound, 'Audit logging is not enabled on this server.');
+      throw new DomainError(
+        ErrorCode.NotFound,
+        'audit_logging_disabled',
+        'Audit logging is not enabled on this server.',
+      );
     const actor = this.context.actor();
     if (actor.tenantRole !== 'admin')
-      throw new DomainError(ErrorCode.Forbidden, 'Only tenant admins may read audit events.');
+      throw new DomainError(
+        ErrorCode.Forbidden,
+        'tenant_admin_required',
+        'Only tenant admins may read audit events.',
+      );
     return this.audit.list(actor.tenantId, query);
   }
 }

@@ -1,6 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
 import { ApiTenantHeader, TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
@@ -15,7 +14,6 @@ export class AuthController {
   @Get('me')
   @ApiOperation({ summary: 'The authenticated caller: principal, user, tenant and roles' })
   @ApiOkResponse({ type: MeResponseDto })
-  @ApiErrors(400, 403, 404)
   me(): MeResponseDto {
     const principal = this.context.principal;
     if (!principal) throw new TenantContextMissingError('the principal');

@@ -47,47 +47,58 @@ export class TokenRejectedError extends Error {
   }
 }
 
-/** 401 for a request without bearer credentials: `WWW-Authenticate: Bearer`, no error code. */
+/**
+ * 401 `missing_token` for a request without bearer credentials: `WWW-Authenticate: Bearer`, no
+ * error parameter in the challenge.
+ */
 export function missingCredentials(): DomainError {
   return new DomainError(
     ErrorCode.Unauthenticated,
+    'missing_token',
     'Authentication is required: send an Authorization: Bearer <token> header.',
     {},
     { 'WWW-Authenticate': 'Bearer' },
   );
 }
 
-/** 401 for a rejected token, with the reason in the challenge and the body. */
+/** 401 `invalid_token` for a rejected token, with the reason in the challenge and the body. */
 export function invalidToken(reason: TokenRejection): DomainError {
   return new DomainError(
     ErrorCode.Unauthenticated,
+    'invalid_token',
     `The bearer token was rejected: ${reason}.`,
     {},
     { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${reason}"` },
   );
 }
 
+/** 403 `platform_admin_required`. */
 export function platformAdminRequired(): DomainError {
-  return new DomainError(ErrorCode.Forbidden, 'This operation is reserved to platform admins.');
+  return new DomainError(
+    ErrorCode.Forbidden,
+    'platform_admin_required',
+    'This operation is reserved to platform admins.',
+  );
 }
 
 /**
- * 403 for a caller who is not a member of the tenant it asked for. The same body whether the
- * tenant exists or not, is pending, suspended or rejected, or is bound to other issuers: a
- * non-member cannot learn which slugs exist.
+ * 403 `not_a_member` for a caller who is not a member of the tenant it asked for. The same body
+ * whether the tenant exists or not, is pending, suspended or rejected, or is bound to other
+ * issuers: a non-member cannot learn which slugs exist.
  */
 export function notAMember(slug: string): DomainError {
   return new DomainError(
     ErrorCode.Forbidden,
+    'not_a_member',
     `You are not a member of an organization "${slug}"; ask one of its admins for an invitation.`,
   );
 }
 
 /**
- * 403 for a member of a tenant that cannot be used now: members (a membership row, or a token
- * whose claim lists the tenant) may know its state.
+ * 403 `tenant_not_active` for a member of a tenant that cannot be used now: members (a membership
+ * row, or a token whose claim lists the tenant) may know its state.
  */
 export function tenantNotActive(slug: string, status: string): DomainError {
   const state = status === 'pending_approval' ? 'pending approval' : status;
-  return new DomainError(ErrorCode.Forbidden, `Tenant "${slug}" is ${state}.`);
+  return new DomainError(ErrorCode.Forbidden, 'tenant_not_active', `Tenant "${slug}" is ${state}.`);
 }

@@ -73,6 +73,7 @@ export class TenantResolver {
     if (isValidSlug(value)) return value;
     throw new DomainError(
       ErrorCode.BadRequest,
+      'invalid_tenant_header',
       'The X-Tenant header is not a valid tenant slug (lowercase letters, digits and inner hyphens, at most 50 characters).',
       {
         multi_tenant_mode: this.config.tenancy.multiTenantMode,
@@ -90,13 +91,14 @@ export class TenantResolver {
     if (claimed !== 'invalid') return claimed;
     throw new DomainError(
       ErrorCode.Forbidden,
+      'invalid_tenant_claim',
       `The token's "${this.claimName}" claim does not name valid tenant slugs.`,
     );
   }
 
   /** 400 with the documented body; a malformed header (headerSlug) adds provided_tenant. */
   private missingTenant(detail: string): DomainError {
-    return new DomainError(ErrorCode.BadRequest, detail, {
+    return new DomainError(ErrorCode.BadRequest, 'tenant_required', detail, {
       multi_tenant_mode: this.config.tenancy.multiTenantMode,
     });
   }

@@ -5,7 +5,11 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import {
+  ApiErrors,
+  IDEMPOTENT_WRITE_ERRORS,
+  JSON_BODY_ERRORS,
+} from 'src/common/api-error.response';
 import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
@@ -29,7 +33,7 @@ export class BoardMembersController {
     operationId: 'listBoardMembers',
   })
   @ApiOkResponse({ type: MemberListResponse })
-  @ApiErrors(400, 404)
+  @ApiErrors('invalid_uuid', 'board_not_found')
   list(@UuidParam('board_id') boardId: string): Promise<MemberListResponse> {
     return this.members.list(this.context.actor(), boardId);
   }
@@ -41,7 +45,17 @@ export class BoardMembersController {
     operationId: 'addBoardMember',
   })
   @ApiCreatedResponse({ type: MemberResponse })
-  @ApiErrors(400, 403, 404, 409, 422)
+  @ApiErrors(
+    'invalid_uuid',
+    ...JSON_BODY_ERRORS,
+    ...IDEMPOTENT_WRITE_ERRORS,
+    'board_not_found',
+    'board_permission_denied',
+    'user_not_found',
+    'owner_cannot_be_member',
+    'already_a_member',
+    'quota_exceeded',
+  )
   add(@UuidParam('board_id') boardId: string, @Body() dto: AddMemberDto): Promise<MemberResponse> {
     return this.members.add(this.context.actor(), boardId, dto);
   }
@@ -52,7 +66,13 @@ export class BoardMembersController {
     operationId: 'updateBoardMember',
   })
   @ApiOkResponse({ type: MemberResponse })
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(
+    'invalid_uuid',
+    ...JSON_BODY_ERRORS,
+    'board_not_found',
+    'board_permission_denied',
+    'board_member_not_found',
+  )
   changeRole(
     @UuidParam('board_id') boardId: string,
     @UuidParam('user_id') userId: string,
@@ -68,7 +88,7 @@ export class BoardMembersController {
     operationId: 'removeBoardMember',
   })
   @ApiNoContentResponse({ description: 'Removed' })
-  @ApiErrors(400, 403, 404)
+  @ApiErrors('invalid_uuid', 'board_not_found', 'board_permission_denied', 'board_member_not_found')
   async remove(
     @UuidParam('board_id') boardId: string,
     @UuidParam('user_id') userId: string,

@@ -18,7 +18,12 @@ import {
   ApiOperation,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiErrors } from 'src/common/api-error.response';
+import {
+  ApiErrors,
+  IDEMPOTENT_WRITE_ERRORS,
+  JSON_BODY_ERRORS,
+  LIST_QUERY_ERRORS,
+} from 'src/common/api-error.response';
 import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { DirectRoute } from 'src/core/http/direct-routes';
@@ -48,7 +53,7 @@ export class BoardsController {
     operationId: 'listBoards',
   })
   @ApiOkResponse({ type: BoardPageResponse })
-  @ApiErrors(400)
+  @ApiErrors(...LIST_QUERY_ERRORS, 'search_budget_exhausted', 'list_budget_exhausted')
   list(@Query() query: ListBoardsQuery): Promise<BoardPageResponse> {
     return this.boards.list(this.context.actor(), query);
   }
@@ -60,7 +65,7 @@ export class BoardsController {
     type: BoardResponse,
     description: 'Created; Location and ETag headers set',
   })
-  @ApiErrors(400, 409, 413, 422)
+  @ApiErrors(...JSON_BODY_ERRORS, ...IDEMPOTENT_WRITE_ERRORS, 'quota_exceeded')
   async create(
     @Body() dto: CreateBoardDto,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -75,7 +80,7 @@ export class BoardsController {
   @DirectRoute()
   @ApiOperation({ summary: 'Get a board', operationId: 'getBoard' })
   @ApiOkResponse({ type: BoardResponse, description: 'The board; ETag header set' })
-  @ApiErrors(400, 404)
+  @ApiErrors('invalid_uuid', 'board_not_found')
   async get(
     @UuidParam('board_id') boardId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -96,7 +101,15 @@ export class BoardsController {
     description: 'ETag from a previous read; 412 when the board changed since',
   })
   @ApiOkResponse({ type: BoardResponse })
-  @ApiErrors(400, 403, 404, 412, 413)
+  @ApiErrors(
+    'invalid_uuid',
+    ...JSON_BODY_ERRORS,
+    'board_not_found',
+    'board_permission_denied',
+    'invalid_if_match',
+    'etag_mismatch',
+    'quota_exceeded',
+  )
   async update(
     @UuidParam('board_id') boardId: string,
     @Body() dto: UpdateBoardDto,
@@ -115,7 +128,7 @@ export class BoardsController {
     operationId: 'deleteBoard',
   })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrors(400, 403, 404)
+  @ApiErrors('invalid_uuid', 'board_not_found', 'board_permission_denied')
   async remove(@UuidParam('board_id') boardId: string): Promise<void> {
     await this.boards.remove(this.context.actor(), boardId);
   }
@@ -128,7 +141,14 @@ export class BoardsController {
     operationId: 'transferBoard',
   })
   @ApiOkResponse({ type: BoardResponse })
-  @ApiErrors(400, 403, 404, 409, 422)
+  @ApiErrors(
+    'invalid_uuid',
+    ...JSON_BODY_ERRORS,
+    ...IDEMPOTENT_WRITE_ERRORS,
+    'board_not_found',
+    'board_permission_denied',
+    'user_not_found',
+  )
   async transfer(
     @UuidParam('board_id') boardId: string,
     @Body() dto: TransferOwnershipDto,

@@ -490,7 +490,7 @@ describe('BoardsService', () => {
       expect(error).toBeInstanceOf(ListBudgetError);
       expect(error).toMatchObject({
         code: ErrorCode.RateLimited,
-        extra: { code: 'list_budget_exhausted' },
+        apiCode: 'list_budget_exhausted',
         headers: { 'Retry-After': '2' },
       });
       expect(budget.check).toHaveBeenCalledWith(TENANT);

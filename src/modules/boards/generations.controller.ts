@@ -5,7 +5,12 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import {
+  ApiErrors,
+  IDEMPOTENT_WRITE_ERRORS,
+  JSON_BODY_ERRORS,
+  LIST_QUERY_ERRORS,
+} from 'src/common/api-error.response';
 import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
@@ -29,7 +34,7 @@ export class GenerationsController {
     operationId: 'listGenerations',
   })
   @ApiOkResponse({ type: GenerationPageResponse })
-  @ApiErrors(400, 404)
+  @ApiErrors('invalid_uuid', ...LIST_QUERY_ERRORS, 'board_not_found', 'list_budget_exhausted')
   list(
     @UuidParam('board_id') boardId: string,
     @Query() query: ListGenerationsQuery,
@@ -44,7 +49,14 @@ export class GenerationsController {
     operationId: 'createGeneration',
   })
   @ApiCreatedResponse({ type: GenerationResponse })
-  @ApiErrors(400, 403, 404, 409, 413, 422)
+  @ApiErrors(
+    'invalid_uuid',
+    ...JSON_BODY_ERRORS,
+    ...IDEMPOTENT_WRITE_ERRORS,
+    'board_not_found',
+    'board_permission_denied',
+    'quota_exceeded',
+  )
   create(
     @UuidParam('board_id') boardId: string,
     @Body() dto: CreateGenerationDto,
@@ -55,7 +67,7 @@ export class GenerationsController {
   @Get('generations/:generation_id')
   @ApiOperation({ summary: 'Get a generation', operationId: 'getGeneration' })
   @ApiOkResponse({ type: GenerationResponse })
-  @ApiErrors(400, 404)
+  @ApiErrors('invalid_uuid', 'generation_not_found')
   get(@UuidParam('generation_id') generationId: string): Promise<GenerationResponse> {
     return this.generations.get(this.context.actor(), generationId);
   }
@@ -68,7 +80,13 @@ export class GenerationsController {
     operationId: 'cancelGeneration',
   })
   @ApiOkResponse({ type: GenerationResponse })
-  @ApiErrors(400, 403, 404, 409, 422)
+  @ApiErrors(
+    'invalid_uuid',
+    ...IDEMPOTENT_WRITE_ERRORS,
+    'generation_not_found',
+    'board_permission_denied',
+    'generation_not_cancellable',
+  )
   cancel(@UuidParam('generation_id') generationId: string): Promise<GenerationResponse> {
     return this.generations.cancel(this.context.actor(), generationId);
   }
@@ -77,7 +95,7 @@ export class GenerationsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a generation', operationId: 'deleteGeneration' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrors(400, 403, 404)
+  @ApiErrors('invalid_uuid', 'generation_not_found', 'board_permission_denied')
   async remove(@UuidParam('generation_id') generationId: string): Promise<void> {
     await this.generations.remove(this.context.actor(), generationId);
   }

@@ -263,7 +263,7 @@ describe('GenerationsService', () => {
       expect(error).toBeInstanceOf(ListBudgetError);
       expect(error).toMatchObject({
         code: ErrorCode.RateLimited,
-        extra: { code: 'list_budget_exhausted' },
+        apiCode: 'list_budget_exhausted',
       });
       expect(budget.check).toHaveBeenCalledWith(TENANT);
       expect(findView).not.toHaveBeenCalled();

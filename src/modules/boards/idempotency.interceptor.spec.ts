@@ -263,7 +263,7 @@ describe('IdempotencyInterceptor', () => {
   it('a handler that fails stores nothing, so a retry runs it again', async () => {
     const { records, save } = memoryRecords();
     const interceptor = new IdempotencyInterceptor(context, records);
-    const failure = new DomainError(ErrorCode.Forbidden, 'no');
+    const failure = new DomainError(ErrorCode.Forbidden, 'board_permission_denied', 'no');
     await expect(
       request(interceptor, { key: 'k1', respond: () => throwError(() => failure) }).answer,
     ).rejects.toBe(failure);

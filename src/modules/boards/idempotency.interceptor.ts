@@ -44,6 +44,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!KEY_PATTERN.test(key)) {
       throw new DomainError(
         ErrorCode.BadRequest,
+        'invalid_idempotency_key',
         'Idempotency-Key must be 1 to 255 visible ASCII characters.',
       );
     }
@@ -74,6 +75,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!(await this.records.tryLock(scope))) {
       throw new DomainError(
         ErrorCode.Conflict,
+        'idempotency_key_in_use',
         'A request with this Idempotency-Key is still being processed; retry shortly.',
       );
     }
@@ -82,6 +84,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       if (stored.requestHash !== request.requestHash) {
         throw new DomainError(
           ErrorCode.Unprocessable,
+          'idempotency_key_reused',
           'This Idempotency-Key was used with a different request; use a new key for a new request.',
         );
       }

@@ -40,6 +40,7 @@ export class MetricsController {
       if (given.length !== this.expected.length || !timingSafeEqual(given, this.expected)) {
         throw new DomainError(
           ErrorCode.Unauthenticated,
+          'metrics_token_required',
           'The metrics endpoint needs its bearer token.',
           {},
           { 'WWW-Authenticate': 'Bearer' },

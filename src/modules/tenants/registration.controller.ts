@@ -6,7 +6,12 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import {
+  ApiErrors,
+  ANY_ROUTE_ERRORS,
+  AUTHENTICATION_ERRORS,
+  JSON_BODY_ERRORS,
+} from 'src/common/api-error.response';
 import { NoTenant } from 'src/common/decorators/no-tenant.decorator';
 import { Public } from 'src/common/decorators/public.decorator';
 import { TenantContext } from 'src/core/context/tenant-context';
@@ -32,6 +37,7 @@ export class RegistrationController {
     operationId: 'getRegistrationStatus',
   })
   @ApiOkResponse({ type: RegistrationStatusResponse })
+  @ApiErrors('https_required', 'client_rate_limited', 'rate_limited')
   status(): RegistrationStatusResponse {
     return this.registration.status();
   }
@@ -45,11 +51,27 @@ export class RegistrationController {
     operationId: 'registerTenant',
   })
   @ApiCreatedResponse({ type: RegistrationResponse })
-  @ApiErrors(400, 401, 403, 409, 429)
+  @ApiErrors(
+    ...ANY_ROUTE_ERRORS,
+    ...AUTHENTICATION_ERRORS,
+    ...JSON_BODY_ERRORS,
+    'registration_closed',
+    'email_not_verified',
+    'email_domain_not_allowed',
+    'tenant_limit_reached',
+    'slug_reserved',
+    'slug_unavailable',
+    'tenant_slug_taken',
+    'slug_required',
+  )
   register(@Body() dto: RegisterTenantDto): Promise<RegistrationResponse> {
     const principal = this.context.principal;
     if (!principal)
-      throw new DomainError(ErrorCode.Unauthenticated, 'Sign in to register an organization.');
+      throw new DomainError(
+        ErrorCode.Unauthenticated,
+        'missing_token',
+        'Sign in to register an organization.',
+      );
     return this.registration.register(principal, dto);
   }
 }

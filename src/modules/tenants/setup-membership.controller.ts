@@ -6,7 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import { ApiErrors, JSON_BODY_ERRORS, LIST_QUERY_ERRORS } from 'src/common/api-error.response';
 import { PlatformAdminRoute } from 'src/common/decorators/platform-admin.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
@@ -52,7 +52,7 @@ export class SetupMembershipController {
     operationId: 'listTenantMembersAsPlatformAdmin',
   })
   @ApiOkResponse({ type: TenantMemberPageResponse })
-  @ApiErrors(400, 404, 429)
+  @ApiErrors('invalid_uuid', ...LIST_QUERY_ERRORS, 'tenant_not_found')
   async listMembers(
     @UuidParam('tenant_id') tenantId: string,
     @Query() query: ListTenantMembersQuery,
@@ -67,7 +67,13 @@ export class SetupMembershipController {
     operationId: 'updateTenantMemberAsPlatformAdmin',
   })
   @ApiOkResponse({ type: TenantMemberResponse })
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors(
+    'invalid_uuid',
+    ...JSON_BODY_ERRORS,
+    'tenant_not_found',
+    'tenant_member_not_found',
+    'last_admin',
+  )
   async changeRole(
     @UuidParam('tenant_id') tenantId: string,
     @UuidParam('user_id') userId: string,
@@ -84,7 +90,13 @@ export class SetupMembershipController {
     operationId: 'removeTenantMemberAsPlatformAdmin',
   })
   @ApiNoContentResponse({ description: 'Removed' })
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors(
+    'invalid_uuid',
+    'tenant_not_found',
+    'tenant_member_not_found',
+    'last_admin',
+    'last_member',
+  )
   async remove(
     @UuidParam('tenant_id') tenantId: string,
     @UuidParam('user_id') userId: string,
@@ -99,7 +111,7 @@ export class SetupMembershipController {
     operationId: 'createTenantInvitationAsPlatformAdmin',
   })
   @ApiCreatedResponse({ type: InvitationResponse })
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors('invalid_uuid', ...JSON_BODY_ERRORS, 'tenant_not_found', 'invitation_pending')
   async invite(
     @UuidParam('tenant_id') tenantId: string,
     @Body() dto: CreateInvitationDto,
@@ -115,7 +127,7 @@ export class SetupMembershipController {
     operationId: 'listTenantInvitationsAsPlatformAdmin',
   })
   @ApiOkResponse({ type: InvitationPageResponse })
-  @ApiErrors(400, 404, 429)
+  @ApiErrors('invalid_uuid', ...LIST_QUERY_ERRORS, 'tenant_not_found')
   async listInvitations(
     @UuidParam('tenant_id') tenantId: string,
     @Query() query: ListInvitationsQuery,
@@ -131,7 +143,7 @@ export class SetupMembershipController {
     operationId: 'revokeTenantInvitationAsPlatformAdmin',
   })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiErrors(400, 404, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found', 'invitation_not_found')
   async revoke(
     @UuidParam('tenant_id') tenantId: string,
     @UuidParam('invitation_id') id: string,
@@ -147,7 +159,7 @@ export class SetupMembershipController {
     operationId: 'listTenantDomainsAsPlatformAdmin',
   })
   @ApiOkResponse({ type: TenantDomainListResponse })
-  @ApiErrors(400, 404, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found')
   async listDomains(@UuidParam('tenant_id') tenantId: string): Promise<TenantDomainListResponse> {
     return this.membership.listDomains(await this.actor(tenantId));
   }
@@ -159,7 +171,14 @@ export class SetupMembershipController {
     operationId: 'addTenantDomainAsPlatformAdmin',
   })
   @ApiCreatedResponse({ type: TenantDomainResponse })
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors(
+    'invalid_uuid',
+    ...JSON_BODY_ERRORS,
+    'tenant_not_found',
+    'invalid_domain',
+    'domain_already_added',
+    'domain_taken',
+  )
   async addDomain(
     @UuidParam('tenant_id') tenantId: string,
     @Body() dto: AddTenantDomainDto,
@@ -175,7 +194,7 @@ export class SetupMembershipController {
     operationId: 'removeTenantDomainAsPlatformAdmin',
   })
   @ApiNoContentResponse({ description: 'Removed' })
-  @ApiErrors(400, 404, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found', 'domain_not_found')
   async removeDomain(
     @UuidParam('tenant_id') tenantId: string,
     @Param('domain') domain: string,

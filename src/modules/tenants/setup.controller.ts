@@ -6,7 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import { ANY_ROUTE_ERRORS, ApiErrors, JSON_BODY_ERRORS } from 'src/common/api-error.response';
 import { PlatformAdminRoute } from 'src/common/decorators/platform-admin.decorator';
 import { Public } from 'src/common/decorators/public.decorator';
 import { UuidParam } from 'src/common/uuid-param';
@@ -39,6 +39,7 @@ export class SetupController {
     operationId: 'getSetupStatus',
   })
   @ApiOkResponse({ type: SetupStatusResponse })
+  @ApiErrors(...ANY_ROUTE_ERRORS)
   status(): Promise<SetupStatusResponse> {
     return this.admin.status();
   }
@@ -48,7 +49,13 @@ export class SetupController {
   @PlatformAdminRoute()
   @ApiOperation({ summary: 'Create a tenant', operationId: 'createTenant' })
   @ApiCreatedResponse({ type: TenantResponse })
-  @ApiErrors(400, 409, 429)
+  @ApiErrors(
+    ...JSON_BODY_ERRORS,
+    'slug_reserved',
+    'slug_quarantined',
+    'tenant_slug_taken',
+    'slug_required',
+  )
   create(@Body() dto: CreateTenantDto): Promise<TenantResponse> {
     return this.admin.create(dto);
   }
@@ -61,7 +68,7 @@ export class SetupController {
     operationId: 'listTenants',
   })
   @ApiOkResponse({ type: TenantPageResponse })
-  @ApiErrors(400, 429)
+  @ApiErrors('validation_failed')
   list(@Query() query: ListTenantsQuery): Promise<TenantPageResponse> {
     return this.admin.list(query);
   }
@@ -71,7 +78,7 @@ export class SetupController {
   @PlatformAdminRoute()
   @ApiOperation({ summary: 'Get a tenant', operationId: 'getTenant' })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 404, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found')
   get(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.admin.get(id);
   }
@@ -83,7 +90,7 @@ export class SetupController {
     operationId: 'updateTenant',
   })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 404, 429)
+  @ApiErrors('invalid_uuid', ...JSON_BODY_ERRORS, 'tenant_not_found')
   update(
     @UuidParam('tenant_id') id: string,
     @Body() dto: UpdateTenantDto,
@@ -100,7 +107,7 @@ export class SetupController {
     operationId: 'deleteTenant',
   })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrors(400, 404, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found', 'default_tenant_protected')
   async remove(@UuidParam('tenant_id') id: string): Promise<void> {
     await this.admin.remove(id, this.registryActor());
   }
@@ -110,7 +117,7 @@ export class SetupController {
   @PlatformAdminRoute()
   @ApiOperation({ summary: 'Approve a tenant waiting for approval', operationId: 'approveTenant' })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found', 'invalid_tenant_transition')
   approve(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'approve');
   }
@@ -120,7 +127,7 @@ export class SetupController {
   @PlatformAdminRoute()
   @ApiOperation({ summary: 'Reject a tenant waiting for approval', operationId: 'rejectTenant' })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found', 'invalid_tenant_transition')
   reject(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'reject');
   }
@@ -133,7 +140,7 @@ export class SetupController {
     operationId: 'suspendTenant',
   })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found', 'invalid_tenant_transition')
   suspend(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'suspend');
   }
@@ -146,7 +153,7 @@ export class SetupController {
     operationId: 'activateTenant',
   })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors('invalid_uuid', 'tenant_not_found', 'invalid_tenant_transition')
   activate(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'activate');
   }
@@ -160,7 +167,6 @@ export class SetupController {
     operationId: 'listQuarantinedSlugs',
   })
   @ApiOkResponse({ type: QuarantinedSlugListResponse })
-  @ApiErrors(429)
   quarantine(): Promise<QuarantinedSlugListResponse> {
     return this.admin.listQuarantine();
   }
@@ -174,7 +180,7 @@ export class SetupController {
     operationId: 'releaseQuarantinedSlug',
   })
   @ApiNoContentResponse({ description: 'Released' })
-  @ApiErrors(404, 429)
+  @ApiErrors('slug_not_quarantined')
   async release(@Param('slug') slug: string): Promise<void> {
     await this.admin.releaseQuarantine(slug, this.registryActor());
   }

@@ -5,7 +5,7 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import { ApiErrors } from 'src/common/api-error.response';
+import { ApiErrors, JSON_BODY_ERRORS, LIST_QUERY_ERRORS } from 'src/common/api-error.response';
 import { ApiTenantHeader, TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
@@ -45,7 +45,7 @@ export class TenantMembershipController {
     operationId: 'listTenantMembers',
   })
   @ApiOkResponse({ type: TenantMemberPageResponse })
-  @ApiErrors(400, 403)
+  @ApiErrors(...LIST_QUERY_ERRORS, 'tenant_admin_required')
   listMembers(@Query() query: ListTenantMembersQuery): Promise<TenantMemberPageResponse> {
     return this.membership.listMembers(this.actor(), query);
   }
@@ -56,7 +56,13 @@ export class TenantMembershipController {
     operationId: 'updateTenantMember',
   })
   @ApiOkResponse({ type: TenantMemberResponse })
-  @ApiErrors(400, 403, 404, 409)
+  @ApiErrors(
+    'invalid_uuid',
+    ...JSON_BODY_ERRORS,
+    'tenant_admin_required',
+    'tenant_member_not_found',
+    'last_admin',
+  )
   changeRole(
     @UuidParam('user_id') userId: string,
     @Body() dto: UpdateTenantMemberDto,
@@ -72,7 +78,13 @@ export class TenantMembershipController {
     operationId: 'removeTenantMember',
   })
   @ApiNoContentResponse({ description: 'Removed' })
-  @ApiErrors(400, 403, 404, 409)
+  @ApiErrors(
+    'invalid_uuid',
+    'tenant_admin_required',
+    'tenant_member_not_found',
+    'last_admin',
+    'last_member',
+  )
   async remove(@UuidParam('user_id') userId: string): Promise<void> {
     await this.membership.removeMember(this.actor(), userId);
   }
@@ -85,7 +97,7 @@ export class TenantMembershipController {
     operationId: 'leaveTenant',
   })
   @ApiNoContentResponse({ description: 'Left' })
-  @ApiErrors(403, 409)
+  @ApiErrors('tenant_member_not_found', 'last_admin', 'last_member')
   async leave(): Promise<void> {
     await this.membership.leave(this.actor());
   }
@@ -97,7 +109,7 @@ export class TenantMembershipController {
     operationId: 'createTenantInvitation',
   })
   @ApiCreatedResponse({ type: InvitationResponse })
-  @ApiErrors(400, 403, 409)
+  @ApiErrors(...JSON_BODY_ERRORS, 'tenant_admin_required', 'invitation_pending')
   invite(@Body() dto: CreateInvitationDto): Promise<InvitationResponse> {
     return this.membership.invite(this.actor(), dto);
   }
@@ -108,7 +120,7 @@ export class TenantMembershipController {
     operationId: 'listTenantInvitations',
   })
   @ApiOkResponse({ type: InvitationPageResponse })
-  @ApiErrors(400, 403)
+  @ApiErrors(...LIST_QUERY_ERRORS, 'tenant_admin_required')
   listInvitations(@Query() query: ListInvitationsQuery): Promise<InvitationPageResponse> {
     return this.membership.listInvitations(this.actor(), query);
   }
@@ -120,7 +132,7 @@ export class TenantMembershipController {
     operationId: 'revokeTenantInvitation',
   })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiErrors(400, 403, 404)
+  @ApiErrors('invalid_uuid', 'tenant_admin_required', 'invitation_not_found')
   async revoke(@UuidParam('invitation_id') id: string): Promise<void> {
     await this.membership.revokeInvitation(this.actor(), id);
   }
@@ -131,7 +143,7 @@ export class TenantMembershipController {
     operationId: 'listTenantDomains',
   })
   @ApiOkResponse({ type: TenantDomainListResponse })
-  @ApiErrors(403)
+  @ApiErrors('tenant_admin_required')
   listDomains(): Promise<TenantDomainListResponse> {
     return this.membership.listDomains(this.actor());
   }
@@ -143,7 +155,15 @@ export class TenantMembershipController {
     operationId: 'addTenantDomain',
   })
   @ApiCreatedResponse({ type: TenantDomainResponse })
-  @ApiErrors(400, 403, 409)
+  @ApiErrors(
+    ...JSON_BODY_ERRORS,
+    'tenant_admin_required',
+    'invalid_domain',
+    'domain_not_proven',
+    'public_mail_domain',
+    'domain_already_added',
+    'domain_taken',
+  )
   addDomain(@Body() dto: AddTenantDomainDto): Promise<TenantDomainResponse> {
     return this.membership.addDomain(this.actor(), dto.domain);
   }
@@ -155,7 +175,7 @@ export class TenantMembershipController {
     operationId: 'removeTenantDomain',
   })
   @ApiNoContentResponse({ description: 'Removed' })
-  @ApiErrors(403, 404)
+  @ApiErrors('tenant_admin_required', 'domain_not_found')
   async removeDomain(@Param('domain') domain: string): Promise<void> {
     await this.membership.removeDomain(this.actor(), domain);
   }

@@ -26,7 +26,7 @@ export class TenantUsageController {
     operationId: 'getTenantUsage',
   })
   @ApiOkResponse({ type: TenantUsageResponse })
-  @ApiErrors(403)
+  @ApiErrors('tenant_admin_required')
   async usage(): Promise<TenantUsageResponse> {
     const actor = this.context.actor();
     if (actor.tenantRole !== 'admin') throw TenantErrors.tenantAdminRequired();
