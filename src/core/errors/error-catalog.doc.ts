@@ -6,8 +6,7 @@ import { API_ERROR_CODES, ERROR_CATALOG } from './error-catalog';
 export const ERROR_CATALOG_DOC = 'docs/errors.md';
 
 /** The command that rewrites docs/errors.md from the catalogue. */
-export const REGENERATE_ERROR_CATALOG_DOC =
-  'npm run build --silent && node dist/src/core/errors/error-catalog.doc.js';
+export const REGENERATE_ERROR_CATALOG_DOC = 'npm run docs:errors';
 
 /** docs/errors.md: the error body, then every code of the catalogue as a table. */
 export function renderErrorCatalog(): string {
