@@ -34,7 +34,7 @@ class Written {
   @Matches(/\S/, { message: 'name must not be blank' })
   name: string;
 
-  @ApiPropertyOptional({ pattern: SLUG_PATTERN.source })
+  @ApiPropertyOptional({ pattern: SLUG_PATTERN.source, maxLength: 50 })
   @OptionalNonNull()
   @IsString()
   @Matches(SLUG_PATTERN, {

@@ -94,7 +94,7 @@ export function OptionalSlugField(
   docs: FieldDocs & { maxLength?: number } = {},
 ): PropertyDecorator {
   return decoratorStack(
-    ApiPropertyOptional({ pattern: SLUG_PATTERN.source, ...docs }),
+    ApiPropertyOptional({ pattern: SLUG_PATTERN.source, maxLength: SLUG_MAX_LENGTH, ...docs }),
     OptionalNonNull(),
     IsString(),
     Matches(SLUG_PATTERN, {

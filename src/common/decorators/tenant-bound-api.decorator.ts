@@ -6,6 +6,7 @@ import {
   AUTHENTICATION_ERRORS,
   TENANT_ADMISSION_ERRORS,
 } from 'src/common/api-error.response';
+import { SLUG_MAX_LENGTH, SLUG_PATTERN } from 'src/common/slug';
 
 /**
  * Documents a controller whose routes act in the caller's tenant (the guards' default for routes
@@ -16,15 +17,22 @@ export function TenantBoundApi(tag: string): ClassDecorator {
   return applyDecorators(
     ApiTags(tag),
     ApiBearerAuth(),
+    ApiTenantHeader(),
     ApiErrors(...ANY_ROUTE_ERRORS, ...AUTHENTICATION_ERRORS, ...TENANT_ADMISSION_ERRORS),
   );
 }
 
-/** Documents the optional X-Tenant header that selects the tenant when the token names none. */
+/**
+ * Documents the X-Tenant header: the slug of the tenant the request acts in, chosen among the
+ * caller's memberships (TenantResolver). Without it, the one tenant the token's claim lists, or
+ * the default tenant in single-tenant mode.
+ */
 export function ApiTenantHeader(): MethodDecorator & ClassDecorator {
   return ApiHeader({
     name: 'X-Tenant',
     required: false,
-    description: 'Tenant slug, when the token does not name one',
+    schema: { type: 'string', pattern: SLUG_PATTERN.source, maxLength: SLUG_MAX_LENGTH },
+    description:
+      "Slug of the tenant (organization) the request acts in, among the caller's memberships. Without it: the one tenant the token's claim lists, or the default tenant in single-tenant mode; in multi-tenant mode a caller of several tenants must send it.",
   });
 }

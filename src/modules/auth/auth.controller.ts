@@ -1,12 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ApiTenantHeader, TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
+import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
 import { MeResponseDto } from './dto/me-response.dto';
 
 @TenantBoundApi('auth')
-@ApiTenantHeader()
 @Controller('auth')
 export class AuthController {
   constructor(private readonly context: TenantContext) {}

@@ -6,7 +6,7 @@ import {
   ApiOperation,
 } from '@nestjs/swagger';
 import { ApiErrors, JSON_BODY_ERRORS, LIST_QUERY_ERRORS } from 'src/common/api-error.response';
-import { ApiTenantHeader, TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
+import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { TenantContextMissingError } from 'src/core/errors/domain-error';
@@ -31,7 +31,6 @@ import { MembershipService, type MembershipActor } from './membership.service';
  * e-mail domains, managed by its admins; `leave` for any member.
  */
 @TenantBoundApi('tenant membership')
-@ApiTenantHeader()
 @Controller('tenant')
 export class TenantMembershipController {
   constructor(

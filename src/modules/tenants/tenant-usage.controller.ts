@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiErrors } from 'src/common/api-error.response';
-import { ApiTenantHeader, TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
+import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { TenantContext } from 'src/core/context/tenant-context';
 import { effectiveQuotas } from 'src/core/database/transaction-settings';
@@ -11,7 +11,6 @@ import { TenantErrors } from './tenants.errors';
 
 /** The caller's tenant's quotas and what it uses of them (tenant admins). */
 @TenantBoundApi('tenant membership')
-@ApiTenantHeader()
 @Controller('tenant')
 export class TenantUsageController {
   constructor(
