@@ -25,7 +25,8 @@ export function peakRssMb(pid) {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-function start(command, args, env, port, label) {
+/** Starts `command` (a Node.js script) with only PATH and `env` as its environment; `ready` waits for /health/ready. */
+export function startProcess(command, args, env, port, label) {
   const child = spawn(process.execPath, [command, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => {
@@ -34,6 +35,7 @@ function start(command, args, env, port, label) {
   return {
     label,
     child,
+    env,
     baseUrl: `http://127.0.0.1:${port}`,
     async ready(timeoutMs = 30_000) {
       try {
@@ -59,7 +61,7 @@ function start(command, args, env, port, label) {
  * Node.js options of the production image (`nodeOptions`, read from the Dockerfile by run.mjs).
  */
 export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions = '', extraEnv = {} }) {
-  return start(
+  return startProcess(
     cliPath,
     ['serve'],
     {
@@ -94,5 +96,19 @@ export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions 
 }
 
 export function startBaseline({ db, port, poolSize, secret, serverPath }) {
-  return start(serverPath, [], { PORT: String(port), DATABASE_URL: db.runtimeUrl, POOL_SIZE: String(poolSize), JWT_SECRET: secret }, port, 'baseline');
+  return startProcess(serverPath, [], { PORT: String(port), DATABASE_URL: db.runtimeUrl, POOL_SIZE: String(poolSize), JWT_SECRET: secret }, port, 'baseline');
+}
+
+/**
+ * The bare limit (bench/limit/server.mjs): one round trip per read and per write. `audit` mirrors
+ * the project's BOARDS_ENABLE_AUDIT_LOGGING, so that its POST writes the same rows.
+ */
+export function startLimit({ db, port, poolSize, secret, serverPath, audit = false }) {
+  return startProcess(
+    serverPath,
+    [],
+    { PORT: String(port), DATABASE_URL: db.runtimeUrl, POOL_SIZE: String(poolSize), JWT_SECRET: secret, AUDIT: String(audit) },
+    port,
+    'limit',
+  );
 }

@@ -157,6 +157,15 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
         RUNTIME_TEMPLATE,
         tenants.find((entry) => entry.id === tenantId)!,
       );
+    /** Room for one data source of one connection; a request waits at most `waitMs` for it. */
+    const oneConnection = (waitMs: number) =>
+      new TenantDataSources({
+        cacheSize: 1,
+        connectionBudget: 1,
+        idleMs: 60_000,
+        waitMs,
+        open: (key, poolSize) => openTenantDataSource(runtimeUrlOf(key), poolSize),
+      });
 
     beforeAll(async () => {
       // One migrated template, copied by CREATE DATABASE … TEMPLATE (a copy costs milliseconds).
@@ -298,13 +307,7 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
     });
 
     it('a data source in use is never closed to make room; others wait for it', async () => {
-      const small = new TenantDataSources({
-        cacheSize: 1,
-        connectionBudget: 1,
-        idleMs: 60_000,
-        waitMs: 5_000,
-        open: (key, poolSize) => openTenantDataSource(runtimeUrlOf(key), poolSize),
-      });
+      const small = oneConnection(5_000);
       try {
         const [a, b] = tenants;
         const lease = await small.lease(a.id);
@@ -327,13 +330,7 @@ describeWithPostgres('tenant databases: provisioning and bounded data sources', 
     });
 
     it('a request waits at most waitMs when every data source stays in use', async () => {
-      const small = new TenantDataSources({
-        cacheSize: 1,
-        connectionBudget: 1,
-        idleMs: 60_000,
-        waitMs: 200,
-        open: (key, poolSize) => openTenantDataSource(runtimeUrlOf(key), poolSize),
-      });
+      const small = oneConnection(200);
       try {
         const lease = await small.lease(tenants[0].id);
         await expect(small.lease(tenants[1].id)).rejects.toMatchObject({
