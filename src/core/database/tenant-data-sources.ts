@@ -1,4 +1,6 @@
 import type { DataSource } from 'typeorm';
+import { DomainError } from 'src/core/errors/domain-error';
+import { ErrorCode } from 'src/core/errors/error-code';
 
 export interface TenantDataSourcesOptions {
   /** Most tenant data sources open at once (BOARDS_TENANT_DATASOURCE_CACHE_SIZE). */
@@ -14,10 +16,19 @@ export interface TenantDataSourcesOptions {
   readonly now?: () => number;
 }
 
-/** Every tenant data source is in use and the budget has no room for another: try again soon. */
-export class TenantDataSourcesBusyError extends Error {
+/**
+ * Every tenant data source is in use and the budget has no room for another: 503 with
+ * Retry-After (the client retries soon; nothing is wrong with its request).
+ */
+export class TenantDataSourcesBusyError extends DomainError<ErrorCode.ServiceUnavailable> {
   constructor(readonly retryAfterSeconds: number) {
-    super('every tenant database connection of this process is in use');
+    super(
+      ErrorCode.ServiceUnavailable,
+      'service_unavailable',
+      'every tenant database connection of this process is in use',
+      {},
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
     this.name = 'TenantDataSourcesBusyError';
   }
 }
@@ -30,6 +41,7 @@ export interface TenantDataSourceLease {
 
 interface Entry {
   readonly key: string;
+  /** `closing`: out of `entries`, in `draining` until its pool has closed. */
   state: 'opening' | 'open' | 'closing';
   opened: Promise<DataSource>;
   dataSource: DataSource | undefined;
@@ -42,7 +54,8 @@ interface Entry {
  * kept in a bounded LRU, each with a small pool, all within one connection budget per process.
  *
  * - Each pool has `connectionBudget / cacheSize` connections (at least one), and a data source
- *   counts against the budget from the moment it starts opening until it has closed, so the
+ *   counts against the budget from the moment it starts opening until it has closed (a closing one
+ *   waits in `draining`, still counted, while its key may already open a fresh one), so the
  *   connections this process holds never exceed the budget: a thousand tenants cannot exhaust the
  *   server's max_connections.
  * - A data source is lent per unit of work (`lease`, `use`); one in use is never closed. When the
@@ -54,6 +67,8 @@ interface Entry {
 export class TenantDataSources {
   /** Insertion order is recency: a lease moves its entry to the end. */
   private readonly entries = new Map<string, Entry>();
+  /** Data sources closing: no new lease, their connections still counted until closed. */
+  private readonly draining = new Set<Entry>();
   private readonly waiters = new Set<() => void>();
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
@@ -85,7 +100,7 @@ export class TenantDataSources {
     for (;;) {
       if (this.closed) throw new Error('the tenant data sources are closed');
       const entry = this.entries.get(key);
-      if (entry && entry.state !== 'closing') return this.lend(entry);
+      if (entry) return this.lend(entry);
       if (this.makeRoom()) return this.lend(this.startOpening(key));
       const left = deadline - this.now();
       if (left <= 0) throw new TenantDataSourcesBusyError(1);
@@ -97,31 +112,33 @@ export class TenantDataSources {
   get usage(): { open: number; leases: number; reservedConnections: number } {
     let leases = 0;
     for (const entry of this.entries.values()) leases += entry.leases;
+    for (const entry of this.draining) leases += entry.leases;
     return {
       open: this.entries.size,
       leases,
-      reservedConnections: this.entries.size * this.poolSize,
+      reservedConnections: (this.entries.size + this.draining.size) * this.poolSize,
     };
   }
 
   /** Whether `key` has a data source open (or opening) now. */
   has(key: string): boolean {
-    const entry = this.entries.get(key);
-    return entry !== undefined && entry.state !== 'closing';
+    return this.entries.has(key);
   }
 
-  /** Closes the data source of `key` once it is idle (a tenant deleted or moved). */
+  /**
+   * Takes the data source of `key` out of use (a tenant deleted or moved): no new lease gets it
+   * (the next request for `key` opens a fresh one), and it closes once its leases are returned.
+   */
   async evict(key: string): Promise<void> {
     const entry = this.entries.get(key);
-    if (!entry) return;
-    while (entry.leases > 0 && this.entries.get(key) === entry) await this.waitForChange(1_000);
-    if (this.entries.get(key) === entry && entry.state !== 'closing') await this.closeEntry(entry);
+    if (entry) await this.closeEntry(entry);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
     await Promise.all([...this.entries.values()].map((entry) => this.closeEntry(entry)));
+    await Promise.all([...this.draining].map((entry) => this.drained(entry)));
     this.wake();
   }
 
@@ -160,8 +177,8 @@ export class TenantDataSources {
    */
   private makeRoom(): boolean {
     const fits = () =>
-      this.openCount() < this.options.cacheSize &&
-      (this.entries.size + 1) * this.poolSize <=
+      this.entries.size < this.options.cacheSize &&
+      (this.entries.size + this.draining.size + 1) * this.poolSize <=
         Math.max(this.options.connectionBudget, this.poolSize);
     if (fits()) return true;
     for (const entry of this.entries.values()) {
@@ -171,12 +188,6 @@ export class TenantDataSources {
       }
     }
     return false;
-  }
-
-  private openCount(): number {
-    let count = 0;
-    for (const entry of this.entries.values()) if (entry.state !== 'closing') count++;
-    return count;
   }
 
   private startOpening(key: string): Entry {
@@ -196,22 +207,32 @@ export class TenantDataSources {
       },
       () => {
         if (this.entries.get(key) === entry) this.entries.delete(key);
+        this.draining.delete(entry);
         this.wake();
       },
     );
     return entry;
   }
 
+  /** Moves `entry` to `draining` at once (no new lease), and closes it when its leases are back. */
   private async closeEntry(entry: Entry): Promise<void> {
-    if (entry.state === 'closing') return;
+    if (entry.state === 'closing') return this.drained(entry);
     entry.state = 'closing';
+    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    this.draining.add(entry);
+    this.wake();
+    await this.drained(entry);
+  }
+
+  private async drained(entry: Entry): Promise<void> {
+    while (entry.leases > 0) await this.waitForChange(1_000);
     try {
       const dataSource = await entry.opened;
       if (dataSource.isInitialized) await dataSource.destroy();
     } catch {
       // A data source that failed to open, or to close, holds no connection any more.
     } finally {
-      if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+      this.draining.delete(entry);
       this.wake();
     }
   }

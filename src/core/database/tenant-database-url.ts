@@ -28,12 +28,34 @@ export class TenantDatabaseUrlError extends Error {
 export function tenantDatabaseUrl(template: string, tenant: TenantIdentity): string {
   if (!SLUG.test(tenant.slug)) throw new TenantDatabaseUrlError(`"${tenant.slug}" is not a slug`);
   if (!UUID.test(tenant.id)) throw new TenantDatabaseUrlError(`"${tenant.id}" is not a tenant id`);
-  if (!template.includes('{slug}') && !template.includes('{id}')) {
-    throw new TenantDatabaseUrlError('the template names neither {slug} nor {id}');
-  }
-  const url = template.replaceAll('{slug}', tenant.slug).replaceAll('{id}', tenant.id);
+  checkTenantDatabaseTemplate(template);
+  const url = fill(template, tenant);
   databaseName(url);
   return url;
+}
+
+const PROBES: readonly TenantIdentity[] = [
+  { slug: 'probe-a', id: '00000000-0000-4000-8000-00000000000a' },
+  { slug: 'probe-b', id: '00000000-0000-4000-8000-00000000000b' },
+];
+
+/**
+ * Refuses a template that would put two tenants in one database: `{slug}` or `{id}` must be in
+ * the database name (the URL's path), not only in the user name, host or query (a template such
+ * as `…/tenants?application_name={slug}` would give every tenant the database `tenants`, and
+ * dropping one tenant's database would drop them all).
+ */
+export function checkTenantDatabaseTemplate(template: string): void {
+  const [a, b] = PROBES.map((probe) => databaseName(fill(template, probe)));
+  if (a === b) {
+    throw new TenantDatabaseUrlError(
+      'the template must put {slug} or {id} in the database name (the URL path), so that each tenant gets a database of its own',
+    );
+  }
+}
+
+function fill(template: string, tenant: TenantIdentity): string {
+  return template.replaceAll('{slug}', tenant.slug).replaceAll('{id}', tenant.id);
 }
 
 /** The database a PostgreSQL URL names (its path), checked to be a plain identifier. */
@@ -47,7 +69,12 @@ export function databaseName(url: string): string {
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new TenantDatabaseUrlError('not a postgres:// URL');
   }
-  const name = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  let name: string;
+  try {
+    name = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  } catch {
+    throw new TenantDatabaseUrlError('the database name is not valid percent-encoding');
+  }
   if (!DATABASE_NAME.test(name) || Buffer.byteLength(name) > MAX_DATABASE_NAME) {
     throw new TenantDatabaseUrlError(
       `"${name}" is not a database name of at most ${MAX_DATABASE_NAME} letters, digits, _ and -`,

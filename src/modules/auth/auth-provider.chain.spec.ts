@@ -26,7 +26,7 @@ interface Harness {
 }
 
 const registries: AuthStrategyRegistry[] = [];
-afterAll(() => registries.forEach((registry) => registry.onModuleDestroy()));
+afterAll(() => registries.forEach((registry) => registry.onApplicationShutdown()));
 
 /** The AuthenticationGuard with the jwt strategy, on a request holding only its header. */
 function chainWith(env: Record<string, string> = {}): Harness {

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import passport from 'passport';
 import type { Principal } from 'src/core/context/tenant-context';
 import type { UnverifiedToken } from './jwt-verification';
@@ -44,30 +44,34 @@ export type Validated = Principal | [false, Error];
  * PassportStrategy registers each strategy there under one fixed name. One process may hold
  * several applications with different keys (the test suites start several; an embedding host
  * could too), and a second `jwt` strategy would silently replace the first application's. So each
- * application's strategies are registered here under a name no live application holds: `jwt` and
- * `oidc` for the first (a production process has only one), `jwt#2`… otherwise. They are removed
- * from passport when the application closes.
+ * application's strategies are registered here under a name never used before in this process:
+ * `jwt` and `oidc` for the first (a production process has only one), then `jwt#2`, `jwt#3`…
+ * A name is never reused, so a request still in flight at one application can never meet another
+ * application's strategy under its name. They are removed from passport at application shutdown,
+ * after the HTTP server has closed (Nest's shutdown hooks run after `dispose`), so no request of
+ * the closing application finds its strategy gone.
+ *
+ * Never import PassportModule with a `defaultStrategy`: @nestjs/passport's AuthGuard would take
+ * its options and authenticate every application with the process-wide name (jwt.strategy.spec.ts
+ * checks that no source imports it).
  */
 @Injectable()
-export class AuthStrategyRegistry implements OnModuleDestroy {
-  private static readonly live = new Set<string>();
+export class AuthStrategyRegistry implements OnApplicationShutdown {
+  private static readonly issued = new Map<string, number>();
   private readonly names: string[] = [];
 
-  /** Registers `strategy` with passport under a name unique in this process; returns the name. */
+  /** Registers `strategy` with passport under a name new to this process; returns the name. */
   register(provider: string, strategy: passport.Strategy): string {
-    let name = provider;
-    for (let n = 2; AuthStrategyRegistry.live.has(name); n++) name = `${provider}#${n}`;
-    AuthStrategyRegistry.live.add(name);
+    const count = (AuthStrategyRegistry.issued.get(provider) ?? 0) + 1;
+    AuthStrategyRegistry.issued.set(provider, count);
+    const name = count === 1 ? provider : `${provider}#${count}`;
     this.names.push(name);
     passport.use(name, strategy);
     return name;
   }
 
-  onModuleDestroy(): void {
-    for (const name of this.names.splice(0)) {
-      passport.unuse(name);
-      AuthStrategyRegistry.live.delete(name);
-    }
+  onApplicationShutdown(): void {
+    for (const name of this.names.splice(0)) passport.unuse(name);
   }
 }
 

@@ -1,7 +1,9 @@
 import { createSecretKey } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import passport from 'passport';
 import { Strategy } from 'passport-jwt';
-import { TokenRejectedError } from './auth.errors';
+import { TokenRejectedError, invalidToken } from './auth.errors';
 import { AuthStrategyRegistry } from './auth-strategies';
 import { reasonFor } from './jwt.strategy';
 import {
@@ -75,10 +77,15 @@ describe('reasonFor: jsonwebtoken errors become the short reasons', () => {
     expect(reasonFor(refusal(token()))).toBe(reason);
   });
 
-  it('never shows the expected issuer or audience that jsonwebtoken puts in its messages', () => {
-    const audience = refusal(hs256Token(good({ aud: 'other' })));
-    expect(audience.message).toContain('boards');
-    expect(reasonFor(audience)).toBe('invalid audience');
+  it('the 401 never shows the expected issuer or audience that jsonwebtoken puts in its messages', () => {
+    for (const token of [good({ aud: 'other' }), good({ iss: 'https://evil.test' })]) {
+      const refused = refusal(hs256Token(token));
+      expect(refused.message).toMatch(/boards|issuer\.test/); // jsonwebtoken echoes the configuration
+      const answer = invalidToken(reasonFor(refused));
+      const shown = `${answer.detail} ${JSON.stringify(answer.headers)}`;
+      expect(shown).not.toContain('boards');
+      expect(shown).not.toContain('issuer.test');
+    }
   });
 
   it('keeps our own rejections, and calls anything unknown "invalid token"', () => {
@@ -89,20 +96,39 @@ describe('reasonFor: jsonwebtoken errors become the short reasons', () => {
 });
 
 describe('AuthStrategyRegistry', () => {
-  it('gives each live application its own passport names and releases them on close', () => {
+  it('gives each application names never used before in the process, and removes them at shutdown', () => {
     const first = new AuthStrategyRegistry();
     const second = new AuthStrategyRegistry();
     const strategy = new passport.Strategy();
-    expect(first.register('jwt', strategy)).toBe('jwt');
-    expect(second.register('jwt', strategy)).toBe('jwt#2');
-    expect(second.register('oidc', strategy)).toBe('oidc');
-    first.onModuleDestroy();
+    const jwt = first.register('jwt', strategy);
+    const jwt2 = second.register('jwt', strategy);
+    expect(jwt2).not.toBe(jwt);
+    expect(second.register('oidc', strategy)).not.toBe(jwt);
+    first.onApplicationShutdown();
     let outcome: unknown;
-    passport.authenticate('jwt')({}, {}, (err: unknown) => (outcome = err));
-    expect(String(outcome)).toMatch(/Unknown authentication strategy "jwt"/);
+    passport.authenticate(jwt)({}, {}, (err: unknown) => (outcome = err));
+    expect(String(outcome)).toMatch(/Unknown authentication strategy/);
+    // A name released is not handed out again: a late request of the closed application can
+    // never meet another application's strategy under it.
     const third = new AuthStrategyRegistry();
-    expect(third.register('jwt', strategy)).toBe('jwt');
-    second.onModuleDestroy();
-    third.onModuleDestroy();
+    const jwt3 = third.register('jwt', strategy);
+    expect([jwt, jwt2]).not.toContain(jwt3);
+    second.onApplicationShutdown();
+    third.onApplicationShutdown();
+  });
+
+  it('no source imports PassportModule, whose defaultStrategy would override the names', () => {
+    const importing = sourcesUnder(join(__dirname, '../..')).filter((file) =>
+      /import\s*\{[^}]*\bPassportModule\b[^}]*\}\s*from/.test(readFileSync(file, 'utf8')),
+    );
+    expect(importing).toEqual([]);
   });
 });
+
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourcesUnder(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
