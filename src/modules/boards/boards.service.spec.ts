@@ -71,7 +71,12 @@ function setup(options: {
     findView,
     update,
     list: jest.fn(async () => options.listed ?? []),
-    insert: jest.fn(async (row: { title: string }) => boardRow({ title: row.title })),
+    insertView: jest.fn(async (row: { title: string; ownerId: string }) => ({
+      board: boardRow({ title: row.title, ownerId: row.ownerId }),
+      owner: OWNER_PROFILE,
+      memberRole: null,
+      payloadBytes: 100,
+    })),
     delete: jest.fn(async () => true),
   };
   const tenantUsers = new Set(options.tenantUsers ?? Object.values(USER));
@@ -178,7 +183,7 @@ describe('BoardsService', () => {
     it('inserts the board owned by the caller with defaults, audits it and returns it', async () => {
       const { service, boards, record } = setup({});
       const created = await service.create(actor('editor'), { title: 'New' });
-      expect(boards.insert).toHaveBeenCalledWith({
+      expect(boards.insertView).toHaveBeenCalledWith({
         tenantId: TENANT,
         ownerId: USER.editor,
         title: 'New',
@@ -194,7 +199,7 @@ describe('BoardsService', () => {
         targetType: 'board',
         targetId: BOARD,
       });
-      expect(created.id).toBe(BOARD);
+      expect(created).toMatchObject({ id: BOARD, title: 'New', my_role: 'owner' });
     });
   });
 

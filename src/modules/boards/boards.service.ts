@@ -80,7 +80,7 @@ export class BoardsService {
   }
 
   async create(actor: Actor, dto: CreateBoardDto): Promise<BoardResponse> {
-    const board = await this.boards.insert({
+    const view = await this.boards.insertView({
       tenantId: actor.tenantId,
       ownerId: actor.userId,
       title: dto.title,
@@ -93,9 +93,9 @@ export class BoardsService {
       tenantId: actor.tenantId,
       action: 'board.create',
       targetType: 'board',
-      targetId: board.id,
+      targetId: view.board.id,
     });
-    return this.get(actor, board.id);
+    return toBoardResponse(view, actor.userId);
   }
 
   async get(actor: Actor, boardId: string): Promise<BoardResponse> {
