@@ -2,8 +2,8 @@
 // GET /api/boards/:id — verify the HS256 token with node:crypto, resolve tenant and user (cached
 // in memory, as the project caches them), open a transaction, set_config('app.tenant_id', …, true),
 // run the same SQL the project runs, commit, and serialize the same JSON. Same pool size.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { boardJson, sendJson, verifyHs256 } from '../lib/bare.mjs';
 import pg from 'pg';
 
 const PORT = Number(process.env.PORT ?? 8900);
@@ -27,18 +27,7 @@ const VIEW_SQL =
 const LIST_SQL = `${VIEW_SQL} AND (b.owner_id = $1 OR m.id IS NOT NULL OR b.is_public) ORDER BY b.updated_at DESC, b.id DESC LIMIT $3`;
 const GET_SQL = `${VIEW_SQL} AND b.id = $3`;
 
-function verify(header) {
-  if (!header?.startsWith('Bearer ')) return undefined;
-  const [h, p, s] = header.slice(7).split('.');
-  if (!h || !p || !s) return undefined;
-  const expected = createHmac('sha256', SECRET).update(`${h}.${p}`).digest();
-  const given = Buffer.from(s, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  if (JSON.parse(Buffer.from(h, 'base64url').toString()).alg !== 'HS256') return undefined;
-  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return undefined;
-  return claims;
-}
+const verify = (header) => verifyHs256(header, SECRET);
 
 async function inTenant(tenantId, work) {
   const client = await pool.connect();
@@ -77,28 +66,9 @@ async function actor(claims) {
   return { tenant, user };
 }
 
-function board(row, userId) {
-  return {
-    id: row.id,
-    title: row.title,
-    description: row.description,
-    is_public: row.is_public,
-    settings: row.settings,
-    metadata: row.metadata,
-    owner_id: row.owner_id,
-    owner: row.owner_user_id ? { id: row.owner_user_id, display_name: row.owner_display_name, avatar_url: row.owner_avatar_url } : null,
-    my_role: row.owner_id === userId ? 'owner' : (row.member_role ?? null),
-    version: row.version,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-}
+const board = boardJson;
 
-function send(res, status, body) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
+const send = sendJson;
 
 const server = http.createServer((req, res) => {
   handle(req, res).catch(() => send(res, 500, { error: 'Internal Server Error', status: 500 }));

@@ -16,8 +16,9 @@
 //   lookup and record in the same statement when an Idempotency-Key header is sent — and `COMMIT`.
 // - GET /health/ready: answered from state a background `SELECT 1` refreshes every second.
 // Same JSON as the project (checked by bench/lib/agreement.mjs at the start of every bench run).
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { boardJson, sendJson, verifyHs256 } from '../lib/bare.mjs';
 import postgres from 'postgres';
 
 const PORT = Number(process.env.PORT ?? 8902);
@@ -100,18 +101,7 @@ const IDEMPOTENT_CREATE_SQL = (audit, lockText = audit ? '$11' : '$8', key = aud
   "jsonb_build_object('location', '/api/boards/' || v.id, 'etag', '\"' || v.id || '.' || v.version || '\"'), now() + interval '24 hours' FROM v) " +
   'SELECT (SELECT locked FROM lock) AS locked, (SELECT row_to_json(stored) FROM stored) AS stored, v.* FROM (SELECT 1) one LEFT JOIN v ON true';
 
-function verify(header) {
-  if (!header?.startsWith('Bearer ')) return undefined;
-  const [h, p, s] = header.slice(7).split('.');
-  if (!h || !p || !s) return undefined;
-  const expected = createHmac('sha256', SECRET).update(`${h}.${p}`).digest();
-  const given = Buffer.from(s, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  if (JSON.parse(Buffer.from(h, 'base64url').toString()).alg !== 'HS256') return undefined;
-  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return undefined;
-  return claims;
-}
+const verify = (header) => verifyHs256(header, SECRET);
 
 /**
  * One tenant transaction in one round trip: every statement is written to a reserved connection
@@ -163,30 +153,11 @@ async function actor(claims) {
   return { tenant, user, subject: `jwt:${claims.sub}`.slice(0, 255) };
 }
 
-function board(row, userId) {
-  return {
-    id: row.id,
-    title: row.title,
-    description: row.description,
-    is_public: row.is_public,
-    settings: row.settings,
-    metadata: row.metadata,
-    owner_id: row.owner_id,
-    owner: row.owner_user_id ? { id: row.owner_user_id, display_name: row.owner_display_name, avatar_url: row.owner_avatar_url } : null,
-    my_role: row.owner_id === userId ? 'owner' : (row.member_role ?? null),
-    version: row.version,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-}
+const board = boardJson;
 
 const etag = (view) => `"${view.id}.${view.version}"`;
 
-function send(res, status, body, headers = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
+const send = sendJson;
 
 const problem = (res, status, error) => send(res, status, { error, status });
 
