@@ -11,14 +11,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { checkAgreement } from './lib/agreement.mjs';
-import { ADMIN_URL, createDatabase, migrate, seed, serverMemory } from './lib/database.mjs';
+import { asSuperuser, createDatabase, migrate, requestMix, seed, serverMemory } from './lib/database.mjs';
 import { measure } from './lib/load.mjs';
 import { probe } from './lib/probe.mjs';
 import { writeReport } from './lib/report.mjs';
 import { startBaseline, startLimit, startProject } from './lib/servers.mjs';
-import { mintTokens } from './lib/tokens.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -72,34 +70,6 @@ const log = (message) => process.stderr.write(`${message}\n`);
 /** Probes a second while the list load runs (GET /health/ready under load). */
 const PROBE_RATE = 20;
 
-/** Token and board id per (tenant, user): one board the user owns, read as superuser. */
-async function requestMix(db) {
-  const rows = await asSuperuser(db, async (client) => {
-    const result = await client.query(
-      `SELECT DISTINCT ON (b.tenant_id, b.owner_id) t.slug, u.auth_subject AS subject, b.id AS board_id
-         FROM boards b
-         JOIN users u ON u.tenant_id = b.tenant_id AND u.id = b.owner_id
-         JOIN tenants t ON t.id = b.tenant_id
-        ORDER BY b.tenant_id, b.owner_id, b.id`,
-    );
-    return result.rows;
-  });
-  const tokens = mintTokens(rows, SECRET);
-  return rows.map((row, index) => ({ slug: row.slug, token: tokens[index], boardId: row.board_id }));
-}
-
-/** A superuser session on the bench database (row-level security does not apply to it). */
-async function asSuperuser(db, work) {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${db.name}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * Takes back every board created after `since` (the POSTs of the agreement check, the warm-up and
@@ -145,7 +115,7 @@ async function runScale(name, portBase) {
     // Boards created after this are the run's POSTs (removeWrites).
     const seededAt = await asSuperuser(db, async (client) => (await client.query('SELECT now()::text AS now')).rows[0].now);
 
-    const everyone = await requestMix(db);
+    const everyone = await requestMix(db, SECRET);
     // Spread: one user of every tenant (the 10,000-tenant mix at the large scale). Single: the users of one tenant.
     const spreadUsers = [...new Map(everyone.map((e) => [e.slug, e])).values()];
     const spread = shape.tenants >= 1_000 ? spreadUsers : everyone.filter((_, i) => i % 2 === 0);

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { mintTokens } from './tokens.mjs';
 
 export const ADMIN_URL = process.env.BOARDS_BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -155,6 +156,35 @@ export async function seed(db, shape, progress) {
     // As autovacuum would: statistics, and the visibility map that index-only scans rely on.
     await client.query('VACUUM (ANALYZE)');
     return tenants;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Token and board id per (tenant, user): one board the user owns, read as superuser. */
+export async function requestMix(db, secret) {
+  const rows = await asSuperuser(db, async (client) => {
+    const result = await client.query(
+      `SELECT DISTINCT ON (b.tenant_id, b.owner_id) t.slug, u.auth_subject AS subject, b.id AS board_id
+         FROM boards b
+         JOIN users u ON u.tenant_id = b.tenant_id AND u.id = b.owner_id
+         JOIN tenants t ON t.id = b.tenant_id
+        ORDER BY b.tenant_id, b.owner_id, b.id`,
+    );
+    return result.rows;
+  });
+  const tokens = mintTokens(rows, secret);
+  return rows.map((row, index) => ({ slug: row.slug, token: tokens[index], boardId: row.board_id }));
+}
+
+/** A superuser session on the bench database (row-level security does not apply to it). */
+export async function asSuperuser(db, work) {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${db.name}`;
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    return await work(client);
   } finally {
     await client.end();
   }

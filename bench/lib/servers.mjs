@@ -26,8 +26,8 @@ export function peakRssMb(pid) {
 }
 
 /** Starts `command` (a Node.js script) with only PATH and `env` as its environment; `ready` waits for /health/ready. */
-export function startProcess(command, args, env, port, label) {
-  const child = spawn(process.execPath, [command, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+export function startProcess(command, args, env, port, label, execArgv = []) {
+  const child = spawn(process.execPath, [...execArgv, command, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
@@ -60,7 +60,7 @@ export function startProcess(command, args, env, port, label) {
  * The project in production mode: JWT HS256, multi-tenant, logs at info to /dev/null, with the
  * Node.js options of the production image (`nodeOptions`, read from the Dockerfile by run.mjs).
  */
-export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions = '', extraEnv = {} }) {
+export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions = '', extraEnv = {}, execArgv = [] }) {
   return startProcess(
     cliPath,
     ['serve'],
@@ -92,6 +92,7 @@ export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions 
     },
     port,
     'project',
+    execArgv,
   );
 }
 
