@@ -719,10 +719,34 @@ describe('loadConfig', () => {
         /not available in this release; use "shared"/,
       );
       expect(configError({ BOARDS_TENANT_ISOLATION: 'database' }).problems).toEqual([
-        expect.stringMatching(/^BOARDS_TENANT_DATABASE_URL_TEMPLATE: .*\{slug\}/),
+        expect.stringMatching(/^BOARDS_TENANT_DATABASE_URL_TEMPLATE: is required/),
         expect.stringMatching(/^BOARDS_TENANT_ISOLATION: .*not available in this release/),
       ]);
     });
+
+    it.each([
+      [
+        '{slug} only in the query',
+        'postgresql://boards:pw@db/tenants?application_name={slug}',
+        true,
+      ],
+      ['{slug} only in the user name', 'postgresql://{slug}:pw@db/tenants', true],
+      ['{id} in the database name', 'postgresql://boards:pw@db/tenant_{id}', false],
+      ['{slug} in the database name', 'postgresql://boards:pw@db/tenant_{slug}', false],
+    ])(
+      'a database URL template with %s: one database per tenant or refused',
+      (_, template, shared) => {
+        const problems = configError({
+          BOARDS_TENANT_ISOLATION: 'database',
+          BOARDS_TENANT_DATABASE_URL_TEMPLATE: template,
+        }).problems;
+        const templateProblem = problems.find((line) =>
+          line.startsWith('BOARDS_TENANT_DATABASE_URL_TEMPLATE:'),
+        );
+        if (shared) expect(templateProblem).toMatch(/database name \(the URL path\)/);
+        else expect(templateProblem).toBeUndefined();
+      },
+    );
 
     it.each(['Boards', 'boards-app', 'pg_1; DROP', '1role'])(
       'refuses the runtime role name %p',

@@ -11,6 +11,7 @@ import {
   variableEntries,
   type VariableName,
 } from './config-variables';
+import { checkTenantDatabaseTemplate } from 'src/core/database/tenant-database-url';
 import { EnvReader, type Env } from './env-parsers';
 import { VariableReader } from './variable-reader';
 
@@ -341,11 +342,18 @@ export function loadConfig(env: Env): BoardsConfig {
   const isolation = vars.choice('BOARDS_TENANT_ISOLATION');
   const tenantDatabaseUrlTemplate = vars.optionalString('BOARDS_TENANT_DATABASE_URL_TEMPLATE');
   if (isolation === 'database') {
-    if (!tenantDatabaseUrlTemplate || !tenantDatabaseUrlTemplate.includes('{slug}')) {
+    if (!tenantDatabaseUrlTemplate) {
       read.report(
         'BOARDS_TENANT_DATABASE_URL_TEMPLATE',
-        'is required with BOARDS_TENANT_ISOLATION=database and must contain {slug}',
+        'is required with BOARDS_TENANT_ISOLATION=database',
       );
+    } else {
+      // The same check the provisioner makes: one database per tenant, never a shared one.
+      try {
+        checkTenantDatabaseTemplate(tenantDatabaseUrlTemplate);
+      } catch (err) {
+        read.report('BOARDS_TENANT_DATABASE_URL_TEMPLATE', (err as Error).message);
+      }
     }
     read.report(
       'BOARDS_TENANT_ISOLATION',

@@ -598,8 +598,10 @@ export const CONFIG_VARIABLES = {
   BOARDS_TENANT_DATABASE_URL_TEMPLATE: {
     group: 'tenancy',
     kind: 'string',
-    description: '*Planned*, for `database` isolation: a URL containing `{slug}`.',
-    details: 'E.g. `postgresql://boards:pw@db:5432/tenant_{slug}`.',
+    description:
+      '*Planned*, for `database` isolation: the URL of a tenant\'s database, with `{slug}` or `{id}` in the database name.',
+    details:
+      'E.g. `postgresql://boards:pw@db:5432/tenant_{slug}`. A placeholder only in the user name, host or query would put every tenant in one database, and is refused.',
   },
   BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL: {
     group: 'tenancy',
