@@ -7,7 +7,7 @@
 //   node bench/auth-miss.mjs [--other /path/to/other/checkout] [--duration 8] [--rounds 3]
 //
 // Without --other it measures this checkout alone. Prints a Markdown table.
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startProcess } from './lib/servers.mjs';
+import { BENCH_SECRET, hs256 } from './lib/tokens.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SECRET = 'bench-secret-0123456789abcdef-0123456789abcdef';
+const SECRET = BENCH_SECRET;
 const { values: args } = parseArgs({
   options: {
     other: { type: 'string' },
@@ -27,11 +28,10 @@ const { values: args } = parseArgs({
   },
 });
 
-const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** A token never seen before: same user and tenant, a new `jti`. */
 function freshToken() {
   const now = Math.floor(Date.now() / 1000);
-  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'bench-user', tenant: 'default', jti: randomUUID(), iat: now, exp: now + 600 })}`;
-  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+  return hs256({ sub: 'bench-user', tenant: 'default', jti: randomUUID(), iat: now, exp: now + 600 }, SECRET);
 }
 
 function startServer(checkout, port) {

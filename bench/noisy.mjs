@@ -15,14 +15,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createDatabase, migrate, serverMemory } from './lib/database.mjs';
-import { startProject } from './lib/servers.mjs';
-import { hs256 } from './lib/tokens.mjs';
+import { IMAGE_NODE_OPTIONS, startProject } from './lib/servers.mjs';
+import { BENCH_SECRET, hs256 } from './lib/tokens.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const cliPath = join(root, 'dist/src/cli.js');
-const SECRET = 'bench-secret-0123456789abcdef-0123456789abcdef';
-const IMAGE_NODE_OPTIONS = /^\s*NODE_OPTIONS=(\S+)/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+const SECRET = BENCH_SECRET;
 const ATTACKER_BOARDS = 5_000;
 const ATTACKER_QUOTA = ATTACKER_BOARDS + 100;
 const VICTIM_USERS = 20;

@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createDatabase, migrate, requestMix, seed } from './lib/database.mjs';
 import { measure } from './lib/load.mjs';
-import { startProject } from './lib/servers.mjs';
+import { IMAGE_NODE_OPTIONS, startProject } from './lib/servers.mjs';
+import { BENCH_SECRET } from './lib/tokens.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cliPath = join(here, '..', 'dist/src/cli.js');
-const SECRET = 'bench-secret-0123456789abcdef-0123456789abcdef';
-const IMAGE_NODE_OPTIONS = /^\s*NODE_OPTIONS=(\S+)/m.exec(readFileSync(join(here, '..', 'Dockerfile'), 'utf8'))?.[1] ?? '';
+const SECRET = BENCH_SECRET;
 const { values: args } = parseArgs({
   options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '20' } },
 });

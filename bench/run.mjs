@@ -7,7 +7,7 @@
 //   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 5] [--connections 20]
 //                      [--pool 10] [--keep] [--out DIR]
 //   node bench/run.mjs --scenario noisy [--duration 20] [--rate 60] [--pool 10] [--limits raised]   (bench/noisy.mjs)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,14 +16,13 @@ import { asSuperuser, createDatabase, migrate, requestMix, seed, serverMemory } 
 import { measure } from './lib/load.mjs';
 import { probe } from './lib/probe.mjs';
 import { writeReport } from './lib/report.mjs';
-import { startBaseline, startLimit, startProject } from './lib/servers.mjs';
+import { IMAGE_NODE_OPTIONS, startBaseline, startLimit, startProject } from './lib/servers.mjs';
+import { BENCH_SECRET } from './lib/tokens.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const cliPath = join(root, 'dist/src/cli.js');
-const SECRET = 'bench-secret-0123456789abcdef-0123456789abcdef';
-/** The Node.js options of the production image (`ENV NODE_OPTIONS=` in the Dockerfile). */
-const IMAGE_NODE_OPTIONS = /^\s*NODE_OPTIONS=(\S+)/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+const SECRET = BENCH_SECRET;
 
 const SHAPES = {
   small: { tenants: 100, users: 20, boards: 200, members: 5 },

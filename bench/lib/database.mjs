@@ -178,14 +178,6 @@ export async function requestMix(db, secret) {
 }
 
 /** A superuser session on the bench database (row-level security does not apply to it). */
-export async function asSuperuser(db, work) {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${db.name}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+export function asSuperuser(db, work) {
+  return admin(work, db.name);
 }

@@ -2,6 +2,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+/** The Node.js options of the production image (`ENV NODE_OPTIONS=` in the Dockerfile). */
+export const IMAGE_NODE_OPTIONS =
+  /^\s*NODE_OPTIONS=(\S+)/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))?.[1] ?? '';
+
 async function waitReady(url, child, timeoutMs) {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {

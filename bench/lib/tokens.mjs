@@ -1,6 +1,9 @@
 // HS256 tokens for the benchmark's users, signed with node:crypto.
 import { createHmac } from 'node:crypto';
 
+/** The HS256 secret every bench server and token of the bench share. */
+export const BENCH_SECRET = 'bench-secret-0123456789abcdef-0123456789abcdef';
+
 const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 export function hs256(claims, secret) {

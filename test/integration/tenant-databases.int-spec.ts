@@ -12,6 +12,7 @@ import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
 import {
   inParallel,
+  roleUrl,
   openTenantDataSource,
   seedTenantDatabase,
 } from 'test/support/tenant-databases';
@@ -29,13 +30,7 @@ const OWNER = `bt_owner_${id}`;
 const RUNTIME = `bt_app_${id}`;
 const PREFIX = `bt_${id}_`;
 
-function urlFor(role: string, template: string): string {
-  const url = new URL(ADMIN_URL);
-  url.username = role;
-  url.password = '';
-  url.pathname = `/${template}`;
-  return url.toString().replace(encodeURIComponent('{slug}'), '{slug}');
-}
+const urlFor = (role: string, database: string) => roleUrl(ADMIN_URL, role, database);
 
 const OWNER_TEMPLATE = urlFor(OWNER, `${PREFIX}{slug}`);
 const RUNTIME_TEMPLATE = urlFor(RUNTIME, `${PREFIX}{slug}`);

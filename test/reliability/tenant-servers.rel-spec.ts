@@ -10,6 +10,7 @@ import { ADMIN_URL, describeWithPostgres } from 'test/support/environment';
 import {
   newTenant,
   openTenantDataSource,
+  roleUrl,
   seedTenantDatabase,
   type SeededTenantDatabase,
 } from 'test/support/tenant-databases';
@@ -29,14 +30,6 @@ const RUNTIME = `bt_app_${id}`;
 interface Placed extends SeededTenantDatabase {
   readonly server: 'main' | 'second';
   readonly runtimeUrl: string;
-}
-
-function urlOn(base: string, role: string, database: string): string {
-  const url = new URL(base);
-  url.username = role;
-  url.password = '';
-  url.pathname = `/${database}`;
-  return url.toString();
 }
 
 async function asSuperuser(base: string, statements: string[]): Promise<void> {
@@ -69,10 +62,10 @@ describeWithPostgres('tenants on two PostgreSQL servers', () => {
     for (const [index, server] of (['main', 'main', 'second', 'second'] as const).entries()) {
       const tenant = newTenant(`t${index}`);
       const database = `bt_${id}_${tenant.slug}`;
-      const ownerUrl = urlOn(servers[server], OWNER, database);
+      const ownerUrl = roleUrl(servers[server], OWNER, database);
       await provisioner.provision(ownerUrl);
       await seedTenantDatabase(ownerUrl, tenant);
-      placed.push({ ...tenant, server, runtimeUrl: urlOn(servers[server], RUNTIME, database) });
+      placed.push({ ...tenant, server, runtimeUrl: roleUrl(servers[server], RUNTIME, database) });
     }
     router = new DatabaseTenantRouter(
       { cacheSize: 10, connectionBudget: 20, idleMs: 60_000, waitMs: 2_000 },

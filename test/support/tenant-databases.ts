@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { baseOptions } from 'src/core/database/data-sources';
+import { insertBoard, insertUser } from 'test/factories/seed';
 
 /** Helpers for tests of BOARDS_TENANT_ISOLATION=database below the HTTP layer. */
 
@@ -13,6 +14,16 @@ export interface SeededTenantDatabase {
 
 export function newTenant(slug: string, boardTitle = `board of ${slug}`): SeededTenantDatabase {
   return { slug, id: randomUUID(), boardTitle };
+}
+
+/** `base` (a server URL) as `role`, with trust authentication, on `database`. */
+export function roleUrl(base: string, role: string, database: string): string {
+  const url = new URL(base);
+  url.username = role;
+  url.password = '';
+  url.pathname = `/${database}`;
+  // A template's placeholders stay readable (URL would percent-encode the braces).
+  return url.toString().replace(/%7B(slug|id)%7D/g, '{$1}');
 }
 
 /** Runs `work` over `items`, `width` at a time. */
@@ -46,13 +57,11 @@ export async function seedTenantDatabase(
       tenant.slug,
     ]);
     await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant.id]);
-    const user = await client.query<{ id: string }>(
-      `INSERT INTO users (auth_provider, auth_subject, display_name) VALUES ('test', 'u', 'u') RETURNING id`,
-    );
-    await client.query(`INSERT INTO boards (owner_id, title) VALUES ($1, $2)`, [
-      user.rows[0].id,
-      tenant.boardTitle,
-    ]);
+    const session = {
+      query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows,
+    };
+    const userId = await insertUser(session, 'u');
+    await insertBoard(session, userId, tenant.boardTitle, tenant.slug);
     await client.query('COMMIT');
   } finally {
     await client.end();

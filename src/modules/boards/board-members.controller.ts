@@ -5,11 +5,7 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import {
-  ApiErrors,
-  IDEMPOTENT_WRITE_ERRORS,
-  JSON_BODY_ERRORS,
-} from 'src/common/api-error.response';
+import { ApiErrors, JSON_BODY_ERRORS } from 'src/common/api-error.response';
 import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
@@ -48,7 +44,6 @@ export class BoardMembersController {
   @ApiErrors(
     'invalid_uuid',
     ...JSON_BODY_ERRORS,
-    ...IDEMPOTENT_WRITE_ERRORS,
     'board_not_found',
     'board_permission_denied',
     'user_not_found',

@@ -18,12 +18,7 @@ import {
   ApiOperation,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import {
-  ApiErrors,
-  IDEMPOTENT_WRITE_ERRORS,
-  JSON_BODY_ERRORS,
-  LIST_QUERY_ERRORS,
-} from 'src/common/api-error.response';
+import { ApiErrors, JSON_BODY_ERRORS, LIST_QUERY_ERRORS } from 'src/common/api-error.response';
 import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { DirectRoute } from 'src/core/http/direct-routes';
@@ -65,7 +60,7 @@ export class BoardsController {
     type: BoardResponse,
     description: 'Created; Location and ETag headers set',
   })
-  @ApiErrors(...JSON_BODY_ERRORS, ...IDEMPOTENT_WRITE_ERRORS, 'quota_exceeded')
+  @ApiErrors(...JSON_BODY_ERRORS, 'quota_exceeded')
   async create(
     @Body() dto: CreateBoardDto,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -144,7 +139,6 @@ export class BoardsController {
   @ApiErrors(
     'invalid_uuid',
     ...JSON_BODY_ERRORS,
-    ...IDEMPOTENT_WRITE_ERRORS,
     'board_not_found',
     'board_permission_denied',
     'user_not_found',

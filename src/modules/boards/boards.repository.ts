@@ -70,14 +70,20 @@ const SORT_COLUMNS: Record<
  * SQL written once (no query building or entity hydration per request). $1 is the caller's user
  * id, $2 the tenant id.
  */
-const VIEW_SQL =
-  'SELECT b.tenant_id, b.id, b.owner_id, b.title, b.description, b.is_public, b.settings, b.metadata, ' +
-  'b.version, b.created_at, b.updated_at, b.payload_bytes, o.id AS owner_user_id, o.display_name AS owner_display_name, ' +
-  'o.avatar_url AS owner_avatar_url, m.role AS member_role, m.id AS member_id ' +
-  'FROM boards b ' +
-  'LEFT JOIN users o ON o.tenant_id = b.tenant_id AND o.id = b.owner_id ' +
-  'LEFT JOIN board_members m ON m.tenant_id = b.tenant_id AND m.board_id = b.id AND m.user_id = $1 ' +
-  'WHERE b.tenant_id = $2';
+function viewOf(boards: string): string {
+  return (
+    'SELECT b.tenant_id, b.id, b.owner_id, b.title, b.description, b.is_public, b.settings, b.metadata, ' +
+    'b.version, b.created_at, b.updated_at, b.payload_bytes, o.id AS owner_user_id, o.display_name AS owner_display_name, ' +
+    'o.avatar_url AS owner_avatar_url, m.role AS member_role, m.id AS member_id ' +
+    `FROM ${boards} b ` +
+    'LEFT JOIN users o ON o.tenant_id = b.tenant_id AND o.id = b.owner_id ' +
+    'LEFT JOIN board_members m ON m.tenant_id = b.tenant_id AND m.board_id = b.id AND m.user_id = $1 ' +
+    'WHERE b.tenant_id = $2'
+  );
+}
+
+/** The view over the boards table (`viewOf` takes another source of board rows, aliased b). */
+const VIEW_SQL = viewOf('boards');
 
 const LIST_FILTERS: Record<BoardRoleFilter, string> = {
   owner: ' AND b.owner_id = $1',
@@ -110,9 +116,8 @@ export function boardListStatement(
   let view = VIEW_SQL;
   if (window !== undefined) {
     params.push(window);
-    view = view.replace(
-      'FROM boards b ',
-      `FROM (SELECT * FROM boards WHERE tenant_id = $2${after} ORDER BY ${order} LIMIT $${params.length}) b `,
+    view = viewOf(
+      `(SELECT * FROM boards WHERE tenant_id = $2${after} ORDER BY ${order} LIMIT $${params.length})`,
     );
   }
   let sql = view + LIST_FILTERS[query.role];
@@ -185,18 +190,17 @@ export class BoardsRepository extends TenantScopedRepository {
 
   /**
    * Inserts a board and answers its view (the owner's profile joined) in one statement, so a
-   * create costs one round trip between opening and committing its transaction. The row takes
-   * its tenant_id from the transaction's setting (the column default; row-level security checks
-   * it), and the returned row is checked like a read.
+   * create costs one round trip between opening and committing its transaction. The row names its
+   * tenant, which row-level security checks against the transaction's setting, and the returned
+   * row is checked like a read. $1 is the owner, who is also the caller the view is read for.
    */
   async insertView(board: NewBoard): Promise<BoardView> {
     const rows = await this.execute<ViewRow[]>(
-      `WITH b AS (INSERT INTO boards (owner_id, title, description, is_public, settings, metadata, version)
-         VALUES ($3, $4, $5, $6, $7, $8, 1) RETURNING *) ${VIEW_SQL.replace('FROM boards b ', 'FROM b ')}`,
+      `WITH inserted AS (INSERT INTO boards (tenant_id, owner_id, title, description, is_public, settings, metadata, version)
+         VALUES ($2, $1, $3, $4, $5, $6, $7, 1) RETURNING *) ${viewOf('inserted')}`,
       [
         board.ownerId,
         board.tenantId,
-        board.ownerId,
         board.title,
         board.description,
         board.isPublic,

@@ -5,12 +5,7 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import {
-  ApiErrors,
-  IDEMPOTENT_WRITE_ERRORS,
-  JSON_BODY_ERRORS,
-  LIST_QUERY_ERRORS,
-} from 'src/common/api-error.response';
+import { ApiErrors, JSON_BODY_ERRORS, LIST_QUERY_ERRORS } from 'src/common/api-error.response';
 import { TenantBoundApi } from 'src/common/decorators/tenant-bound-api.decorator';
 import { UuidParam } from 'src/common/uuid-param';
 import { TenantContext } from 'src/core/context/tenant-context';
@@ -52,7 +47,6 @@ export class GenerationsController {
   @ApiErrors(
     'invalid_uuid',
     ...JSON_BODY_ERRORS,
-    ...IDEMPOTENT_WRITE_ERRORS,
     'board_not_found',
     'board_permission_denied',
     'quota_exceeded',
@@ -82,7 +76,6 @@ export class GenerationsController {
   @ApiOkResponse({ type: GenerationResponse })
   @ApiErrors(
     'invalid_uuid',
-    ...IDEMPOTENT_WRITE_ERRORS,
     'generation_not_found',
     'board_permission_denied',
     'generation_not_cancellable',
