@@ -32,6 +32,21 @@ module.exports = {
     { ...base, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     {
+      // The suites of boards, members, generations, the cross-tenant sweep and the permission
+      // matrix again, with a database per tenant (BOARDS_TENANT_ISOLATION=database).
+      ...base,
+      displayName: 'e2e-database',
+      setupFiles: ['<rootDir>/test/support/database-isolation.setup.ts'],
+      testMatch: [
+        'boards-crud',
+        'boards-list',
+        'board-members',
+        'generations',
+        'boards-cross-tenant',
+        'boards-permissions',
+      ].map((suite) => `<rootDir>/test/e2e/${suite}.e2e-spec.ts`),
+    },
+    {
       ...base,
       displayName: 'reliability',
       testMatch: ['<rootDir>/test/reliability/**/*.rel-spec.ts'],

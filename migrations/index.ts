@@ -4,6 +4,7 @@ import { MemberLookupCoveringIndex1764892800000 } from './1764892800000-member-l
 import { ExplicitAdmission1765065600000 } from './1765065600000-explicit-admission';
 import { RegistryWriteFunctions1765152000000 } from './1765152000000-registry-write-functions';
 import { Fairness1765238400000 } from './1765238400000-fairness';
+import { TenantDatabases1765411200000 } from './1765411200000-tenant-databases';
 
 /** Every migration in order. Listed explicitly so the compiled and the ts-jest runs agree. */
 export const MIGRATIONS = [
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   ExplicitAdmission1765065600000,
   RegistryWriteFunctions1765152000000,
   Fairness1765238400000,
+  TenantDatabases1765411200000,
 ];
 
 /** The names recorded in the migrations table once each has run. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTenant, inTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
+import { inTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { apiClient, responseText, whoAmI, type Api, type ApiResult } from 'test/sdk/api-client';
 import { describeWithPostgres } from 'test/support/environment';
@@ -121,8 +121,8 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    tenantA = await createTenant(db.owner, uniqueMarker('xa'));
-    const tenantB = await createTenant(db.owner, uniqueMarker('xb'));
+    tenantA = await db.createTenant(uniqueMarker('xa'));
+    const tenantB = await db.createTenant(uniqueMarker('xb'));
     server = await startApp(
       db.config(
         jwtAuthEnv({
@@ -294,8 +294,8 @@ describeWithPostgres('isolation: tenant A against tenant B on every documented r
   }
 
   /** Row counts of B's tenant-owned tables, read as the owner inside B's tenant transaction. */
-  function rowCountsOfB(): Promise<Record<string, number>> {
-    return inTenant(db.owner, b.tenant.id, async (runner) => {
+  async function rowCountsOfB(): Promise<Record<string, number>> {
+    return inTenant(await db.tenantData(b.tenant.id, 'owner'), b.tenant.id, async (runner) => {
       const counts: Record<string, number> = {};
       for (const table of [
         'users',

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { adminUrlOf } from 'test/support/test-database';
+import { inTenant } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
 import {
   boardsApiSuite,
@@ -188,5 +192,37 @@ describeWithPostgres('boards API: boards', () => {
     expectErrorBody(foreign, 404, 'user_not_found');
     expect(exceptRequestId(foreign)).toEqual(exceptRequestId(missing));
     expect((await api<Board>({ method: 'GET', path, token: tokens.alice })).body).toEqual(board);
+  });
+});
+
+describeWithPostgres('boards API: where the rows are', () => {
+  const suite = boardsApiSuite();
+
+  it('a created board is stored where the tenant layout puts it: its own database, or the shared one', async () => {
+    const board = await suite.boardOf(suite.tokens.alice, { title: 'Where am I' });
+    const find = async (source: DataSource) =>
+      (await inTenant(source, suite.tenantId, (runner) =>
+        runner.query('SELECT title FROM boards WHERE id = $1', [board.id]),
+      )) as { title: string }[];
+    const tenantData = await suite.db.tenantData(suite.tenantId, 'owner');
+    expect(await find(tenantData)).toEqual([{ title: 'Where am I' }]);
+    if (suite.db.isolation === 'database') {
+      // The control database keeps the registry only: no tenant's rows of any kind (counted as
+      // the superuser, past row-level security).
+      expect(tenantData).not.toBe(suite.db.owner);
+      expect(await find(suite.db.owner)).toEqual([]);
+      const admin = new Client({ connectionString: adminUrlOf(suite.db) });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ boards: number; users: number }>(
+          'SELECT (SELECT count(*) FROM boards)::int AS boards, (SELECT count(*) FROM users)::int AS users',
+        );
+        expect(rows).toEqual([{ boards: 0, users: 0 }]);
+      } finally {
+        await admin.end();
+      }
+    } else {
+      expect(tenantData).toBe(suite.db.owner);
+    }
   });
 });

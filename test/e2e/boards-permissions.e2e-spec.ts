@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTenant, inTenant, uniqueMarker } from 'test/factories/seed';
+import { inTenant, uniqueMarker } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { apiClient, whoAmI, type Api, type ApiCall } from 'test/sdk/api-client';
 import { describeWithPostgres } from 'test/support/environment';
@@ -238,7 +238,7 @@ describeWithPostgres('boards: permission matrix (DESIGN.md §4)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const slug = uniqueMarker('perm');
-    tenantId = (await createTenant(db.owner, slug)).id;
+    tenantId = (await db.createTenant(slug)).id;
     server = await startApp(db.config(jwtAuthEnv({ BOARDS_RATE_LIMIT_ENABLED: 'false' })));
     api = apiClient(server.baseUrl);
     // The tenant's first user becomes tenant admin: a bystander, so no board role is confounded
@@ -267,8 +267,8 @@ describeWithPostgres('boards: permission matrix (DESIGN.md §4)', () => {
   });
 
   /** A fresh board owned by `owner` with viewer, editor, admin and target (editor) members. */
-  function seedBoard(isPublic: boolean, actorId: string | null): Promise<Fixture> {
-    return inTenant(db.runtime, tenantId, async (runner) => {
+  async function seedBoard(isPublic: boolean, actorId: string | null): Promise<Fixture> {
+    return inTenant(await db.tenantData(tenantId, 'runtime'), tenantId, async (runner) => {
       const [{ id: boardId }] = (await runner.query(
         `INSERT INTO boards (owner_id, title, is_public) VALUES ($1, 'matrix board', $2)
          RETURNING id::text AS id`,

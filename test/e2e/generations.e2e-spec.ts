@@ -29,8 +29,8 @@ describeWithPostgres('boards API: generations', () => {
     api<Generation>({ method: 'POST', path: `/api/boards/${boardId}/generations`, token, body });
 
   /** Sets a generation's status directly (workers do this in production; no API changes it). */
-  const setStatus = (id: string, status: string) =>
-    inTenant(suite.db.runtime, suite.tenantId, (runner) =>
+  const setStatus = async (id: string, status: string) =>
+    inTenant(await suite.db.tenantData(suite.tenantId, 'runtime'), suite.tenantId, (runner) =>
       runner.query('UPDATE generations SET status = $2 WHERE id = $1', [id, status]),
     );
 

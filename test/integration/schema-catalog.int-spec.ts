@@ -258,17 +258,20 @@ describe('schema catalog: every tenant-owned table is isolated', () => {
       });
     }
     // The slug quarantine and the change logs: the runtime role reads them, and may only end a
-    // quarantine early; triggers (SECURITY DEFINER) write them.
+    // quarantine early; triggers (SECURITY DEFINER) write them. The tenant databases' records
+    // (database per tenant): read by the runtime role, written by the owner's provisioning.
     const logGrants = (await db.owner.query(
       `SELECT table_name, string_agg(privilege_type, ',' ORDER BY privilege_type) AS privileges
          FROM information_schema.role_table_grants
-        WHERE table_name IN ('slug_quarantine', 'tenant_changes', 'user_changes') AND grantee = $1
+        WHERE table_name IN ('slug_quarantine', 'tenant_changes', 'tenant_databases', 'user_changes')
+          AND grantee = $1
         GROUP BY table_name ORDER BY table_name`,
       [db.runtimeRole],
     )) as { table_name: string; privileges: string }[];
     expect(logGrants).toEqual([
       { table_name: 'slug_quarantine', privileges: 'SELECT' },
       { table_name: 'tenant_changes', privileges: 'SELECT' },
+      { table_name: 'tenant_databases', privileges: 'SELECT' },
       { table_name: 'user_changes', privileges: 'SELECT' },
     ]);
   });

@@ -1,5 +1,5 @@
 import { ERROR_CATALOG, type ApiErrorCode } from 'src/core/errors/error-catalog';
-import { createTenant, uniqueMarker } from 'test/factories/seed';
+import { uniqueMarker } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { apiClient, whoAmI, type Api, type ApiCall, type ApiResult } from 'test/sdk/api-client';
 import { startApp, type RunningApp } from 'test/support/http';
@@ -144,9 +144,9 @@ export function boardsApiSuite(): BoardsApiSuite {
   beforeAll(async () => {
     db = await createTestDatabase();
     const slug = uniqueMarker('api');
-    tenantId = (await createTenant(db.owner, slug)).id;
+    tenantId = (await db.createTenant(slug)).id;
     const otherSlug = uniqueMarker('api-other');
-    await createTenant(db.owner, otherSlug);
+    await db.createTenant(otherSlug);
     server = await startApp(
       db.config(
         jwtAuthEnv({

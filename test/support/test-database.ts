@@ -5,8 +5,21 @@ import { loadConfig, type BoardsConfig } from 'src/core/config/boards-config';
 import { DatabaseTarget } from 'src/core/database/data-sources';
 import { LEAKPROOF_ILIKE_SQL } from 'src/core/database/search-index';
 import { MigrationRunner } from 'src/core/database/migration-runner';
+import { TenantDatabases } from 'src/core/database/tenant-databases';
+import type { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { ENTITIES } from 'src/entities';
+import { createTenant as insertTenantRow, type SeededTenant } from 'test/factories/seed';
 import { ADMIN_URL, hasPostgres } from './environment';
+
+export type TestIsolation = 'shared' | 'database';
+
+/**
+ * The tenant layout the suites run in: BOARDS_TEST_ISOLATION=database (the `e2e-database` Jest
+ * project sets it) gives every tenant a database of its own; anything else the shared database.
+ */
+export function testIsolation(): TestIsolation {
+  return process.env.BOARDS_TEST_ISOLATION === 'database' ? 'database' : 'shared';
+}
 
 /**
  * A database of its own for one test suite, migrated, with its own owner and runtime roles.
@@ -19,6 +32,8 @@ import { ADMIN_URL, hasPostgres } from './environment';
  */
 export interface TestDatabase {
   readonly embedded: boolean;
+  /** `database`: the app runs with BOARDS_TENANT_ISOLATION=database over this control database. */
+  readonly isolation: TestIsolation;
   readonly env: Record<string, string>;
   readonly runtimeRole: string;
   readonly target: DatabaseTarget;
@@ -28,13 +43,24 @@ export interface TestDatabase {
   readonly runtime: DataSource;
   /** A config for this database with extra BOARDS_* variables. */
   config(overrides?: Record<string, string>): BoardsConfig;
+  /**
+   * A tenant, active, named `slug`: its registry row, and with a database per tenant its own
+   * database, created, migrated and holding its row.
+   */
+  createTenant(slug: string): Promise<SeededTenant>;
+  /**
+   * Where the tenant's rows are: its own database with a database per tenant, else this one
+   * (`owner` or `runtime` role). Opened once per tenant, closed by drop().
+   */
+  tenantData(tenantId: string, role: 'owner' | 'runtime'): Promise<DataSource>;
   drop(): Promise<void>;
 }
 
 export async function createTestDatabase(
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; isolation?: TestIsolation } = {},
 ): Promise<TestDatabase> {
   const id = randomBytes(5).toString('hex');
+  const isolation = hasPostgres() ? (options.isolation ?? testIsolation()) : 'shared';
   let env: Record<string, string>;
   let cleanup: () => Promise<void>;
   let runtimeRole: string;
@@ -44,7 +70,10 @@ export async function createTestDatabase(
     const ownerRole = `bt_owner_${id}`;
     runtimeRole = `bt_app_${id}`;
     await withAdmin(async (admin) => {
-      await admin.query(`CREATE ROLE ${ownerRole} LOGIN NOSUPERUSER NOBYPASSRLS`);
+      // CREATEDB: with a database per tenant the owner creates the tenants' databases.
+      await admin.query(
+        `CREATE ROLE ${ownerRole} LOGIN ${isolation === 'database' ? 'CREATEDB' : ''} NOSUPERUSER NOBYPASSRLS`,
+      );
       await admin.query(`CREATE ROLE ${runtimeRole} LOGIN NOSUPERUSER NOBYPASSRLS`);
       await admin.query(`CREATE DATABASE ${name} OWNER ${ownerRole}`);
     });
@@ -63,9 +92,24 @@ export async function createTestDatabase(
       BOARDS_DATABASE_OWNER_URL: urlFor(ownerRole),
       BOARDS_DATABASE_RUNTIME_ROLE: runtimeRole,
       BOARDS_DATABASE_POOL_SIZE: String(options.poolSize ?? 5),
+      ...(isolation === 'database' && {
+        BOARDS_TENANT_ISOLATION: 'database',
+        // {id}: a slug can be reused after a deletion, an id never.
+        BOARDS_TENANT_DATABASE_URL_TEMPLATE: templateFor(urlFor(runtimeRole), `${name}_{id}`),
+        BOARDS_TENANT_DATABASE_OWNER_URL_TEMPLATE: templateFor(urlFor(ownerRole), `${name}_{id}`),
+        BOARDS_TENANT_DATASOURCE_CACHE_SIZE: '10',
+        BOARDS_TENANT_CONNECTION_BUDGET: '20',
+      }),
     };
     cleanup = () =>
       withAdmin(async (admin) => {
+        const tenants = await admin.query<{ datname: string }>(
+          `SELECT datname FROM pg_database WHERE datname LIKE $1`,
+          [`${name}\\_%`],
+        );
+        for (const { datname } of tenants.rows) {
+          await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+        }
         await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await admin.query(`DROP ROLE IF EXISTS ${runtimeRole}`);
         await admin.query(`DROP ROLE IF EXISTS ${ownerRole}`);
@@ -90,16 +134,47 @@ export async function createTestDatabase(
   const owner = await target.connect('owner');
   await new MigrationRunner(owner, runtimeRole).up();
   const runtime = await target.connect('runtime');
+  const databases =
+    isolation === 'database'
+      ? new TenantDatabases(config(), runtime, target, undefined as unknown as TenantTransactions)
+      : undefined;
+  const tenantSources = new Map<string, Promise<DataSource>>();
 
   return {
     embedded: !hasPostgres(),
+    isolation,
     env,
     runtimeRole,
     target,
     owner,
     runtime,
     config,
+    async createTenant(slug) {
+      const tenant = await insertTenantRow(owner, slug);
+      await databases?.ensureReady(tenant.id, 'active');
+      return tenant;
+    },
+    tenantData(tenantId, role) {
+      if (!databases) return Promise.resolve(role === 'owner' ? owner : runtime);
+      const key = `${role}:${tenantId}`;
+      let source = tenantSources.get(key);
+      if (!source) {
+        source = databases.locator.place(tenantId).then(async (place) => {
+          const url =
+            role === 'owner'
+              ? databases.locator.ownerUrl(place)
+              : databases.locator.runtimeUrl(place);
+          return target.connect(role, { url, poolSize: 2 });
+        });
+        tenantSources.set(key, source);
+      }
+      return source;
+    },
     async drop() {
+      for (const source of tenantSources.values()) {
+        await (await source.catch(() => undefined))?.destroy().catch(() => undefined);
+      }
+      await databases?.onApplicationShutdown();
       await runtime.destroy().catch(() => undefined);
       await owner.destroy().catch(() => undefined);
       await target.close().catch(() => undefined);
@@ -118,6 +193,13 @@ async function withAdmin(work: (admin: Client) => Promise<void>, database?: stri
   } finally {
     await admin.end();
   }
+}
+
+/** `url` with database `database`, its {id} placeholder left readable. */
+function templateFor(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString().replace(/%7Bid%7D/g, '{id}');
 }
 
 /** A test database on a real server, reached as the server's admin (superuser) role. */

@@ -54,6 +54,9 @@ describe('loadConfig', () => {
         defaultTenantSlug: 'default',
         isolation: 'shared',
         tenantDatabaseUrlTemplate: undefined,
+        tenantDatabaseOwnerUrlTemplate: undefined,
+        tenantDataSourceCacheSize: 50,
+        tenantConnectionBudget: 100,
         registration: { requiresApproval: false, allowedDomains: [], maxTenantsPerUser: 3 },
         reservedSlugs: new Set(BUILT_IN_RESERVED_SLUGS),
         deletedSlugQuarantineDays: 30,
@@ -709,19 +712,50 @@ describe('loadConfig', () => {
       expectRefused({ BOARDS_TENANT_NAME: 'n'.repeat(256) }, 'BOARDS_TENANT_NAME');
     });
 
-    it('refuses database-per-tenant isolation with a message saying so', () => {
+    it('reads database-per-tenant isolation: templates, data-source cache, connection budget', () => {
+      const server = { BOARDS_DATABASE_URL: 'postgresql://boards_app:pw@db:5432/boards' };
+      const config = loadConfig({
+        ...server,
+        BOARDS_TENANT_ISOLATION: 'database',
+        BOARDS_TENANT_DATABASE_URL_TEMPLATE: 'postgresql://boards_app:pw@db:5432/tenant_{slug}',
+        BOARDS_TENANT_DATASOURCE_CACHE_SIZE: '20',
+        BOARDS_TENANT_CONNECTION_BUDGET: '40',
+      });
+      expect(config.tenancy).toMatchObject({
+        isolation: 'database',
+        tenantDatabaseUrlTemplate: 'postgresql://boards_app:pw@db:5432/tenant_{slug}',
+        // The owner template defaults to the runtime one.
+        tenantDatabaseOwnerUrlTemplate: 'postgresql://boards_app:pw@db:5432/tenant_{slug}',
+        tenantDataSourceCacheSize: 20,
+        tenantConnectionBudget: 40,
+      });
+      expect(configError({ ...server, BOARDS_TENANT_ISOLATION: 'database' }).problems).toEqual([
+        expect.stringMatching(/^BOARDS_TENANT_DATABASE_URL_TEMPLATE: is required/),
+      ]);
+      // The embedded database is one database: no room for one per tenant.
       expectRefused(
         {
           BOARDS_TENANT_ISOLATION: 'database',
           BOARDS_TENANT_DATABASE_URL_TEMPLATE: 'postgresql://boards:pw@db:5432/tenant_{slug}',
         },
         'BOARDS_TENANT_ISOLATION',
-        /not available in this release; use "shared"/,
+        /needs BOARDS_DATABASE_URL/,
       );
-      expect(configError({ BOARDS_TENANT_ISOLATION: 'database' }).problems).toEqual([
-        expect.stringMatching(/^BOARDS_TENANT_DATABASE_URL_TEMPLATE: is required/),
-        expect.stringMatching(/^BOARDS_TENANT_ISOLATION: .*not available in this release/),
-      ]);
+      // Owner and runtime reach the same database; only the credentials differ.
+      expectRefused(
+        {
+          ...server,
+          BOARDS_TENANT_ISOLATION: 'database',
+          BOARDS_TENANT_DATABASE_URL_TEMPLATE: 'postgresql://boards_app:pw@db:5432/tenant_{slug}',
+          BOARDS_TENANT_DATABASE_OWNER_URL_TEMPLATE: 'postgresql://owner:pw@db:5432/t_{id}',
+        },
+        'BOARDS_TENANT_DATABASE_OWNER_URL_TEMPLATE',
+        /same server and database/,
+      );
+      expectRefused(
+        { ...server, BOARDS_TENANT_CONNECTION_BUDGET: '0' },
+        'BOARDS_TENANT_CONNECTION_BUDGET',
+      );
     });
 
     it.each([

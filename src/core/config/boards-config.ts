@@ -106,7 +106,14 @@ export interface TenancyConfig {
   readonly defaultTenantName: string;
   readonly defaultTenantSlug: string;
   readonly isolation: IsolationStrategy;
+  /** The runtime role's URL of a tenant database (`database` isolation; `{slug}`, `{id}`). */
   readonly tenantDatabaseUrlTemplate: string | undefined;
+  /** The owner role's URL of a tenant database (creates and migrates it). */
+  readonly tenantDatabaseOwnerUrlTemplate: string | undefined;
+  /** Most tenant data sources open at once per process (`database` isolation). */
+  readonly tenantDataSourceCacheSize: number;
+  /** Most tenant database connections per process (`database` isolation). */
+  readonly tenantConnectionBudget: number;
   readonly registration: {
     readonly requiresApproval: boolean;
     readonly allowedDomains: readonly string[];
@@ -341,24 +348,37 @@ export function loadConfig(env: Env): BoardsConfig {
 
   const isolation = vars.choice('BOARDS_TENANT_ISOLATION');
   const tenantDatabaseUrlTemplate = vars.optionalString('BOARDS_TENANT_DATABASE_URL_TEMPLATE');
+  const tenantDatabaseOwnerUrlTemplate =
+    vars.optionalString('BOARDS_TENANT_DATABASE_OWNER_URL_TEMPLATE') ?? tenantDatabaseUrlTemplate;
   if (isolation === 'database') {
     if (!tenantDatabaseUrlTemplate) {
       read.report(
         'BOARDS_TENANT_DATABASE_URL_TEMPLATE',
         'is required with BOARDS_TENANT_ISOLATION=database',
       );
-    } else {
-      // The same check the provisioner makes: one database per tenant, never a shared one.
+    }
+    // The same check the provisioner makes: one database per tenant, never a shared one.
+    for (const [name, template] of [
+      ['BOARDS_TENANT_DATABASE_URL_TEMPLATE', tenantDatabaseUrlTemplate],
+      ['BOARDS_TENANT_DATABASE_OWNER_URL_TEMPLATE', tenantDatabaseOwnerUrlTemplate],
+    ] as const) {
+      if (!template) continue;
       try {
-        checkTenantDatabaseTemplate(tenantDatabaseUrlTemplate);
+        checkTenantDatabaseTemplate(template);
       } catch (err) {
-        read.report('BOARDS_TENANT_DATABASE_URL_TEMPLATE', (err as Error).message);
+        read.report(name, (err as Error).message);
       }
     }
-    read.report(
-      'BOARDS_TENANT_ISOLATION',
-      '"database" (a database per tenant) is not available in this release; use "shared"',
-    );
+    if (
+      tenantDatabaseUrlTemplate &&
+      tenantDatabaseOwnerUrlTemplate &&
+      !sameTenantDatabases(tenantDatabaseUrlTemplate, tenantDatabaseOwnerUrlTemplate)
+    ) {
+      read.report(
+        'BOARDS_TENANT_DATABASE_OWNER_URL_TEMPLATE',
+        'must name the same server and database as BOARDS_TENANT_DATABASE_URL_TEMPLATE (only the user and password may differ)',
+      );
+    }
   }
 
   const databaseUrl = vars.url('BOARDS_DATABASE_URL');
@@ -379,6 +399,13 @@ export function loadConfig(env: Env): BoardsConfig {
     read.report(
       'BOARDS_DATABASE_RUNTIME_ROLE',
       `"${runtimeRole}" is not a plain role name (lowercase letters, digits, underscores)`,
+    );
+  }
+
+  if (isolation === 'database' && databaseUrlMissing) {
+    read.report(
+      'BOARDS_TENANT_ISOLATION',
+      '"database" needs BOARDS_DATABASE_URL (a PostgreSQL server for the registry; the embedded database holds one database only)',
     );
   }
 
@@ -528,6 +555,9 @@ export function loadConfig(env: Env): BoardsConfig {
         defaultTenantSlug,
         isolation,
         tenantDatabaseUrlTemplate,
+        tenantDatabaseOwnerUrlTemplate,
+        tenantDataSourceCacheSize: vars.int('BOARDS_TENANT_DATASOURCE_CACHE_SIZE'),
+        tenantConnectionBudget: vars.int('BOARDS_TENANT_CONNECTION_BUDGET'),
         registration: {
           requiresApproval: vars.bool('BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL'),
           allowedDomains,
@@ -642,6 +672,19 @@ function checkPlatformAdminEntries(
         `"${entry}" is ambiguous with ${namespaces.length} identity namespaces trusted (${namespaces.join(', ')}); qualify it, e.g. "${namespaces[0]}:${entry}"`,
       );
     }
+  }
+}
+
+/**
+ * Whether two tenant database templates name the same server, port and database (their user and
+ * password may differ): the runtime and owner roles must reach the same tenant database.
+ */
+function sameTenantDatabases(a: string, b: string): boolean {
+  try {
+    const [x, y] = [new URL(a), new URL(b)];
+    return x.host === y.host && x.pathname === y.pathname;
+  } catch {
+    return false;
   }
 }
 

@@ -593,15 +593,46 @@ export const CONFIG_VARIABLES = {
     default: 'shared',
     description: 'How tenants are kept apart.',
     details:
-      '`shared`: one database, isolation by the four layers of [docs/tenancy.md](tenancy.md). `database` (a database per tenant) is *planned* and refused in this release.',
+      '`shared`: one database, isolation by the four layers of [docs/tenancy.md](tenancy.md). `database`: each tenant in a database of its own (same schema, same layers), the registry in `BOARDS_DATABASE_URL`; see [docs/scaling.md](scaling.md). Needs a PostgreSQL server (not the embedded database).',
   },
   BOARDS_TENANT_DATABASE_URL_TEMPLATE: {
     group: 'tenancy',
     kind: 'string',
+    secret: 'password',
     description:
-      '*Planned*, for `database` isolation: the URL of a tenant\'s database, with `{slug}` or `{id}` in the database name.',
+      "For `database` isolation: the runtime role's URL of a tenant's database, with `{slug}` or `{id}` in the database name.",
     details:
-      'E.g. `postgresql://boards:pw@db:5432/tenant_{slug}`. A placeholder only in the user name, host or query would put every tenant in one database, and is refused.',
+      'E.g. `postgresql://boards_app:pw@db:5432/tenant_{slug}`. A placeholder only in the user name, host or query would put every tenant in one database, and is refused. A URL recorded for one tenant (`boards tenant database set`) replaces its host, port and database; user and password stay those of the template.',
+  },
+  BOARDS_TENANT_DATABASE_OWNER_URL_TEMPLATE: {
+    group: 'tenancy',
+    kind: 'string',
+    secret: 'password',
+    default: computed('`BOARDS_TENANT_DATABASE_URL_TEMPLATE`'),
+    description:
+      "For `database` isolation: the owner role's URL of a tenant's database (it creates the database, so it needs CREATEDB).",
+    details: 'Same placeholders and database name as `BOARDS_TENANT_DATABASE_URL_TEMPLATE`.',
+  },
+  BOARDS_TENANT_DATASOURCE_CACHE_SIZE: {
+    group: 'tenancy',
+    kind: 'int',
+    default: 50,
+    min: 1,
+    max: 10_000,
+    description: 'For `database` isolation: most tenant databases one process keeps open at once.',
+    details:
+      'Least recently used first to close; one in use is never closed. Each gets `BOARDS_TENANT_CONNECTION_BUDGET / BOARDS_TENANT_DATASOURCE_CACHE_SIZE` connections (at least one).',
+  },
+  BOARDS_TENANT_CONNECTION_BUDGET: {
+    group: 'tenancy',
+    kind: 'int',
+    default: 100,
+    min: 1,
+    max: 10_000,
+    description:
+      'For `database` isolation: most connections to tenant databases one process holds at once.',
+    details:
+      'Keep replicas × budget below the servers\' `max_connections`. A request finding no room within a few seconds is 503 with Retry-After.',
   },
   BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL: {
     group: 'tenancy',

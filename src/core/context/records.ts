@@ -44,7 +44,17 @@ export const QUOTA_NAMES = [
 export type QuotaName = (typeof QUOTA_NAMES)[number];
 export type TenantQuotaOverrides = Partial<Record<QuotaName, number>>;
 
-export const TENANT_STATUSES = ['active', 'pending_approval', 'suspended', 'rejected'] as const;
+/**
+ * `provisioning`: a tenant whose own database (BOARDS_TENANT_ISOLATION=database) is still being
+ * created and seeded; it answers no request until it leaves that status.
+ */
+export const TENANT_STATUSES = [
+  'active',
+  'pending_approval',
+  'suspended',
+  'rejected',
+  'provisioning',
+] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 /** What a request needs to know about its tenant. */

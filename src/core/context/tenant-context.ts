@@ -46,6 +46,11 @@ export interface TenantContextStore extends ClsStore {
   resolvedUser?: UserRecord;
   /** The open tenant transaction's manager; only core/database reads it. */
   entityManager?: EntityManager;
+  /**
+   * BOARDS_TENANT_ISOLATION=database: the control database's transaction paired with the open
+   * tenant transaction (registry writes); only core/database reads it.
+   */
+  registryTransaction?: unknown;
 }
 
 /** The caller within a tenant, handed explicitly to services: `boards.list(actor, query)`. */

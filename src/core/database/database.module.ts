@@ -14,6 +14,9 @@ import { IsolationInspector } from './isolation-inspector';
 import { MigrationRunner } from './migration-runner';
 import { databaseStep } from './startup-failure';
 import { TenantEntitySubscriber } from './tenant-entity.subscriber';
+import { TenantDatabaseLocator } from './tenant-database-locator';
+import { TenantDatabases } from './tenant-databases';
+import { DatabaseTenantRouter, TenantRouter } from './tenant-router';
 import { TenantTransactionInterceptor } from './tenant-transaction.interceptor';
 import { TenantTransactions } from './tenant-transactions';
 
@@ -38,6 +41,60 @@ export async function connectRuntimeDataSource(
     }
   }
   return databaseStep('connect', 'runtime', () => target.connect('runtime'));
+}
+
+/** How long a request waits for room among the tenant data sources before it is 503. */
+export const TENANT_DATA_SOURCE_WAIT_MS = 5_000;
+/** A tenant data source unused this long closes. */
+export const TENANT_DATA_SOURCE_IDLE_MS = 60_000;
+
+/**
+ * BOARDS_TENANT_ISOLATION=database: the router to each tenant's own database (undefined in the
+ * shared layout). A tenant's data source acts as the runtime role with its statement timeouts,
+ * carries the ORM isolation subscriber, and is used only after its database proved to hold that
+ * tenant and no other (its `tenants` table has that one row).
+ */
+export function tenantRouterFor(
+  config: BoardsConfig,
+  target: DatabaseTarget,
+  control: DataSource,
+  subscriber: TenantEntitySubscriber,
+): TenantRouter | undefined {
+  if (config.tenancy.isolation !== 'database') return undefined;
+  const locator = new TenantDatabaseLocator(config.tenancy, control);
+  return new DatabaseTenantRouter(
+    {
+      cacheSize: config.tenancy.tenantDataSourceCacheSize,
+      connectionBudget: config.tenancy.tenantConnectionBudget,
+      idleMs: TENANT_DATA_SOURCE_IDLE_MS,
+      waitMs: TENANT_DATA_SOURCE_WAIT_MS,
+    },
+    async (tenantId) => locator.runtimeUrl(await locator.place(tenantId)),
+    async (url, poolSize, tenantId) => {
+      const dataSource = new DataSource(target.options('runtime', { url, poolSize }));
+      await dataSource.initialize();
+      try {
+        await assertHoldsOnly(dataSource, tenantId);
+      } catch (err) {
+        await dataSource.destroy().catch(() => undefined);
+        throw err;
+      }
+      dataSource.subscribers.push(subscriber);
+      return dataSource;
+    },
+  );
+}
+
+/** Refuses a tenant database whose registry row is not exactly this tenant's (a wrong URL). */
+async function assertHoldsOnly(dataSource: DataSource, tenantId: string): Promise<void> {
+  const rows = (await dataSource.query('SELECT id::text AS id FROM tenants LIMIT 2')) as {
+    id: string;
+  }[];
+  if (rows.length !== 1 || rows[0].id !== tenantId) {
+    throw new Error(
+      `the database at this tenant's URL does not hold tenant ${tenantId} (alone); check its recorded URL`,
+    );
+  }
 }
 
 /** True when the module opened the target itself (and so closes it at shutdown). */
@@ -68,15 +125,28 @@ export class DatabaseModule implements OnApplicationShutdown {
           inject: [BoardsConfig, DatabaseTarget],
           useFactory: connectRuntimeDataSource,
         },
+        {
+          provide: TenantRouter,
+          inject: [BoardsConfig, DatabaseTarget, DataSource, TenantEntitySubscriber],
+          useFactory: tenantRouterFor,
+        },
         TenantTransactions,
+        TenantDatabases,
         TenantEntitySubscriber,
         IsolationInspector,
         { provide: APP_INTERCEPTOR, useClass: TenantTransactionInterceptor },
       ],
       exports: [
         DataSource,
+        TenantRouter,
         DatabaseTarget,
+        {
+          provide: TenantRouter,
+          inject: [BoardsConfig, DatabaseTarget, DataSource, TenantEntitySubscriber],
+          useFactory: tenantRouterFor,
+        },
         TenantTransactions,
+        TenantDatabases,
         TenantEntitySubscriber,
         IsolationInspector,
       ],
@@ -87,9 +157,11 @@ export class DatabaseModule implements OnApplicationShutdown {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(DatabaseTarget) private readonly target: DatabaseTarget,
     @Inject(OWNS_TARGET) private readonly ownsTarget: boolean,
+    @Inject(TenantRouter) private readonly router: TenantRouter | undefined,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    await this.router?.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     if (this.ownsTarget) await this.target.close();
   }

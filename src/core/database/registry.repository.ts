@@ -20,6 +20,9 @@ export type RegistrySession = 'auto' | 'transaction' | 'pool';
  *
  * Statements run in the open tenant transaction when there is one ('auto': a second connection
  * would not see its writes, and the embedded database has only one session), else on the pool.
+ * With a database per tenant (BOARDS_TENANT_ISOLATION=database) the registry stays in the control
+ * database: "the tenant transaction" is then the control transaction paired with it
+ * (TenantTransactions.registryManager), never the tenant's own database.
  */
 @Injectable()
 export abstract class RegistryRepository {
@@ -34,20 +37,22 @@ export abstract class RegistryRepository {
     params: readonly unknown[] = [],
     session: RegistrySession = 'auto',
   ): Promise<R> {
-    return (await this.session(session).query(sql, params as unknown[])) as R;
+    return (await (await this.session(session)).query(sql, params as unknown[])) as R;
   }
 
   /** A TypeORM repository of a platform entity, on the same session as `sql`. */
-  protected registry<E extends ObjectLiteral>(
+  protected async registry<E extends ObjectLiteral>(
     entity: EntityTarget<E>,
     session: RegistrySession = 'auto',
-  ): Repository<E> {
-    return this.session(session).getRepository(entity);
+  ): Promise<Repository<E>> {
+    return (await this.session(session)).getRepository(entity);
   }
 
-  private session(session: RegistrySession): EntityManager {
-    if (session === 'transaction') return this.transactions.manager;
+  private async session(session: RegistrySession): Promise<EntityManager> {
+    if (session === 'transaction') return this.transactions.registryManager();
     if (session === 'pool') return this.dataSource.manager;
-    return this.transactions.inTransaction ? this.transactions.manager : this.dataSource.manager;
+    return this.transactions.inRegistryTransaction
+      ? this.transactions.registryManager()
+      : this.dataSource.manager;
   }
 }

@@ -15,6 +15,8 @@ export abstract class TenantRouter {
   abstract route(tenantId: string): Promise<TenantRoute>;
   /** Closes what the router opened. */
   abstract close(): Promise<void>;
+  /** Stops routing to the tenant's current data source (its database moved or was dropped). */
+  abstract forget(tenantId: string): Promise<void>;
 }
 
 /**
@@ -30,13 +32,18 @@ export class DatabaseTenantRouter extends TenantRouter {
   constructor(
     options: Omit<TenantDataSourcesOptions, 'open'>,
     private readonly urlOf: (tenantId: string) => Promise<string>,
-    open: (url: string, poolSize: number) => Promise<DataSource>,
+    open: (url: string, poolSize: number, tenantId: string) => Promise<DataSource>,
   ) {
     super();
     this.sources = new TenantDataSources({
       ...options,
-      open: async (tenantId, poolSize) => open(await this.urlOf(tenantId), poolSize),
+      open: async (tenantId, poolSize) => open(await this.urlOf(tenantId), poolSize, tenantId),
     });
+  }
+
+  /** Closes the tenant's data source once its work is done (its database moved or dropped). */
+  forget(tenantId: string): Promise<void> {
+    return this.sources.evict(tenantId);
   }
 
   async route(tenantId: string): Promise<TenantRoute> {

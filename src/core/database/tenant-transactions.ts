@@ -1,7 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { CLS_REQ, ClsService } from 'nestjs-cls';
 import type { Pool, QueryConfig, QueryResult } from 'pg';
-import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
+import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-error';
@@ -336,10 +336,81 @@ export class TenantTransactions {
     if (!this.router) return this.transactionOnSource(this.dataSource, tenantId, work);
     const route = await this.router.route(tenantId);
     try {
-      return await this.transactionOnSource(route.dataSource, tenantId, work);
+      // The registry lives in the control database: its writes (a status change, a deletion) go
+      // to a transaction there, bound to the same tenant, opened on first use and committed just
+      // before the tenant's own (so a failed registry commit rolls the tenant's work back too).
+      return await this.withRegistryTransaction(tenantId, (registry) =>
+        this.transactionOnSource(route.dataSource, tenantId, async (manager) => {
+          const result = await work(manager);
+          await registry.commit();
+          return result;
+        }),
+      );
     } finally {
       route.release();
     }
+  }
+
+  /**
+   * Runs `work` with a transaction on the control database bound to `tenantId` (opened on first
+   * use by a registry repository), committed by `work` or rolled back when it fails.
+   */
+  private async withRegistryTransaction<T>(
+    tenantId: string,
+    work: (registry: RegistryTransaction) => Promise<T>,
+  ): Promise<T> {
+    const registry = new RegistryTransaction(this.dataSource, tenantId);
+    const previous = this.cls.get('registryTransaction') as unknown;
+    this.cls.set('registryTransaction', registry);
+    try {
+      return await work(registry);
+    } finally {
+      this.cls.set('registryTransaction', previous);
+      await registry.end();
+    }
+  }
+
+  /**
+   * Registry work about one tenant that touches none of its own rows (a deletion, a lock of
+   * registrations): in the shared layout, the tenant transaction (run); with a database per
+   * tenant, a transaction on the control database only, bound to the tenant, so it does not need
+   * the tenant's database (which may be down, or not exist yet).
+   */
+  async runRegistry<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
+    if (!this.router) return this.run(tenantId, () => work());
+    const execute = () =>
+      this.withRegistryTransaction(tenantId, async (registry) => {
+        const result = await work();
+        await registry.commit();
+        return result;
+      });
+    return this.cls.isActive() ? execute() : this.cls.run(execute);
+  }
+
+  /**
+   * The manager registry writes use: the open tenant transaction's (shared layout), or the
+   * control database's transaction paired with it (a database per tenant). Fails closed outside
+   * a tenant transaction.
+   */
+  async registryManager(): Promise<EntityManager> {
+    if (!this.router) return this.manager;
+    const registry = this.cls.isActive()
+      ? (this.cls.get('registryTransaction') as RegistryTransaction | undefined)
+      : undefined;
+    if (!registry) throw new TenantContextMissingError('the tenant transaction');
+    return registry.manager();
+  }
+
+  /** Whether registry statements have a transaction to run in (see registryManager). */
+  get inRegistryTransaction(): boolean {
+    if (!this.router) return this.inTransaction;
+    return this.cls.isActive() && this.cls.get('registryTransaction') !== undefined;
+  }
+
+  /** Whether tenants live in databases of their own (BOARDS_TENANT_ISOLATION=database). */
+  get routed(): boolean {
+    return this.router !== undefined;
   }
 
   private async transactionOnSource<T>(
@@ -379,6 +450,68 @@ export class TenantTransactions {
       if (broken) await discardConnection(runner, broken);
       else await runner.release();
     }
+  }
+}
+
+/**
+ * A transaction on the control database bound to one tenant (`app.tenant_id`, which the registry
+ * write functions require), opened on first use. `commit` commits it if it was opened; `end`
+ * rolls back whatever was not committed and returns the connection.
+ */
+class RegistryTransaction {
+  private opened: Promise<QueryRunner> | undefined;
+  private done = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly tenantId: string,
+  ) {}
+
+  async manager(): Promise<EntityManager> {
+    if (this.done) throw new TenantContextMissingError('an open registry transaction');
+    this.opened ??= this.open();
+    return (await this.opened).manager;
+  }
+
+  private async open(): Promise<QueryRunner> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      // The id is a UUID checked by the caller, safe as a literal.
+      await runner.query(
+        `START TRANSACTION; SELECT set_config('app.tenant_id', '${this.tenantId}', true)`,
+      );
+      markTransactionOpen(runner);
+      return runner;
+    } catch (err) {
+      await runner.release();
+      throw err;
+    }
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    if (this.opened) await (await this.opened).commitTransaction();
+  }
+
+  async end(): Promise<void> {
+    this.done = true;
+    if (!this.opened) return;
+    let runner: QueryRunner;
+    try {
+      runner = await this.opened;
+    } catch {
+      return;
+    }
+    let broken: Error | undefined;
+    if (runner.isTransactionActive) {
+      await runner.rollbackTransaction().catch((err: unknown) => {
+        broken = asError(err);
+      });
+    }
+    if (broken) await discardConnection(runner, broken);
+    else await runner.release();
   }
 }
 

@@ -152,6 +152,11 @@ export const ERROR_CATALOG = {
 
   // ---- organizations: setup, registration, membership (tenants) -----------------------------
   tenant_not_found: { status: 404, meaning: 'No organization with this id.' },
+  tenant_database_not_ready: {
+    status: 503,
+    meaning:
+      "The organization's own database could not be created or seeded yet (database per tenant); the organization stays `provisioning` and `boards tenant cleanup` completes it.",
+  },
   tenant_slug_taken: { status: 409, meaning: 'An organization with this slug already exists.' },
   slug_reserved: { status: 409, meaning: 'The slug is reserved by the platform.' },
   slug_quarantined: {

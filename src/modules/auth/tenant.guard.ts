@@ -44,7 +44,10 @@ export class TenantGuard implements CanActivate {
       header: request.headers['x-tenant'],
     });
     const tenant = await this.directory.findBySlug(selection.slug);
-    if (!tenant || !acceptsIssuer(tenant, principal)) throw notAMember(selection.slug);
+    // A tenant still being provisioned does not exist yet for anyone (nor its database, maybe).
+    if (!tenant || tenant.status === 'provisioning' || !acceptsIssuer(tenant, principal)) {
+      throw notAMember(selection.slug);
+    }
     const active = tenant.status === 'active';
     // The claim counts only in a tenant that accepts the identity provider's word (every tenant a
     // platform admin made; a self-registered one whose registrant's own claim listed it).

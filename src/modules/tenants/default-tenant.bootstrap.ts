@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { BoardsConfig } from 'src/core/config/boards-config';
+import { TenantDatabases } from 'src/core/database/tenant-databases';
 import { TenantsRepository } from './tenants.repository';
 
 /** In single-tenant mode, makes sure the default tenant exists before the server takes traffic. */
@@ -10,6 +11,7 @@ export class DefaultTenantBootstrap implements OnApplicationBootstrap {
   constructor(
     private readonly config: BoardsConfig,
     private readonly tenants: TenantsRepository,
+    private readonly databases: TenantDatabases,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -17,5 +19,7 @@ export class DefaultTenantBootstrap implements OnApplicationBootstrap {
     const { defaultTenantName, defaultTenantSlug } = this.config.tenancy;
     const { tenant, created } = await this.tenants.ensure(defaultTenantName, defaultTenantSlug);
     if (created) this.logger.log(`created default tenant "${tenant.slug}" (${tenant.id})`);
+    // With a database per tenant, the default tenant's database too (created once, then checked).
+    if (this.databases.enabled) await this.databases.ensureReady(tenant.id, tenant.status);
   }
 }

@@ -63,6 +63,7 @@ export class RegistrationController {
     'slug_unavailable',
     'tenant_slug_taken',
     'slug_required',
+    'tenant_database_not_ready',
   )
   register(@Body() dto: RegisterTenantDto): Promise<RegistrationResponse> {
     const principal = this.context.principal;

@@ -74,7 +74,7 @@ function setup(options: { env?: Record<string, string>; registered?: number } = 
   const service = new RegistrationService(
     loadConfig(options.env ?? MULTI),
     strictMock<TenantsRepository>({ lockIdentity, countRegisteredBy }),
-    strictMock<TenantTransactions>({ run }),
+    strictMock<TenantTransactions>({ runRegistry: run }),
     strictMock<TenantAdminService>({ withGeneratedSlug, createTenant }),
   );
   return { service, calls, run, withGeneratedSlug, createTenant };

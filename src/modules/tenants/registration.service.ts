@@ -53,7 +53,9 @@ export class RegistrationService {
     const status = registration.requiresApproval ? 'pending_approval' : 'active';
 
     const register = (slug: string) =>
-      this.transactions.run(id, async () => {
+      // A registry transaction: with a database per tenant, the new tenant's database does not
+      // exist yet (createTenant makes it).
+      this.transactions.runRegistry(id, async () => {
         await this.tenants.lockIdentity(identity);
         if ((await this.tenants.countRegisteredBy(identity)) >= registration.maxTenantsPerUser) {
           throw TenantErrors.tenantLimit(registration.maxTenantsPerUser);

@@ -55,6 +55,7 @@ export class SetupController {
     'slug_quarantined',
     'tenant_slug_taken',
     'slug_required',
+    'tenant_database_not_ready',
   )
   create(@Body() dto: CreateTenantDto): Promise<TenantResponse> {
     return this.admin.create(dto);
@@ -117,7 +118,12 @@ export class SetupController {
   @PlatformAdminRoute()
   @ApiOperation({ summary: 'Approve a tenant waiting for approval', operationId: 'approveTenant' })
   @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors('invalid_uuid', 'tenant_not_found', 'invalid_tenant_transition')
+  @ApiErrors(
+    'invalid_uuid',
+    'tenant_not_found',
+    'invalid_tenant_transition',
+    'tenant_database_not_ready',
+  )
   approve(@UuidParam('tenant_id') id: string): Promise<TenantResponse> {
     return this.act(id, 'approve');
   }

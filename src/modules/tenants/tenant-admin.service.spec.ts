@@ -8,6 +8,7 @@ import type { AuditService } from 'src/modules/audit/audit.service';
 import type { InvitationsRepository } from './invitations.repository';
 import { TENANT_TRANSITIONS, TenantAdminService, type TenantAction } from './tenant-admin.service';
 import type { TenantSeeder } from './tenant-seeder.service';
+import type { TenantDatabases } from 'src/core/database/tenant-databases';
 import { TENANT_STATUSES, type TenantStatus } from 'src/core/context/records';
 import type { Tenant } from './tenant.entity';
 import type { TenantsRepository } from './tenants.repository';
@@ -24,6 +25,8 @@ const EXPECTED: Record<TenantStatus, Record<TenantAction, TenantStatus | null>> 
   active: { approve: null, reject: null, suspend: 'suspended', activate: null },
   suspended: { approve: null, reject: null, suspend: null, activate: 'active' },
   rejected: { approve: null, reject: null, suspend: null, activate: 'active' },
+  // Only provisioning itself moves a tenant out of `provisioning`.
+  provisioning: { approve: null, reject: null, suspend: null, activate: null },
 };
 
 describe('TENANT_TRANSITIONS', () => {
@@ -91,6 +94,7 @@ describe('TenantAdminService', () => {
       strictMock<AuditService>({ record }),
       strictMock<InvitationsRepository>(),
       strictMock<TenantCache>({ forgetTenant }),
+      strictMock<TenantDatabases>({ enabled: false }),
     );
     return { admin, takenSlugs, transition, forgetTenant, record, quarantinedUntil };
   }

@@ -4,6 +4,7 @@ import { canonicalEmail } from 'src/common/email';
 import { normalizeSlug } from 'src/common/slug';
 import { TenantCache } from 'src/core/cache/tenant-cache';
 import { BoardsConfig } from 'src/core/config/boards-config';
+import { TenantDatabases } from 'src/core/database/tenant-databases';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
@@ -86,6 +87,7 @@ export class TenantAdminService {
     private readonly audit: AuditService,
     private readonly invitations: InvitationsRepository,
     private readonly cache: TenantCache,
+    private readonly databases: TenantDatabases,
   ) {}
 
   /** Public and side-effect free. */
@@ -178,51 +180,22 @@ export class TenantAdminService {
   /**
    * Inserts the tenant, its first admin (or the invitation naming it) and sample data, and the
    * audit event, in one transaction bound to the new tenant. A reserved slug, one quarantined
-   * after a deletion, or one taken meanwhile is 409.
+   * after a deletion, or one taken meanwhile is 409. With a database per tenant the same happens
+   * in the steps of TenantDatabases (createInOwnDatabase).
    */
   async createTenant(tenant: NewTenant, seed: TenantSeed): Promise<Tenant> {
     await this.assertSlugAvailable(tenant.slug, seed.selfService ?? false);
     try {
-      return await this.transactions
-        .run(tenant.id, async () => {
-          const stored = await this.tenants.insert(tenant);
-          let ownerId: string | undefined;
-          if (seed.admin) ownerId = await this.seeder.adminUser(tenant.id, seed.admin);
-          if (seed.adminEmail) {
-            await this.invitations.create({
-              tenantId: tenant.id,
-              email: canonicalEmail(seed.adminEmail),
-              role: 'admin',
-              invitedBy: null,
-              ttlDays: this.config.tenancy.invitationTtlDays,
-            });
-          }
-          if (seed.includeSampleData) {
-            ownerId ??= await this.seeder.systemUser(tenant.id);
-            await this.seeder.sampleData(tenant.id, ownerId);
-          }
-          await this.audit.record({
-            tenantId: tenant.id,
-            actorId: null,
-            action: seed.auditAction,
-            targetType: 'tenant',
-            targetId: tenant.id,
-            details: {
-              slug: tenant.slug,
-              status: tenant.status,
-              sample_data: seed.includeSampleData,
-              ...(seed.adminEmail && { admin_email: canonicalEmail(seed.adminEmail) }),
-              ...(tenant.allowedIssuers.length > 0 && { allowed_issuers: tenant.allowedIssuers }),
-              ...seed.auditDetails,
-            },
+      const stored = this.databases.enabled
+        ? await this.createInOwnDatabase(tenant, seed)
+        : await this.transactions.run(tenant.id, async () => {
+            const row = await this.tenants.insert(tenant);
+            await this.seed(tenant, seed);
+            return row;
           });
-          return stored;
-        })
-        .then(async (stored) => {
-          // The slug may have been remembered as unknown by an earlier request.
-          await this.cache.forgetTenant(tenant.slug);
-          return stored;
-        });
+      // The slug may have been remembered as unknown by an earlier request.
+      await this.cache.forgetTenant(tenant.slug);
+      return stored;
     } catch (err) {
       const driverError = (err as { driverError?: { code?: string; detail?: string } }).driverError;
       if (driverError?.code === '23505') throw TenantErrors.slugTaken(tenant.slug);
@@ -234,6 +207,100 @@ export class TenantAdminService {
       }
       throw err;
     }
+  }
+
+  /**
+   * BOARDS_TENANT_ISOLATION=database: reserves the slug (registry row in `provisioning`, with
+   * the seed recorded), creates and migrates the tenant's database, seeds it, then gives the
+   * registry row its status. A failure after the reservation leaves the tenant in
+   * `provisioning` with the reason recorded, answered as 503; `boards tenant cleanup` (or
+   * `resumeProvisioning`) completes it with the same seed.
+   */
+  private async createInOwnDatabase(tenant: NewTenant, seed: TenantSeed): Promise<Tenant> {
+    await this.databases.reserve(tenant, { status: tenant.status, seed });
+    await this.finishProvisioning(tenant.id, tenant.status, seed);
+    const stored = await this.tenants.findById(tenant.id);
+    if (!stored) throw TenantErrors.notFound();
+    return stored;
+  }
+
+  /** Steps 2–4 of provisioning (see TenantDatabases), each safe to repeat. */
+  private async finishProvisioning(id: string, status: TenantStatus, seed: TenantSeed) {
+    try {
+      await this.databases.createDatabase(id, 'provisioning');
+      const tenant = await this.tenants.findById(id);
+      if (!tenant) throw TenantErrors.notFound();
+      await this.transactions.run(id, async () => {
+        if (await this.databases.seeded(id)) return;
+        await this.seed({ ...tenant, status, allowedIssuers: tenant.allowedIssuers ?? [] }, seed);
+        await this.databases.markSeeded(id, status);
+      });
+      await this.databases.activate(id, status);
+    } catch (err) {
+      await this.databases.recordFailure(id, err);
+      this.logger.error(
+        { action: 'tenant.provision', tenant_id: id },
+        `provisioning the database of tenant ${id} failed; boards tenant cleanup retries it: ${(err as Error).message}`,
+      );
+      if (err instanceof DomainError) throw err;
+      throw TenantErrors.databaseNotReady();
+    }
+  }
+
+  /**
+   * Completes the provisioning of a tenant left in `provisioning` (a crash, a database server
+   * that was down), with the seed recorded when it began. Returns false when there was none.
+   */
+  async resumeProvisioning(id: string): Promise<boolean> {
+    const [record] = await this.databases.records({ tenant: id });
+    if (!record?.registered || record.state !== 'provisioning') return false;
+    const { status, seed } = (record.seed ?? {}) as { status?: TenantStatus; seed?: TenantSeed };
+    const tenant = await this.tenants.findById(id);
+    if (!tenant) return false;
+    await this.finishProvisioning(
+      id,
+      status ?? 'active',
+      seed ?? { includeSampleData: false, auditAction: 'tenant.create' },
+    );
+    await this.cache.forgetTenant(tenant.slug);
+    return true;
+  }
+
+  /** The new tenant's first rows and audit event, in its open transaction. */
+  private async seed(
+    tenant: Pick<NewTenant, 'id' | 'slug' | 'status' | 'allowedIssuers'>,
+    seed: TenantSeed,
+  ): Promise<void> {
+    let ownerId: string | undefined;
+    if (seed.admin) ownerId = await this.seeder.adminUser(tenant.id, seed.admin);
+    if (seed.adminEmail) {
+      await this.invitations.create({
+        tenantId: tenant.id,
+        email: canonicalEmail(seed.adminEmail),
+        role: 'admin',
+        invitedBy: null,
+        ttlDays: this.config.tenancy.invitationTtlDays,
+      });
+    }
+    if (seed.includeSampleData) {
+      ownerId ??= await this.seeder.systemUser(tenant.id);
+      await this.seeder.sampleData(tenant.id, ownerId);
+    }
+    await this.audit.record({
+      tenantId: tenant.id,
+      actorId: null,
+      action: seed.auditAction,
+      targetType: 'tenant',
+      targetId: tenant.id,
+      details: {
+        slug: tenant.slug,
+        status: tenant.status,
+        sample_data: seed.includeSampleData,
+        ...(seed.adminEmail && { admin_email: canonicalEmail(seed.adminEmail) }),
+        ...(tenant.allowedIssuers.length > 0 && { allowed_issuers: tenant.allowedIssuers }),
+        ...seed.auditDetails,
+      },
+    });
   }
 
   /** 409 unless `slug` may be given to a new tenant: not reserved, quarantined or taken. */
@@ -304,10 +371,21 @@ export class TenantAdminService {
     ) {
       throw TenantErrors.defaultTenantProtected();
     }
-    await this.transactions.run(id, () =>
+    // The registry row first (with a database per tenant, in the control database only: the
+    // tenant's own database may be down), then the tenant's database.
+    await this.transactions.runRegistry(id, () =>
       this.tenants.delete(id, this.config.tenancy.deletedSlugQuarantineDays, by),
     );
     await this.cache.forgetTenant(tenant.slug);
+    if (this.databases.enabled) {
+      const { error } = await this.databases.dropDatabase(id);
+      if (error) {
+        this.logger.error(
+          { action: 'tenant.delete', tenant_id: id, tenant_slug: tenant.slug },
+          `tenant ${tenant.slug} is deleted but its database was not dropped (boards tenant cleanup retries): ${error}`,
+        );
+      }
+    }
     // The tenant's own audit trail went with it; the platform log keeps the record.
     this.logger.log(
       { action: 'tenant.delete', tenant_id: id, tenant_slug: tenant.slug },
@@ -337,6 +415,20 @@ export class TenantAdminService {
   async act(id: string, action: TenantAction, by: RegistryActor): Promise<TenantResponse> {
     const tenant = await this.existing(id);
     const transition = TENANT_TRANSITIONS[action];
+    // With a database per tenant, approving (or activating) a tenant whose database is missing
+    // (registered before the layout changed) creates it first.
+    if (
+      this.databases.enabled &&
+      transition.to === 'active' &&
+      transition.from.includes(tenant.status)
+    ) {
+      try {
+        await this.databases.ensureReady(id, 'active');
+      } catch (err) {
+        await this.databases.recordFailure(id, err);
+        throw TenantErrors.databaseNotReady();
+      }
+    }
     const moved = await this.transactions.run(id, async () => {
       if (!(await this.tenants.transition(id, transition.from, transition.to, by))) return false;
       await this.audit.record({

@@ -3,6 +3,14 @@ import { ErrorCode } from 'src/core/errors/error-code';
 
 export const TenantErrors = {
   notFound: () => new DomainError(ErrorCode.NotFound, 'tenant_not_found', 'Tenant not found.'),
+  databaseNotReady: () =>
+    new DomainError(
+      ErrorCode.ServiceUnavailable,
+      'tenant_database_not_ready',
+      "The organization's database could not be made ready now; it stays provisioning and is completed later.",
+      {},
+      { 'Retry-After': '30' },
+    ),
   slugTaken: (slug: string) =>
     new DomainError(
       ErrorCode.Conflict,

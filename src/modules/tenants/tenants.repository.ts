@@ -35,8 +35,8 @@ export interface NewTenant {
  */
 @Injectable()
 export class TenantsRepository extends RegistryRepository {
-  findBySlug(slug: string): Promise<Tenant | null> {
-    return this.registry(Tenant).findOneBy({ slug });
+  async findBySlug(slug: string): Promise<Tenant | null> {
+    return (await this.registry(Tenant)).findOneBy({ slug });
   }
 
   /** What a request needs to know about a tenant: one indexed read, no entity hydration. */
@@ -54,8 +54,8 @@ export class TenantsRepository extends RegistryRepository {
     return { ...rest, allowedIssuers, claimsAdmit };
   }
 
-  findById(id: string): Promise<Tenant | null> {
-    return this.registry(Tenant).findOneBy({ id });
+  async findById(id: string): Promise<Tenant | null> {
+    return (await this.registry(Tenant)).findOneBy({ id });
   }
 
   async count(): Promise<number> {
@@ -70,7 +70,9 @@ export class TenantsRepository extends RegistryRepository {
     limit: number;
     offset: number;
   }): Promise<{ items: Tenant[]; total: number }> {
-    const [items, total] = await this.registry(Tenant).findAndCount({
+    const [items, total] = await (
+      await this.registry(Tenant)
+    ).findAndCount({
       where: query.status ? { status: query.status } : {},
       order: { createdAt: 'ASC', id: 'ASC' },
       take: query.limit,
@@ -133,7 +135,7 @@ export class TenantsRepository extends RegistryRepository {
 
   /** Inserts the tenant inside its own open tenant transaction. */
   async insert(tenant: NewTenant): Promise<Tenant> {
-    const repository = this.registry(Tenant, 'transaction');
+    const repository = await this.registry(Tenant, 'transaction');
     return repository.save(
       repository.create({ ...tenant, allowedIssuers: [...tenant.allowedIssuers] }),
     );
@@ -167,7 +169,7 @@ export class TenantsRepository extends RegistryRepository {
         ],
       );
     }
-    return this.registry(Tenant, 'transaction').findOneBy({ id });
+    return (await this.registry(Tenant, 'transaction')).findOneBy({ id });
   }
 
   /**

@@ -1,0 +1,383 @@
+import { Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { BoardsConfig } from 'src/core/config/boards-config';
+import { DatabaseTarget } from './data-sources';
+import {
+  TenantDatabaseLocator,
+  checkedLocation,
+  type TenantDatabasePlace,
+} from './tenant-database-locator';
+import {
+  TenantDatabaseProvisioner,
+  type ProvisioningResult,
+  type ProvisioningStep,
+  type TenantDatabaseCheck,
+} from './tenant-database-provisioner';
+import { redactedUrl } from './tenant-database-url';
+import { TenantRouter } from './tenant-router';
+import { TenantTransactions } from './tenant-transactions';
+
+/** A tenant's registry row as provisioning writes it (the control database). */
+export interface ReservedTenant {
+  readonly id: string;
+  readonly name: string;
+  readonly slug: string;
+  readonly settings: Record<string, unknown>;
+  readonly allowedIssuers: readonly string[];
+  readonly claimsAdmit: boolean;
+  readonly registeredBy: string | null;
+}
+
+/** What `tenant_databases` says about one tenant database. */
+export interface TenantDatabaseRecord {
+  readonly tenant: string;
+  readonly slug: string;
+  readonly location: string | null;
+  readonly state: 'provisioning' | 'ready' | 'dropping';
+  /** What provisioning still has to write (the first admin, sample data); null once ready. */
+  readonly seed: unknown;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  /** Whether the tenant is still in the registry (a record without one is to be dropped). */
+  readonly registered: boolean;
+}
+
+interface RecordRow {
+  tenant: string;
+  slug: string;
+  location: string | null;
+  state: TenantDatabaseRecord['state'];
+  seed: unknown;
+  attempts: number;
+  last_error: string | null;
+  registered: boolean;
+}
+
+/**
+ * The life of tenant databases (BOARDS_TENANT_ISOLATION=database), in steps that can each be
+ * repeated after a crash:
+ *
+ * 1. `reserve`: the registry row (status `provisioning`, so the tenant answers nothing yet and
+ *    its slug is taken) and its `tenant_databases` record with the seed still to write, in one
+ *    transaction of the control database.
+ * 2. `createDatabase`: CREATE DATABASE, grants and migrations (TenantDatabaseProvisioner), then
+ *    the tenant's one row of `tenants` there (status `provisioning` until seeded); refused when
+ *    the database holds another tenant (a slug reused while an old database is still there).
+ * 3. The caller seeds the tenant in its own transaction and marks it seeded there (`seeded`,
+ *    `markSeeded`), so a retry never seeds twice.
+ * 4. `activate`: the registry row takes its final status, the record becomes `ready`.
+ *
+ * Deletion removes the registry row first (the caller), then `dropDatabase` drops the database;
+ * a failure leaves the record (its tenant gone) for `boards tenant cleanup`, which also finishes
+ * provisioning that stopped half-way.
+ *
+ * The control database's rows are written with the owner connection (BOARDS_DATABASE_OWNER_URL):
+ * the runtime role only reads `tenant_databases`.
+ */
+@Injectable()
+export class TenantDatabases implements OnApplicationShutdown {
+  private readonly logger = new Logger('TenantDatabases');
+  private owner: Promise<DataSource> | undefined;
+  readonly locator: TenantDatabaseLocator;
+  readonly provisioner: TenantDatabaseProvisioner;
+
+  constructor(
+    private readonly config: BoardsConfig,
+    private readonly control: DataSource,
+    private readonly target: DatabaseTarget,
+    private readonly transactions: TenantTransactions,
+    @Optional() private readonly router?: TenantRouter,
+  ) {
+    this.locator = new TenantDatabaseLocator(config.tenancy, control);
+    this.provisioner = new TenantDatabaseProvisioner({
+      runtimeRole: config.database.runtimeRole,
+      connectTimeoutMs: config.database.connectTimeoutMs,
+    });
+  }
+
+  /** Whether each tenant has a database of its own. */
+  get enabled(): boolean {
+    return this.config.tenancy.isolation === 'database';
+  }
+
+  /** Step 1: the registry row in `provisioning` and the record with its seed, in one transaction. */
+  async reserve(tenant: ReservedTenant, seed: unknown): Promise<void> {
+    const owner = await this.ownerSource();
+    await owner.transaction(async (manager) => {
+      await manager.query(
+        `INSERT INTO tenants (id, name, slug, status, settings, allowed_issuers, claims_admit, registered_by)
+         VALUES ($1, $2, $3, 'provisioning', $4::jsonb, $5::text[], $6, $7)`,
+        [
+          tenant.id,
+          tenant.name,
+          tenant.slug,
+          JSON.stringify(tenant.settings),
+          [...tenant.allowedIssuers],
+          tenant.claimsAdmit,
+          tenant.registeredBy,
+        ],
+      );
+      await manager.query(
+        `INSERT INTO tenant_databases (tenant, slug, state, seed) VALUES ($1, $2, 'provisioning', $3::jsonb)
+         ON CONFLICT (tenant) DO UPDATE SET state = 'provisioning', seed = EXCLUDED.seed, updated_at = now()`,
+        [tenant.id, tenant.slug, JSON.stringify(seed ?? null)],
+      );
+    });
+  }
+
+  /**
+   * Step 2: the tenant's database, created and migrated (again, harmlessly, on a retry), holding
+   * the tenant's own `tenants` row in `status` (`provisioning` until seeded, or the final one when
+   * nothing is to be seeded).
+   */
+  async createDatabase(
+    tenantId: string,
+    status: string,
+    onStep?: (step: ProvisioningStep, database: string) => void | Promise<void>,
+  ): Promise<ProvisioningResult> {
+    const place = await this.locator.place(tenantId);
+    const ownerUrl = this.locator.ownerUrl(place);
+    await this.bumpAttempts(tenantId, place);
+    const provisioner = onStep
+      ? new TenantDatabaseProvisioner({
+          runtimeRole: this.config.database.runtimeRole,
+          connectTimeoutMs: this.config.database.connectTimeoutMs,
+          onStep,
+        })
+      : this.provisioner;
+    const result = await provisioner.provision(ownerUrl);
+    await this.withTenantOwner(ownerUrl, async (owner) => {
+      const [tenant] = (await this.control.query(
+        'SELECT name, slug FROM tenants WHERE id = $1::uuid',
+        [tenantId],
+      )) as { name: string; slug: string }[];
+      await owner.transaction(async (manager) => {
+        const others = (await manager.query('SELECT id::text AS id FROM tenants WHERE id <> $1', [
+          tenantId,
+        ])) as unknown[];
+        if (others.length > 0) {
+          throw new Error(
+            `the database ${result.database} holds another tenant's data: refusing to use it for tenant ${place.slug}`,
+          );
+        }
+        await manager.query(
+          `INSERT INTO tenants (id, name, slug, status) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+          [tenantId, tenant?.name ?? place.slug, place.slug, status],
+        );
+      });
+    });
+    return result;
+  }
+
+  /**
+   * Step 3 (in the tenant's open transaction): whether the tenant was seeded already, by a try
+   * that crashed before `activate`.
+   */
+  async seeded(tenantId: string): Promise<boolean> {
+    const [row] = (await this.transactions.manager.query(
+      'SELECT status FROM tenants WHERE id = $1::uuid',
+      [tenantId],
+    )) as { status: string }[];
+    return row !== undefined && row.status !== 'provisioning';
+  }
+
+  /** Step 3 (in the tenant's open transaction, with the seed): the seed is written. */
+  async markSeeded(tenantId: string, status: string): Promise<void> {
+    await this.transactions.manager.query(
+      `SELECT boards_transition_tenant($1::uuid, ARRAY['provisioning'], $2, 'provisioning', NULL)`,
+      [tenantId, status],
+    );
+  }
+
+  /** Step 4: the registry row takes `status`; the record is `ready`. False when not provisioning. */
+  async activate(tenantId: string, status: string): Promise<boolean> {
+    const owner = await this.ownerSource();
+    return owner.transaction(async (manager) => {
+      const moved = (await manager.query(
+        `UPDATE tenants SET status = $2, updated_at = now() WHERE id = $1 AND status = 'provisioning' RETURNING id`,
+        [tenantId, status],
+      )) as [unknown[], number];
+      await manager.query(
+        `UPDATE tenant_databases SET state = 'ready', seed = NULL, last_error = NULL, updated_at = now()
+          WHERE tenant = $1`,
+        [tenantId],
+      );
+      return moved[1] > 0;
+    });
+  }
+
+  /**
+   * A tenant made before its database existed (the default tenant, or one registered before the
+   * layout changed): creates its database if needed and records it `ready`.
+   */
+  async ensureReady(tenantId: string, status: string): Promise<void> {
+    const records = await this.records({ tenant: tenantId });
+    if (records[0]?.state === 'ready') return;
+    const place = await this.locator.place(tenantId);
+    const owner = await this.ownerSource();
+    await owner.query(
+      `INSERT INTO tenant_databases (tenant, slug, state) VALUES ($1, $2, 'provisioning')
+       ON CONFLICT (tenant) DO NOTHING`,
+      [tenantId, place.slug],
+    );
+    await this.createDatabase(tenantId, status);
+    await owner.query(
+      `UPDATE tenant_databases SET state = 'ready', seed = NULL, last_error = NULL, updated_at = now()
+        WHERE tenant = $1`,
+      [tenantId],
+    );
+  }
+
+  /** Notes why a step failed, for `boards tenant cleanup` and the platform admin. */
+  async recordFailure(tenantId: string, err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    try {
+      const owner = await this.ownerSource();
+      await owner.query(
+        'UPDATE tenant_databases SET last_error = $2, updated_at = now() WHERE tenant = $1',
+        [tenantId, message.slice(0, 1000)],
+      );
+    } catch (recordError) {
+      this.logger.error(
+        `could not record the failure of tenant ${tenantId}'s database: ${(recordError as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * After the registry row is gone: drops the tenant's database and its record. A failure is
+   * recorded (the record stays, its tenant gone) and reported in the result, never thrown: the
+   * tenant is deleted either way, and `boards tenant cleanup` finishes the drop.
+   */
+  async dropDatabase(tenantId: string): Promise<{ dropped: boolean; error?: string }> {
+    const [record] = await this.records({ tenant: tenantId });
+    if (!record) return { dropped: false };
+    if (record.registered) {
+      return { dropped: false, error: 'the tenant is still in the registry; delete it first' };
+    }
+    try {
+      const owner = await this.ownerSource();
+      await owner.query(
+        `UPDATE tenant_databases SET state = 'dropping', attempts = attempts + 1, updated_at = now() WHERE tenant = $1`,
+        [tenantId],
+      );
+      await this.router?.forget(tenantId);
+      const url = this.locator.ownerUrl({
+        id: record.tenant,
+        slug: record.slug,
+        location: record.location,
+      });
+      const dropped = await this.provisioner.drop(url);
+      await owner.query('DELETE FROM tenant_databases WHERE tenant = $1', [tenantId]);
+      return { dropped };
+    } catch (err) {
+      await this.recordFailure(tenantId, err);
+      return { dropped: false, error: (err as Error).message };
+    }
+  }
+
+  /** Records (all, or one tenant's, or those needing cleanup) with whether their tenant exists. */
+  async records(
+    filter: { tenant?: string; unfinished?: boolean } = {},
+  ): Promise<TenantDatabaseRecord[]> {
+    const rows = (await this.control.query(
+      `SELECT d.tenant::text AS tenant, d.slug, d.location, d.state, d.seed, d.attempts, d.last_error,
+              t.id IS NOT NULL AS registered
+         FROM tenant_databases d LEFT JOIN tenants t ON t.id = d.tenant
+        WHERE ($1::uuid IS NULL OR d.tenant = $1::uuid)
+          AND (NOT $2 OR d.state <> 'ready' OR t.id IS NULL)
+        ORDER BY d.updated_at, d.tenant`,
+      [filter.tenant ?? null, filter.unfinished ?? false],
+    )) as RecordRow[];
+    return rows.map((row) => ({
+      tenant: row.tenant,
+      slug: row.slug,
+      location: row.location,
+      state: row.state,
+      seed: row.seed,
+      attempts: row.attempts,
+      lastError: row.last_error,
+      registered: row.registered,
+    }));
+  }
+
+  /** Every registered tenant's place (the CLI's migrate, health and audit walk them). */
+  async places(): Promise<TenantDatabasePlace[]> {
+    return (await this.control.query(
+      `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
+         LEFT JOIN tenant_databases d ON d.tenant = t.id ORDER BY t.slug`,
+    )) as TenantDatabasePlace[];
+  }
+
+  /** Checks a tenant database: reachable, migrated, the runtime role a plain one. */
+  check(place: TenantDatabasePlace): Promise<TenantDatabaseCheck> {
+    return this.provisioner.check(this.locator.ownerUrl(place));
+  }
+
+  /**
+   * Records another server for the tenant's database (`postgres://host:port/database`, no
+   * credentials), after checking that the database there is reachable, migrated and holds this
+   * tenant; the tenant's data source then reopens there. Refused otherwise, nothing changed.
+   */
+  async recordLocation(tenantId: string, location: string | null): Promise<TenantDatabaseCheck> {
+    if (location !== null) checkedLocation(location);
+    const place = { ...(await this.locator.place(tenantId)), location };
+    const check = await this.check(place);
+    if (check.problems.length > 0) {
+      throw new Error(
+        `the database at ${redactedUrl(location ?? '')} is not fit: ${check.problems.join('; ')}`,
+      );
+    }
+    await this.withTenantOwner(this.locator.ownerUrl(place), async (owner) => {
+      const rows = (await owner.query('SELECT id::text AS id FROM tenants')) as { id: string }[];
+      if (rows.length !== 1 || rows[0].id !== tenantId) {
+        throw new Error(
+          `the database at ${redactedUrl(location ?? '')} does not hold this tenant (alone)`,
+        );
+      }
+    });
+    const owner = await this.ownerSource();
+    await owner.query(
+      `INSERT INTO tenant_databases (tenant, slug, location, state) VALUES ($1, $2, $3, 'ready')
+       ON CONFLICT (tenant) DO UPDATE SET location = EXCLUDED.location, updated_at = now()`,
+      [tenantId, place.slug, location],
+    );
+    await this.router?.forget(tenantId);
+    return check;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const owner = this.owner;
+    this.owner = undefined;
+    if (owner) await (await owner.catch(() => undefined))?.destroy().catch(() => undefined);
+  }
+
+  private async bumpAttempts(tenantId: string, place: TenantDatabasePlace): Promise<void> {
+    const owner = await this.ownerSource();
+    await owner.query(
+      `UPDATE tenant_databases SET attempts = attempts + 1, updated_at = now() WHERE tenant = $1`,
+      [place.id || tenantId],
+    );
+  }
+
+  /** The control database's owner connection, opened on first use. */
+  private ownerSource(): Promise<DataSource> {
+    this.owner ??= this.target.connect('owner').catch((err: unknown) => {
+      this.owner = undefined;
+      throw err;
+    });
+    return this.owner;
+  }
+
+  private async withTenantOwner<T>(url: string, work: (owner: DataSource) => Promise<T>) {
+    const owner = new DataSource({
+      ...this.target.options('owner', { url, poolSize: 1 }),
+    });
+    await owner.initialize();
+    try {
+      return await work(owner);
+    } finally {
+      await owner.destroy().catch(() => undefined);
+    }
+  }
+}
