@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { MIGRATION_NAMES } from 'migrations/index';
 import { AppModule } from 'src/app.module';
 import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
@@ -16,6 +16,10 @@ import { appliedMigrations } from 'src/core/database/database-probes';
 import { IsolationInspector } from 'src/core/database/isolation-inspector';
 import { MigrationRunner } from 'src/core/database/migration-runner';
 import { withOwnerDataSource } from 'src/core/database/owner-session';
+import {
+  migrateTenantDatabases,
+  type TenantMigrationReport,
+} from 'src/core/database/tenant-migrations';
 import { StartupFailure, databaseStep, startupFailure } from 'src/core/database/startup-failure';
 import { registerTenantCommands } from 'src/modules/tenants/cli/tenant-commands';
 import { createApp, serve } from 'src/main';
@@ -57,6 +61,63 @@ async function withOwner<T>(
   }
 }
 
+const concurrencyOption = () =>
+  new Option('--concurrency <n>', 'tenant databases migrated at once (database per tenant)')
+    .argParser((value) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > 32) {
+        throw new InvalidArgumentError('a whole number from 1 to 32');
+      }
+      return n;
+    })
+    .default(4);
+
+/** Every tenant database, after the control database, with a progress line per tenant. */
+async function tenantMigrations(
+  config: BoardsConfig,
+  mode: 'up' | 'status',
+  concurrency: number,
+): Promise<TenantMigrationReport[]> {
+  progress(`${mode === 'up' ? 'migrating' : 'checking'} the tenant databases…`);
+  return withOwnerDataSource(config, (control) =>
+    migrateTenantDatabases(config, control, {
+      mode,
+      concurrency,
+      onProgress: (report, done, total) =>
+        progress(
+          `[${done}/${total}] ${report.tenant} (${report.database}): ${
+            report.outcome === 'failed'
+              ? `FAILED: ${report.error}`
+              : report.migrations.length === 0
+                ? 'up to date'
+                : `${report.outcome === 'ok' ? 'applied' : 'pending'} ${report.migrations.length}`
+          }`,
+        ),
+    }),
+  );
+}
+
+function tenantMigrationRow(report: TenantMigrationReport): Record<string, unknown> {
+  return {
+    tenant: report.tenant,
+    database: report.database,
+    outcome: report.outcome,
+    migrations: report.migrations.length,
+    error: report.error ?? '',
+  };
+}
+
+/** One summary line; exit 1 when any tenant database failed or has migrations pending. */
+function finishTenantMigrations(reports: readonly TenantMigrationReport[]): void {
+  const failed = reports.filter((report) => report.outcome === 'failed').length;
+  const pending = reports.filter((report) => report.outcome === 'pending').length;
+  progress(
+    `${reports.length} tenant database(s): ${reports.length - failed - pending} up to date, ${pending} pending, ${failed} failed` +
+      (failed > 0 ? ' (run the command again to resume: done databases are skipped)' : ''),
+  );
+  if (failed > 0 || pending > 0) process.exitCode = 1;
+}
+
 export function buildProgram(): Command {
   // A usage error (unknown option, a value outside the choices) is one line and exit 1, without
   // the help text after it: `boards <command> --help` lists the options.
@@ -77,8 +138,12 @@ export function buildProgram(): Command {
     .description('apply, revert or list database migrations (owner role)');
   migrate
     .command('up')
-    .description('apply every pending migration')
-    .action(async () => {
+    .description(
+      'apply every pending migration (and, with a database per tenant, in every tenant database)',
+    )
+    .addOption(concurrencyOption())
+    .addOption(formatOption())
+    .action(async (options: { concurrency: number; outputFormat: OutputFormat }) => {
       const config = configOrExit();
       progress(`applying migrations (${MIGRATION_NAMES.length} known)…`);
       const applied = await withOwner(config, (runner) => runner.up());
@@ -87,6 +152,11 @@ export function buildProgram(): Command {
           ? 'nothing to apply: the schema is up to date'
           : `applied: ${applied.join(', ')}`,
       );
+      if (config.tenancy.isolation === 'database') {
+        const reports = await tenantMigrations(config, 'up', options.concurrency);
+        printRows(reports.map(tenantMigrationRow), options.outputFormat, reports);
+        finishTenantMigrations(reports);
+      }
     });
   migrate
     .command('down')
@@ -98,9 +168,12 @@ export function buildProgram(): Command {
     });
   migrate
     .command('status')
-    .description('list migrations and whether each is applied')
+    .description(
+      'list migrations and whether each is applied (with a database per tenant, then each tenant database)',
+    )
+    .addOption(concurrencyOption())
     .addOption(formatOption())
-    .action(async (options: { outputFormat: OutputFormat }) => {
+    .action(async (options: { concurrency: number; outputFormat: OutputFormat }) => {
       const config = configOrExit();
       const status = await withOwner(config, (runner) => runner.status());
       printRows(
@@ -109,6 +182,11 @@ export function buildProgram(): Command {
         status,
       );
       if (status.some((s) => !s.applied)) process.exitCode = 1;
+      if (config.tenancy.isolation === 'database') {
+        const reports = await tenantMigrations(config, 'status', options.concurrency);
+        printRows(reports.map(tenantMigrationRow), options.outputFormat, reports);
+        finishTenantMigrations(reports);
+      }
     });
 
   program

@@ -75,6 +75,8 @@ export async function createTestDatabase(
         `CREATE ROLE ${ownerRole} LOGIN ${isolation === 'database' ? 'CREATEDB' : ''} NOSUPERUSER NOBYPASSRLS`,
       );
       await admin.query(`CREATE ROLE ${runtimeRole} LOGIN NOSUPERUSER NOBYPASSRLS`);
+      // It also drops them, closing the runtime role's connections (docs/scaling.md).
+      if (isolation === 'database') await admin.query(`GRANT pg_signal_backend TO ${ownerRole}`);
       await admin.query(`CREATE DATABASE ${name} OWNER ${ownerRole}`);
     });
     // What the install's superuser runs in the new database (deploy/postgres-init.sql).

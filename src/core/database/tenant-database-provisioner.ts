@@ -88,6 +88,13 @@ export class TenantDatabaseProvisioner {
     });
   }
 
+  /** Applies pending migrations to an existing tenant database (never creates one). */
+  async migrate(ownerUrl: string): Promise<string[]> {
+    return this.withOwner(ownerUrl, (owner) =>
+      new MigrationRunner(owner, this.options.runtimeRole).up(),
+    );
+  }
+
   /** Reachable, every migration applied, and the runtime role is a plain role. */
   async check(ownerUrl: string): Promise<TenantDatabaseCheck> {
     const database = databaseName(ownerUrl);
@@ -117,11 +124,18 @@ export class TenantDatabaseProvisioner {
     }
   }
 
-  /** DROP DATABASE (closing its connections); false when there was none. */
+  /**
+   * DROP DATABASE; false when there was none. The runtime role loses CONNECT first (no replica
+   * opens a new connection meanwhile), and the open ones are closed (WITH (FORCE): the owner role
+   * needs pg_signal_backend, or to be a member of the runtime role, to end them).
+   */
   async drop(ownerUrl: string): Promise<boolean> {
     const database = databaseName(ownerUrl);
     return this.withMaintenance(ownerUrl, async (client) => {
       try {
+        await client.query(
+          `REVOKE CONNECT ON DATABASE ${quotedDatabase(database)} FROM ${quotedRole(this.options.runtimeRole)}`,
+        );
         await client.query(`DROP DATABASE ${quotedDatabase(database)} WITH (FORCE)`);
         return true;
       } catch (err) {

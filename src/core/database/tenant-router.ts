@@ -17,6 +17,8 @@ export abstract class TenantRouter {
   abstract close(): Promise<void>;
   /** Stops routing to the tenant's current data source (its database moved or was dropped). */
   abstract forget(tenantId: string): Promise<void>;
+  /** Tenant data sources open now, the connections they may hold, and the budget. */
+  abstract get usage(): { open: number; connections: number; budget: number };
 }
 
 /**
@@ -28,6 +30,7 @@ export abstract class TenantRouter {
  */
 export class DatabaseTenantRouter extends TenantRouter {
   readonly sources: TenantDataSources;
+  private readonly budget: number;
 
   constructor(
     options: Omit<TenantDataSourcesOptions, 'open'>,
@@ -35,6 +38,7 @@ export class DatabaseTenantRouter extends TenantRouter {
     open: (url: string, poolSize: number, tenantId: string) => Promise<DataSource>,
   ) {
     super();
+    this.budget = options.connectionBudget;
     this.sources = new TenantDataSources({
       ...options,
       open: async (tenantId, poolSize) => open(await this.urlOf(tenantId), poolSize, tenantId),
@@ -44,6 +48,11 @@ export class DatabaseTenantRouter extends TenantRouter {
   /** Closes the tenant's data source once its work is done (its database moved or dropped). */
   forget(tenantId: string): Promise<void> {
     return this.sources.evict(tenantId);
+  }
+
+  get usage(): { open: number; connections: number; budget: number } {
+    const { open, reservedConnections } = this.sources.usage;
+    return { open, connections: reservedConnections, budget: this.budget };
   }
 
   async route(tenantId: string): Promise<TenantRoute> {

@@ -1,5 +1,6 @@
 import { loadConfig } from 'src/core/config/boards-config';
 import type { IsolationInspector, IsolationReport } from 'src/core/database/isolation-inspector';
+import type { TenantDatabases } from 'src/core/database/tenant-databases';
 import type { TenantsRepository } from 'src/modules/tenants/tenants.repository';
 import { strictMock } from 'test/support/strict-mock';
 import { DATABASE_TIMEOUT_MS, type HealthIndicators } from './health-indicators';
@@ -37,6 +38,7 @@ describe('HealthSummaryService', () => {
         redis: () => Promise.resolve({ redis: { status: 'up', configured: false } }),
         pendingMigrations: () => Promise.resolve([]),
       }),
+      strictMock<TenantDatabases>(),
     );
 
   /** Answers every tenant count asked for so far. */
@@ -70,6 +72,8 @@ describe('HealthSummaryService', () => {
       multi_tenant_mode: false,
       tenant_count: 1,
       isolation_status: 'ok',
+      isolation_strategy: 'shared',
+      tenant_databases: null,
       database: 'up',
       redis: 'not_configured',
       migrations: 'applied',

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { TenantDatabases } from 'src/core/database/tenant-databases';
+import { TenantRouter } from 'src/core/database/tenant-router';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { IsolationInspector } from 'src/core/database/isolation-inspector';
 import { TenantsRepository } from 'src/modules/tenants/tenants.repository';
@@ -10,6 +12,19 @@ export interface HealthSummary {
   multi_tenant_mode: boolean;
   tenant_count: number | null;
   isolation_status: 'ok' | 'degraded' | 'unknown';
+  /** BOARDS_TENANT_ISOLATION: one shared database, or a database per tenant. */
+  isolation_strategy: 'shared' | 'database';
+  /**
+   * A database per tenant: this process's open tenant data sources and the connections they may
+   * hold (within the budget), and tenant databases whose provisioning or drop is unfinished
+   * (`boards tenant cleanup`); null in the shared layout.
+   */
+  tenant_databases: {
+    open: number;
+    connections: number;
+    budget: number;
+    unfinished: number | null;
+  } | null;
   database: 'up' | 'down';
   redis: 'up' | 'down' | 'not_configured';
   migrations: 'applied' | 'pending' | 'unknown';
@@ -32,6 +47,8 @@ export class HealthSummaryService {
     private readonly tenants: TenantsRepository,
     private readonly isolation: IsolationInspector,
     private readonly indicators: HealthIndicators,
+    private readonly databases: TenantDatabases,
+    @Optional() private readonly router?: TenantRouter,
   ) {}
 
   summary(): Promise<HealthSummary> {
@@ -51,11 +68,17 @@ export class HealthSummaryService {
   }
 
   private async compute(): Promise<HealthSummary> {
-    const [tenantCount, isolation, redis, pending] = await Promise.all([
+    const [tenantCount, isolation, redis, pending, unfinished] = await Promise.all([
       withTimeout(this.tenants.count(), DATABASE_TIMEOUT_MS).catch(() => null),
       withTimeout(this.isolation.inspect(), DATABASE_TIMEOUT_MS).catch(() => null),
       this.indicators.redis(),
       this.indicators.pendingMigrations().catch(() => null),
+      this.router
+        ? withTimeout(this.databases.records({ unfinished: true }), DATABASE_TIMEOUT_MS).then(
+            (records) => records.length,
+            () => null,
+          )
+        : null,
     ]);
     const databaseUp = tenantCount !== null;
     const redisState = !this.config.redisUrl
@@ -69,6 +92,8 @@ export class HealthSummaryService {
       multi_tenant_mode: this.config.tenancy.multiTenantMode,
       tenant_count: tenantCount,
       isolation_status: isolation?.status ?? 'unknown',
+      isolation_strategy: this.config.tenancy.isolation,
+      tenant_databases: this.router ? { ...this.router.usage, unfinished } : null,
       database: databaseUp ? 'up' : 'down',
       redis: redisState,
       migrations: pending === null ? 'unknown' : pending.length === 0 ? 'applied' : 'pending',

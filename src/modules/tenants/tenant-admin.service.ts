@@ -90,6 +90,11 @@ export class TenantAdminService {
     private readonly databases: TenantDatabases,
   ) {}
 
+  /** The tenant databases' life (database per tenant), for the CLI's cleanup. */
+  get tenantDatabases(): TenantDatabases {
+    return this.databases;
+  }
+
   /** Public and side-effect free. */
   async status(): Promise<SetupStatusResponse> {
     const { multiTenantMode, defaultTenantSlug } = this.config.tenancy;

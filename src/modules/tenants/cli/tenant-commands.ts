@@ -147,6 +147,95 @@ export function registerTenantCommands(
   }
 
   tenant
+    .command('cleanup')
+    .description(
+      'database per tenant: finish provisioning left half-way and drop the databases of deleted tenants; exit 1 if any failed',
+    )
+    .addOption(formatOption())
+    .action(async (options: { outputFormat: OutputFormat }) => {
+      const rows = await withServices(openApp, loadConfig(), async (admin) => {
+        const databases = admin.tenantDatabases;
+        if (!databases.enabled) {
+          progress('nothing to clean up: BOARDS_TENANT_ISOLATION is not "database"');
+          return [];
+        }
+        const records = await databases.records({ unfinished: true });
+        progress(`${records.length} tenant database(s) to finish`);
+        const done: Record<string, unknown>[] = [];
+        for (const [index, record] of records.entries()) {
+          let action: string;
+          let error: string | undefined;
+          if (!record.registered) {
+            action = 'drop';
+            error = (await databases.dropDatabase(record.tenant)).error;
+          } else {
+            action = 'provision';
+            try {
+              await admin.resumeProvisioning(record.tenant);
+            } catch (err) {
+              error = (err as Error).message;
+            }
+          }
+          progress(
+            `[${index + 1}/${records.length}] ${record.slug}: ${action} ${error ? `FAILED: ${error}` : 'done'}`,
+          );
+          done.push({
+            tenant: record.slug,
+            id: record.tenant,
+            action,
+            outcome: error ? 'failed' : 'done',
+            error: error ?? '',
+          });
+        }
+        return done;
+      });
+      printRows(rows, options.outputFormat, rows);
+      if (rows.some((row) => row.outcome === 'failed')) process.exitCode = 1;
+    });
+
+  tenant
+    .command('database <tenant>')
+    .description(
+      "database per tenant: show where a tenant's database is, or record another server for it (checked first)",
+    )
+    .option(
+      '--location <url>',
+      'postgres://host:port/database of a database that holds this tenant (no user or password: the templates give them)',
+    )
+    .option('--template', 'go back to the URL template', false)
+    .addOption(formatOption())
+    .action(
+      async (
+        slugOrId: string,
+        options: { location?: string; template: boolean; outputFormat: OutputFormat },
+      ) => {
+        const row = await withServices(openApp, loadConfig(), async (admin, tenants) => {
+          const databases = admin.tenantDatabases;
+          if (!databases.enabled) throw new Error('BOARDS_TENANT_ISOLATION is not "database"');
+          const id = await idOf(tenants, slugOrId);
+          if (options.location !== undefined || options.template) {
+            await databases.recordLocation(
+              id,
+              options.template ? null : (options.location ?? null),
+            );
+          }
+          const place = await databases.locator.place(id);
+          const check = await databases.check(place);
+          return {
+            tenant: place.slug,
+            location: place.location ?? '(template)',
+            database: check.database,
+            reachable: check.reachable,
+            pending_migrations: check.pending.length,
+            problems: check.problems.join('; '),
+          };
+        });
+        printRows([row], options.outputFormat, row);
+        if (row.problems) process.exitCode = 1;
+      },
+    );
+
+  tenant
     .command('audit')
     .description(
       'check cross-tenant references, row-level security and the runtime role (owner role); exit 1 on a violation',

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { TenantDatabases } from 'src/core/database/tenant-databases';
+import type { TenantTransactions } from 'src/core/database/tenant-transactions';
+import { hs256Token, jwtAuthEnv, TOKENS } from 'test/factories/tokens';
+import { inTenant, uniqueMarker } from 'test/factories/seed';
+import { describeWithPostgres } from 'test/support/environment';
+import {
+  call,
+  cleanEnv,
+  cliJson,
+  ensureBuilt,
+  expectExit,
+  runCli,
+  startApp,
+  type RunningApp,
+} from 'test/support/http';
+import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * The life of a tenant with a database per tenant (BOARDS_TENANT_ISOLATION=database), through
+ * HTTP and the compiled CLI: creation and registration provision the tenant's own database
+ * (created, migrated, seeded, then active); deletion removes the registry row, then drops the
+ * database; provisioning stopped half-way and a drop that never happened are finished by
+ * `boards tenant cleanup`; `boards migrate up|status` walks every tenant database; /health counts
+ * what is open and what is unfinished.
+ */
+
+interface TenantBody {
+  id: string;
+  slug: string;
+  status: string;
+}
+
+describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migrate', () => {
+  let db: TestDatabase;
+  let server: RunningApp;
+  let env: Record<string, string>;
+  let databases: TenantDatabases;
+  const admin = TOKENS.platformAdmin;
+
+  const boards = (...args: string[]) => runCli(args, { env, timeoutMs: 60_000 });
+
+  /** The server's databases named after the suite's control database (its tenants' ones). */
+  async function tenantDatabaseNames(): Promise<string[]> {
+    const client = new Client({ connectionString: adminUrlOf(db) });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE datname LIKE current_database() || '\\_%' ORDER BY 1`,
+      );
+      return rows.map((row) => row.datname);
+    } finally {
+      await client.end();
+    }
+  }
+
+  const databaseOf = (id: string) =>
+    `${new URL(db.env.BOARDS_DATABASE_URL).pathname.slice(1)}_${id}`;
+
+  const statusOf = async (id: string): Promise<string | undefined> => {
+    const rows = (await db.owner.query('SELECT status FROM tenants WHERE id = $1', [id])) as {
+      status: string;
+    }[];
+    return rows[0]?.status;
+  };
+
+  const countIn = async (tenantId: string, table: string): Promise<number> =>
+    inTenant(await db.tenantData(tenantId, 'owner'), tenantId, async (runner) => {
+      const [row] = (await runner.query(`SELECT count(*)::int AS n FROM ${table}`)) as {
+        n: number;
+      }[];
+      return row.n;
+    });
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    db = await createTestDatabase({ isolation: 'database' });
+    const settings = jwtAuthEnv({
+      BOARDS_MULTI_TENANT_MODE: 'true',
+      BOARDS_RATE_LIMIT_ENABLED: 'false',
+      BOARDS_ENABLE_AUDIT_LOGGING: 'true',
+    });
+    server = await startApp(db.config(settings));
+    env = cleanEnv({
+      ...db.env,
+      ...settings,
+      BOARDS_ENVIRONMENT: 'test',
+      BOARDS_LOG_LEVEL: 'silent',
+    });
+    databases = new TenantDatabases(
+      db.config(settings),
+      db.runtime,
+      db.target,
+      undefined as unknown as TenantTransactions,
+    );
+  }, 200_000);
+
+  afterAll(async () => {
+    await databases?.onApplicationShutdown();
+    await server?.close();
+    await db?.drop();
+  });
+
+  it('creating a tenant provisions its own database: migrated, seeded, then active', async () => {
+    const slug = uniqueMarker('own');
+    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
+      token: admin,
+      body: {
+        name: 'Own Database',
+        slug,
+        admin_email: `boss@${slug}.test`,
+        include_sample_data: true,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ slug, status: 'active' });
+    const id = created.body.id;
+
+    expect(await tenantDatabaseNames()).toContain(databaseOf(id));
+    expect(await databases.records({ tenant: id })).toEqual([
+      expect.objectContaining({ state: 'ready', seed: null, registered: true }),
+    ]);
+    // The seed went to the tenant's database: the admin invitation, the sample boards, the
+    // audit event; its one `tenants` row says it was seeded.
+    expect(await countIn(id, 'tenant_invitations')).toBe(1);
+    expect(await countIn(id, 'boards')).toBeGreaterThan(0);
+    expect(await countIn(id, 'audit_events')).toBe(1);
+    const tenantRows = (await (
+      await db.tenantData(id, 'owner')
+    ).query('SELECT id::text AS id, status FROM tenants')) as { id: string; status: string }[];
+    expect(tenantRows).toEqual([{ id, status: 'active' }]);
+
+    // Its members reach their data through the API.
+    const member = hs256Token({ sub: `member-${slug}`, tenant: slug });
+    const boardsPage = await call<{ items: unknown[] }>(server, 'GET', '/api/boards', {
+      token: member,
+    });
+    expect(boardsPage.status).toBe(200);
+  });
+
+  it('self-registration provisions the registrant’s tenant, with the registrant as its admin', async () => {
+    const slug = uniqueMarker('reg');
+    const registrant = hs256Token({ sub: `founder-${slug}`, email: `founder@${slug}.test` });
+    const registered = await call<{ tenant: TenantBody }>(server, 'POST', '/api/tenants/register', {
+      token: registrant,
+      body: {
+        organization_name: 'Registered Org',
+        organization_slug: slug,
+        admin_email: `founder@${slug}.test`,
+      },
+    });
+    expect(registered.status).toBe(201);
+    expect(registered.body.tenant).toMatchObject({ slug, status: 'active' });
+    const board = await call<{ id: string }>(server, 'POST', '/api/boards', {
+      token: registrant,
+      headers: { 'X-Tenant': slug },
+      body: { title: 'first board' },
+    });
+    expect(board.status).toBe(201);
+    expect(await countIn(registered.body.tenant.id, 'boards')).toBe(1);
+  });
+
+  it('deleting a tenant removes the registry row, then drops its database', async () => {
+    const slug = uniqueMarker('gone');
+    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
+      token: admin,
+      body: { name: 'Short Lived', slug },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    expect(await tenantDatabaseNames()).toContain(databaseOf(id));
+
+    const deleted = await call(server, 'DELETE', `/api/setup/tenant/${id}`, { token: admin });
+    expect(deleted.status).toBe(204);
+    expect(await statusOf(id)).toBeUndefined();
+    expect(await tenantDatabaseNames()).not.toContain(databaseOf(id));
+    expect(await databases.records({ tenant: id })).toEqual([]);
+  });
+
+  it('a tenant whose registry row went but whose database stayed (a crash) is dropped by boards tenant cleanup', async () => {
+    const slug = uniqueMarker('half');
+    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
+      token: admin,
+      body: { name: 'Half Deleted', slug },
+    });
+    const id = created.body.id;
+    // The registry row is deleted and the process dies before DROP DATABASE.
+    await db.owner.query('DELETE FROM tenants WHERE id = $1', [id]);
+    expect(await tenantDatabaseNames()).toContain(databaseOf(id));
+    const health = await call<{ tenant_databases: { unfinished: number } }>(
+      server,
+      'GET',
+      '/health',
+      {},
+    );
+    expect(health.body.tenant_databases.unfinished).toBeGreaterThanOrEqual(1);
+
+    const cleanup = await boards('tenant', 'cleanup', '--output-format', 'json');
+    expectExit(cleanup, 0);
+    expect(cliJson<{ id: string; action: string; outcome: string }[]>(cleanup)).toContainEqual(
+      expect.objectContaining({ id, action: 'drop', outcome: 'done' }),
+    );
+    expect(cleanup.stderr).toMatch(/\[\d+\/\d+\] .*: drop done/);
+    expect(await tenantDatabaseNames()).not.toContain(databaseOf(id));
+    expect(await databases.records({ unfinished: true })).toEqual([]);
+  });
+
+  it('provisioning stopped between CREATE DATABASE and the migrations is completed by cleanup, seed included', async () => {
+    const slug = uniqueMarker('crash');
+    const id = randomUUID();
+    await databases.reserve(
+      {
+        id,
+        name: 'Crashed Org',
+        slug,
+        settings: {},
+        allowedIssuers: [],
+        claimsAdmit: true,
+        registeredBy: null,
+      },
+      {
+        status: 'active',
+        seed: {
+          adminEmail: `boss@${slug}.test`,
+          includeSampleData: false,
+          auditAction: 'tenant.create',
+        },
+      },
+    );
+    await expect(
+      databases.createDatabase(id, 'provisioning', (step) => {
+        if (step === 'database') throw new Error('killed after CREATE DATABASE');
+      }),
+    ).rejects.toThrow('killed after CREATE DATABASE');
+    expect(await statusOf(id)).toBe('provisioning');
+    expect(await tenantDatabaseNames()).toContain(databaseOf(id));
+
+    // Meanwhile the tenant does not exist for anyone: its slug answers like an unknown one.
+    const early = await call(server, 'GET', '/api/boards', {
+      token: hs256Token({ sub: `early-${slug}`, tenant: slug }),
+    });
+    expect(early.status).toBe(403);
+
+    const cleanup = await boards('tenant', 'cleanup', '--output-format', 'json');
+    expectExit(cleanup, 0);
+    expect(cliJson<{ id: string; action: string; outcome: string }[]>(cleanup)).toContainEqual(
+      expect.objectContaining({ id, action: 'provision', outcome: 'done' }),
+    );
+    expect(await statusOf(id)).toBe('active');
+    expect(await countIn(id, 'tenant_invitations')).toBe(1);
+    expect(await databases.records({ tenant: id })).toEqual([
+      expect.objectContaining({ state: 'ready', seed: null }),
+    ]);
+    // A second cleanup finds nothing to do, and seeds nothing twice.
+    const again = await boards('tenant', 'cleanup', '--output-format', 'json');
+    expectExit(again, 0);
+    expect(cliJson<unknown[]>(again)).toEqual([]);
+    expect(await countIn(id, 'tenant_invitations')).toBe(1);
+  });
+
+  it('boards migrate status and up walk the control database and every tenant database', async () => {
+    const status = await boards('migrate', 'status', '--output-format', 'json');
+    expectExit(status, 0);
+    expect(status.stderr).toMatch(/tenant database\(s\): \d+ up to date, 0 pending, 0 failed/);
+    const up = await boards('migrate', 'up', '--output-format', 'json');
+    expectExit(up, 0);
+    const reports = cliJson<{ tenant: string; outcome: string; migrations: string[] }[]>(up);
+    expect(reports.length).toBeGreaterThanOrEqual(3);
+    expect(
+      reports.every((report) => report.outcome === 'ok' && report.migrations.length === 0),
+    ).toBe(true);
+    expect(up.stderr).toMatch(/\[1\/\d+\] /);
+  });
+});
