@@ -44,6 +44,8 @@ module.exports = {
         'generations',
         'boards-cross-tenant',
         'boards-permissions',
+        // The caches: a change in a tenant's own database reaches every replica.
+        'tenant-cache',
       ].map((suite) => `<rootDir>/test/e2e/${suite}.e2e-spec.ts`),
     },
     {

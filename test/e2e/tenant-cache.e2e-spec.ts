@@ -6,7 +6,9 @@ import {
   REGISTRY_POLL_INTERVAL_MS,
   TenantRegistryWatcher,
 } from 'src/core/cache/tenant-registry.watcher';
-import { createTenant, inTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
+import { HOLDS_ONLY_SQL } from 'src/core/database/database.module';
+import { PLACE_SQL } from 'src/core/database/tenant-database-locator';
+import { inTenant, uniqueMarker, type SeededTenant } from 'test/factories/seed';
 import { TOKENS, bearer, hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { REDIS_URL, describeWithRedis } from 'test/support/environment';
 import { freePort, startApp, type RunningApp } from 'test/support/http';
@@ -95,7 +97,7 @@ describeWithRedis('tenant cache with Redis', () => {
     db = await createTestDatabase();
     redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
-    tenant = await createTenant(db.owner, uniqueMarker('cache'));
+    tenant = await db.createTenant(uniqueMarker('cache'));
     token = hs256Token({ sub: subject, tenant: tenant.slug });
     first = await start();
     second = await start();
@@ -175,7 +177,12 @@ describeWithRedis('tenant cache with Redis', () => {
     const answer = await me(second, token);
     expect(answer.status).toBe(200);
     expect(answer.body.tenant.id).toBe(tenant.id);
-    expect(touching(queries, 'tenants')).toEqual([]);
+    // With a database per tenant, this replica's first use of the tenant's database opens its
+    // data source: where it is (control database) and that it holds this tenant alone. Nothing
+    // reads the tenant's record or the user.
+    expect(touching(queries, 'tenants')).toEqual(
+      db.isolation === 'database' ? [PLACE_SQL, HOLDS_ONLY_SQL] : [],
+    );
     expect(touching(queries, 'users')).toEqual([]);
     // The tenant and the user came from Redis (and were then kept in-process).
     expect((await cacheCount(second, 'redis', 'hit')) - redisHits).toBe(2);
@@ -203,7 +210,7 @@ describeWithRedis('tenant cache with Redis', () => {
   });
 
   it('a change made elsewhere reaches every replica within about a second, not the cache TTL', async () => {
-    const other = await createTenant(db.owner, uniqueMarker('watched'));
+    const other = await db.createTenant(uniqueMarker('watched'));
     const otherToken = hs256Token({ sub: uniqueMarker('watcher'), tenant: other.slug });
     expect((await me(first, otherToken)).status).toBe(200);
     expect((await me(second, otherToken)).status).toBe(200);
@@ -235,8 +242,8 @@ describeWithRedis('tenant cache with Redis', () => {
   });
 
   it('a suspension that commits after a later registry change is seen by the other replica within 1 s (transaction order, not timestamps)', async () => {
-    const slow = await createTenant(db.owner, uniqueMarker('slow'));
-    const busy = await createTenant(db.owner, uniqueMarker('busy'));
+    const slow = await db.createTenant(uniqueMarker('slow'));
+    const busy = await db.createTenant(uniqueMarker('busy'));
     const slowToken = hs256Token({ sub: uniqueMarker('slow-user'), tenant: slow.slug });
     expect((await me(first, slowToken)).status).toBe(200);
     expect((await me(second, slowToken)).status).toBe(200);
@@ -271,7 +278,7 @@ describeWithRedis('tenant cache with Redis', () => {
   });
 
   it('a membership removed through one replica is refused by the other within 1 s', async () => {
-    const team = await createTenant(db.owner, uniqueMarker('team'));
+    const team = await db.createTenant(uniqueMarker('team'));
     const adminToken = hs256Token({ sub: uniqueMarker('lead'), tenant: team.slug });
     const memberToken = hs256Token({ sub: uniqueMarker('mate'), tenant: team.slug });
     expect((await me(first, adminToken)).body.user.tenant_role).toBe('admin');
@@ -306,8 +313,10 @@ describeWithRedis('tenant cache with Redis', () => {
     expect(await redis.exists(userKey)).toBe(1);
     // Both replicas now serve the user from memory (USER_CACHE_TTL_MS is minutes).
 
-    const changeInTenant = (sql: string) =>
-      inTenant(db.owner, tenant.id, (runner) => runner.query(sql, [subjectOf]));
+    const changeInTenant = async (sql: string) =>
+      inTenant(await db.tenantData(tenant.id, 'owner'), tenant.id, (runner) =>
+        runner.query(sql, [subjectOf]),
+      );
     await changeInTenant(`UPDATE users SET tenant_role = 'admin' WHERE auth_subject = $1`);
     const promoted = await msUntil(
       'the role change',

@@ -222,6 +222,19 @@ export class TenantCache {
     this.users.deleteWhere(changed);
   }
 
+  /**
+   * Drops one tenant's cached users: in process, and with `shared` in Redis too (a SCAN of that
+   * tenant's keys). With a database per tenant, a process that closes a tenant's data source
+   * stops reading its change log, so it forgets that tenant's users (in process) until it opens
+   * it again; a tenant whose log said "everything changed" loses them in both tiers.
+   */
+  async forgetTenantUsers(tenantId: string, shared: boolean): Promise<void> {
+    this.usersVersion++;
+    const prefix = TenantCache.userKey(tenantId, '', '').replace(/:user::$/, ':user:');
+    if (shared) await this.deleteShared(`${prefix}*`, () => true);
+    this.users.deleteWhere((key) => key.startsWith(prefix));
+  }
+
   /** Too many users changed at once to pick them out: drops every cached user. */
   async forgetAllUsers(): Promise<void> {
     this.usersVersion++;

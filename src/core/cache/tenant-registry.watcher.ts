@@ -1,12 +1,14 @@
 import {
   Injectable,
   Logger,
+  Optional,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { TenantCache } from 'src/core/cache/tenant-cache';
+import { TenantRouter } from 'src/core/database/tenant-router';
 
 /**
  * A change log's entries from transaction `$1` on (at most `$2` entries), with the oldest
@@ -122,6 +124,11 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
     EVERY_TENANT,
   );
   private readonly userLog = new ChangeLogCursor(USER_CHANGES_SQL, USER_CHANGES_BATCH, EVERY_USER);
+  /**
+   * With a database per tenant, users live in the tenants' databases: the user-change log of each
+   * tenant database this process has open, from the moment it opened (before its first use).
+   */
+  private readonly tenantUserLogs = new Map<string, ChangeLogCursor>();
   private lastWarning = 0;
   private inFlight: Promise<boolean> | undefined;
 
@@ -129,10 +136,25 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
     private readonly adapterHost: HttpAdapterHost,
     private readonly dataSource: DataSource,
     private readonly cache: TenantCache,
+    @Optional() private readonly router?: TenantRouter,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.adapterHost.httpAdapter) return;
+    this.router?.watch({
+      opened: async (tenantId, dataSource) => {
+        const cursor = new ChangeLogCursor(USER_CHANGES_SQL, USER_CHANGES_BATCH, EVERY_USER);
+        this.tenantUserLogs.set(tenantId, cursor);
+        // The position is taken before the first user of this tenant is read here; a failed read
+        // counts every user of the tenant as changed at the next successful one.
+        await cursor.read(dataSource).catch((err: unknown) => this.failed('user-change log', err));
+      },
+      closed: (tenantId) => {
+        this.tenantUserLogs.delete(tenantId);
+        // Nobody here reads this tenant's log any more: its users are not kept here either.
+        void this.cache.forgetTenantUsers(tenantId, false);
+      },
+    });
     // The reference position is taken before the first request can fill the cache.
     await this.poll();
     this.timer = setInterval(() => void this.poll(), REGISTRY_POLL_INTERVAL_MS);
@@ -181,15 +203,37 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   }
 
   private async checkUsers(): Promise<boolean> {
+    let read = true;
     try {
       const changes = await this.userLog.read(this.dataSource);
       if (changes.kind === 'all') await this.cache.forgetAllUsers();
       if (changes.kind === 'some') await this.cache.forgetUsersByDigest(changes.keys);
-      return true;
     } catch (err) {
       this.failed('user-change log', err);
-      return false;
+      read = false;
     }
+    if (this.router) read = (await this.checkTenantUsers(this.router)) && read;
+    return read;
+  }
+
+  /** Each open tenant database's user-change log (a database per tenant). */
+  private async checkTenantUsers(router: TenantRouter): Promise<boolean> {
+    let read = true;
+    for (const route of router.openRoutes()) {
+      try {
+        const cursor = this.tenantUserLogs.get(route.tenantId);
+        if (!cursor) continue;
+        const changes = await cursor.read(route.dataSource);
+        if (changes.kind === 'all') await this.cache.forgetTenantUsers(route.tenantId, true);
+        if (changes.kind === 'some') await this.cache.forgetUsersByDigest(changes.keys);
+      } catch (err) {
+        this.failed('user-change log', err);
+        read = false;
+      } finally {
+        route.release();
+      }
+    }
+    return read;
   }
 
   /** The database being away is the readiness probe's business; a missing table is not. */

@@ -632,7 +632,7 @@ export const CONFIG_VARIABLES = {
     description:
       'For `database` isolation: most connections to tenant databases one process holds at once.',
     details:
-      'Keep replicas × budget below the servers\' `max_connections`. A request finding no room within a few seconds is 503 with Retry-After.',
+      "Keep replicas × budget below the servers' `max_connections`. A request finding no room within a few seconds is 503 with Retry-After.",
   },
   BOARDS_TENANT_REGISTRATION_REQUIRES_APPROVAL: {
     group: 'tenancy',

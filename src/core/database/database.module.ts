@@ -85,9 +85,12 @@ export function tenantRouterFor(
   );
 }
 
+/** A tenant database's own `tenants` rows (one, the tenant's), read when its data source opens. */
+export const HOLDS_ONLY_SQL = 'SELECT id::text AS id FROM tenants LIMIT 2';
+
 /** Refuses a tenant database whose registry row is not exactly this tenant's (a wrong URL). */
 async function assertHoldsOnly(dataSource: DataSource, tenantId: string): Promise<void> {
-  const rows = (await dataSource.query('SELECT id::text AS id FROM tenants LIMIT 2')) as {
+  const rows = (await dataSource.query(HOLDS_ONLY_SQL)) as {
     id: string;
   }[];
   if (rows.length !== 1 || rows[0].id !== tenantId) {

@@ -13,6 +13,8 @@ export interface TenantDataSourcesOptions {
   readonly waitMs: number;
   /** Opens (initializes) the data source of `key` with a pool of at most `poolSize` connections. */
   readonly open: (key: string, poolSize: number) => Promise<DataSource>;
+  /** Called once a data source of `key` has closed (idle, evicted, or at close()). */
+  readonly closed?: (key: string, dataSource: DataSource) => void;
   readonly now?: () => number;
 }
 
@@ -106,6 +108,32 @@ export class TenantDataSources {
       if (left <= 0) throw new TenantDataSourcesBusyError(1);
       await this.waitForChange(left);
     }
+  }
+
+  /**
+   * The data sources open now, each lent (until `release`) without counting as a use: a check
+   * that runs on every open data source (the change-log watcher) does not keep them from
+   * closing when idle, nor change their order.
+   */
+  openLeases(): { key: string; dataSource: DataSource; release(): void }[] {
+    const leases: { key: string; dataSource: DataSource; release(): void }[] = [];
+    for (const entry of this.entries.values()) {
+      const dataSource = entry.dataSource;
+      if (entry.state !== 'open' || !dataSource) continue;
+      entry.leases++;
+      let released = false;
+      leases.push({
+        key: entry.key,
+        dataSource,
+        release: () => {
+          if (released) return;
+          released = true;
+          entry.leases--;
+          if (entry.leases === 0) this.wake();
+        },
+      });
+    }
+    return leases;
   }
 
   /** Open, opening and closing data sources, and the connections they may hold. */
@@ -226,13 +254,15 @@ export class TenantDataSources {
 
   private async drained(entry: Entry): Promise<void> {
     while (entry.leases > 0) await this.waitForChange(1_000);
+    let dataSource: DataSource | undefined;
     try {
-      const dataSource = await entry.opened;
+      dataSource = await entry.opened;
       if (dataSource.isInitialized) await dataSource.destroy();
     } catch {
       // A data source that failed to open, or to close, holds no connection any more.
     } finally {
       this.draining.delete(entry);
+      if (dataSource) this.options.closed?.(entry.key, dataSource);
       this.wake();
     }
   }

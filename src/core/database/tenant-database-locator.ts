@@ -12,6 +12,10 @@ export interface TenantDatabasePlace {
   readonly location: string | null;
 }
 
+/** Where a tenant's database is (the one statement a data source's opening costs the control database). */
+export const PLACE_SQL = `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
+         LEFT JOIN tenant_databases d ON d.tenant = t.id WHERE t.id = $1::uuid`;
+
 /** The tenant is not (or no longer) in the registry: its database cannot be reached. */
 export class TenantDatabaseUnknownError extends DomainError<ErrorCode.ServiceUnavailable> {
   constructor() {
@@ -44,11 +48,7 @@ export class TenantDatabaseLocator {
 
   /** The registry's record of where the tenant's database is. */
   async place(tenantId: string): Promise<TenantDatabasePlace> {
-    const [row] = (await this.control.query(
-      `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
-         LEFT JOIN tenant_databases d ON d.tenant = t.id WHERE t.id = $1::uuid`,
-      [tenantId],
-    )) as TenantDatabasePlace[];
+    const [row] = (await this.control.query(PLACE_SQL, [tenantId])) as TenantDatabasePlace[];
     if (!row) throw new TenantDatabaseUnknownError();
     return row;
   }

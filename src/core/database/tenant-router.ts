@@ -8,6 +8,15 @@ export interface TenantRoute {
 }
 
 /**
+ * Told when a tenant data source opens (before its first use: a watcher takes its position in
+ * the tenant's change logs there) and after it has closed.
+ */
+export interface TenantSourceWatcher {
+  opened(tenantId: string, dataSource: DataSource): Promise<void>;
+  closed(tenantId: string): void;
+}
+
+/**
  * Chooses the data source of a tenant's transactions. Absent (shared isolation), every tenant's
  * transactions run on the one runtime data source, filtered by tenant_id and row-level security.
  */
@@ -19,6 +28,10 @@ export abstract class TenantRouter {
   abstract forget(tenantId: string): Promise<void>;
   /** Tenant data sources open now, the connections they may hold, and the budget. */
   abstract get usage(): { open: number; connections: number; budget: number };
+  /** Registers a watcher of data sources opening and closing. */
+  abstract watch(watcher: TenantSourceWatcher): void;
+  /** The data sources open now, each lent until `release` without counting as a use. */
+  abstract openRoutes(): (TenantRoute & { readonly tenantId: string })[];
 }
 
 /**
@@ -31,6 +44,7 @@ export abstract class TenantRouter {
 export class DatabaseTenantRouter extends TenantRouter {
   readonly sources: TenantDataSources;
   private readonly budget: number;
+  private readonly watchers: TenantSourceWatcher[] = [];
 
   constructor(
     options: Omit<TenantDataSourcesOptions, 'open'>,
@@ -41,8 +55,30 @@ export class DatabaseTenantRouter extends TenantRouter {
     this.budget = options.connectionBudget;
     this.sources = new TenantDataSources({
       ...options,
-      open: async (tenantId, poolSize) => open(await this.urlOf(tenantId), poolSize, tenantId),
+      open: async (tenantId, poolSize) => {
+        const dataSource = await open(await this.urlOf(tenantId), poolSize, tenantId);
+        try {
+          for (const watcher of this.watchers) await watcher.opened(tenantId, dataSource);
+        } catch (err) {
+          await dataSource.destroy().catch(() => undefined);
+          throw err;
+        }
+        return dataSource;
+      },
+      closed: (tenantId) => {
+        for (const watcher of this.watchers) watcher.closed(tenantId);
+      },
     });
+  }
+
+  watch(watcher: TenantSourceWatcher): void {
+    this.watchers.push(watcher);
+  }
+
+  openRoutes(): (TenantRoute & { readonly tenantId: string })[] {
+    return this.sources
+      .openLeases()
+      .map(({ key, dataSource, release }) => ({ tenantId: key, dataSource, release }));
   }
 
   /** Closes the tenant's data source once its work is done (its database moved or dropped). */
