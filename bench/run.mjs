@@ -6,6 +6,7 @@
 //
 //   node bench/run.mjs [--scale small|large|both] [--duration 8] [--rounds 5] [--connections 20]
 //                      [--pool 10] [--keep] [--out DIR]
+//   node bench/run.mjs --isolation database [--cache 40] [--budget 40] [--duration 8] [--rounds 3]   (bench/isolation.mjs)
 //   node bench/run.mjs --scenario noisy [--duration 20] [--rate 60] [--pool 10] [--limits raised]   (bench/noisy.mjs)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -41,8 +42,26 @@ const { values: args } = parseArgs({
     rate: { type: 'string' },
     limits: { type: 'string' },
     out: { type: 'string' },
+    isolation: { type: 'string' },
+    cache: { type: 'string' },
+    budget: { type: 'string' },
   },
 });
+if (args.isolation !== undefined) {
+  if (args.isolation !== 'database') throw new Error(`unknown --isolation ${args.isolation} (database)`);
+  const { runIsolation } = await import('./isolation.mjs');
+  const given = process.argv.slice(2);
+  const met = await runIsolation({
+    duration: given.includes('--duration') ? args.duration : undefined,
+    rounds: given.includes('--rounds') ? args.rounds : undefined,
+    connections: args.connections,
+    pool: args.pool,
+    cache: args.cache,
+    budget: args.budget,
+    keep: args.keep,
+  });
+  process.exit(met ? 0 : 1);
+}
 if (args.scenario === 'noisy') {
   const { runNoisy } = await import('./noisy.mjs');
   // Its own defaults (20 s per phase) unless given.

@@ -90,7 +90,7 @@ export async function createDatabase(name) {
   };
 }
 
-export function migrate(db, cliPath) {
+export function migrate(db, cliPath, extraEnv = {}) {
   const result = spawnSync(process.execPath, [cliPath, 'migrate', 'up'], {
     env: {
       PATH: process.env.PATH,
@@ -98,6 +98,7 @@ export function migrate(db, cliPath) {
       BOARDS_DATABASE_OWNER_URL: db.ownerUrl,
       BOARDS_DATABASE_RUNTIME_ROLE: db.runtimeRole,
       BOARDS_LOG_LEVEL: 'silent',
+      ...extraEnv,
     },
     encoding: 'utf8',
   });
@@ -121,33 +122,7 @@ export async function seed(db, shape, progress) {
     const { rows: tenants } = await client.query(`SELECT id, slug FROM tenants WHERE slug LIKE 'bench-%' ORDER BY slug`);
     let done = 0;
     for (const tenant of tenants) {
-      await client.query('BEGIN');
-      await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant.id]);
-      await client.query(
-        `INSERT INTO users (auth_provider, auth_subject, email, display_name, tenant_role)
-         SELECT 'jwt', 'u' || i, 'u' || i || '@' || $2 || '.test', 'User ' || i, CASE WHEN i = 0 THEN 'admin' ELSE 'member' END
-           FROM generate_series(0, $1 - 1) i`,
-        [shape.users, tenant.slug],
-      );
-      await client.query(
-        `WITH us AS (SELECT array_agg(id ORDER BY (substr(auth_subject, 2))::int) AS ids FROM users)
-         INSERT INTO boards (owner_id, title, description, is_public, created_at, updated_at)
-         SELECT us.ids[1 + (i % $1)], 'Board ' || i || ' of ' || $3, 'Moodboard number ' || i || ' with generated images',
-                i % 5 = 0, now() - (i || ' minutes')::interval, now() - (i || ' minutes')::interval
-           FROM us, generate_series(0, $2 - 1) i`,
-        [shape.users, shape.boards, tenant.slug],
-      );
-      await client.query(
-        `WITH us AS (SELECT array_agg(id ORDER BY (substr(auth_subject, 2))::int) AS ids FROM users),
-              bs AS (SELECT id, owner_id, row_number() OVER (ORDER BY created_at DESC, id) - 1 AS n FROM boards)
-         INSERT INTO board_members (board_id, user_id, role)
-         SELECT bs.id, us.ids[1 + ((bs.n + k) % $1)], (ARRAY['viewer', 'editor', 'admin'])[1 + k % 3]
-           FROM us, bs, generate_series(1, $2) k
-          WHERE us.ids[1 + ((bs.n + k) % $1)] <> bs.owner_id
-         ON CONFLICT DO NOTHING`,
-        [shape.users, shape.members],
-      );
-      await client.query('COMMIT');
+      await seedTenant(client, tenant, shape);
       done++;
       if (done % Math.max(1, Math.floor(tenants.length / 10)) === 0 || done === tenants.length) {
         progress(`  seeded ${done}/${tenants.length} tenants`);
@@ -159,6 +134,40 @@ export async function seed(db, shape, progress) {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * One tenant's users (subjects u0 … u{n-1}, provider jwt), boards and members, in one transaction
+ * bound to it, on `client` (the owner role of the database that holds the tenant).
+ */
+export async function seedTenant(client, tenant, shape) {
+  await client.query('BEGIN');
+  await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant.id]);
+  await client.query(
+    `INSERT INTO users (auth_provider, auth_subject, email, display_name, tenant_role)
+     SELECT 'jwt', 'u' || i, 'u' || i || '@' || $2 || '.test', 'User ' || i, CASE WHEN i = 0 THEN 'admin' ELSE 'member' END
+       FROM generate_series(0, $1 - 1) i`,
+    [shape.users, tenant.slug],
+  );
+  await client.query(
+    `WITH us AS (SELECT array_agg(id ORDER BY (substr(auth_subject, 2))::int) AS ids FROM users)
+     INSERT INTO boards (owner_id, title, description, is_public, created_at, updated_at)
+     SELECT us.ids[1 + (i % $1)], 'Board ' || i || ' of ' || $3, 'Moodboard number ' || i || ' with generated images',
+            i % 5 = 0, now() - (i || ' minutes')::interval, now() - (i || ' minutes')::interval
+       FROM us, generate_series(0, $2 - 1) i`,
+    [shape.users, shape.boards, tenant.slug],
+  );
+  await client.query(
+    `WITH us AS (SELECT array_agg(id ORDER BY (substr(auth_subject, 2))::int) AS ids FROM users),
+          bs AS (SELECT id, owner_id, row_number() OVER (ORDER BY created_at DESC, id) - 1 AS n FROM boards)
+     INSERT INTO board_members (board_id, user_id, role)
+     SELECT bs.id, us.ids[1 + ((bs.n + k) % $1)], (ARRAY['viewer', 'editor', 'admin'])[1 + k % 3]
+       FROM us, bs, generate_series(1, $2) k
+      WHERE us.ids[1 + ((bs.n + k) % $1)] <> bs.owner_id
+     ON CONFLICT DO NOTHING`,
+    [shape.users, shape.members],
+  );
+  await client.query('COMMIT');
 }
 
 /** Token and board id per (tenant, user): one board the user owns, read as superuser. */
@@ -181,3 +190,10 @@ export async function requestMix(db, secret) {
 export function asSuperuser(db, work) {
   return admin(work, db.name);
 }
+
+/** A superuser session on the server's maintenance database (CREATE and DROP DATABASE). */
+export function asServerAdmin(work) {
+  return admin(work);
+}
+
+export { urlFor };

@@ -126,11 +126,13 @@ export function writeReport({ path, svgPath, run, scales, checks }) {
   lines.push('Reproduce: `npm run build && npm run bench` (defaults: 100 tenants × 200 boards × 5 members);');
   lines.push('`npm run bench -- --scale large` seeds 10,000 tenants × 100 boards; `--scale both` runs both and compares the list p50;');
   lines.push('`--out DIR` writes the report, chart and figures to DIR instead (a trial run that leaves this file alone).');
-  // The noisy-neighbour section (bench/noisy.mjs) is kept as it was.
+  // The sections of the other scenarios (bench/noisy.mjs, bench/isolation.mjs) are kept as they were.
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const start = previous.indexOf('<!-- noisy:start -->');
-  const end = previous.indexOf('<!-- noisy:end -->');
-  if (start >= 0 && end > start) lines.push('', previous.slice(start, end + '<!-- noisy:end -->'.length));
+  for (const section of ['noisy', 'isolation']) {
+    const start = previous.indexOf(`<!-- ${section}:start -->`);
+    const end = previous.indexOf(`<!-- ${section}:end -->`);
+    if (start >= 0 && end > start) lines.push('', previous.slice(start, end + `<!-- ${section}:end -->`.length));
+  }
   writeFileSync(path, `${lines.join('\n')}\n`);
   writeFileSync(svgPath, chart(scales[scales.length - 1].rows));
 }

@@ -272,4 +272,40 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     ).toBe(true);
     expect(up.stderr).toMatch(/\[1\/\d+\] /);
   });
+
+  it('boards tenant audit checks every tenant database; export and import say they are not available in this layout', async () => {
+    const audit = await boards('tenant', 'audit', '--output-format', 'json');
+    expectExit(audit, 0);
+    const report = cliJson<{ ok: boolean; tenants_checked: number }>(audit);
+    expect(report.ok).toBe(true);
+    expect(report.tenants_checked).toBeGreaterThanOrEqual(3);
+    expect(audit.stderr).toMatch(/\[1\/\d+\] tenant database of /);
+
+    // A tenant database whose runtime role may bypass row-level security is a finding.
+    const [{ id, slug }] = (await db.owner.query(
+      `SELECT id::text AS id, slug FROM tenants WHERE status = 'active' ORDER BY slug LIMIT 1`,
+    )) as { id: string; slug: string }[];
+    const tenantOwner = await db.tenantData(id, 'owner');
+    await tenantOwner.query('ALTER TABLE boards NO FORCE ROW LEVEL SECURITY');
+    try {
+      const broken = await boards(
+        'tenant',
+        'audit',
+        '--tenant-slug',
+        slug,
+        '--output-format',
+        'json',
+      );
+      expectExit(broken, 1);
+      expect(
+        cliJson<{ findings: { tenant: string; table: string }[] }>(broken).findings,
+      ).toContainEqual(expect.objectContaining({ tenant: slug, table: 'boards' }));
+    } finally {
+      await tenantOwner.query('ALTER TABLE boards FORCE ROW LEVEL SECURITY');
+    }
+
+    const exported = await boards('tenant', 'export', '--slug', slug);
+    expect(exported.code).not.toBe(0);
+    expect(exported.stderr).toContain('not available with BOARDS_TENANT_ISOLATION=database');
+  });
 });

@@ -11,13 +11,19 @@ import {
   type MembershipSource,
   type TenantStatus,
 } from 'src/core/context/records';
+import { DataSource } from 'typeorm';
+import { baseOptions } from 'src/core/database/data-sources';
 import { withOwnerDataSource } from 'src/core/database/owner-session';
+import {
+  TenantDatabaseLocator,
+  type TenantDatabasePlace,
+} from 'src/core/database/tenant-database-locator';
 import { CreateTenantDto } from '../dto/create-tenant.dto';
 import { toTenantResponse, type TenantResponse } from '../dto/tenant.response';
 import { TenantAdminService, TENANT_TRANSITIONS, type TenantAction } from '../tenant-admin.service';
 import { TenantErrors } from '../tenants.errors';
 import { TenantsRepository } from '../tenants.repository';
-import { auditTenants } from './tenant-audit';
+import { auditTenants, type AuditFinding, type TenantAuditReport } from './tenant-audit';
 import { listMemberships } from './tenant-memberships';
 import { exportTenant, importTenant, validateSnapshot } from './tenant-snapshot';
 
@@ -77,6 +83,78 @@ async function idOf(tenants: TenantsRepository, slugOrId: string): Promise<strin
     : await tenants.findBySlug(slugOrId);
   if (!tenant) throw TenantErrors.notFound();
   return tenant.id;
+}
+
+/**
+ * Snapshots read and write one database holding both the registry row and the tenant's rows: with
+ * a database per tenant they are not available yet (docs/scaling.md), and say so instead of
+ * exporting a stub or importing into the control database.
+ */
+function refuseWithDatabasePerTenant(config: BoardsConfig, command: string): void {
+  if (config.tenancy.isolation === 'database') {
+    throw new Error(
+      `${command} is not available with BOARDS_TENANT_ISOLATION=database in this release (docs/scaling.md)`,
+    );
+  }
+}
+
+/**
+ * `tenant audit` with a database per tenant: the control database's own checks, then each tenant
+ * database (its owner connection, from the owner template or the tenant's recorded location), one
+ * after the other; the findings name their tenant.
+ */
+async function auditTenantDatabases(
+  config: BoardsConfig,
+  tenantSlug: string | undefined,
+): Promise<TenantAuditReport> {
+  return withOwnerDataSource(config, async (control) => {
+    const runtimeRole = config.database.runtimeRole;
+    const locator = new TenantDatabaseLocator(config.tenancy, control);
+    const places = (await control.query(
+      `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
+         LEFT JOIN tenant_databases d ON d.tenant = t.id
+        WHERE t.status <> 'provisioning' AND ($1::text IS NULL OR t.slug = $1) ORDER BY t.slug`,
+      [tenantSlug ?? null],
+    )) as TenantDatabasePlace[];
+    if (tenantSlug !== undefined && places.length === 0) throw TenantErrors.notFound();
+    const findings: AuditFinding[] = [];
+    const checks = new Set<string>();
+    for (const [index, place] of places.entries()) {
+      progress(`[${index + 1}/${places.length}] tenant database of ${place.slug}`);
+      try {
+        const owner = new DataSource({
+          ...baseOptions([], 'boards-audit'),
+          url: locator.ownerUrl(place),
+          poolSize: 1,
+          extra: { connectionTimeoutMillis: config.database.connectTimeoutMs },
+        });
+        await owner.initialize();
+        try {
+          const report = await auditTenants(
+            owner,
+            { runtimeRole, tenantSlug: place.slug },
+            () => undefined,
+          );
+          report.checks.forEach((check) => checks.add(check));
+          findings.push(...report.findings.map((finding) => ({ tenant: place.slug, ...finding })));
+        } finally {
+          await owner.destroy();
+        }
+      } catch (err) {
+        findings.push({
+          check: 'tenant database reachable',
+          tenant: place.slug,
+          detail: (err as Error).message,
+        });
+      }
+    }
+    return {
+      ok: findings.length === 0,
+      tenants_checked: places.length,
+      checks: [...checks],
+      findings,
+    };
+  });
 }
 
 /** `boards tenant create|list|approve|reject|suspend|activate|audit|export|import`. */
@@ -244,13 +322,16 @@ export function registerTenantCommands(
     .addOption(formatOption())
     .action(async (options: { tenantSlug?: string; outputFormat: OutputFormat }) => {
       const config = loadConfig();
-      const report = await withOwnerDataSource(config, (owner) =>
-        auditTenants(
-          owner,
-          { runtimeRole: config.database.runtimeRole, tenantSlug: options.tenantSlug },
-          progress,
-        ),
-      );
+      const report =
+        config.tenancy.isolation === 'database'
+          ? await auditTenantDatabases(config, options.tenantSlug)
+          : await withOwnerDataSource(config, (owner) =>
+              auditTenants(
+                owner,
+                { runtimeRole: config.database.runtimeRole, tenantSlug: options.tenantSlug },
+                progress,
+              ),
+            );
       const rows = report.findings.map((finding) => ({
         check: finding.check,
         tenant: finding.tenant ?? '',
@@ -313,6 +394,7 @@ export function registerTenantCommands(
     .requiredOption('--slug <slug>', 'the tenant to export')
     .option('--output <file>', 'file to write (stdout when omitted)')
     .action(async (options: { slug: string; output?: string }) => {
+      refuseWithDatabasePerTenant(loadConfig(), 'tenant export');
       const snapshot = await withOwnerDataSource(loadConfig(), (owner) =>
         exportTenant(owner, options.slug, progress),
       );
@@ -341,6 +423,7 @@ export function registerTenantCommands(
         name?: string;
         outputFormat: OutputFormat;
       }) => {
+        refuseWithDatabasePerTenant(loadConfig(), 'tenant import');
         const text = readFileSync(options.file ?? 0, 'utf8');
         let document: unknown;
         try {
