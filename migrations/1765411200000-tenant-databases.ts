@@ -6,6 +6,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `tenants.status` gains `provisioning`: the registry row of a tenant whose database is being
  *   created, migrated and seeded. Such a tenant answers no request (it is not `active`), its slug
  *   is taken, and `boards tenant cleanup` finishes (or retries) what a crash interrupted.
+ * - `tenants.status` gains `moving` too: a tenant being copied between the shared database and one
+ *   of its own (`boards tenant move`); it answers reads, and its writes are refused (its
+ *   transactions are READ ONLY) until the copy is verified and the switch made.
  * - `tenant_databases` (registry, in the control database): where each tenant's database is and
  *   how far its life has come — `provisioning` (with the seed still to be written, so a retry
  *   after a crash writes the same first admin), `ready`, or `dropping` (the registry row is gone
@@ -25,7 +28,7 @@ export class TenantDatabases1765411200000 implements MigrationInterface {
     await queryRunner.query(`
 ALTER TABLE ${s}.tenants DROP CONSTRAINT tenants_status_check;
 ALTER TABLE ${s}.tenants ADD CONSTRAINT tenants_status_check
-  CHECK (status IN ('active', 'pending_approval', 'suspended', 'rejected', 'provisioning'));
+  CHECK (status IN ('active', 'pending_approval', 'suspended', 'rejected', 'provisioning', 'moving'));
 
 CREATE TABLE ${s}.tenant_databases (
   tenant uuid PRIMARY KEY,

@@ -72,6 +72,7 @@ export const TENANT_ADMISSION_ERRORS = [
   'not_a_member',
   'tenant_not_active',
   'tenant_busy',
+  'tenant_moving',
 ] as const satisfies readonly ApiErrorCode[];
 
 /** Codes of a route that reads a JSON body: parsing, size, content type, validation, storage. */

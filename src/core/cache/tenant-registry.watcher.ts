@@ -191,9 +191,17 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   private async checkTenants(): Promise<{ read: boolean; changed: boolean }> {
     try {
       const changes = await this.tenantLog.read(this.dataSource);
-      if (changes.kind === 'all') await this.cache.forgetAllTenants();
+      // Where a tenant's data is (a database of its own or the shared one) is looked up again
+      // before the tenant itself: a tenant moved between them is never served from the old place.
+      if (changes.kind === 'all') {
+        await this.router?.forgetAll();
+        await this.cache.forgetAllTenants();
+      }
       if (changes.kind === 'some') {
-        for (const slug of changes.keys) await this.cache.forgetTenant(slug);
+        for (const slug of changes.keys) {
+          await this.router?.forgetSlug(slug);
+          await this.cache.forgetTenant(slug);
+        }
       }
       return { read: true, changed: changes.kind !== 'none' };
     } catch (err) {

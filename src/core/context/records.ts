@@ -46,7 +46,8 @@ export type TenantQuotaOverrides = Partial<Record<QuotaName, number>>;
 
 /**
  * `provisioning`: a tenant whose own database (BOARDS_TENANT_ISOLATION=database) is still being
- * created and seeded; it answers no request until it leaves that status.
+ * created and seeded; it answers no request until it leaves that status. `moving`: a tenant being
+ * copied between the shared database and one of its own (`boards tenant move`): read-only.
  */
 export const TENANT_STATUSES = [
   'active',
@@ -54,6 +55,7 @@ export const TENANT_STATUSES = [
   'suspended',
   'rejected',
   'provisioning',
+  'moving',
 ] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 

@@ -16,7 +16,7 @@ import { databaseStep } from './startup-failure';
 import { TenantEntitySubscriber } from './tenant-entity.subscriber';
 import { TenantDatabaseLocator } from './tenant-database-locator';
 import { TenantDatabases } from './tenant-databases';
-import { DatabaseTenantRouter, TenantRouter } from './tenant-router';
+import { DatabaseTenantRouter, TenantInShared, TenantRouter } from './tenant-router';
 import { TenantTransactionInterceptor } from './tenant-transaction.interceptor';
 import { TenantTransactions } from './tenant-transactions';
 
@@ -62,14 +62,20 @@ export function tenantRouterFor(
 ): TenantRouter | undefined {
   if (config.tenancy.isolation !== 'database') return undefined;
   const locator = new TenantDatabaseLocator(config.tenancy, control);
-  return new DatabaseTenantRouter(
+  const router: DatabaseTenantRouter = new DatabaseTenantRouter(
     {
       cacheSize: config.tenancy.tenantDataSourceCacheSize,
       connectionBudget: config.tenancy.tenantConnectionBudget,
       idleMs: TENANT_DATA_SOURCE_IDLE_MS,
       waitMs: TENANT_DATA_SOURCE_WAIT_MS,
     },
-    async (tenantId) => locator.runtimeUrl(await locator.place(tenantId)),
+    async (tenantId) => {
+      const place = await locator.place(tenantId);
+      // A tenant without a database of its own (not moved yet) lives in the control database.
+      if (!place.own) return new TenantInShared(place.slug);
+      router.remember(tenantId, place.slug);
+      return locator.runtimeUrl(place);
+    },
     async (url, poolSize, tenantId) => {
       const dataSource = new DataSource(target.options('runtime', { url, poolSize }));
       await dataSource.initialize();
@@ -82,7 +88,9 @@ export function tenantRouterFor(
       dataSource.subscribers.push(subscriber);
       return dataSource;
     },
+    control,
   );
+  return router;
 }
 
 /** A tenant database's own `tenants` rows (one, the tenant's), read when its data source opens. */

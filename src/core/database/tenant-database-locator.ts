@@ -10,11 +10,16 @@ export interface TenantDatabasePlace {
   readonly slug: string;
   /** A URL a platform admin recorded (host, port, database; no credentials), or null. */
   readonly location: string | null;
+  /**
+   * Whether the tenant has a database of its own (a `tenant_databases` record); a tenant without
+   * one lives in the control database, in the shared layout (until `boards tenant move`).
+   */
+  readonly own?: boolean;
 }
 
 /** Where a tenant's database is (the one statement a data source's opening costs the control database). */
-export const PLACE_SQL = `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
-         LEFT JOIN tenant_databases d ON d.tenant = t.id WHERE t.id = $1::uuid`;
+export const PLACE_SQL = `SELECT t.id::text AS id, t.slug, d.location, d.tenant IS NOT NULL AS own
+         FROM tenants t LEFT JOIN tenant_databases d ON d.tenant = t.id WHERE t.id = $1::uuid`;
 
 /** The tenant is not (or no longer) in the registry: its database cannot be reached. */
 export class TenantDatabaseUnknownError extends DomainError<ErrorCode.ServiceUnavailable> {

@@ -301,11 +301,11 @@ export class TenantDatabases implements OnApplicationShutdown {
     }));
   }
 
-  /** Every registered tenant's place (the CLI's migrate, health and audit walk them). */
+  /** Every registered tenant with a database of its own, and where it is. */
   async places(): Promise<TenantDatabasePlace[]> {
     return (await this.control.query(
       `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
-         LEFT JOIN tenant_databases d ON d.tenant = t.id ORDER BY t.slug`,
+         JOIN tenant_databases d ON d.tenant = t.id ORDER BY t.slug`,
     )) as TenantDatabasePlace[];
   }
 

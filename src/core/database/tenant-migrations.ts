@@ -25,7 +25,8 @@ export interface TenantMigrationOptions {
 
 /**
  * `boards migrate up|status` over every tenant database (BOARDS_TENANT_ISOLATION=database), after
- * the control database: each tenant in the registry, in slug order, a few at a time. Each
+ * the control database (which also holds the tenants without a database of their own): each
+ * tenant with its own database, in slug order, a few at a time. Each
  * database migrates in one transaction under its own migration lock, so a run stopped anywhere
  * resumes where it stopped (the databases done are found up to date), and one database that fails
  * is reported without stopping the others.
@@ -42,7 +43,7 @@ export async function migrateTenantDatabases(
   });
   const places = (await control.query(
     `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
-       LEFT JOIN tenant_databases d ON d.tenant = t.id
+       JOIN tenant_databases d ON d.tenant = t.id
       WHERE t.status <> 'provisioning' ORDER BY t.slug`,
   )) as TenantDatabasePlace[];
   const reports: TenantMigrationReport[] = new Array<TenantMigrationReport>(places.length);

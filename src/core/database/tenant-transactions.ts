@@ -290,6 +290,17 @@ export class TenantTransactions {
     return `, set_config('boards.quota', ${quotaSettingLiteral(this.config, tenant)}, true)`;
   }
 
+  /**
+   * Whether the request's resolved tenant is this one and is being moved between databases
+   * (`moving`): its transactions are READ ONLY, so no write lands in the copy's source after it
+   * was read (a write is refused with SQLSTATE 25006, answered 503 tenant_moving).
+   */
+  private moving(tenantId: string): boolean {
+    if (!this.cls.isActive()) return false;
+    const tenant = this.cls.get('resolvedTenant') as TenantContextStore['resolvedTenant'];
+    return tenant?.id === tenantId && tenant.status === 'moving';
+  }
+
   get inTransaction(): boolean {
     return this.cls.isActive() && this.cls.get('entityManager') !== undefined;
   }
@@ -427,7 +438,7 @@ export class TenantTransactions {
       // above, so it is safe as a literal (a parameter would need the extended protocol, which
       // takes one statement per message).
       await runner.query(
-        `START TRANSACTION; SELECT set_config('app.tenant_id', '${tenantId}', true)${this.timeoutSetting()}${this.quotaSetting(tenantId)}`,
+        `START TRANSACTION${this.moving(tenantId) ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenantId}', true)${this.timeoutSetting()}${this.quotaSetting(tenantId)}`,
       );
       markTransactionOpen(runner);
       this.cls.set('tenantId', tenantId);

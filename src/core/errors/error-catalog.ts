@@ -152,6 +152,11 @@ export const ERROR_CATALOG = {
 
   // ---- organizations: setup, registration, membership (tenants) -----------------------------
   tenant_not_found: { status: 404, meaning: 'No organization with this id.' },
+  tenant_moving: {
+    status: 503,
+    meaning:
+      'The organization is being moved between databases and is read-only for a moment; retry the write shortly.',
+  },
   tenant_database_not_ready: {
     status: 503,
     meaning:

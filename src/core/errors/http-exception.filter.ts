@@ -147,6 +147,15 @@ const DATABASE_CLIENT_ERRORS: Record<string, DomainError> = {
     'invalid_field_format',
     'A field has an invalid format.',
   ),
+  // A write in a READ ONLY transaction: the request's tenant is being moved between databases
+  // (`boards tenant move`); reads go on, writes wait for the switch.
+  '25006': new DomainError(
+    ErrorCode.ServiceUnavailable,
+    'tenant_moving',
+    'The organization is being moved between databases and is read-only for a moment; retry shortly.',
+    {},
+    { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+  ),
   // The route class's statement timeout (or an administrator's cancel): the server is busy, not
   // the client wrong; retry later.
   '57014': new DomainError(

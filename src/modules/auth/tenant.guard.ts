@@ -49,6 +49,9 @@ export class TenantGuard implements CanActivate {
       throw notAMember(selection.slug);
     }
     const active = tenant.status === 'active';
+    // A tenant being moved between databases serves its members read-only (its transactions are
+    // READ ONLY, see TenantTransactions), and admits no one new meanwhile.
+    const serving = active || tenant.status === 'moving';
     // The claim counts only in a tenant that accepts the identity provider's word (every tenant a
     // platform admin made; a self-registered one whose registrant's own claim listed it).
     const claimed = selection.claimed && tenant.claimsAdmit !== false;
@@ -60,7 +63,7 @@ export class TenantGuard implements CanActivate {
     );
     // The identity provider's word makes a claim holder a member before any row exists.
     const member = user !== undefined || claimed || selection.isDefault;
-    if (!active && member) throw tenantNotActive(tenant.slug, tenant.status);
+    if (!serving && member) throw tenantNotActive(tenant.slug, tenant.status);
     if (!user) throw notAMember(selection.slug);
     this.context.setResolved(tenant, user);
     return true;

@@ -27,6 +27,7 @@ const EXPECTED: Record<TenantStatus, Record<TenantAction, TenantStatus | null>> 
   rejected: { approve: null, reject: null, suspend: null, activate: 'active' },
   // Only provisioning itself moves a tenant out of `provisioning`.
   provisioning: { approve: null, reject: null, suspend: null, activate: null },
+  moving: { approve: null, reject: null, suspend: null, activate: null },
 };
 
 describe('TENANT_TRANSITIONS', () => {

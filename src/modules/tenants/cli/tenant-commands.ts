@@ -112,13 +112,15 @@ async function auditTenantDatabases(
     const locator = new TenantDatabaseLocator(config.tenancy, control);
     const places = (await control.query(
       `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
-         LEFT JOIN tenant_databases d ON d.tenant = t.id
+         JOIN tenant_databases d ON d.tenant = t.id
         WHERE t.status <> 'provisioning' AND ($1::text IS NULL OR t.slug = $1) ORDER BY t.slug`,
       [tenantSlug ?? null],
     )) as TenantDatabasePlace[];
-    if (tenantSlug !== undefined && places.length === 0) throw TenantErrors.notFound();
-    const findings: AuditFinding[] = [];
-    const checks = new Set<string>();
+    // The control database first: the registry, and the tenants without a database of their own.
+    progress('the control database');
+    const shared = await auditTenants(control, { runtimeRole, tenantSlug }, () => undefined);
+    const findings: AuditFinding[] = [...shared.findings];
+    const checks = new Set<string>(shared.checks);
     for (const [index, place] of places.entries()) {
       progress(`[${index + 1}/${places.length}] tenant database of ${place.slug}`);
       try {
@@ -150,7 +152,7 @@ async function auditTenantDatabases(
     }
     return {
       ok: findings.length === 0,
-      tenants_checked: places.length,
+      tenants_checked: shared.tenants_checked,
       checks: [...checks],
       findings,
     };
