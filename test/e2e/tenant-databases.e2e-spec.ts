@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { TenantDatabases } from 'src/core/database/tenant-databases';
 import type { TenantTransactions } from 'src/core/database/tenant-transactions';
@@ -273,7 +276,7 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     expect(up.stderr).toMatch(/\[1\/\d+\] /);
   });
 
-  it('boards tenant audit checks every tenant database; export and import say they are not available in this layout', async () => {
+  it('boards tenant audit checks the control database and every tenant database', async () => {
     const audit = await boards('tenant', 'audit', '--output-format', 'json');
     expectExit(audit, 0);
     const report = cliJson<{ ok: boolean; tenants_checked: number }>(audit);
@@ -303,9 +306,220 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     } finally {
       await tenantOwner.query('ALTER TABLE boards FORCE ROW LEVEL SECURITY');
     }
+  });
 
+  /** GET and POST /api/boards as `token` (the tenant from its claim). */
+  const listTitles = async (token: string): Promise<string[]> => {
+    const page = await call<{ items: { title: string }[] }>(server, 'GET', '/api/boards', {
+      token,
+    });
+    expect(page.status).toBe(200);
+    return page.body.items.map((board) => board.title).sort();
+  };
+
+  /** Tenant-owned rows of the tenant in the control database, counted as the superuser. */
+  const rowsInControl = async (tenantId: string): Promise<number> => {
+    const client = new Client({ connectionString: adminUrlOf(db) });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM boards WHERE tenant_id = $1)::int
+              + (SELECT count(*) FROM users WHERE tenant_id = $1)::int AS n`,
+        [tenantId],
+      );
+      return rows[0].n;
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('a tenant that predates the layout lives in the control database; boards tenant move takes it to a database of its own and back, verified', async () => {
+    // Made as before the switch to a database per tenant: a registry row, no database record.
+    const slug = uniqueMarker('old');
+    const [{ id }] = (await db.owner.query(
+      'INSERT INTO tenants (name, slug) VALUES ($1, $1) RETURNING id::text AS id',
+      [slug],
+    )) as { id: string }[];
+    const member = hs256Token({ sub: `old-member-${slug}`, tenant: slug });
+    for (const title of ['kept one', 'kept two']) {
+      const created = await call(server, 'POST', '/api/boards', { token: member, body: { title } });
+      expect(created.status).toBe(201);
+    }
+    expect(await rowsInControl(id)).toBe(3);
+    expect(await tenantDatabaseNames()).not.toContain(databaseOf(id));
+
+    const moved = await boards(
+      'tenant',
+      'move',
+      slug,
+      '--to-database',
+      '--settle-ms',
+      '1200',
+      '--output-format',
+      'json',
+    );
+    expectExit(moved, 0);
+    const report = cliJson<{ direction: string; counts: Record<string, number> }>(moved);
+    expect(report).toMatchObject({ direction: 'to-database', counts: { users: 1, boards: 2 } });
+    expect(moved.stderr).toMatch(/read-only \(moving, was active\)/);
+    expect(moved.stderr).toMatch(/counts and checksums verified/);
+    expect(await tenantDatabaseNames()).toContain(databaseOf(id));
+    expect(await rowsInControl(id)).toBe(0);
+    await db.forgetTenantData(id);
+    expect(await countIn(id, 'boards')).toBe(2);
+    expect(await statusOf(id)).toBe('active');
+    // The server routes the tenant to its new database within about a second.
+    const deadline = Date.now() + 5_000;
+    let titles: string[] = [];
+    while (Date.now() < deadline) {
+      titles = await listTitles(member);
+      if (titles.length === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(titles).toEqual(['kept one', 'kept two']);
+    const afterMove = await call(server, 'POST', '/api/boards', {
+      token: member,
+      body: { title: 'written after' },
+    });
+    expect(afterMove.status).toBe(201);
+    expect(await countIn(id, 'boards')).toBe(3);
+
+    const back = await boards(
+      'tenant',
+      'move',
+      slug,
+      '--to-shared',
+      '--settle-ms',
+      '1200',
+      '--output-format',
+      'json',
+    );
+    expectExit(back, 0);
+    expect(cliJson<{ counts: Record<string, number>; dropped: boolean }>(back)).toMatchObject({
+      counts: { users: 1, boards: 3 },
+      dropped: true,
+    });
+    expect(await tenantDatabaseNames()).not.toContain(databaseOf(id));
+    expect(await rowsInControl(id)).toBe(4);
+    expect(await databases.records({ tenant: id })).toEqual([]);
+    const backDeadline = Date.now() + 5_000;
+    while (Date.now() < backDeadline) {
+      const page = await call(server, 'GET', '/api/boards', { token: member });
+      if (page.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await listTitles(member)).toEqual(['kept one', 'kept two', 'written after']);
+  });
+
+  it('while a tenant is moving, its members read but every write is 503 tenant_moving', async () => {
+    const slug = uniqueMarker('frozen');
+    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
+      token: admin,
+      body: { name: 'Frozen', slug },
+    });
+    const id = created.body.id;
+    const member = hs256Token({ sub: `frozen-${slug}`, tenant: slug });
+    expect(
+      (await call(server, 'POST', '/api/boards', { token: member, body: { title: 'before' } }))
+        .status,
+    ).toBe(201);
+    await db.owner.query(`UPDATE tenants SET status = 'moving' WHERE id = $1`, [id]);
+    try {
+      let write = await call(server, 'POST', '/api/boards', {
+        token: member,
+        body: { title: 'during' },
+      });
+      const deadline = Date.now() + 5_000;
+      while (write.status === 201 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        write = await call(server, 'POST', '/api/boards', {
+          token: member,
+          body: { title: 'during' },
+        });
+      }
+      expect(write.status).toBe(503);
+      expect(write.body).toMatchObject({ code: 'tenant_moving' });
+      expect(write.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await listTitles(member)).toContain('before');
+    } finally {
+      await db.owner.query(`UPDATE tenants SET status = 'active' WHERE id = $1`, [id]);
+    }
+  });
+
+  it('a move stopped half-way is undone by boards tenant cleanup: the tenant stays where it was, writable', async () => {
+    const slug = uniqueMarker('stuck');
+    const [{ id }] = (await db.owner.query(
+      'INSERT INTO tenants (name, slug) VALUES ($1, $1) RETURNING id::text AS id',
+      [slug],
+    )) as { id: string }[];
+    const member = hs256Token({ sub: `stuck-${slug}`, tenant: slug });
+    expect(
+      (await call(server, 'POST', '/api/boards', { token: member, body: { title: 'stays' } }))
+        .status,
+    ).toBe(201);
+    // The move's first steps, then the process dies: moving, a record, a database half-made.
+    await databases.beginMove(id, 'to-database', null);
+    await databases.createDatabase(id, 'active');
+    expect(await statusOf(id)).toBe('moving');
+
+    const cleanup = await boards('tenant', 'cleanup', '--output-format', 'json');
+    expectExit(cleanup, 0);
+    expect(cliJson<{ id: string; action: string; outcome: string }[]>(cleanup)).toContainEqual(
+      expect.objectContaining({ id, action: 'undo move', outcome: 'done' }),
+    );
+    expect(await statusOf(id)).toBe('active');
+    expect(await tenantDatabaseNames()).not.toContain(databaseOf(id));
+    expect(await databases.records({ tenant: id })).toEqual([]);
+    expect(await rowsInControl(id)).toBe(2);
+    // Writable again where it was, once the server has seen the status (within about a second).
+    let write = await call(server, 'POST', '/api/boards', {
+      token: member,
+      body: { title: 'after' },
+    });
+    const deadline = Date.now() + 5_000;
+    while (write.status !== 201 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      write = await call(server, 'POST', '/api/boards', {
+        token: member,
+        body: { title: 'after' },
+      });
+    }
+    expect(write.status).toBe(201);
+    expect(await rowsInControl(id)).toBe(3);
+  });
+
+  it('tenant export reads a tenant’s own database; tenant import restores it into a database of its own', async () => {
+    const slug = uniqueMarker('snap');
+    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
+      token: admin,
+      body: { name: 'Snapshot', slug, include_sample_data: true },
+    });
+    expect(created.status).toBe(201);
     const exported = await boards('tenant', 'export', '--slug', slug);
-    expect(exported.code).not.toBe(0);
-    expect(exported.stderr).toContain('not available with BOARDS_TENANT_ISOLATION=database');
+    expectExit(exported, 0);
+    const snapshot = JSON.parse(exported.stdout) as { counts: Record<string, number> };
+    expect(snapshot.counts.boards).toBe(await countIn(created.body.id, 'boards'));
+    expect(snapshot.counts.boards).toBeGreaterThan(0);
+
+    const file = join(mkdtempSync(join(tmpdir(), 'boards-snap-')), 'snapshot.json');
+    writeFileSync(file, exported.stdout);
+    const restoredSlug = uniqueMarker('restored');
+    const imported = await boards(
+      'tenant',
+      'import',
+      '--file',
+      file,
+      '--slug',
+      restoredSlug,
+      '--output-format',
+      'json',
+    );
+    expectExit(imported, 0);
+    const restored = cliJson<{ tenant_id: string; counts: Record<string, number> }>(imported);
+    expect(restored.counts).toEqual(snapshot.counts);
+    expect(await tenantDatabaseNames()).toContain(databaseOf(restored.tenant_id));
+    expect(await rowsInControl(restored.tenant_id)).toBe(0);
+    expect(await countIn(restored.tenant_id, 'boards')).toBe(snapshot.counts.boards);
+    expect(await statusOf(restored.tenant_id)).toBe('active');
   });
 });

@@ -50,9 +50,12 @@ export interface TestDatabase {
   createTenant(slug: string): Promise<SeededTenant>;
   /**
    * Where the tenant's rows are: its own database with a database per tenant, else this one
-   * (`owner` or `runtime` role). Opened once per tenant, closed by drop().
+   * (`owner` or `runtime` role). Looked up once per tenant (a test that moves a tenant asks
+   * `forgetTenantData`), closed by drop().
    */
   tenantData(tenantId: string, role: 'owner' | 'runtime'): Promise<DataSource>;
+  /** Looks the tenant's place up again next time (it moved). */
+  forgetTenantData(tenantId: string): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -162,6 +165,8 @@ export async function createTestDatabase(
       let source = tenantSources.get(key);
       if (!source) {
         source = databases.locator.place(tenantId).then(async (place) => {
+          // Not (yet) in a database of its own: in the control database.
+          if (!place.own) return role === 'owner' ? owner : runtime;
           const url =
             role === 'owner'
               ? databases.locator.ownerUrl(place)
@@ -172,9 +177,18 @@ export async function createTestDatabase(
       }
       return source;
     },
+    async forgetTenantData(tenantId) {
+      for (const role of ['owner', 'runtime']) {
+        const source = tenantSources.get(`${role}:${tenantId}`);
+        tenantSources.delete(`${role}:${tenantId}`);
+        const opened = await source?.catch(() => undefined);
+        if (opened && opened !== owner && opened !== runtime) await opened.destroy();
+      }
+    },
     async drop() {
       for (const source of tenantSources.values()) {
-        await (await source.catch(() => undefined))?.destroy().catch(() => undefined);
+        const opened = await source.catch(() => undefined);
+        if (opened !== owner && opened !== runtime) await opened?.destroy().catch(() => undefined);
       }
       await databases?.onApplicationShutdown();
       await runtime.destroy().catch(() => undefined);

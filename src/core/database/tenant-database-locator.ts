@@ -18,7 +18,9 @@ export interface TenantDatabasePlace {
 }
 
 /** Where a tenant's database is (the one statement a data source's opening costs the control database). */
-export const PLACE_SQL = `SELECT t.id::text AS id, t.slug, d.location, d.tenant IS NOT NULL AS own
+export const PLACE_SQL = `SELECT t.id::text AS id, t.slug, d.location,
+              (d.tenant IS NOT NULL AND d.state <> 'dropping'
+               AND NOT (d.state = 'provisioning' AND coalesce(d.seed ? 'move', false))) AS own
          FROM tenants t LEFT JOIN tenant_databases d ON d.tenant = t.id WHERE t.id = $1::uuid`;
 
 /** The tenant is not (or no longer) in the registry: its database cannot be reached. */

@@ -1,5 +1,5 @@
 import { Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { DatabaseTarget } from './data-sources';
 import {
@@ -40,6 +40,8 @@ export interface TenantDatabaseRecord {
   readonly lastError: string | null;
   /** Whether the tenant is still in the registry (a record without one is to be dropped). */
   readonly registered: boolean;
+  /** Where the database is, for the locator. */
+  readonly tenantPlace: TenantDatabasePlace;
 }
 
 interface RecordRow {
@@ -252,7 +254,8 @@ export class TenantDatabases implements OnApplicationShutdown {
   async dropDatabase(tenantId: string): Promise<{ dropped: boolean; error?: string }> {
     const [record] = await this.records({ tenant: tenantId });
     if (!record) return { dropped: false };
-    if (record.registered) {
+    // A tenant moved back to the shared database keeps its record, `dropping`, until this drop.
+    if (record.registered && record.state !== 'dropping') {
       return { dropped: false, error: 'the tenant is still in the registry; delete it first' };
     }
     try {
@@ -285,7 +288,7 @@ export class TenantDatabases implements OnApplicationShutdown {
               t.id IS NOT NULL AS registered
          FROM tenant_databases d LEFT JOIN tenants t ON t.id = d.tenant
         WHERE ($1::uuid IS NULL OR d.tenant = $1::uuid)
-          AND (NOT $2 OR d.state <> 'ready' OR t.id IS NULL)
+          AND (NOT $2 OR d.state <> 'ready' OR t.id IS NULL OR coalesce(d.seed ? 'move', false))
         ORDER BY d.updated_at, d.tenant`,
       [filter.tenant ?? null, filter.unfinished ?? false],
     )) as RecordRow[];
@@ -298,6 +301,7 @@ export class TenantDatabases implements OnApplicationShutdown {
       attempts: row.attempts,
       lastError: row.last_error,
       registered: row.registered,
+      tenantPlace: { id: row.tenant, slug: row.slug, location: row.location, own: true },
     }));
   }
 
@@ -358,6 +362,120 @@ export class TenantDatabases implements OnApplicationShutdown {
       `UPDATE tenant_databases SET attempts = attempts + 1, updated_at = now() WHERE tenant = $1`,
       [place.id || tenantId],
     );
+  }
+
+  /**
+   * `boards tenant move`, first step: the tenant becomes `moving` (read-only) and, for a move to a
+   * database of its own, gets its record (`provisioning`, at `location` or the template's place);
+   * the record's seed says what to undo if the move stops half-way. Returns its former status.
+   */
+  async beginMove(
+    tenantId: string,
+    direction: 'to-database' | 'to-shared',
+    location: string | null,
+  ): Promise<string> {
+    if (location !== null) checkedLocation(location);
+    const owner = await this.ownerSource();
+    return owner.transaction(async (manager) => {
+      const [tenant] = (await manager.query(
+        'SELECT slug, status FROM tenants WHERE id = $1 FOR UPDATE',
+        [tenantId],
+      )) as { slug: string; status: string }[];
+      if (!tenant) throw new Error('no such tenant');
+      if (tenant.status === 'provisioning' || tenant.status === 'moving') {
+        throw new Error(
+          `the tenant is ${tenant.status}; finish that first (boards tenant cleanup)`,
+        );
+      }
+      const [record] = (await manager.query(
+        'SELECT state FROM tenant_databases WHERE tenant = $1 FOR UPDATE',
+        [tenantId],
+      )) as { state: string }[];
+      const seed = JSON.stringify({ move: direction, previous: tenant.status });
+      if (direction === 'to-database') {
+        if (record) throw new Error('the tenant already has a database of its own');
+        await manager.query(
+          `INSERT INTO tenant_databases (tenant, slug, location, state, seed)
+           VALUES ($1, $2, $3, 'provisioning', $4::jsonb)`,
+          [tenantId, tenant.slug, location, seed],
+        );
+      } else {
+        if (record?.state !== 'ready') throw new Error('the tenant has no database of its own');
+        await manager.query(
+          'UPDATE tenant_databases SET seed = $2::jsonb, updated_at = now() WHERE tenant = $1',
+          [tenantId, seed],
+        );
+      }
+      await manager.query(
+        `UPDATE tenants SET status = 'moving', updated_at = now() WHERE id = $1`,
+        [tenantId],
+      );
+      return tenant.status;
+    });
+  }
+
+  /**
+   * The last step of a move, in one transaction of the control database bound to the tenant:
+   * `work` (delete the copied-from rows, or write the copied-to ones, there), then the record
+   * (`ready`, or `dropping` for a tenant back in the shared database) and the former status.
+   */
+  async finishMove(
+    tenantId: string,
+    direction: 'to-database' | 'to-shared',
+    previous: string,
+    work: (control: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    const owner = await this.ownerSource();
+    await owner.transaction(async (manager) => {
+      await manager.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+      await work(manager);
+      await manager.query(
+        `UPDATE tenant_databases SET state = $2, seed = NULL, last_error = NULL, updated_at = now()
+          WHERE tenant = $1`,
+        [tenantId, direction === 'to-database' ? 'ready' : 'dropping'],
+      );
+      await manager.query(`UPDATE tenants SET status = $2, updated_at = now() WHERE id = $1`, [
+        tenantId,
+        previous,
+      ]);
+    });
+    await this.router?.forget(tenantId);
+  }
+
+  /**
+   * Undoes a move that stopped before its last step: the tenant gets its former status back and
+   * stays where it was (a database made for it is dropped). False when no move was under way.
+   */
+  async abandonMove(tenantId: string): Promise<boolean> {
+    const [record] = await this.records({ tenant: tenantId });
+    const seed = record?.seed as { move?: string; previous?: string } | null | undefined;
+    if (!record || !seed?.move || !seed.previous) return false;
+    const owner = await this.ownerSource();
+    if (seed.move === 'to-database') {
+      await this.router?.forget(tenantId);
+      await this.provisioner.drop(this.locator.ownerUrl(record.tenantPlace));
+      await owner.query('DELETE FROM tenant_databases WHERE tenant = $1', [tenantId]);
+    } else {
+      await owner.query(
+        'UPDATE tenant_databases SET seed = NULL, updated_at = now() WHERE tenant = $1',
+        [tenantId],
+      );
+    }
+    await owner.query(
+      `UPDATE tenants SET status = $2, updated_at = now() WHERE id = $1 AND status = 'moving'`,
+      [tenantId, seed.previous],
+    );
+    return true;
+  }
+
+  /** A data source on the tenant's own database as the owner role (a move reads or writes it). */
+  async openTenantOwner(tenantId: string): Promise<DataSource> {
+    const [record] = await this.records({ tenant: tenantId });
+    if (!record) throw new Error('the tenant has no database of its own');
+    const owner = new DataSource(
+      this.target.options('owner', { url: this.locator.ownerUrl(record.tenantPlace), poolSize: 1 }),
+    );
+    return owner.initialize();
   }
 
   /** The control database's owner connection, opened on first use. */

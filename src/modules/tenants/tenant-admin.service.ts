@@ -258,6 +258,10 @@ export class TenantAdminService {
    */
   async resumeProvisioning(id: string): Promise<boolean> {
     const [record] = await this.databases.records({ tenant: id });
+    // A move that stopped half-way is undone: the tenant stays where it was.
+    if (record?.registered && (record.seed as { move?: string } | null)?.move) {
+      return this.databases.abandonMove(id);
+    }
     if (!record?.registered || record.state !== 'provisioning') return false;
     const { status, seed } = (record.seed ?? {}) as { status?: TenantStatus; seed?: TenantSeed };
     const tenant = await this.tenants.findById(id);
@@ -420,20 +424,6 @@ export class TenantAdminService {
   async act(id: string, action: TenantAction, by: RegistryActor): Promise<TenantResponse> {
     const tenant = await this.existing(id);
     const transition = TENANT_TRANSITIONS[action];
-    // With a database per tenant, approving (or activating) a tenant whose database is missing
-    // (registered before the layout changed) creates it first.
-    if (
-      this.databases.enabled &&
-      transition.to === 'active' &&
-      transition.from.includes(tenant.status)
-    ) {
-      try {
-        await this.databases.ensureReady(id, 'active');
-      } catch (err) {
-        await this.databases.recordFailure(id, err);
-        throw TenantErrors.databaseNotReady();
-      }
-    }
     const moved = await this.transactions.run(id, async () => {
       if (!(await this.tenants.transition(id, transition.from, transition.to, by))) return false;
       await this.audit.record({

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { INestApplicationContext } from '@nestjs/common';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatOption, printRows, progress, type OutputFormat } from 'src/common/cli-output';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import {
@@ -25,7 +25,14 @@ import { TenantErrors } from '../tenants.errors';
 import { TenantsRepository } from '../tenants.repository';
 import { auditTenants, type AuditFinding, type TenantAuditReport } from './tenant-audit';
 import { listMemberships } from './tenant-memberships';
-import { exportTenant, importTenant, validateSnapshot } from './tenant-snapshot';
+import { moveTenant } from './tenant-move';
+import {
+  exportTenant,
+  importTenant,
+  SNAPSHOT_TABLES,
+  validateSnapshot,
+  type TenantSnapshot,
+} from './tenant-snapshot';
 
 function tenantRow(tenant: TenantResponse): Record<string, unknown> {
   return {
@@ -86,16 +93,31 @@ async function idOf(tenants: TenantsRepository, slugOrId: string): Promise<strin
 }
 
 /**
- * Snapshots read and write one database holding both the registry row and the tenant's rows: with
- * a database per tenant they are not available yet (docs/scaling.md), and say so instead of
- * exporting a stub or importing into the control database.
+ * `tenant export` in either layout: the registry row and domains from the control database, the
+ * rows from the tenant's own database when it has one (a database per tenant), else from there too.
  */
-function refuseWithDatabasePerTenant(config: BoardsConfig, command: string): void {
-  if (config.tenancy.isolation === 'database') {
-    throw new Error(
-      `${command} is not available with BOARDS_TENANT_ISOLATION=database in this release (docs/scaling.md)`,
-    );
+async function exportAnywhere(
+  openApp: AppContextFactory,
+  config: BoardsConfig,
+  slug: string,
+): Promise<TenantSnapshot> {
+  if (config.tenancy.isolation !== 'database') {
+    return withOwnerDataSource(config, (owner) => exportTenant(owner, slug, progress));
   }
+  return withServices(openApp, config, async (admin, tenants) => {
+    const tenant = await tenants.findBySlug(slug);
+    if (!tenant) throw new Error(`no tenant with slug "${slug}"`);
+    const [record] = await admin.tenantDatabases.records({ tenant: tenant.id });
+    return withOwnerDataSource(config, async (control) => {
+      if (!record) return exportTenant(control, slug, progress);
+      const data = await admin.tenantDatabases.openTenantOwner(tenant.id);
+      try {
+        return await exportTenant(control, slug, progress, data);
+      } finally {
+        await data.destroy();
+      }
+    });
+  });
 }
 
 /**
@@ -245,11 +267,12 @@ export function registerTenantCommands(
         for (const [index, record] of records.entries()) {
           let action: string;
           let error: string | undefined;
-          if (!record.registered) {
+          const moving = (record.seed as { move?: string } | null)?.move !== undefined;
+          if (!record.registered || (record.state === 'dropping' && !moving)) {
             action = 'drop';
             error = (await databases.dropDatabase(record.tenant)).error;
           } else {
-            action = 'provision';
+            action = moving ? 'undo move' : 'provision';
             try {
               await admin.resumeProvisioning(record.tenant);
             } catch (err) {
@@ -272,6 +295,75 @@ export function registerTenantCommands(
       printRows(rows, options.outputFormat, rows);
       if (rows.some((row) => row.outcome === 'failed')) process.exitCode = 1;
     });
+
+  tenant
+    .command('move <tenant>')
+    .description(
+      'database per tenant: move a tenant from the shared database to one of its own, or back; read-only meanwhile, verified by counts and checksums',
+    )
+    .option(
+      '--to-database [url]',
+      'to a database of its own: postgres://host:port/database (no credentials), or the template when no URL is given',
+    )
+    .option('--to-shared', 'back into the shared (control) database', false)
+    .option(
+      '--settle-ms <ms>',
+      'how long replicas get to see the tenant read-only before the copy',
+      (value) => {
+        const ms = Number(value);
+        if (!Number.isInteger(ms) || ms < 0 || ms > 60_000) {
+          throw new InvalidArgumentError('a whole number of milliseconds from 0 to 60000');
+        }
+        return ms;
+      },
+      2_000,
+    )
+    .addOption(formatOption())
+    .action(
+      async (
+        slugOrId: string,
+        options: {
+          toDatabase?: string | true;
+          toShared: boolean;
+          settleMs: number;
+          outputFormat: OutputFormat;
+        },
+      ) => {
+        if ((options.toDatabase !== undefined) === options.toShared) {
+          throw new Error('give either --to-database [url] or --to-shared');
+        }
+        const config = loadConfig();
+        const result = await withServices(openApp, config, async (admin, tenants) => {
+          const databases = admin.tenantDatabases;
+          if (!databases.enabled) throw new Error('BOARDS_TENANT_ISOLATION is not "database"');
+          const id = await idOf(tenants, slugOrId);
+          const tenant = await tenants.findById(id);
+          if (!tenant) throw TenantErrors.notFound();
+          return withOwnerDataSource(config, (control) =>
+            moveTenant(
+              control,
+              databases,
+              { id, slug: tenant.slug },
+              {
+                direction: options.toShared ? 'to-shared' : 'to-database',
+                location: typeof options.toDatabase === 'string' ? options.toDatabase : null,
+                settleMs: options.settleMs,
+              },
+              progress,
+            ),
+          );
+        });
+        const rows = SNAPSHOT_TABLES.map((table) => ({
+          table,
+          rows: result.counts[table],
+          checksum: result.checksums[table].slice(0, 16),
+        }));
+        printRows(rows, options.outputFormat, result);
+        progress(
+          `moved tenant ${result.tenant} ${result.direction === 'to-shared' ? 'into the shared database' : 'to its own database'}; counts and checksums verified`,
+        );
+      },
+    );
 
   tenant
     .command('database <tenant>')
@@ -396,10 +488,7 @@ export function registerTenantCommands(
     .requiredOption('--slug <slug>', 'the tenant to export')
     .option('--output <file>', 'file to write (stdout when omitted)')
     .action(async (options: { slug: string; output?: string }) => {
-      refuseWithDatabasePerTenant(loadConfig(), 'tenant export');
-      const snapshot = await withOwnerDataSource(loadConfig(), (owner) =>
-        exportTenant(owner, options.slug, progress),
-      );
+      const snapshot = await exportAnywhere(openApp, loadConfig(), options.slug);
       const text = `${JSON.stringify(snapshot)}\n`;
       if (options.output) writeFileSync(options.output, text);
       else process.stdout.write(text);
@@ -425,7 +514,6 @@ export function registerTenantCommands(
         name?: string;
         outputFormat: OutputFormat;
       }) => {
-        refuseWithDatabasePerTenant(loadConfig(), 'tenant import');
         const text = readFileSync(options.file ?? 0, 'utf8');
         let document: unknown;
         try {
@@ -434,9 +522,26 @@ export function registerTenantCommands(
           throw new Error('the snapshot is not valid JSON');
         }
         const snapshot = validateSnapshot(document);
-        const result = await withOwnerDataSource(loadConfig(), (owner) =>
+        const config = loadConfig();
+        const result = await withOwnerDataSource(config, (owner) =>
           importTenant(owner, snapshot, { newSlug: options.slug, newName: options.name }, progress),
         );
+        // With a database per tenant, the restored tenant then moves to a database of its own,
+        // like every new tenant (verified again by counts and checksums).
+        if (config.tenancy.isolation === 'database') {
+          progress(`moving tenant ${result.slug} to a database of its own`);
+          await withServices(openApp, config, (admin) =>
+            withOwnerDataSource(config, (control) =>
+              moveTenant(
+                control,
+                admin.tenantDatabases,
+                { id: result.tenantId, slug: result.slug },
+                { direction: 'to-database', location: null, settleMs: 0 },
+                progress,
+              ),
+            ),
+          );
+        }
         printRows(
           Object.keys(result.counts).map((table) => ({
             table,

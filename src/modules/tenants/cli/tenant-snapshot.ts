@@ -115,12 +115,15 @@ function summarize(
 
 /**
  * A consistent snapshot of everything a tenant owns: one REPEATABLE READ transaction bound to the
- * tenant (row-level security keeps every other tenant out of it), as the owner role.
+ * tenant (row-level security keeps every other tenant out of it), as the owner role. `data`: the
+ * tenant's own database (BOARDS_TENANT_ISOLATION=database), whose rows are read in a transaction
+ * of their own there; the registry row and domains come from `owner` (the control database).
  */
 export async function exportTenant(
   owner: DataSource,
   slug: string,
   progress: (message: string) => void,
+  data?: DataSource,
 ): Promise<TenantSnapshot> {
   const runner = owner.createQueryRunner();
   await runner.connect();
@@ -136,9 +139,14 @@ export async function exportTenant(
       [row.id],
     )) as { domain: string }[];
     const tenant = { ...row, domains: domains.map((d) => d.domain) };
-    await runner.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant.id]);
     progress(`exporting tenant ${slug} (${tenant.id})`);
-    const tables = await readTables(runner.manager, progress);
+    const tables = data
+      ? await inTenantTransaction(data, tenant.id, 'REPEATABLE READ', (manager) =>
+          readTables(manager, progress),
+        )
+      : await runner
+          .query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant.id])
+          .then(() => readTables(runner.manager, progress));
     await runner.commitTransaction();
     return {
       format: SNAPSHOT_FORMAT,
@@ -154,6 +162,73 @@ export async function exportTenant(
   } finally {
     await runner.release();
   }
+}
+
+/** Runs `work` in a transaction of `dataSource` bound to `tenantId`; commits, or rolls back. */
+export async function inTenantTransaction<T>(
+  dataSource: DataSource,
+  tenantId: string,
+  isolation: 'READ COMMITTED' | 'REPEATABLE READ',
+  work: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.startTransaction(isolation);
+    await runner.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+    const result = await work(runner.manager);
+    await runner.commitTransaction();
+    return result;
+  } catch (err) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw err;
+  } finally {
+    await runner.release();
+  }
+}
+
+/** The counts and checksums of the tenant's rows as stored now (a move checks its source did not change). */
+export async function tenantDataSummary(
+  dataSource: DataSource,
+  tenantId: string,
+): Promise<Pick<TenantSnapshot, 'counts' | 'checksums'>> {
+  return inTenantTransaction(dataSource, tenantId, 'REPEATABLE READ', async (manager) =>
+    summarize(await readTables(manager, () => undefined)),
+  );
+}
+
+/**
+ * Writes the snapshot's rows as `tenantId`'s through `manager` (a transaction bound to it, whose
+ * tenant row exists), then reads them back: they must match the snapshot's counts and checksums,
+ * else it throws (and the caller's transaction rolls back).
+ */
+export async function writeTenantRows(
+  manager: EntityManager,
+  tenantId: string,
+  snapshot: TenantSnapshot,
+  progress: (message: string) => void,
+): Promise<Pick<TenantSnapshot, 'counts' | 'checksums'>> {
+  for (const table of SNAPSHOT_TABLES) {
+    const rows = snapshot.tables[table].map((row) => ({ ...row, tenant_id: tenantId }));
+    const columns = (await insertableColumns(manager, table)).join(', ');
+    for (let start = 0; start < rows.length; start += 1_000) {
+      await manager.query(
+        `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)`,
+        [JSON.stringify(rows.slice(start, start + 1_000))],
+      );
+    }
+    progress(`  ${table}: ${rows.length} rows`);
+  }
+  const restored = summarize(await readTables(manager, () => undefined));
+  for (const table of SNAPSHOT_TABLES) {
+    if (
+      restored.counts[table] !== snapshot.counts[table] ||
+      restored.checksums[table] !== snapshot.checksums[table]
+    ) {
+      throw new Error(`${table}: restored rows do not match the snapshot; nothing was imported`);
+    }
+  }
+  return restored;
 }
 
 /**
@@ -269,26 +344,7 @@ export async function importTenant(
     }
     await runner.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
     progress(`importing into tenant ${slug} (${tenantId})`);
-    for (const table of SNAPSHOT_TABLES) {
-      const rows = snapshot.tables[table].map((row) => ({ ...row, tenant_id: tenantId }));
-      const columns = (await insertableColumns(runner.manager, table)).join(', ');
-      for (let start = 0; start < rows.length; start += 1_000) {
-        await runner.query(
-          `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)`,
-          [JSON.stringify(rows.slice(start, start + 1_000))],
-        );
-      }
-      progress(`  ${table}: ${rows.length} rows`);
-    }
-    const restored = summarize(await readTables(runner.manager, () => undefined));
-    for (const table of SNAPSHOT_TABLES) {
-      if (
-        restored.counts[table] !== snapshot.counts[table] ||
-        restored.checksums[table] !== snapshot.checksums[table]
-      ) {
-        throw new Error(`${table}: restored rows do not match the snapshot; nothing was imported`);
-      }
-    }
+    const restored = await writeTenantRows(runner.manager, tenantId, snapshot, progress);
     await runner.commitTransaction();
     return { tenantId, slug, ...restored };
   } catch (err) {
