@@ -308,7 +308,24 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     }
   });
 
-  /** GET and POST /api/boards as `token` (the tenant from its claim). */
+  /**
+   * Calls `request` until `done` holds on its answer (a change reaches the server's caches within
+   * about a second), at most 5 s; returns the last answer.
+   */
+  async function eventually<T>(
+    request: () => Promise<T>,
+    done: (answer: T) => boolean,
+  ): Promise<T> {
+    const deadline = Date.now() + 5_000;
+    let answer = await request();
+    while (!done(answer) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      answer = await request();
+    }
+    return answer;
+  }
+
+  /** GET /api/boards as `token` (the tenant from its claim): the titles, sorted. */
   const listTitles = async (token: string): Promise<string[]> => {
     const page = await call<{ items: { title: string }[] }>(server, 'GET', '/api/boards', {
       token,
@@ -369,14 +386,12 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     expect(await countIn(id, 'boards')).toBe(2);
     expect(await statusOf(id)).toBe('active');
     // The server routes the tenant to its new database within about a second.
-    const deadline = Date.now() + 5_000;
-    let titles: string[] = [];
-    while (Date.now() < deadline) {
-      titles = await listTitles(member);
-      if (titles.length === 2) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(titles).toEqual(['kept one', 'kept two']);
+    expect(
+      await eventually(
+        () => listTitles(member),
+        (titles) => titles.length === 2,
+      ),
+    ).toEqual(['kept one', 'kept two']);
     const afterMove = await call(server, 'POST', '/api/boards', {
       token: member,
       body: { title: 'written after' },
@@ -402,13 +417,12 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     expect(await tenantDatabaseNames()).not.toContain(databaseOf(id));
     expect(await rowsInControl(id)).toBe(4);
     expect(await databases.records({ tenant: id })).toEqual([]);
-    const backDeadline = Date.now() + 5_000;
-    while (Date.now() < backDeadline) {
-      const page = await call(server, 'GET', '/api/boards', { token: member });
-      if (page.status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(await listTitles(member)).toEqual(['kept one', 'kept two', 'written after']);
+    expect(
+      await eventually(
+        () => listTitles(member),
+        (titles) => titles.length === 3,
+      ),
+    ).toEqual(['kept one', 'kept two', 'written after']);
   });
 
   it('while a tenant is moving, its members read but every write is 503 tenant_moving', async () => {
@@ -425,18 +439,10 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     ).toBe(201);
     await db.owner.query(`UPDATE tenants SET status = 'moving' WHERE id = $1`, [id]);
     try {
-      let write = await call(server, 'POST', '/api/boards', {
-        token: member,
-        body: { title: 'during' },
-      });
-      const deadline = Date.now() + 5_000;
-      while (write.status === 201 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        write = await call(server, 'POST', '/api/boards', {
-          token: member,
-          body: { title: 'during' },
-        });
-      }
+      const write = await eventually(
+        () => call(server, 'POST', '/api/boards', { token: member, body: { title: 'during' } }),
+        (answer) => answer.status !== 201,
+      );
       expect(write.status).toBe(503);
       expect(write.body).toMatchObject({ code: 'tenant_moving' });
       expect(write.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -472,18 +478,10 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     expect(await databases.records({ tenant: id })).toEqual([]);
     expect(await rowsInControl(id)).toBe(2);
     // Writable again where it was, once the server has seen the status (within about a second).
-    let write = await call(server, 'POST', '/api/boards', {
-      token: member,
-      body: { title: 'after' },
-    });
-    const deadline = Date.now() + 5_000;
-    while (write.status !== 201 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      write = await call(server, 'POST', '/api/boards', {
-        token: member,
-        body: { title: 'after' },
-      });
-    }
+    const write = await eventually(
+      () => call(server, 'POST', '/api/boards', { token: member, body: { title: 'after' } }),
+      (answer) => answer.status === 201,
+    );
     expect(write.status).toBe(201);
     expect(await rowsInControl(id)).toBe(3);
   });

@@ -22,6 +22,7 @@ describe('upgrading an install to explicit admission', () => {
     db = await createTestDatabase();
     const runner = new MigrationRunner(db.owner, db.runtimeRole);
     // Back to the schema before explicit admission, with data written under the old rules.
+    expect(await runner.down()).toBe('TenantDatabases1765411200000');
     expect(await runner.down()).toBe('Fairness1765238400000');
     expect(await runner.down()).toBe('RegistryWriteFunctions1765152000000');
     expect(await runner.down()).toBe('ExplicitAdmission1765065600000');
@@ -53,6 +54,7 @@ describe('upgrading an install to explicit admission', () => {
       'ExplicitAdmission1765065600000',
       'RegistryWriteFunctions1765152000000',
       'Fairness1765238400000',
+      'TenantDatabases1765411200000',
     ]);
   }, 60_000);
 

@@ -17,7 +17,7 @@ import { redactedUrl } from './tenant-database-url';
 import { TenantRouter } from './tenant-router';
 import { TenantTransactions } from './tenant-transactions';
 
-/** A tenant's registry row as provisioning writes it (the control database). */
+/** A tenant's registry row as provisioning writes it (the control database), status aside. */
 export interface ReservedTenant {
   readonly id: string;
   readonly name: string;

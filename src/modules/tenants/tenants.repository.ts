@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { TenantRecord } from 'src/core/context/records';
 import { RegistryRepository, type RegistrySession } from 'src/core/database/registry.repository';
+import type { ReservedTenant } from 'src/core/database/tenant-databases';
 import type { TenantQuotaOverrides, TenantStatus } from 'src/core/context/records';
 import { Tenant } from './tenant.entity';
 
@@ -17,16 +18,8 @@ export interface QuarantinedSlug {
   readonly until: Date;
 }
 
-export interface NewTenant {
-  readonly id: string;
-  readonly name: string;
-  readonly slug: string;
-  readonly status: TenantStatus;
-  readonly settings: Record<string, unknown>;
-  readonly allowedIssuers: readonly string[];
-  readonly claimsAdmit: boolean;
-  readonly registeredBy: string | null;
-}
+/** A tenant's registry row as created (with a database per tenant, TenantDatabases reserves it). */
+export type NewTenant = ReservedTenant & { readonly status: TenantStatus };
 
 /**
  * The tenant registry. `tenants` is not tenant-owned (no RLS): every request resolves against it
