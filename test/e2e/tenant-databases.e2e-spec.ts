@@ -521,3 +521,35 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     expect(await statusOf(restored.tenant_id)).toBe('active');
   });
 });
+
+describeWithPostgres('database per tenant, single-tenant mode: the default tenant', () => {
+  let db: TestDatabase;
+  let server: RunningApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ isolation: 'database' });
+    server = await startApp(db.config(jwtAuthEnv({ BOARDS_RATE_LIMIT_ENABLED: 'false' })));
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+
+  it('is created on start with a database of its own, where its members’ boards go', async () => {
+    const [tenant] = (await db.owner.query(
+      `SELECT t.id::text AS id, t.status, d.state FROM tenants t
+         JOIN tenant_databases d ON d.tenant = t.id WHERE t.slug = 'default'`,
+    )) as { id: string; status: string; state: string }[];
+    expect(tenant).toMatchObject({ status: 'active', state: 'ready' });
+    const token = hs256Token({ sub: 'solo-user' });
+    const created = await call(server, 'POST', '/api/boards', { token, body: { title: 'solo' } });
+    expect(created.status).toBe(201);
+    const own = await db.tenantData(tenant.id, 'owner');
+    expect(own).not.toBe(db.owner);
+    const rows = await inTenant(own, tenant.id, (runner) =>
+      runner.query('SELECT title FROM boards'),
+    );
+    expect(rows).toEqual([{ title: 'solo' }]);
+  });
+});
