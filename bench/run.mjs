@@ -142,7 +142,12 @@ async function runScale(name, portBase) {
     const getMix = (users) => users.map((u) => ({ token: u.token, path: `/api/boards/${u.boardId}` }));
     log(`token mixes: spread ${spread.length} users over ${new Set(spread.map((s) => s.slug)).size} tenants, single ${single.length} users`);
 
-    const project = track(startProject({ cliPath, db, port: portBase, poolSize, secret: SECRET, nodeOptions: IMAGE_NODE_OPTIONS }));
+    // The probes also on a port of their own (BOARDS_HEALTH_PORT: a thread of their own), as the
+    // Kubernetes manifests use them.
+    const probePort = portBase + 10;
+    const project = track(
+      startProject({ cliPath, db, port: portBase, poolSize, secret: SECRET, nodeOptions: IMAGE_NODE_OPTIONS, extraEnv: { BOARDS_HEALTH_PORT: String(probePort) } }),
+    );
     const startToReadyMs = await project.ready();
     log(`project ready in ${startToReadyMs} ms`);
     const baseline = track(startBaseline({ db, port: portBase + 1, poolSize, secret: SECRET, serverPath: join(here, 'baseline/server.mjs') }));
@@ -214,7 +219,15 @@ async function runScale(name, portBase) {
     // the next read (removeWrites). Last in each round: the readiness probe under the list load
     // (a steady probe while the spread list load runs on the same server).
     const results = compared.map(() => ({ project: [], limit: [], viaNest: [], baseline: [] }));
-    const underLoad = { project: [], limit: [] };
+    // project: the probe port (what Kubernetes probes); project on the API port: the same probe
+    // queued among the API requests, for comparison.
+    const underLoad = { project: [], 'project on the API port': [], limit: [] };
+    const probeUrls = {
+      project: `http://127.0.0.1:${probePort}/health/ready`,
+      'project on the API port': `${servers.project.baseUrl}/health/ready`,
+      limit: `${servers.limit.baseUrl}/health/ready`,
+    };
+    const probedServer = { project: servers.project, 'project on the API port': servers.project, limit: servers.limit };
     for (let round = 0; round < rounds; round++) {
       for (const [index, [scenario, mix, measured, extra]] of compared.entries()) {
         const figures = results[index];
@@ -226,10 +239,10 @@ async function runScale(name, portBase) {
         }
       }
       for (const name of Object.keys(underLoad)) {
-        const server = servers[name];
+        const server = probedServer[name];
         const [list, probed] = await Promise.all([
           load(server, listMix(spread)),
-          probe({ url: `${server.baseUrl}/health/ready`, duration, rate: PROBE_RATE }),
+          probe({ url: probeUrls[name], duration, rate: PROBE_RATE }),
         ]);
         underLoad[name].push({ ...probed, listRps: list.rps, errors: list.errors + list.non2xx + probed.failed });
       }

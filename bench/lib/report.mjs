@@ -66,7 +66,7 @@ export function writeReport({ path, svgPath, run, scales, checks }) {
   lines.push(`| pool size | ${run.poolSize} (project, limit and baseline) |`);
   lines.push('| database round trips per read | project: the read-only tenant transaction pipelined in one, its statement prepared once per connection; limit: the same, with postgres.js on a reserved connection; baseline: four, unnamed statements (pg\'s default) |');
   lines.push('| database round trips per POST /api/boards | project: three (open with the settings, one INSERT … RETURNING joined to the owner, commit); limit: one (BEGIN, settings, one INSERT … RETURNING joined to the owner, COMMIT, pipelined) |');
-  lines.push('| GET /health/ready | project and limit: from state a background check refreshes; baseline: `SELECT 1` per probe. Under the list load: one probe at a time, 20 a second, from a worker thread, while the spread-mix list load runs on the same server |');
+  lines.push('| GET /health/ready | project and limit: from state a background check refreshes; baseline: `SELECT 1` per probe. Under the list load: one probe at a time, 20 a second, from a worker thread, while the spread-mix list load runs on the same server; the project probed on its probe port (`BOARDS_HEALTH_PORT`, a thread of its own, as the Kubernetes manifests probe it) and, for comparison, on its API port |');
   lines.push(`| project NODE_OPTIONS | \`${run.nodeOptions || '(none)'}\` (the production image's, from the Dockerfile) |`);
   lines.push('| warm-up | every user of the spread mix once (first contact), then 3 s of list and 2 s of get, on each server; 200 POSTs on the project and the limit |', '');
   for (const scale of scales) {

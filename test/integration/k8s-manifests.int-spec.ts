@@ -302,13 +302,14 @@ describe('deployment artifacts (k8s/, compose files, Dockerfile)', () => {
       expect(config.api.port).toBe(8800);
       expect(api.ports).toEqual([
         { name: 'http', containerPort: config.api.port, protocol: 'TCP' },
+        { name: 'probes', containerPort: config.api.healthPort, protocol: 'TCP' },
       ]);
       const migrate = at<Json[]>(podSpec, 'initContainers').find((c) => c.name === 'migrate');
       expect(migrate?.command).toEqual(['boards', 'migrate', 'up']);
       expect(migrate?.image).toBe(api.image);
     });
 
-    it("probes use the app's health routes (served outside /api) on the named container port", () => {
+    it("probes use the app's health routes (served outside /api) on the probe thread's named port", () => {
       const controllerPath = Reflect.getMetadata(PATH_METADATA, HealthController) as string;
       const route = (handler: object) =>
         `${controllerPath}/${Reflect.getMetadata(PATH_METADATA, handler) as string}`;
@@ -322,9 +323,10 @@ describe('deployment artifacts (k8s/, compose files, Dockerfile)', () => {
         ['livenessProbe', live],
         ['readinessProbe', ready],
       ] as const) {
-        expect(at(api, `${probe}.httpGet`)).toEqual({ path: `/${path}`, port: 'http' });
+        expect(at(api, `${probe}.httpGet`)).toEqual({ path: `/${path}`, port: 'probes' });
       }
-      expect(at<Json[]>(api, 'ports').map((p) => p.name)).toContain('http');
+      expect(at<Json[]>(api, 'ports').map((p) => p.name)).toEqual(['http', 'probes']);
+      expect(podConfig().api.healthPort).toBe(8801);
     });
 
     it('the example Secret as it is (placeholders) is refused in production, naming the variable', () => {

@@ -712,6 +712,21 @@ describe('loadConfig', () => {
       expectRefused({ BOARDS_TENANT_NAME: 'n'.repeat(256) }, 'BOARDS_TENANT_NAME');
     });
 
+    it('reads BOARDS_HEALTH_PORT (unset: none), refused with more than one worker', () => {
+      expect(loadConfig({}).api.healthPort).toBeUndefined();
+      expect(loadConfig({ BOARDS_HEALTH_PORT: '8801' }).api.healthPort).toBe(8801);
+      expectRefused({ BOARDS_HEALTH_PORT: '70000' }, 'BOARDS_HEALTH_PORT');
+      expectRefused(
+        {
+          BOARDS_HEALTH_PORT: '8801',
+          BOARDS_API_WORKERS: '2',
+          BOARDS_DATABASE_URL: 'postgresql://boards_app:pw@db:5432/boards',
+        },
+        'BOARDS_HEALTH_PORT',
+        /needs BOARDS_API_WORKERS=1/,
+      );
+    });
+
     it('reads database-per-tenant isolation: templates, data-source cache, connection budget', () => {
       const server = { BOARDS_DATABASE_URL: 'postgresql://boards_app:pw@db:5432/boards' };
       const config = loadConfig({

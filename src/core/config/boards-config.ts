@@ -167,6 +167,8 @@ export const BUILT_IN_RESERVED_SLUGS = [
 export interface ApiConfig {
   readonly host: string;
   readonly port: number;
+  /** BOARDS_HEALTH_PORT: the probes' own port, served by a thread of their own (unset: none). */
+  readonly healthPort: number | undefined;
   readonly workers: number;
   readonly corsOrigins: readonly string[];
   readonly frontendBaseUrl: string | undefined;
@@ -410,6 +412,13 @@ export function loadConfig(env: Env): BoardsConfig {
   }
 
   const workers = vars.int('BOARDS_API_WORKERS');
+  const healthPort = vars.optionalInt('BOARDS_HEALTH_PORT');
+  if (healthPort !== undefined && workers > 1) {
+    read.report(
+      'BOARDS_HEALTH_PORT',
+      'needs BOARDS_API_WORKERS=1 (each process would answer the probes on that port)',
+    );
+  }
   if (workers > 1 && databaseUrlMissing) {
     read.report(
       'BOARDS_API_WORKERS',
@@ -570,6 +579,7 @@ export function loadConfig(env: Env): BoardsConfig {
       api: {
         host: vars.string('BOARDS_API_HOST'),
         port: vars.int('BOARDS_API_PORT'),
+        healthPort,
         workers,
         corsOrigins,
         frontendBaseUrl: vars.url('BOARDS_FRONTEND_BASE_URL'),

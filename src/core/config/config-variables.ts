@@ -81,7 +81,8 @@ export interface BoolSpec extends CommonSpec {
 
 export interface IntSpec extends CommonSpec {
   readonly kind: 'int';
-  readonly default: number;
+  /** Absent: the variable is off unless set (`unset` says what that means). */
+  readonly default?: number;
   readonly min: number;
   readonly max: number;
 }
@@ -168,6 +169,17 @@ export const CONFIG_VARIABLES = {
     min: 0,
     max: 65_535,
     description: 'The port the server listens on.',
+  },
+  BOARDS_HEALTH_PORT: {
+    group: 'server',
+    kind: 'int',
+    min: 0,
+    max: 65_535,
+    unset: 'the probes are answered on `BOARDS_API_PORT` only',
+    description:
+      'A second port for the Kubernetes probes (`/health/live`, `/health/ready`), answered by a thread of its own.',
+    details:
+      'That thread answers from the readiness the main thread publishes (every 200 ms), so a probe never waits behind API requests; when the main event loop has not run for 3 s, both probes answer 503. Needs `BOARDS_API_WORKERS=1`. The probes stay on `BOARDS_API_PORT` too.',
   },
   BOARDS_API_WORKERS: {
     group: 'server',

@@ -16,9 +16,16 @@ type Table = typeof CONFIG_VARIABLES;
 export class VariableReader {
   constructor(readonly env: EnvReader) {}
 
-  int(name: VariablesWhere<{ kind: 'int' }>): number {
+  int(name: VariablesWhere<{ kind: 'int'; default: number }>): number {
     const spec = CONFIG_VARIABLES[name];
     return this.env.int(name, spec.default, spec);
+  }
+
+  /** An int without a default: undefined unless set. */
+  optionalInt(name: VariablesWithoutDefault<'int'>): number | undefined {
+    const spec = CONFIG_VARIABLES[name];
+    if (this.env.raw(name) === undefined) return undefined;
+    return this.env.int(name, 0, spec);
   }
 
   bool(name: VariablesWhere<{ kind: 'bool'; default: boolean }>): boolean {

@@ -7,11 +7,10 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import type { HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { HealthIndicators } from './health-indicators';
 import { HealthSummaryService, type HealthSummary } from './health-summary.service';
-import { ReadinessMonitor } from './readiness-monitor';
+import { ReadinessAnswer } from './readiness-answer';
 
 /**
  * Kubernetes probes and the operator's summary. Outside the /api prefix, no auth. Neither probe
@@ -24,9 +23,7 @@ import { ReadinessMonitor } from './readiness-monitor';
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly health: HealthCheckService,
-    private readonly indicators: HealthIndicators,
-    private readonly readiness: ReadinessMonitor,
+    private readonly readiness: ReadinessAnswer,
     private readonly summaries: HealthSummaryService,
   ) {}
 
@@ -44,19 +41,9 @@ export class HealthController {
     description: 'Not ready (dependency down, migrations pending, checks stale, or draining)',
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    const checks = await this.readiness.current();
-    try {
-      // Terminus assembles the body from the stored results, so its shape stays Terminus'.
-      return await this.health.check([
-        () => this.indicators.accepting(),
-        ...checks.map((check) => () => check),
-      ]);
-    } catch (err) {
-      const body = (err as { getResponse?: () => unknown }).getResponse?.();
-      if (!body) throw err;
-      void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
-      return body as HealthCheckResult;
-    }
+    const { status, body } = await this.readiness.current();
+    if (status !== HttpStatus.OK) void reply.status(status);
+    return body;
   }
 
   @Get()
