@@ -467,6 +467,15 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     await databases.beginMove(id, 'to-database', null);
     await databases.createDatabase(id, 'active');
     expect(await statusOf(id)).toBe('moving');
+    // A move younger than ten minutes may still be running: cleanup leaves it alone.
+    const early = await boards('tenant', 'cleanup', '--output-format', 'json');
+    expectExit(early, 0);
+    expect(cliJson<{ id: string }[]>(early).map((row) => row.id)).not.toContain(id);
+    expect(await statusOf(id)).toBe('moving');
+    await db.owner.query(
+      `UPDATE tenant_databases SET updated_at = now() - interval '1 hour' WHERE tenant = $1`,
+      [id],
+    );
 
     const cleanup = await boards('tenant', 'cleanup', '--output-format', 'json');
     expectExit(cleanup, 0);
@@ -484,6 +493,67 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     );
     expect(write.status).toBe(201);
     expect(await rowsInControl(id)).toBe(3);
+  });
+
+  it('refuses to move a tenant into the control database or another tenant’s database, and never drops one that holds others', async () => {
+    const slug = uniqueMarker('careful');
+    const [{ id }] = (await db.owner.query(
+      'INSERT INTO tenants (name, slug) VALUES ($1, $1) RETURNING id::text AS id',
+      [slug],
+    )) as { id: string }[];
+    const control = new URL(db.env.BOARDS_DATABASE_URL);
+    const where = (database: string) => `postgres://${control.host}/${database}`;
+    const intoControl = await boards(
+      'tenant',
+      'move',
+      slug,
+      '--to-database',
+      where(control.pathname.slice(1)),
+      '--settle-ms',
+      '0',
+    );
+    expect(intoControl.code).not.toBe(0);
+    expect(intoControl.stderr).toContain('that is the control database');
+    const other = (await databases.records()).find((r) => r.state === 'ready' && r.registered)!;
+    const intoOther = await boards(
+      'tenant',
+      'move',
+      slug,
+      '--to-database',
+      where(databaseOf(other.tenant)),
+      '--settle-ms',
+      '0',
+    );
+    expect(intoOther.code).not.toBe(0);
+    expect(intoOther.stderr).toContain(`belongs to tenant ${other.slug}`);
+    const withHost = await boards(
+      'tenant',
+      'move',
+      slug,
+      '--to-database',
+      `${where('x_db')}?host=evil.test`,
+      '--settle-ms',
+      '0',
+    );
+    expect(withHost.code).not.toBe(0);
+    expect(withHost.stderr).toContain('takes no parameter but sslmode');
+    // Nothing changed for the tenant, and the other tenant's database is still there.
+    expect(await statusOf(id)).toBe('active');
+    expect(await databases.records({ tenant: id })).toEqual([]);
+    expect(await tenantDatabaseNames()).toContain(databaseOf(other.tenant));
+
+    // A record whose name now holds another tenant (a database swapped under it) is not dropped.
+    await db.owner.query(
+      `INSERT INTO tenant_databases (tenant, slug, location, state) VALUES ($1, $2, $3, 'dropping')`,
+      [id, slug, where(databaseOf(other.tenant))],
+    );
+    const refused = await databases.dropDatabase(id);
+    expect(refused).toMatchObject({
+      dropped: false,
+      error: expect.stringMatching(/holds other data/),
+    });
+    expect(await tenantDatabaseNames()).toContain(databaseOf(other.tenant));
+    await db.owner.query('DELETE FROM tenant_databases WHERE tenant = $1', [id]);
   });
 
   it('tenant export reads a tenant’s own database; tenant import restores it into a database of its own', async () => {

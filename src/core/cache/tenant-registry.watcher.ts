@@ -128,7 +128,7 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
    * With a database per tenant, users live in the tenants' databases: the user-change log of each
    * tenant database this process has open, from the moment it opened (before its first use).
    */
-  private readonly tenantUserLogs = new Map<string, ChangeLogCursor>();
+  private readonly tenantUserLogs = new Map<DataSource, ChangeLogCursor>();
   private lastWarning = 0;
   private inFlight: Promise<boolean> | undefined;
 
@@ -142,15 +142,17 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
   async onApplicationBootstrap(): Promise<void> {
     if (!this.adapterHost.httpAdapter) return;
     this.router?.watch({
-      opened: async (tenantId, dataSource) => {
+      // Keyed by data source: a tenant's old data source may finish closing after its new one
+      // opened, and must not take the new one's cursor with it.
+      opened: async (_tenantId, dataSource) => {
         const cursor = new ChangeLogCursor(USER_CHANGES_SQL, USER_CHANGES_BATCH, EVERY_USER);
-        this.tenantUserLogs.set(tenantId, cursor);
+        this.tenantUserLogs.set(dataSource, cursor);
         // The position is taken before the first user of this tenant is read here; a failed read
         // counts every user of the tenant as changed at the next successful one.
         await cursor.read(dataSource).catch((err: unknown) => this.failed('user-change log', err));
       },
-      closed: (tenantId) => {
-        this.tenantUserLogs.delete(tenantId);
+      closed: (tenantId, dataSource) => {
+        this.tenantUserLogs.delete(dataSource);
         // Nobody here reads this tenant's log any more: its users are not kept here either.
         void this.cache.forgetTenantUsers(tenantId, false);
       },
@@ -229,8 +231,14 @@ export class TenantRegistryWatcher implements OnApplicationBootstrap, OnApplicat
     let read = true;
     for (const route of router.openRoutes()) {
       try {
-        const cursor = this.tenantUserLogs.get(route.tenantId);
-        if (!cursor) continue;
+        let cursor = this.tenantUserLogs.get(route.dataSource);
+        if (!cursor) {
+          // Never the case for a data source opened through the router; if it were, its users
+          // would go unwatched: they are dropped, and the log is read from now on.
+          cursor = new ChangeLogCursor(USER_CHANGES_SQL, USER_CHANGES_BATCH, EVERY_USER);
+          this.tenantUserLogs.set(route.dataSource, cursor);
+          await this.cache.forgetTenantUsers(route.tenantId, true);
+        }
         const changes = await cursor.read(route.dataSource);
         if (changes.kind === 'all') await this.cache.forgetTenantUsers(route.tenantId, true);
         if (changes.kind === 'some') await this.cache.forgetUsersByDigest(changes.keys);

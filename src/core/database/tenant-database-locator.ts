@@ -107,8 +107,26 @@ export function checkedLocation(location: string): URL {
   }
   if (!url.hostname)
     throw new TenantDatabaseUrlError('a recorded tenant database URL needs a host');
-  if (url.searchParams.has('password') || url.searchParams.has('user')) {
-    throw new TenantDatabaseUrlError('a recorded tenant database URL carries no user or password');
+  // Only the TLS mode: any other parameter (host, user, password, options…) would change where
+  // the templates' credentials go or what the session does.
+  for (const [key, value] of url.searchParams) {
+    if (key !== 'sslmode' || !['require', 'verify-ca', 'verify-full'].includes(value)) {
+      throw new TenantDatabaseUrlError(
+        'a recorded tenant database URL takes no parameter but sslmode=require|verify-ca|verify-full',
+      );
+    }
   }
   return url;
+}
+
+/** Whether two PostgreSQL URLs name the same database on the same server (port 5432 by default). */
+export function sameDatabase(a: string, b: string): boolean {
+  try {
+    const [x, y] = [new URL(a), new URL(b)];
+    const where = (url: URL) =>
+      `${url.hostname.toLowerCase()}:${url.port || '5432'}/${decodeURIComponent(url.pathname)}`;
+    return where(x) === where(y);
+  } catch {
+    return false;
+  }
 }

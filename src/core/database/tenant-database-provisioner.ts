@@ -88,6 +88,45 @@ export class TenantDatabaseProvisioner {
     });
   }
 
+  /**
+   * What the database at `ownerUrl` holds, before anything creates, migrates or drops it:
+   * `absent`; `empty` (no table: created by hand, or a provisioning that stopped before its
+   * migrations); `ours` (a tenant database whose `tenants` holds `tenantId` alone, or no row yet);
+   * `other` (another tenant's database, the control database, or something else altogether).
+   */
+  async contents(
+    ownerUrl: string,
+    tenantId: string,
+  ): Promise<'absent' | 'empty' | 'ours' | 'other'> {
+    const database = databaseName(ownerUrl);
+    const exists = await this.withMaintenance(ownerUrl, async (client) => {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      return (found.rowCount ?? 0) > 0;
+    });
+    if (!exists) return 'absent';
+    const client = new Client({
+      connectionString: ownerUrl,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5_000,
+      application_name: 'boards-provisioner',
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ tables: number; has_tenants: boolean }>(
+        `SELECT (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                    AND n.nspname NOT LIKE 'pg_toast%') AS tables,
+                to_regclass('tenants') IS NOT NULL AS has_tenants`,
+      );
+      if (rows[0].tables === 0) return 'empty';
+      if (!rows[0].has_tenants) return 'other';
+      const ids = await client.query<{ id: string }>('SELECT id::text AS id FROM tenants LIMIT 2');
+      return ids.rows.every((row) => row.id === tenantId) ? 'ours' : 'other';
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   /** Applies pending migrations to an existing tenant database (never creates one). */
   async migrate(ownerUrl: string): Promise<string[]> {
     return this.withOwner(ownerUrl, (owner) =>

@@ -3,8 +3,10 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import { DatabaseTarget } from './data-sources';
 import {
+  PLACE_SQL,
   TenantDatabaseLocator,
   checkedLocation,
+  sameDatabase,
   type TenantDatabasePlace,
 } from './tenant-database-locator';
 import {
@@ -38,6 +40,7 @@ export interface TenantDatabaseRecord {
   readonly seed: unknown;
   readonly attempts: number;
   readonly lastError: string | null;
+  readonly updatedAt: Date;
   /** Whether the tenant is still in the registry (a record without one is to be dropped). */
   readonly registered: boolean;
   /** Where the database is, for the locator. */
@@ -52,6 +55,7 @@ interface RecordRow {
   seed: unknown;
   attempts: number;
   last_error: string | null;
+  updated_at: Date;
   registered: boolean;
 }
 
@@ -139,6 +143,7 @@ export class TenantDatabases implements OnApplicationShutdown {
   ): Promise<ProvisioningResult> {
     const place = await this.locator.place(tenantId);
     const ownerUrl = this.locator.ownerUrl(place);
+    await this.assertFreeFor(tenantId, ownerUrl);
     await this.bumpAttempts(tenantId, place);
     const provisioner = onStep
       ? new TenantDatabaseProvisioner({
@@ -148,6 +153,16 @@ export class TenantDatabases implements OnApplicationShutdown {
         })
       : this.provisioner;
     const result = await provisioner.provision(ownerUrl);
+    if (result.created) {
+      // Only a database this tenant's provisioning created may be dropped when a move is undone.
+      await (
+        await this.ownerSource()
+      ).query(
+        `UPDATE tenant_databases SET seed = coalesce(seed, '{}'::jsonb) || '{"created": true}'::jsonb
+          WHERE tenant = $1 AND seed IS NOT NULL`,
+        [tenantId],
+      );
+    }
     await this.withTenantOwner(ownerUrl, async (owner) => {
       const [tenant] = (await this.control.query(
         'SELECT name, slug FROM tenants WHERE id = $1::uuid',
@@ -176,6 +191,13 @@ export class TenantDatabases implements OnApplicationShutdown {
    * that crashed before `activate`.
    */
   async seeded(tenantId: string): Promise<boolean> {
+    // Locked (an advisory lock: the runtime role may not lock registry rows): a cleanup and a
+    // request finishing the same provisioning seed one after the other, and the second finds the
+    // first's seed.
+    await this.transactions.manager.query(
+      'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+      [`seed:${tenantId}`],
+    );
     const [row] = (await this.transactions.manager.query(
       'SELECT status FROM tenants WHERE id = $1::uuid',
       [tenantId],
@@ -223,11 +245,45 @@ export class TenantDatabases implements OnApplicationShutdown {
       [tenantId, place.slug],
     );
     await this.createDatabase(tenantId, status);
-    await owner.query(
-      `UPDATE tenant_databases SET state = 'ready', seed = NULL, last_error = NULL, updated_at = now()
-        WHERE tenant = $1`,
-      [tenantId],
-    );
+    await owner.transaction(async (manager) => {
+      await manager.query(
+        `UPDATE tenant_databases SET state = 'ready', seed = NULL, last_error = NULL, updated_at = now()
+          WHERE tenant = $1`,
+        [tenantId],
+      );
+      // Logged in tenant_changes: every replica looks the tenant's place up again.
+      await manager.query('UPDATE tenants SET updated_at = now() WHERE id = $1', [tenantId]);
+    });
+  }
+
+  /**
+   * The default tenant of a single-tenant install with a database per tenant: its registry row and
+   * its record in one transaction (so no replica ever sees it without the record and routes it to
+   * the control database), then its database. An existing default tenant without a record (from
+   * before the switch) stays in the control database. Returns whether this call created it.
+   */
+  async ensureDefaultTenant(name: string, slug: string): Promise<{ id: string; created: boolean }> {
+    const owner = await this.ownerSource();
+    const created = await owner.transaction(async (manager) => {
+      const inserted = (await manager.query(
+        `INSERT INTO tenants (name, slug) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING RETURNING id::text AS id`,
+        [name, slug],
+      )) as { id: string }[];
+      if (inserted.length === 0) return undefined;
+      await manager.query(
+        `INSERT INTO tenant_databases (tenant, slug, state) VALUES ($1, $2, 'provisioning')`,
+        [inserted[0].id, slug],
+      );
+      return inserted[0].id;
+    });
+    const [tenant] = (await owner.query(
+      'SELECT t.id::text AS id, t.status, d.state FROM tenants t LEFT JOIN tenant_databases d ON d.tenant = t.id WHERE t.slug = $1',
+      [slug],
+    )) as { id: string; status: string; state: string | null }[];
+    if (tenant.state !== null && tenant.state !== 'ready') {
+      await this.ensureReady(tenant.id, tenant.status);
+    }
+    return { id: tenant.id, created: created !== undefined };
   }
 
   /** Notes why a step failed, for `boards tenant cleanup` and the platform admin. */
@@ -265,12 +321,16 @@ export class TenantDatabases implements OnApplicationShutdown {
         [tenantId],
       );
       await this.router?.forget(tenantId);
-      const url = this.locator.ownerUrl({
-        id: record.tenant,
-        slug: record.slug,
-        location: record.location,
-      });
-      const dropped = await this.provisioner.drop(url);
+      const url = this.locator.ownerUrl(record.tenantPlace);
+      // Never a database that holds anything but this tenant: a {slug} name reused meanwhile, a
+      // location mistyped onto another tenant's database or the control database.
+      const contents = await this.provisioner.contents(url, tenantId);
+      if (contents === 'other') {
+        throw new Error(
+          `the database at ${redactedUrl(url)} holds other data than this tenant's: not dropped`,
+        );
+      }
+      const dropped = contents === 'absent' ? false : await this.provisioner.drop(url);
       await owner.query('DELETE FROM tenant_databases WHERE tenant = $1', [tenantId]);
       return { dropped };
     } catch (err) {
@@ -285,7 +345,7 @@ export class TenantDatabases implements OnApplicationShutdown {
   ): Promise<TenantDatabaseRecord[]> {
     const rows = (await this.control.query(
       `SELECT d.tenant::text AS tenant, d.slug, d.location, d.state, d.seed, d.attempts, d.last_error,
-              t.id IS NOT NULL AS registered
+              d.updated_at, t.id IS NOT NULL AS registered
          FROM tenant_databases d LEFT JOIN tenants t ON t.id = d.tenant
         WHERE ($1::uuid IS NULL OR d.tenant = $1::uuid)
           AND (NOT $2 OR d.state <> 'ready' OR t.id IS NULL OR coalesce(d.seed ? 'move', false))
@@ -300,6 +360,7 @@ export class TenantDatabases implements OnApplicationShutdown {
       seed: row.seed,
       attempts: row.attempts,
       lastError: row.last_error,
+      updatedAt: row.updated_at,
       registered: row.registered,
       tenantPlace: { id: row.tenant, slug: row.slug, location: row.location, own: true },
     }));
@@ -326,6 +387,7 @@ export class TenantDatabases implements OnApplicationShutdown {
   async recordLocation(tenantId: string, location: string | null): Promise<TenantDatabaseCheck> {
     if (location !== null) checkedLocation(location);
     const place = { ...(await this.locator.place(tenantId)), location };
+    await this.assertFreeFor(tenantId, this.locator.ownerUrl(place));
     const check = await this.check(place);
     if (check.problems.length > 0) {
       throw new Error(
@@ -341,11 +403,15 @@ export class TenantDatabases implements OnApplicationShutdown {
       }
     });
     const owner = await this.ownerSource();
-    await owner.query(
-      `INSERT INTO tenant_databases (tenant, slug, location, state) VALUES ($1, $2, $3, 'ready')
-       ON CONFLICT (tenant) DO UPDATE SET location = EXCLUDED.location, updated_at = now()`,
-      [tenantId, place.slug, location],
-    );
+    await owner.transaction(async (manager) => {
+      await manager.query(
+        `INSERT INTO tenant_databases (tenant, slug, location, state) VALUES ($1, $2, $3, 'ready')
+         ON CONFLICT (tenant) DO UPDATE SET location = EXCLUDED.location, updated_at = now()`,
+        [tenantId, place.slug, location],
+      );
+      // Logged in tenant_changes: every replica looks the tenant's place up again.
+      await manager.query('UPDATE tenants SET updated_at = now() WHERE id = $1', [tenantId]);
+    });
     await this.router?.forget(tenantId);
     return check;
   }
@@ -374,7 +440,12 @@ export class TenantDatabases implements OnApplicationShutdown {
     direction: 'to-database' | 'to-shared',
     location: string | null,
   ): Promise<string> {
-    if (location !== null) checkedLocation(location);
+    if (location !== null) {
+      checkedLocation(location);
+      const [current] = (await this.control.query(PLACE_SQL, [tenantId])) as TenantDatabasePlace[];
+      if (!current) throw new Error('no such tenant');
+      await this.assertFreeFor(tenantId, this.locator.ownerUrl({ ...current, location }));
+    }
     const owner = await this.ownerSource();
     return owner.transaction(async (manager) => {
       const [tenant] = (await manager.query(
@@ -428,6 +499,15 @@ export class TenantDatabases implements OnApplicationShutdown {
     const owner = await this.ownerSource();
     await owner.transaction(async (manager) => {
       await manager.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+      // The move must still be this one (a cleanup may have undone it meanwhile).
+      const [current] = (await manager.query(
+        `SELECT t.status, d.seed->>'move' AS move FROM tenants t
+           JOIN tenant_databases d ON d.tenant = t.id WHERE t.id = $1 FOR UPDATE OF t, d`,
+        [tenantId],
+      )) as { status: string; move: string | null }[];
+      if (current?.status !== 'moving' || current.move !== direction) {
+        throw new Error('the move was undone meanwhile (boards tenant cleanup?); nothing switched');
+      }
       await work(manager);
       await manager.query(
         `UPDATE tenant_databases SET state = $2, seed = NULL, last_error = NULL, updated_at = now()
@@ -447,25 +527,74 @@ export class TenantDatabases implements OnApplicationShutdown {
    * stays where it was (a database made for it is dropped). False when no move was under way.
    */
   async abandonMove(tenantId: string): Promise<boolean> {
-    const [record] = await this.records({ tenant: tenantId });
-    const seed = record?.seed as { move?: string; previous?: string } | null | undefined;
-    if (!record || !seed?.move || !seed.previous) return false;
     const owner = await this.ownerSource();
-    if (seed.move === 'to-database') {
-      await this.router?.forget(tenantId);
-      await this.provisioner.drop(this.locator.ownerUrl(record.tenantPlace));
-      await owner.query('DELETE FROM tenant_databases WHERE tenant = $1', [tenantId]);
-    } else {
-      await owner.query(
-        'UPDATE tenant_databases SET seed = NULL, updated_at = now() WHERE tenant = $1',
+    // Under the record's and the tenant's locks, so that it cannot cross a move's last step.
+    const undone = await owner.transaction(async (manager) => {
+      const [current] = (await manager.query(
+        `SELECT d.seed, d.slug, d.location, t.status FROM tenant_databases d
+           JOIN tenants t ON t.id = d.tenant WHERE d.tenant = $1 FOR UPDATE OF t, d`,
         [tenantId],
+      )) as {
+        seed: { move?: string; previous?: string; created?: boolean } | null;
+        slug: string;
+        location: string | null;
+        status: string;
+      }[];
+      const seed = current?.seed;
+      if (!current || !seed?.move || !seed.previous) return undefined;
+      if (seed.move === 'to-database') {
+        await manager.query('DELETE FROM tenant_databases WHERE tenant = $1', [tenantId]);
+      } else {
+        await manager.query(
+          'UPDATE tenant_databases SET seed = NULL, updated_at = now() WHERE tenant = $1',
+          [tenantId],
+        );
+      }
+      await manager.query(
+        `UPDATE tenants SET status = $2, updated_at = now() WHERE id = $1 AND status = 'moving'`,
+        [tenantId, seed.previous],
+      );
+      return { ...current, seed };
+    });
+    if (!undone) return false;
+    await this.router?.forget(tenantId);
+    // A database this move created, and holding nothing but this tenant, goes; anything else stays.
+    if (undone.seed.move === 'to-database' && undone.seed.created === true) {
+      const url = this.locator.ownerUrl({
+        id: tenantId,
+        slug: undone.slug,
+        location: undone.location,
+      });
+      if ((await this.provisioner.contents(url, tenantId)) !== 'other') {
+        await this.provisioner.drop(url);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Refuses to put a tenant in a database that is the control database, that another tenant's
+   * record names, or that holds anything but this tenant (a location typed wrong, a {slug}
+   * reused while an old database is still there).
+   */
+  private async assertFreeFor(tenantId: string, ownerUrl: string): Promise<void> {
+    const control = this.config.database.ownerUrl ?? this.config.database.url;
+    if (control && sameDatabase(ownerUrl, control)) {
+      throw new Error("that is the control database, not a database of the tenant's own");
+    }
+    for (const record of await this.records()) {
+      if (
+        record.tenant !== tenantId &&
+        sameDatabase(ownerUrl, this.locator.ownerUrl(record.tenantPlace))
+      ) {
+        throw new Error(`that database belongs to tenant ${record.slug}`);
+      }
+    }
+    if ((await this.provisioner.contents(ownerUrl, tenantId)) === 'other') {
+      throw new Error(
+        `the database at ${redactedUrl(ownerUrl)} holds other data than this tenant's`,
       );
     }
-    await owner.query(
-      `UPDATE tenants SET status = $2, updated_at = now() WHERE id = $1 AND status = 'moving'`,
-      [tenantId, seed.previous],
-    );
-    return true;
   }
 
   /** A data source on the tenant's own database as the owner role (a move reads or writes it). */

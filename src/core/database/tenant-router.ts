@@ -24,7 +24,8 @@ export class TenantInShared extends Error {
  */
 export interface TenantSourceWatcher {
   opened(tenantId: string, dataSource: DataSource): Promise<void>;
-  closed(tenantId: string): void;
+  /** `dataSource` is the one that closed (a newer one of the same tenant may be open already). */
+  closed(tenantId: string, dataSource: DataSource): void;
 }
 
 /**
@@ -92,8 +93,8 @@ export class DatabaseTenantRouter extends TenantRouter {
         }
         return dataSource;
       },
-      closed: (tenantId) => {
-        for (const watcher of this.watchers) watcher.closed(tenantId);
+      closed: (tenantId, dataSource) => {
+        for (const watcher of this.watchers) watcher.closed(tenantId, dataSource);
       },
     });
   }

@@ -295,10 +295,18 @@ export class TenantTransactions {
    * (`moving`): its transactions are READ ONLY, so no write lands in the copy's source after it
    * was read (a write is refused with SQLSTATE 25006, answered 503 tenant_moving).
    */
-  private moving(tenantId: string): boolean {
-    if (!this.cls.isActive()) return false;
+  private moving(tenantId: string): boolean | undefined {
+    if (!this.cls.isActive()) return undefined;
     const tenant = this.cls.get('resolvedTenant') as TenantContextStore['resolvedTenant'];
-    return tenant?.id === tenantId && tenant.status === 'moving';
+    return tenant?.id === tenantId ? tenant.status === 'moving' : undefined;
+  }
+
+  /** The registry's word on whether the tenant is being moved (one indexed read). */
+  private async movingInRegistry(tenantId: string): Promise<boolean> {
+    const [row] = (await this.dataSource.query('SELECT status FROM tenants WHERE id = $1', [
+      tenantId,
+    ])) as { status: string }[];
+    return row?.status === 'moving';
   }
 
   get inTransaction(): boolean {
@@ -344,14 +352,17 @@ export class TenantTransactions {
     tenantId: string,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
-    if (!this.router) return this.transactionOnSource(this.dataSource, tenantId, work);
+    if (!this.router) return this.transactionOnSource(this.dataSource, tenantId, false, work);
+    // Work without the request's resolved tenant (platform admin routes, the CLI) asks the
+    // registry whether the tenant is being moved; a request's tenant comes with its status.
+    const readOnly = this.moving(tenantId) ?? (await this.movingInRegistry(tenantId));
     const route = await this.router.route(tenantId);
     try {
       // The registry lives in the control database: its writes (a status change, a deletion) go
       // to a transaction there, bound to the same tenant, opened on first use and committed just
       // before the tenant's own (so a failed registry commit rolls the tenant's work back too).
       return await this.withRegistryTransaction(tenantId, (registry) =>
-        this.transactionOnSource(route.dataSource, tenantId, async (manager) => {
+        this.transactionOnSource(route.dataSource, tenantId, readOnly, async (manager) => {
           const result = await work(manager);
           await registry.commit();
           return result;
@@ -427,6 +438,7 @@ export class TenantTransactions {
   private async transactionOnSource<T>(
     dataSource: DataSource,
     tenantId: string,
+    readOnly: boolean,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
     const runner = dataSource.createQueryRunner();
@@ -438,7 +450,7 @@ export class TenantTransactions {
       // above, so it is safe as a literal (a parameter would need the extended protocol, which
       // takes one statement per message).
       await runner.query(
-        `START TRANSACTION${this.moving(tenantId) ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenantId}', true)${this.timeoutSetting()}${this.quotaSetting(tenantId)}`,
+        `START TRANSACTION${readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenantId}', true)${this.timeoutSetting()}${this.quotaSetting(tenantId)}`,
       );
       markTransactionOpen(runner);
       this.cls.set('tenantId', tenantId);

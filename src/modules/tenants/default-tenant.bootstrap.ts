@@ -17,16 +17,14 @@ export class DefaultTenantBootstrap implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.tenancy.multiTenantMode) return;
     const { defaultTenantName, defaultTenantSlug } = this.config.tenancy;
-    const { tenant, created } = await this.tenants.ensure(defaultTenantName, defaultTenantSlug);
-    if (created) this.logger.log(`created default tenant "${tenant.slug}" (${tenant.id})`);
     // With a database per tenant, a new default tenant gets its own database (finished on the next
     // start if this one stopped half-way); one that existed before keeps its data in the control
     // database, where it lives until `boards tenant move`.
-    if (this.databases.enabled) {
-      const [record] = await this.databases.records({ tenant: tenant.id });
-      if (created || (record && record.state !== 'ready')) {
-        await this.databases.ensureReady(tenant.id, tenant.status);
-      }
-    }
+    const { id, created } = this.databases.enabled
+      ? await this.databases.ensureDefaultTenant(defaultTenantName, defaultTenantSlug)
+      : await this.tenants
+          .ensure(defaultTenantName, defaultTenantSlug)
+          .then(({ tenant, created }) => ({ id: tenant.id, created }));
+    if (created) this.logger.log(`created default tenant "${defaultTenantSlug}" (${id})`);
   }
 }

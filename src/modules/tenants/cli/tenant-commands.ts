@@ -92,6 +92,9 @@ async function idOf(tenants: TenantsRepository, slugOrId: string): Promise<strin
   return tenant.id;
 }
 
+/** How long a move may run before `boards tenant cleanup` takes it for one that stopped. */
+const MOVE_LEASE_MS = 10 * 60_000;
+
 /**
  * `tenant export` in either layout: the registry row and domains from the control database, the
  * rows from the tenant's own database when it has one (a database per tenant), else from there too.
@@ -261,7 +264,12 @@ export function registerTenantCommands(
           progress('nothing to clean up: BOARDS_TENANT_ISOLATION is not "database"');
           return [];
         }
-        const records = await databases.records({ unfinished: true });
+        // A move younger than MOVE_LEASE_MS may still be running: it is left alone.
+        const records = (await databases.records({ unfinished: true })).filter(
+          (record) =>
+            !(record.seed as { move?: string } | null)?.move ||
+            Date.now() - record.updatedAt.getTime() > MOVE_LEASE_MS,
+        );
         progress(`${records.length} tenant database(s) to finish`);
         const done: Record<string, unknown>[] = [];
         for (const [index, record] of records.entries()) {

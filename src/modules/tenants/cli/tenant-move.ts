@@ -71,9 +71,17 @@ export async function moveTenant(
       );
       await assertUnchanged(control, tenant.id, snapshot);
       await databases.finishMove(tenant.id, direction, previous, async (manager) => {
+        // Exactly the rows copied, or nothing: a row written meanwhile rolls the switch back.
         for (const table of DELETE_ORDER) {
-          await manager.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenant.id]);
+          const [{ n }] = (await manager.query(
+            `WITH gone AS (DELETE FROM ${table} WHERE tenant_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+            [tenant.id],
+          )) as { n: number }[];
+          if (n !== snapshot.counts[table]) {
+            throw new Error(`${table} changed during the move; nothing was moved`);
+          }
         }
+        await manager.query('DELETE FROM tenant_usage WHERE tenant_id = $1', [tenant.id]);
       });
       switched = true;
       return { tenant: tenant.slug, direction, ...summary(snapshot) };
