@@ -30,7 +30,16 @@ describeWithPostgres('boards: concurrent writes', () => {
     db = await createTestDatabase({ poolSize: 10 });
     const slug = uniqueMarker('conc');
     await createTenant(db.owner, slug);
-    server = await startApp(db.config(jwtAuthEnv({ BOARDS_RATE_LIMIT_ENABLED: 'false' })));
+    server = await startApp(
+      db.config(
+        jwtAuthEnv({
+          BOARDS_RATE_LIMIT_ENABLED: 'false',
+          // 50 writes of one tenant at once queue for its share of the pool; on a loaded machine
+          // some would wait past the default second and be refused (fairness is tested elsewhere).
+          BOARDS_DATABASE_TENANT_QUEUE_MS: '15000',
+        }),
+      ),
+    );
     api = apiClient(server.baseUrl);
     token = hs256Token({ sub: 'racer', tenant: slug });
     await whoAmI(api, token);

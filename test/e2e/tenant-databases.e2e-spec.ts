@@ -68,6 +68,16 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
     return rows[0]?.status;
   };
 
+  /** POST /api/setup/tenant as the platform admin; fails unless 201. */
+  const createTenant = async (body: Record<string, unknown>): Promise<TenantBody> => {
+    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
+      token: admin,
+      body,
+    });
+    expect(created.status).toBe(201);
+    return created.body;
+  };
+
   const countIn = async (tenantId: string, table: string): Promise<number> =>
     inTenant(await db.tenantData(tenantId, 'owner'), tenantId, async (runner) => {
       const [row] = (await runner.query(`SELECT count(*)::int AS n FROM ${table}`)) as {
@@ -166,12 +176,8 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
 
   it('deleting a tenant removes the registry row, then drops its database', async () => {
     const slug = uniqueMarker('gone');
-    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
-      token: admin,
-      body: { name: 'Short Lived', slug },
-    });
-    expect(created.status).toBe(201);
-    const id = created.body.id;
+    const created = await createTenant({ name: 'Short Lived', slug });
+    const id = created.id;
     expect(await tenantDatabaseNames()).toContain(databaseOf(id));
 
     const deleted = await call(server, 'DELETE', `/api/setup/tenant/${id}`, { token: admin });
@@ -183,11 +189,8 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
 
   it('a tenant whose registry row went but whose database stayed (a crash) is dropped by boards tenant cleanup', async () => {
     const slug = uniqueMarker('half');
-    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
-      token: admin,
-      body: { name: 'Half Deleted', slug },
-    });
-    const id = created.body.id;
+    const created = await createTenant({ name: 'Half Deleted', slug });
+    const id = created.id;
     // The registry row is deleted and the process dies before DROP DATABASE.
     await db.owner.query('DELETE FROM tenants WHERE id = $1', [id]);
     expect(await tenantDatabaseNames()).toContain(databaseOf(id));
@@ -427,11 +430,8 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
 
   it('while a tenant is moving, its members read but every write is 503 tenant_moving', async () => {
     const slug = uniqueMarker('frozen');
-    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
-      token: admin,
-      body: { name: 'Frozen', slug },
-    });
-    const id = created.body.id;
+    const created = await createTenant({ name: 'Frozen', slug });
+    const id = created.id;
     const member = hs256Token({ sub: `frozen-${slug}`, tenant: slug });
     expect(
       (await call(server, 'POST', '/api/boards', { token: member, body: { title: 'before' } }))
@@ -558,15 +558,11 @@ describeWithPostgres('database per tenant: provisioning, deletion, cleanup, migr
 
   it('tenant export reads a tenant’s own database; tenant import restores it into a database of its own', async () => {
     const slug = uniqueMarker('snap');
-    const created = await call<TenantBody>(server, 'POST', '/api/setup/tenant', {
-      token: admin,
-      body: { name: 'Snapshot', slug, include_sample_data: true },
-    });
-    expect(created.status).toBe(201);
+    const created = await createTenant({ name: 'Snapshot', slug, include_sample_data: true });
     const exported = await boards('tenant', 'export', '--slug', slug);
     expectExit(exported, 0);
     const snapshot = JSON.parse(exported.stdout) as { counts: Record<string, number> };
-    expect(snapshot.counts.boards).toBe(await countIn(created.body.id, 'boards'));
+    expect(snapshot.counts.boards).toBe(await countIn(created.id, 'boards'));
     expect(snapshot.counts.boards).toBeGreaterThan(0);
 
     const file = join(mkdtempSync(join(tmpdir(), 'boards-snap-')), 'snapshot.json');

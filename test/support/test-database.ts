@@ -156,7 +156,17 @@ export async function createTestDatabase(
     config,
     async createTenant(slug) {
       const tenant = await insertTenantRow(owner, slug);
-      await databases?.ensureReady(tenant.id, 'active');
+      if (databases) {
+        await databases.ensureReady(tenant.id, 'active');
+        // What the install's superuser runs in each tenant database (or once in template1, see
+        // docs/scaling.md): search uses its trigram indexes under row-level security.
+        const place = await databases.locator.place(tenant.id);
+        const database = new URL(databases.locator.ownerUrl(place)).pathname.slice(1);
+        await withAdmin(
+          (admin) => admin.query(LEAKPROOF_ILIKE_SQL).then(() => undefined),
+          database,
+        );
+      }
       return tenant;
     },
     tenantData(tenantId, role) {
