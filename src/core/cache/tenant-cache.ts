@@ -60,7 +60,12 @@ export class TenantCache {
   }
 
   static userKey(tenantId: string, provider: string, subject: string): string {
-    return `tenant:${tenantId}:user:${provider}:${subject}`;
+    return `${TenantCache.userKeyPrefix(tenantId)}${provider}:${subject}`;
+  }
+
+  /** What every cached user of one tenant's key starts with. */
+  static userKeyPrefix(tenantId: string): string {
+    return `tenant:${tenantId}:user:`;
   }
 
   /**
@@ -230,7 +235,7 @@ export class TenantCache {
    */
   async forgetTenantUsers(tenantId: string, shared: boolean): Promise<void> {
     this.usersVersion++;
-    const prefix = TenantCache.userKey(tenantId, '', '').replace(/:user::$/, ':user:');
+    const prefix = TenantCache.userKeyPrefix(tenantId);
     if (shared) await this.deleteShared(`${prefix}*`, () => true);
     this.users.deleteWhere((key) => key.startsWith(prefix));
   }

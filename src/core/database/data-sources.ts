@@ -132,6 +132,29 @@ export function baseOptions(
 }
 
 /**
+ * Runs `work` with a one-connection, entity-less data source at `url` (plain SQL and migrations:
+ * the owner-level work on one tenant database), closed afterwards whatever happens.
+ */
+export async function withDataSourceAt<T>(
+  url: string,
+  options: { applicationName: string; connectTimeoutMs?: number },
+  work: (dataSource: DataSource) => Promise<T>,
+): Promise<T> {
+  const dataSource = new DataSource({
+    ...baseOptions([], options.applicationName),
+    url,
+    poolSize: 1,
+    extra: { connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 },
+  });
+  await dataSource.initialize();
+  try {
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy().catch(() => undefined);
+  }
+}
+
+/**
  * The runtime pool's read timeout: the longest statement timeout of the connection and of the
  * read, write and search classes, plus a margin; 0 (none) when one of them has no limit. Admin
  * transactions set their own (TenantTransactions, through queryReadTimeout).

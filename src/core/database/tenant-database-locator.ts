@@ -23,6 +23,22 @@ export const PLACE_SQL = `SELECT t.id::text AS id, t.slug, d.location,
                AND NOT (d.state = 'provisioning' AND coalesce(d.seed ? 'move', false))) AS own
          FROM tenants t LEFT JOIN tenant_databases d ON d.tenant = t.id WHERE t.id = $1::uuid`;
 
+/**
+ * The tenants with a database of their own (past provisioning), in slug order, or the one named
+ * `slug`: what `boards migrate` and `tenant audit` walk, on the control database as the owner.
+ */
+export async function ownDatabasePlaces(
+  control: Pick<DataSource, 'query'>,
+  slug?: string,
+): Promise<TenantDatabasePlace[]> {
+  return (await control.query(
+    `SELECT t.id::text AS id, t.slug, d.location, true AS own FROM tenants t
+       JOIN tenant_databases d ON d.tenant = t.id
+      WHERE t.status <> 'provisioning' AND ($1::text IS NULL OR t.slug = $1) ORDER BY t.slug`,
+    [slug ?? null],
+  )) as TenantDatabasePlace[];
+}
+
 /** The tenant is not (or no longer) in the registry: its database cannot be reached. */
 export class TenantDatabaseUnknownError extends DomainError<ErrorCode.ServiceUnavailable> {
   constructor() {

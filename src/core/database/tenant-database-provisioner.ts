@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { MIGRATION_NAMES } from 'migrations/index';
-import { baseOptions } from './data-sources';
+import { withDataSourceAt } from './data-sources';
 import { MigrationRunner } from './migration-runner';
 import { databaseName, quotedDatabase, withDatabase } from './tenant-database-url';
 
@@ -199,19 +199,12 @@ export class TenantDatabaseProvisioner {
     }
   }
 
-  private async withOwner<T>(ownerUrl: string, work: (owner: DataSource) => Promise<T>) {
-    const owner = new DataSource({
-      ...baseOptions([], 'boards-provisioner'),
-      url: ownerUrl,
-      poolSize: 1,
-      extra: { connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5_000 },
-    });
-    await owner.initialize();
-    try {
-      return await work(owner);
-    } finally {
-      await owner.destroy().catch(() => undefined);
-    }
+  private withOwner<T>(ownerUrl: string, work: (owner: DataSource) => Promise<T>) {
+    return withDataSourceAt(
+      ownerUrl,
+      { applicationName: 'boards-provisioner', connectTimeoutMs: this.options.connectTimeoutMs },
+      work,
+    );
   }
 }
 

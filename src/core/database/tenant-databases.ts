@@ -1,9 +1,8 @@
 import { Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
-import { DatabaseTarget } from './data-sources';
+import { DatabaseTarget, withDataSourceAt } from './data-sources';
 import {
-  PLACE_SQL,
   TenantDatabaseLocator,
   checkedLocation,
   sameDatabase,
@@ -194,10 +193,9 @@ export class TenantDatabases implements OnApplicationShutdown {
     // Locked (an advisory lock: the runtime role may not lock registry rows): a cleanup and a
     // request finishing the same provisioning seed one after the other, and the second finds the
     // first's seed.
-    await this.transactions.manager.query(
-      'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
-      [`seed:${tenantId}`],
-    );
+    await this.transactions.manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `seed:${tenantId}`,
+    ]);
     const [row] = (await this.transactions.manager.query(
       'SELECT status FROM tenants WHERE id = $1::uuid',
       [tenantId],
@@ -221,11 +219,7 @@ export class TenantDatabases implements OnApplicationShutdown {
         `UPDATE tenants SET status = $2, updated_at = now() WHERE id = $1 AND status = 'provisioning' RETURNING id`,
         [tenantId, status],
       )) as [unknown[], number];
-      await manager.query(
-        `UPDATE tenant_databases SET state = 'ready', seed = NULL, last_error = NULL, updated_at = now()
-          WHERE tenant = $1`,
-        [tenantId],
-      );
+      await markReady(manager, tenantId);
       return moved[1] > 0;
     });
   }
@@ -246,11 +240,7 @@ export class TenantDatabases implements OnApplicationShutdown {
     );
     await this.createDatabase(tenantId, status);
     await owner.transaction(async (manager) => {
-      await manager.query(
-        `UPDATE tenant_databases SET state = 'ready', seed = NULL, last_error = NULL, updated_at = now()
-          WHERE tenant = $1`,
-        [tenantId],
-      );
+      await markReady(manager, tenantId);
       // Logged in tenant_changes: every replica looks the tenant's place up again.
       await manager.query('UPDATE tenants SET updated_at = now() WHERE id = $1', [tenantId]);
     });
@@ -366,14 +356,6 @@ export class TenantDatabases implements OnApplicationShutdown {
     }));
   }
 
-  /** Every registered tenant with a database of its own, and where it is. */
-  async places(): Promise<TenantDatabasePlace[]> {
-    return (await this.control.query(
-      `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
-         JOIN tenant_databases d ON d.tenant = t.id ORDER BY t.slug`,
-    )) as TenantDatabasePlace[];
-  }
-
   /** Checks a tenant database: reachable, migrated, the runtime role a plain one. */
   check(place: TenantDatabasePlace): Promise<TenantDatabaseCheck> {
     return this.provisioner.check(this.locator.ownerUrl(place));
@@ -442,8 +424,7 @@ export class TenantDatabases implements OnApplicationShutdown {
   ): Promise<string> {
     if (location !== null) {
       checkedLocation(location);
-      const [current] = (await this.control.query(PLACE_SQL, [tenantId])) as TenantDatabasePlace[];
-      if (!current) throw new Error('no such tenant');
+      const current = await this.locator.place(tenantId);
       await this.assertFreeFor(tenantId, this.locator.ownerUrl({ ...current, location }));
     }
     const owner = await this.ownerSource();
@@ -616,15 +597,23 @@ export class TenantDatabases implements OnApplicationShutdown {
     return this.owner;
   }
 
-  private async withTenantOwner<T>(url: string, work: (owner: DataSource) => Promise<T>) {
-    const owner = new DataSource({
-      ...this.target.options('owner', { url, poolSize: 1 }),
-    });
-    await owner.initialize();
-    try {
-      return await work(owner);
-    } finally {
-      await owner.destroy().catch(() => undefined);
-    }
+  private withTenantOwner<T>(url: string, work: (owner: DataSource) => Promise<T>) {
+    return withDataSourceAt(
+      url,
+      {
+        applicationName: 'boards-provisioner',
+        connectTimeoutMs: this.config.database.connectTimeoutMs,
+      },
+      work,
+    );
   }
+}
+
+/** The record says the tenant's database is ready: nothing left to seed, no failure pending. */
+async function markReady(manager: EntityManager, tenantId: string): Promise<void> {
+  await manager.query(
+    `UPDATE tenant_databases SET state = 'ready', seed = NULL, last_error = NULL, updated_at = now()
+      WHERE tenant = $1`,
+    [tenantId],
+  );
 }

@@ -1,6 +1,10 @@
 import type { DataSource } from 'typeorm';
 import type { BoardsConfig } from 'src/core/config/boards-config';
-import { TenantDatabaseLocator, type TenantDatabasePlace } from './tenant-database-locator';
+import {
+  ownDatabasePlaces,
+  TenantDatabaseLocator,
+  type TenantDatabasePlace,
+} from './tenant-database-locator';
 import { TenantDatabaseProvisioner } from './tenant-database-provisioner';
 import { databaseName } from './tenant-database-url';
 
@@ -41,11 +45,7 @@ export async function migrateTenantDatabases(
     runtimeRole: config.database.runtimeRole,
     connectTimeoutMs: config.database.connectTimeoutMs,
   });
-  const places = (await control.query(
-    `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
-       JOIN tenant_databases d ON d.tenant = t.id
-      WHERE t.status <> 'provisioning' ORDER BY t.slug`,
-  )) as TenantDatabasePlace[];
+  const places = await ownDatabasePlaces(control);
   const reports: TenantMigrationReport[] = new Array<TenantMigrationReport>(places.length);
   let next = 0;
   let done = 0;

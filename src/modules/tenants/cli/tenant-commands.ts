@@ -11,12 +11,11 @@ import {
   type MembershipSource,
   type TenantStatus,
 } from 'src/core/context/records';
-import { DataSource } from 'typeorm';
-import { baseOptions } from 'src/core/database/data-sources';
+import { withDataSourceAt } from 'src/core/database/data-sources';
 import { withOwnerDataSource } from 'src/core/database/owner-session';
 import {
+  ownDatabasePlaces,
   TenantDatabaseLocator,
-  type TenantDatabasePlace,
 } from 'src/core/database/tenant-database-locator';
 import { CreateTenantDto } from '../dto/create-tenant.dto';
 import { toTenantResponse, type TenantResponse } from '../dto/tenant.response';
@@ -135,12 +134,7 @@ async function auditTenantDatabases(
   return withOwnerDataSource(config, async (control) => {
     const runtimeRole = config.database.runtimeRole;
     const locator = new TenantDatabaseLocator(config.tenancy, control);
-    const places = (await control.query(
-      `SELECT t.id::text AS id, t.slug, d.location FROM tenants t
-         JOIN tenant_databases d ON d.tenant = t.id
-        WHERE t.status <> 'provisioning' AND ($1::text IS NULL OR t.slug = $1) ORDER BY t.slug`,
-      [tenantSlug ?? null],
-    )) as TenantDatabasePlace[];
+    const places = await ownDatabasePlaces(control, tenantSlug);
     // The control database first: the registry, and the tenants without a database of their own.
     progress('the control database');
     const shared = await auditTenants(control, { runtimeRole, tenantSlug }, () => undefined);
@@ -149,24 +143,13 @@ async function auditTenantDatabases(
     for (const [index, place] of places.entries()) {
       progress(`[${index + 1}/${places.length}] tenant database of ${place.slug}`);
       try {
-        const owner = new DataSource({
-          ...baseOptions([], 'boards-audit'),
-          url: locator.ownerUrl(place),
-          poolSize: 1,
-          extra: { connectionTimeoutMillis: config.database.connectTimeoutMs },
-        });
-        await owner.initialize();
-        try {
-          const report = await auditTenants(
-            owner,
-            { runtimeRole, tenantSlug: place.slug },
-            () => undefined,
-          );
-          report.checks.forEach((check) => checks.add(check));
-          findings.push(...report.findings.map((finding) => ({ tenant: place.slug, ...finding })));
-        } finally {
-          await owner.destroy();
-        }
+        const report = await withDataSourceAt(
+          locator.ownerUrl(place),
+          { applicationName: 'boards-audit', connectTimeoutMs: config.database.connectTimeoutMs },
+          (owner) => auditTenants(owner, { runtimeRole, tenantSlug: place.slug }, () => undefined),
+        );
+        report.checks.forEach((check) => checks.add(check));
+        findings.push(...report.findings.map((finding) => ({ tenant: place.slug, ...finding })));
       } catch (err) {
         findings.push({
           check: 'tenant database reachable',
