@@ -49,7 +49,10 @@ describe('the configuration table', () => {
       const value = 'default' in spec ? spec.default : undefined;
       if (value === undefined || isComputedDefault(value)) continue;
       if (spec.kind === 'int') {
-        expect([name, spec.min <= Number(value) && Number(value) <= spec.max]).toEqual([name, true]);
+        expect([name, spec.min <= Number(value) && Number(value) <= spec.max]).toEqual([
+          name,
+          true,
+        ]);
         expect(Number.isSafeInteger(spec.max)).toBe(true);
       }
       if (spec.kind === 'choice') expect(spec.choices).toContain(value);
