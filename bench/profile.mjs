@@ -21,7 +21,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cliPath = join(here, '..', 'dist/src/cli.js');
 const SECRET = BENCH_SECRET;
 const { values: args } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '20' } },
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '20' },
+    // `--top 25`: also print each route's 25 costliest functions, V8 builtins charged to the
+    // nearest caller that has a script (so a promise job shows under the code that awaited).
+    top: { type: 'string', default: '0' },
+    // `--routes list,get`: profile only these (list, get, create).
+    routes: { type: 'string', default: 'list,get,create' },
+  },
 });
 const log = (message) => process.stderr.write(`${message}\n`);
 
@@ -71,6 +79,31 @@ function selfTimes(profile, fromUs, toUs) {
   return totals;
 }
 
+/** µs per function for the samples in [fromUs, toUs]; a builtin's time goes to its nearest scripted caller. */
+function topFunctions(profile, fromUs, toUs) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+  const name = (frame) => `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*(node_modules|dist)\//, '$1/')}:${frame.lineNumber + 1}`;
+  const totals = new Map();
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i];
+    if (t < fromUs || t > toUs) continue;
+    const delta = profile.timeDeltas[i + 1] ?? 0;
+    let node = byId.get(profile.samples[i]);
+    if (node.callFrame.functionName === '(idle)') continue;
+    let key = name(node.callFrame);
+    if (!node.callFrame.url && !node.callFrame.functionName.startsWith('(')) {
+      const builtin = node.callFrame.functionName;
+      while (node && !node.callFrame.url) node = parent.get(node.id);
+      key = `[${builtin}] ← ${node ? name(node.callFrame) : '(root)'}`;
+    }
+    totals.set(key, (totals.get(key) ?? 0) + delta);
+  }
+  return totals;
+}
+
 async function profileRoute(db, route, mix, body) {
   const dir = mkdtempSync(join(tmpdir(), 'boards-prof-'));
   const project = startProject({
@@ -95,7 +128,14 @@ async function profileRoute(db, route, mix, body) {
     const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     // The profile's clock starts with the process: offsets from its first sample, in µs.
-    const totals = selfTimes(profile, profile.startTime + from * 1000, profile.startTime + to * 1000);
+    const window = [profile.startTime + from * 1000, profile.startTime + to * 1000];
+    const totals = selfTimes(profile, ...window);
+    const top = Number(args.top);
+    if (top > 0) {
+      const functions = [...topFunctions(profile, ...window)].sort((a, b) => b[1] - a[1]).slice(0, top);
+      log(`\n${route}: the ${top} costliest functions, µs per request`);
+      for (const [fn, us] of functions) log(`${(us / result.total).toFixed(1).padStart(7)}  ${fn}`);
+    }
     return { route, requests: result.total, rps: result.rps, totals };
   } finally {
     await project.stop();
@@ -119,8 +159,10 @@ try {
       { method: 'POST', body: (n) => ({ title: `Profiled board ${n}`, description: 'created under load' }) },
     ],
   ];
+  const wanted = new Set(args.routes.split(','));
+  const keys = ['list', 'get', 'create'];
   const results = [];
-  for (const [route, mix, body] of routes) {
+  for (const [route, mix, body] of routes.filter((_, i) => wanted.has(keys[i]))) {
     log(`profiling ${route}…`);
     results.push(await profileRoute(db, route, mix, body));
   }

@@ -68,6 +68,16 @@ class ThingsController {
     return { limit: query.limit, isDto: query instanceof PageQuery };
   }
 
+  /** Changes its own query DTO: the next request must not see the change. */
+  @Get('mutate')
+  @ReadOnlyRoute()
+  @DirectRoute()
+  mutate(@Query() query: PageQuery): { limit: number | undefined; isDto: boolean } {
+    const seen = { limit: query.limit, isDto: query instanceof PageQuery };
+    query.limit = 99;
+    return seen;
+  }
+
   @Get('boom')
   @ReadOnlyRoute()
   @DirectRoute()
@@ -147,7 +157,7 @@ describe('the direct dispatcher', () => {
 
   it('finds the @DirectRoute handlers and only them', () => {
     expect(directRoutesOf(app).sort()).toEqual(
-      ['GET /things', 'GET /things/:n/double', 'GET /things/boom'].sort(),
+      ['GET /things', 'GET /things/:n/double', 'GET /things/boom', 'GET /things/mutate'].sort(),
     );
     expect(directRoutesOf(nest)).toEqual([]);
   });
@@ -187,6 +197,27 @@ describe('the direct dispatcher', () => {
     expect(response.json()).toEqual({ doubled: 42, label: 'hi' });
     expect(response.headers['x-doubled']).toBe('42');
     expect((await inject(app, '/things/abc/double')).statusCode).toBe(400);
+  });
+
+  it('remembers validated query DTOs per query string: each request its own copy, refusals every time', async () => {
+    // The same query string again and again: the same DTO each time, even after a handler
+    // changed its own copy.
+    for (let i = 0; i < 3; i++) {
+      const response = await inject(app, '/things/mutate?limit=3');
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ limit: 3, isDto: true });
+    }
+    expect((await inject(app, '/things/mutate')).json()).toEqual({ isDto: true });
+    // Each query string its own answer, in any order.
+    for (const limit of [1, 2, 3, 2, 1, 3]) {
+      expect((await inject(app, `/things?limit=${limit}`)).json()).toEqual({ limit, isDto: true });
+    }
+    // A refused query string is refused every time, and a valid one after it still answers.
+    for (let i = 0; i < 2; i++) {
+      expect((await inject(app, '/things?limit=0')).statusCode).toBe(400);
+      expect((await inject(app, '/things?limit=3&extra=1')).statusCode).toBe(400);
+    }
+    expect((await inject(app, '/things?limit=4')).json()).toEqual({ limit: 4, isDto: true });
   });
 
   it('sends a handler error through the exception filter: a 500 without internals', async () => {

@@ -112,6 +112,8 @@ describe('request logs of the compiled server (stdout, JSON lines)', () => {
     return server
       .stdout()
       .split('\n')
+      // The last piece is a line still being written (or empty): only whole lines count.
+      .slice(0, -1)
       .filter((line) => line.trim() !== '')
       .map((line) => {
         try {

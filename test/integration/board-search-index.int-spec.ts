@@ -120,9 +120,9 @@ describeWithPostgres('board search through the trigram indexes', () => {
       await admin.query('BEGIN');
       await admin.query('ALTER FUNCTION pg_catalog.texticlike(text, text) NOT LEAKPROOF');
       await admin.query(`SET LOCAL ROLE ${db.runtimeRole}`);
+      // A UUID the test made: safe as a literal.
       await admin.query(
-        `SELECT set_config('app.tenant_id', $1, true)${routeClassSettings(db.config(), 'search')}`,
-        [tenantId],
+        `SET LOCAL app.tenant_id = '${tenantId}'${routeClassSettings(db.config(), 'search')}`,
       );
       const { sql, params } = boardListStatement(listQuery('quokka'));
       const { rows } = await admin.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(

@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import { Pool, type QueryConfig } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import {
   destroyConnectionSocket,
@@ -186,6 +186,54 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
       });
     } finally {
       delete stream.write;
+      client.release();
+    }
+  });
+  it('pipelined describes a named statement on its first run on a connection only', async () => {
+    const client = await pool.connect();
+    const connection = (client as unknown as { connection: Record<string, unknown> }).connection;
+    const describe = connection.describe as (...args: unknown[]) => void;
+    let describes = 0;
+    connection.describe = function (this: unknown, ...args: unknown[]) {
+      describes++;
+      describe.apply(this, args);
+    };
+    const run = async (name: string, text: string, values: unknown[]) => {
+      const steps = await pipelined(client, [
+        'START TRANSACTION READ ONLY',
+        { name, text, values, queryMode: 'extended' } as QueryConfig,
+        'COMMIT',
+      ]);
+      const step = steps[1];
+      if (step.status === 'rejected') throw step.reason;
+      return step.value;
+    };
+    const text = 'SELECT $1::int AS n, $2::text AS label, now() AS at, NULL::jsonb AS nothing';
+    try {
+      for (let i = 1; i <= 3; i++) {
+        const result = await run('describe_once_a', text, [i, `run ${i}`]);
+        // Columns, names and parsed values as on the first run, which alone was described.
+        expect(result.rows).toEqual([
+          { n: i, label: `run ${i}`, at: expect.any(Date), nothing: null },
+        ]);
+        expect(result.fields.map((field) => field.name)).toEqual(['n', 'label', 'at', 'nothing']);
+        expect(describes).toBe(1);
+      }
+      // A failed run (the server refuses the value) leaves the statement prepared: still no Describe.
+      await expect(run('describe_once_a', text, ['not a number', 'x'])).rejects.toThrow(/integer/);
+      expect(client.getTransactionStatus()).toBe('I');
+      expect((await run('describe_once_a', text, [7, 'after'])).rows[0]).toMatchObject({ n: 7 });
+      expect(describes).toBe(1);
+      // Another statement is described once in its turn; unnamed ones every time.
+      const other = 'SELECT $1::int * 2 AS doubled';
+      expect((await run('describe_once_b', other, [4])).rows).toEqual([{ doubled: 8 }]);
+      expect((await run('describe_once_b', other, [5])).rows).toEqual([{ doubled: 10 }]);
+      expect(describes).toBe(2);
+      await run(undefined as unknown as string, other, [6]);
+      await run(undefined as unknown as string, other, [7]);
+      expect(describes).toBe(4);
+    } finally {
+      delete connection.describe;
       client.release();
     }
   });

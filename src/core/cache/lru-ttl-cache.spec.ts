@@ -61,6 +61,21 @@ describe('LruTtlCache', () => {
     expect([c.get('a'), c.get('c'), c.get('d')]).toEqual(['A', 'C', 'D']);
   });
 
+  it('in a large cache, keeps an entry read once per quarter of its turnover, evicts unread ones', () => {
+    const c = cache(100);
+    // 1,100 entries pass through; k0 is read after every 20 (a fifth of the cache), k1 never.
+    for (let i = 0; i < 1_100; i++) {
+      c.set(`k${i}`, `v${i}`);
+      if (i % 20 === 19) expect(c.get('k0')).toBe('v0');
+    }
+    expect(c.get('k0')).toBe('v0');
+    expect(c.get('k1')).toBeUndefined();
+    expect(c.size).toBe(100);
+    // The other survivors are the 99 newest entries: eviction still takes the oldest.
+    expect(c.get('k1000')).toBeUndefined();
+    expect(c.get('k1001')).toBe('v1001');
+  });
+
   it('deleteWhere drops exactly the entries whose key passes the test', () => {
     const c = cache(10);
     for (const key of ['t1:x', 't1:y', 't2:x']) c.set(key, key.toUpperCase());

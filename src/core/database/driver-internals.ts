@@ -27,7 +27,14 @@ import {
 import { ApplicationConfig } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { Client, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
+import {
+  Query,
+  type Client,
+  type Pool,
+  type PoolClient,
+  type QueryConfig,
+  type QueryResult,
+} from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { isEmbeddedPool } from './embedded-database';
 
@@ -104,31 +111,201 @@ type PipelineClient = PoolClient & {
   connection: { stream: { cork(): void; uncork(): void } };
 };
 
+/** What a pipelined statement settles to. */
+type QueryCallback = (err: Error | null, result: QueryResult) => void;
+
+/** The fields of node-postgres' Query (lib/query.js) and Result (lib/result.js) used below. */
+interface QueryInternals {
+  name?: string;
+  types?: unknown;
+  portal: string;
+  values?: unknown[];
+  binary?: boolean;
+  rows?: number;
+  callback?: QueryCallback;
+  query_timeout?: number;
+  _accumulateRows: boolean;
+  _result: {
+    fields: unknown[];
+    _parsers: unknown[] | undefined;
+    _prebuiltEmptyResultObject: Record<string, null> | null;
+    _types?: unknown;
+  };
+  hasBeenParsed(connection: PgConnection): boolean;
+  handleError(err: Error, connection: PgConnection): void;
+  _getRows(connection: PgConnection, rows: number | undefined): void;
+}
+
+/** The parts of node-postgres' Connection (lib/connection.js) a query writes with. */
+interface PgConnection {
+  bind(config: {
+    portal: string;
+    statement?: string;
+    values?: unknown[];
+    binary?: boolean;
+    valueMapper: (value: unknown) => unknown;
+  }): void;
+  close(config: { type: 'S'; name?: string }): void;
+  sync(): void;
+}
+
+/** A statement's result description (fields, their parsers, the empty row), per connection. */
+interface RowShape {
+  /** The type parsers the statement's values were parsed with (the query's `types`). */
+  readonly types: unknown;
+  readonly fields: unknown[];
+  readonly parsers: unknown[];
+  readonly empty: Record<string, null>;
+}
+
+const rowShapes = new WeakMap<PgConnection, Map<string, RowShape>>();
+
+// node-postgres' own value serializer for Bind (lib/utils.js), as Query.prepare uses it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { prepareValue } = require('pg/lib/utils') as { prepareValue(value: unknown): unknown };
+
+/**
+ * node-postgres' Query, except that a named statement already prepared on the connection is not
+ * described again: pg sends Bind, Describe, Execute and Sync on every run, and parses the
+ * RowDescription answer into fresh fields and value parsers each time. The description of a
+ * named statement cannot change while the statement lives on its connection (PostgreSQL refuses
+ * to run it instead: "cached plan must not change result type", which ends the connection, see
+ * hasUnusableStatement), so the first run's description is kept with the connection and reused.
+ * A statement pg will parse again (first use, or after an error) is described again.
+ */
+class DescribedOnceQuery extends Query {
+  private preparedOn: PgConnection | undefined;
+
+  prepare(connection: PgConnection): void {
+    const self = this as unknown as QueryInternals;
+    const shape =
+      self.name !== undefined && self.hasBeenParsed(connection)
+        ? rowShapes.get(connection)?.get(self.name)
+        : undefined;
+    if (!shape || shape.types !== self.types) {
+      this.preparedOn = connection;
+      (Query.prototype as unknown as { prepare(c: PgConnection): void }).prepare.call(
+        this,
+        connection,
+      );
+      return;
+    }
+    // Query.prepare without Parse (done) and Describe (known): Bind, then Execute and Sync.
+    try {
+      connection.bind({
+        portal: self.portal,
+        statement: self.name,
+        values: self.values,
+        binary: self.binary,
+        valueMapper: prepareValue,
+      });
+    } catch (err) {
+      connection.close({ type: 'S', name: self.name });
+      connection.sync();
+      self.handleError(err as Error, connection);
+      return;
+    }
+    // What handleRowDescription would have set from the answer.
+    const result = self._result;
+    result.fields = shape.fields;
+    result._parsers = shape.parsers;
+    result._prebuiltEmptyResultObject = shape.empty;
+    self._accumulateRows = true;
+    self._getRows(connection, self.rows);
+  }
+
+  handleRowDescription(message: unknown): void {
+    (
+      Query.prototype as unknown as { handleRowDescription(m: unknown): void }
+    ).handleRowDescription.call(this, message);
+    const self = this as unknown as QueryInternals;
+    const connection = this.preparedOn;
+    if (self.name === undefined || !connection) return;
+    let shapes = rowShapes.get(connection);
+    if (!shapes) rowShapes.set(connection, (shapes = new Map()));
+    const result = self._result;
+    shapes.set(self.name, {
+      types: self.types,
+      fields: result.fields,
+      parsers: result._parsers ?? [],
+      empty: result._prebuiltEmptyResultObject ?? {},
+    });
+  }
+}
+
+/**
+ * A DescribedOnceQuery for `query`. Made from the text and values, with the other settings set
+ * after: node-postgres copies a config object's property descriptors one by one (cloneQueryConfig),
+ * which costs more than the rest of building the query.
+ */
+function describedOnceQuery(query: string | QueryConfig): DescribedOnceQuery {
+  if (typeof query === 'string') return new DescribedOnceQuery(query);
+  const { text, values, name, types, ...rest } = query as QueryConfig & {
+    types?: unknown;
+    queryMode?: string;
+  };
+  const made = new DescribedOnceQuery(text, values);
+  const self = made as unknown as QueryInternals & { queryMode?: string };
+  if (name !== undefined) self.name = name;
+  if (types !== undefined) {
+    self.types = types;
+    self._result._types = types;
+  }
+  if (rest.queryMode !== undefined) self.queryMode = rest.queryMode;
+  const unsupported = Object.keys(rest).filter((key) => key !== 'queryMode');
+  if (unsupported.length > 0)
+    throw new Error(`pipelined(): unsupported query settings ${unsupported.join(', ')}`);
+  return made;
+}
+
 /**
  * Sends `queries` on `client` without waiting for each answer and settles once every one is
  * answered; the server runs them in order. This uses node-postgres' pipeline mode, switched on
  * for this checked-out connection only while its queries are out, and corks the socket so they
- * leave in one write.
+ * leave in one write. A named statement is described only on its first run on the connection
+ * (DescribedOnceQuery). One promise for the whole pipeline: each query reports to a callback.
  */
-export async function pipelined(
+export function pipelined(
   client: PoolClient,
   queries: readonly (string | QueryConfig)[],
 ): Promise<PromiseSettledResult<QueryResult>[]> {
   const target = client as PipelineClient;
   const stream = target.connection.stream;
-  target.pipeline = true;
-  try {
+  return new Promise((resolve, reject) => {
+    const settled = new Array<PromiseSettledResult<QueryResult>>(queries.length);
+    let pending = queries.length;
+    // node-postgres may call a query's callback more than once (after a failed Bind, again on
+    // ReadyForQuery); the first answer counts, as with its promise.
+    const answer =
+      (index: number): QueryCallback =>
+      (err, result) => {
+        if (settled[index] !== undefined) return;
+        settled[index] = err
+          ? { status: 'rejected', reason: err }
+          : { status: 'fulfilled', value: result };
+        if (--pending === 0) {
+          target.pipeline = false;
+          resolve(settled);
+        }
+      };
+    target.pipeline = true;
     stream.cork();
-    let sent: Promise<QueryResult>[];
     try {
-      sent = queries.map((query) => client.query(query));
+      for (let index = 0; index < queries.length; index++) {
+        const query = queries[index];
+        const submittable = describedOnceQuery(query);
+        (client.query as (query: unknown, callback: QueryCallback) => void)(
+          submittable,
+          answer(index),
+        );
+      }
+    } catch (err) {
+      target.pipeline = false;
+      reject(err as Error);
     } finally {
       stream.uncork();
     }
-    return await Promise.allSettled(sent);
-  } finally {
-    target.pipeline = false;
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

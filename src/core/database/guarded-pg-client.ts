@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Client } from 'pg';
+import { Client, Query } from 'pg';
 import { destroyConnectionSocket } from './driver-internals';
 
 /** node-postgres' error when a query got no answer within `query_timeout`. */
@@ -45,6 +45,9 @@ export class GuardedPgClient extends Client {
         args = [{ text: args[0], query_timeout: scoped }, ...args.slice(1)];
       } else if (isPlainQueryConfig(args[0])) {
         args = [{ ...args[0], query_timeout: scoped }, ...args.slice(1)];
+      } else if (args[0] instanceof Query) {
+        // A query object (pipelined()): node-postgres reads the timeout from the object itself.
+        (args[0] as Query & { query_timeout?: number }).query_timeout ??= scoped;
       }
     }
     const last = args.length - 1;

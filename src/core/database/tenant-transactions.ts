@@ -27,11 +27,13 @@ import {
   type RequestShape,
 } from './transaction-settings';
 
+const releaseNothing = (): void => undefined;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Runs database work for one tenant in one transaction whose first statement is
- * `set_config('app.tenant_id', $1, true)`. The setting is transaction-local, so a pooled
+ * Runs database work for one tenant in one transaction that opens with
+ * `SET LOCAL app.tenant_id = '<uuid>'`. The setting is transaction-local, so a pooled
  * connection never carries a tenant into the next request. Repositories reach the open
  * transaction's manager through `manager`, which throws when no tenant transaction is open.
  */
@@ -92,10 +94,15 @@ export class TenantTransactions {
    * Takes the tenant's places for one transaction: for a search statement its search budget and a
    * place among its searches first, then one of its share of the pool. Returns their release.
    */
-  private async placesFor(tenantId: string, searching = false): Promise<() => void> {
-    const charge = searching ? this.searchBudget?.start(tenantId) : undefined;
-    const search =
-      searching && this.searchShare ? await this.searchShare.acquire(tenantId) : undefined;
+  private placesFor(tenantId: string, searching = false): Promise<() => void> | (() => void) {
+    // Without a search, only the pool share: granted at once when the tenant has a free place.
+    if (!searching) return this.share ? this.share.acquire(tenantId) : releaseNothing;
+    return this.searchPlacesFor(tenantId);
+  }
+
+  private async searchPlacesFor(tenantId: string): Promise<() => void> {
+    const charge = this.searchBudget?.start(tenantId);
+    const search = this.searchShare ? await this.searchShare.acquire(tenantId) : undefined;
     try {
       const connection = this.share ? await this.share.acquire(tenantId) : undefined;
       return () => {
@@ -124,7 +131,7 @@ export class TenantTransactions {
    * tenant) it runs there. Outside one — on @ReadOnlyRoute handlers, and for the user lookup of
    * the guards — it opens a read-only transaction of its own on a connection of the runtime pool
    * and pipelines it, so the whole transaction costs one round trip:
-   * `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', …, true)`, then `sql` with its
+   * `START TRANSACTION READ ONLY; SET LOCAL app.tenant_id = '…'`, then `sql` with its
    * parameters bound (extended protocol), then `COMMIT`. The setting is transaction-local as
    * always and row-level security applies to `sql`. Unless BOARDS_DATABASE_PREPARED_STATEMENTS is
    * false, `sql` runs as a named prepared statement of its connection (see
@@ -192,7 +199,8 @@ export class TenantTransactions {
     params: readonly unknown[],
     options: ReadOptions,
   ): Promise<R[]> {
-    const release = await this.placesFor(tenantId, options.search === true);
+    const places = this.placesFor(tenantId, options.search === true);
+    const release = typeof places === 'function' ? places : await places;
     try {
       return await this.readOn(pool, tenantId, sql, params, options);
     } finally {
@@ -216,7 +224,7 @@ export class TenantTransactions {
     };
     client.on('error', onError);
     // The id is a UUID checked by read(), so it is safe as a literal.
-    const begin = `START TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true)${this.timeoutSetting()}`;
+    const begin = `START TRANSACTION READ ONLY; SET LOCAL app.tenant_id = '${tenantId}'${this.timeoutSetting()}`;
     try {
       const steps = await pipelined(client, [
         begin,
@@ -279,7 +287,7 @@ export class TenantTransactions {
   }
 
   /**
-   * `, set_config('boards.quota', …, true)` when the request's resolved tenant is this one: its
+   * `; SET LOCAL boards.quota = …` when the request's resolved tenant is this one: its
    * writes are held to its quotas by the usage triggers. Work without a resolved tenant (the
    * platform admin's routes, CLI, import) is not.
    */
@@ -287,7 +295,7 @@ export class TenantTransactions {
     if (!this.config || !this.cls.isActive()) return '';
     const tenant = this.cls.get('resolvedTenant') as TenantContextStore['resolvedTenant'];
     if (tenant?.id !== tenantId) return '';
-    return `, set_config('boards.quota', ${quotaSettingLiteral(this.config, tenant)}, true)`;
+    return `; SET LOCAL boards.quota = ${quotaSettingLiteral(this.config, tenant)}`;
   }
 
   /**
@@ -450,7 +458,7 @@ export class TenantTransactions {
       // above, so it is safe as a literal (a parameter would need the extended protocol, which
       // takes one statement per message).
       await runner.query(
-        `START TRANSACTION${readOnly ? ' READ ONLY' : ''}; SELECT set_config('app.tenant_id', '${tenantId}', true)${this.timeoutSetting()}${this.quotaSetting(tenantId)}`,
+        `START TRANSACTION${readOnly ? ' READ ONLY' : ''}; SET LOCAL app.tenant_id = '${tenantId}'${this.timeoutSetting()}${this.quotaSetting(tenantId)}`,
       );
       markTransactionOpen(runner);
       this.cls.set('tenantId', tenantId);
@@ -502,7 +510,7 @@ class RegistryTransaction {
     try {
       // The id is a UUID checked by the caller, safe as a literal.
       await runner.query(
-        `START TRANSACTION; SELECT set_config('app.tenant_id', '${this.tenantId}', true)`,
+        `START TRANSACTION; SET LOCAL app.tenant_id = '${this.tenantId}'`,
       );
       markTransactionOpen(runner);
       return runner;

@@ -56,14 +56,10 @@ describe('routeClassOf', () => {
 
 describe('routeClassSettings', () => {
   it('sets each class its statement timeout, and a search no sequential scan', () => {
-    expect(routeClassSettings(config, 'read')).toBe(
-      ", set_config('statement_timeout', '1000', true)",
-    );
-    expect(routeClassSettings(config, 'admin')).toBe(
-      ", set_config('statement_timeout', '4000', true)",
-    );
+    expect(routeClassSettings(config, 'read')).toBe("; SET LOCAL statement_timeout = '1000'");
+    expect(routeClassSettings(config, 'admin')).toBe("; SET LOCAL statement_timeout = '4000'");
     expect(routeClassSettings(config, 'search')).toMatch(
-      /^, set_config\('statement_timeout', '3000', true\), set_config\('enable_seqscan', 'off', true\)/,
+      /^; SET LOCAL statement_timeout = '3000'; SET LOCAL enable_seqscan = off; SET LOCAL cpu_operator_cost = 0.25$/,
     );
   });
 });

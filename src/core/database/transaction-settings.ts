@@ -45,8 +45,9 @@ function classify(request: RequestShape): RouteClass {
 }
 
 /**
- * The settings a tenant transaction of `routeClass` opens with, as `, set_config(…)` terms to
- * append to its first SELECT: the class's statement timeout; for a search also no sequential scan
+ * The settings a tenant transaction of `routeClass` opens with, as `; SET LOCAL …` statements to
+ * append to the statements that open it (utility statements: PostgreSQL neither plans them nor
+ * answers them with a row, as it would a SELECT of set_config): the class's statement timeout; for a search also no sequential scan
  * and a hundredfold operator cost. The planner counts an ILIKE over a board as cheap as any
  * operator, not as the read of a TOASTed 10 KB description it is, so for a tenant of a few
  * thousand boards it would rather filter all of them (a sequential scan, or every board through
@@ -54,9 +55,9 @@ function classify(request: RequestShape): RouteClass {
  * the plan.
  */
 export function routeClassSettings(config: BoardsConfig, routeClass: RouteClass): string {
-  const timeout = `, set_config('statement_timeout', '${config.database.statementTimeouts[routeClass]}', true)`;
+  const timeout = `; SET LOCAL statement_timeout = '${config.database.statementTimeouts[routeClass]}'`;
   return routeClass === 'search'
-    ? `${timeout}, set_config('enable_seqscan', 'off', true), set_config('cpu_operator_cost', '0.25', true)`
+    ? `${timeout}; SET LOCAL enable_seqscan = off; SET LOCAL cpu_operator_cost = 0.25`
     : timeout;
 }
 

@@ -8,6 +8,7 @@ import {
   type NestInterceptor,
   type PipeTransform,
   type Type,
+  ValidationPipe,
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -58,11 +59,58 @@ interface Enhancers {
   readonly guards: CanActivate[];
   /** The global pipes in order, as one function. */
   readonly pipe: Pipe;
+  /**
+   * Whether the global pipes are Nest's ValidationPipe only: their answer for a query DTO is then
+   * a function of the query string alone, and may be remembered (QueryMemo).
+   */
+  readonly pure: boolean;
   readonly filter: ExceptionFilter;
 }
 
 /** One handler's argument, from the request. */
-type ArgumentSource = (request: FastifyRequest, reply: FastifyReply, pipe: Pipe) => unknown;
+type ArgumentSource = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  enhancers: Enhancers,
+) => unknown;
+
+/** How many distinct query strings a route's QueryMemo remembers. */
+const QUERY_MEMO_SIZE = 256;
+
+/**
+ * The validated query DTOs of one route, by query string. Validation (class-transformer, then
+ * class-validator under the global ValidationPipe) is a pure function of the query string, and
+ * costs more than the rest of a cached read's own work; most requests repeat a few query
+ * strings. Only successes are remembered, and only DTOs whose values are all primitives: each
+ * request gets its own shallow copy, so a handler cannot change what the next one sees.
+ */
+class QueryMemo {
+  private readonly known = new Map<string, object>();
+
+  /** A fresh copy of the DTO validated for `key`, or undefined. */
+  get(key: string): object | undefined {
+    const dto = this.known.get(key);
+    return dto && Object.assign(Object.create(Object.getPrototypeOf(dto) as object) as object, dto);
+  }
+
+  remember(key: string, dto: unknown): void {
+    if (typeof dto !== 'object' || dto === null) return;
+    if (Object.values(dto).some((value) => typeof value === 'object' && value !== null)) return;
+    if (this.known.size >= QUERY_MEMO_SIZE)
+      this.known.delete(this.known.keys().next().value as string);
+    // A copy, so the handler's own (mutable) instance is not the remembered one.
+    this.known.set(
+      key,
+      Object.assign(Object.create(Object.getPrototypeOf(dto) as object) as object, dto),
+    );
+  }
+}
+
+/** The query string of a request URL (after the first `?`), '' without one. */
+function queryStringOf(url: string | undefined): string {
+  const at = url?.indexOf('?') ?? -1;
+  return at < 0 ? '' : (url as string).slice(at + 1);
+}
 
 interface DirectHandler {
   readonly method: 'GET';
@@ -96,7 +144,12 @@ export function installDirectRoutes(app: NestFastifyApplication): void {
     if (enhancers) return enhancers;
     const { guards, pipes, filters } = globalEnhancersOf(app);
     if (filters.length !== 1) throw new Error('direct routes expect exactly one global filter');
-    enhancers = { guards, pipe: chain(pipes), filter: filters[0] };
+    enhancers = {
+      guards,
+      pipe: chain(pipes),
+      pure: pipes.every((pipe) => pipe instanceof ValidationPipe),
+      filter: filters[0],
+    };
     return enhancers;
   };
   const installed: string[] = [];
@@ -224,14 +277,26 @@ function argumentSource(
   switch (argument.type) {
     case RouteParamtypes.QUERY: {
       const run = piped('query');
-      return (request, _reply, pipe) => {
+      // The whole query as a DTO class, with no pipes of its own: remembered per query string.
+      const memo =
+        data === undefined && pipes.length === 0 && isDtoClass(metatype)
+          ? new QueryMemo()
+          : undefined;
+      return (request, _reply, { pipe, pure }) => {
         const query = request.query as Record<string, unknown>;
-        return run(data === undefined ? query : query?.[data], pipe);
+        if (!memo || !pure) return run(data === undefined ? query : query?.[data], pipe);
+        const key = queryStringOf(request.raw.url);
+        const known = memo.get(key);
+        if (known) return known;
+        return run(query, pipe).then((dto) => {
+          memo.remember(key, dto);
+          return dto;
+        });
       };
     }
     case RouteParamtypes.PARAM: {
       const run = piped('param');
-      return (request, _reply, pipe) => {
+      return (request, _reply, { pipe }) => {
         const params = request.params as Record<string, unknown>;
         return run(data === undefined ? params : params[data], pipe);
       };
@@ -246,6 +311,14 @@ function argumentSource(
         `parameter ${argument.index}: only @Query, @Param and @Res({ passthrough: true }) are derived`,
       );
   }
+}
+
+/** A class of our own (a DTO), not a primitive's wrapper such as String or Number. */
+function isDtoClass(metatype: unknown): boolean {
+  return (
+    typeof metatype === 'function' &&
+    ![String, Number, Boolean, Object, Array].includes(metatype as StringConstructor)
+  );
 }
 
 function pathsOf(target: object): string[] {
@@ -308,22 +381,27 @@ function dispatcher(
     route.name
   ];
   return async function direct(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { guards, pipe, filter } = enhancers();
+    const resolved = enhancers();
+    const { guards, filter } = resolved;
     const context = httpExecutionContext(request, reply, route.controller, method);
     try {
       for (const guard of guards) {
-        // Nest's own answer to a guard that returns false.
-        if (!(await guard.canActivate(context))) throw new ForbiddenException('Forbidden resource');
+        // A guard that answers at once costs no await. Nest's own answer to one that says no.
+        const verdict = guard.canActivate(context);
+        const allowed = verdict instanceof Promise ? await verdict : verdict;
+        if (!allowed) throw new ForbiddenException('Forbidden resource');
       }
       controller ??= app.get(route.controller, { strict: false });
       const args: unknown[] = [];
       for (const source of route.args) {
         // Not `await` on every value: the reply is a thenable that settles when it is sent.
-        const value = source(request, reply, pipe);
+        const value = source(request, reply, resolved);
         args.push(value instanceof Promise ? await value : value);
       }
       const result = await method.apply(controller, args);
-      if (!reply.sent) await reply.status(200).send(result);
+      // Sent, not awaited: Fastify needs no answer from a handler that has sent its reply, and
+      // awaiting the reply would hold this handler until the socket has taken the response.
+      if (!reply.sent) reply.status(200).send(result);
     } catch (err) {
       filter.catch(err, context);
     }
