@@ -109,19 +109,21 @@ describe('request logs of the compiled server (stdout, JSON lines)', () => {
 
   /** Every stdout line, parsed; a line that is not JSON fails the test. */
   function lines(): LogLine[] {
-    return server
-      .stdout()
-      .split('\n')
-      // The last piece is a line still being written (or empty): only whole lines count.
-      .slice(0, -1)
-      .filter((line) => line.trim() !== '')
-      .map((line) => {
-        try {
-          return JSON.parse(line) as LogLine;
-        } catch {
-          throw new Error(`stdout line is not JSON: ${line}`);
-        }
-      });
+    return (
+      server
+        .stdout()
+        .split('\n')
+        // The last piece is a line still being written (or empty): only whole lines count.
+        .slice(0, -1)
+        .filter((line) => line.trim() !== '')
+        .map((line) => {
+          try {
+            return JSON.parse(line) as LogLine;
+          } catch {
+            throw new Error(`stdout line is not JSON: ${line}`);
+          }
+        })
+    );
   }
 
   /** The request line for `requestId`, waiting for the asynchronous logger (up to 3 s). */

@@ -509,9 +509,7 @@ class RegistryTransaction {
     await runner.connect();
     try {
       // The id is a UUID checked by the caller, safe as a literal.
-      await runner.query(
-        `START TRANSACTION; SET LOCAL app.tenant_id = '${this.tenantId}'`,
-      );
+      await runner.query(`START TRANSACTION; SET LOCAL app.tenant_id = '${this.tenantId}'`);
       markTransactionOpen(runner);
       return runner;
     } catch (err) {
