@@ -29,6 +29,10 @@ const { values: args } = parseArgs({
     top: { type: 'string', default: '0' },
     // `--routes list,get`: profile only these (list, get, create).
     routes: { type: 'string', default: 'list,get,create' },
+    // `--callers deprecate`: also print the call paths (5 frames up) that reach functions of this name.
+    callers: { type: 'string' },
+    // `--node-options=--max-semi-space-size=16`: instead of the production image's NODE_OPTIONS.
+    'node-options': { type: 'string' },
   },
 });
 const log = (message) => process.stderr.write(`${message}\n`);
@@ -112,7 +116,7 @@ async function profileRoute(db, route, mix, body) {
     port: 8990,
     poolSize: 10,
     secret: SECRET,
-    nodeOptions: IMAGE_NODE_OPTIONS,
+    nodeOptions: args['node-options'] ?? IMAGE_NODE_OPTIONS,
     execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   });
   const spawnedAt = performance.now();
@@ -135,6 +139,28 @@ async function profileRoute(db, route, mix, body) {
       const functions = [...topFunctions(profile, ...window)].sort((a, b) => b[1] - a[1]).slice(0, top);
       log(`\n${route}: the ${top} costliest functions, µs per request`);
       for (const [fn, us] of functions) log(`${(us / result.total).toFixed(1).padStart(7)}  ${fn}`);
+    }
+    if (args.callers) {
+      const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+      const parent = new Map();
+      for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+      const paths = new Map();
+      let t = profile.startTime;
+      for (let i = 0; i < profile.samples.length; i++) {
+        t += profile.timeDeltas[i];
+        if (t < window[0] || t > window[1]) continue;
+        let node = byId.get(profile.samples[i]);
+        while (node && node.callFrame.functionName !== args.callers) node = parent.get(node.id);
+        if (!node) continue;
+        const frames = [];
+        for (let up = parent.get(node.id); up && frames.length < 5; up = parent.get(up.id)) {
+          frames.push(`${up.callFrame.functionName || '(anonymous)'} ${up.callFrame.url.replace(/^.*(node_modules|dist)\//, '$1/')}:${up.callFrame.lineNumber + 1}`);
+        }
+        const key = frames.join(' ← ');
+        paths.set(key, (paths.get(key) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+      }
+      log(`\n${route}: where ${args.callers} is called from (µs per request, inclusive)`);
+      for (const [path, us] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, 8)) log(`${(us / result.total).toFixed(1).padStart(7)}  ${path}`);
     }
     return { route, requests: result.total, rps: result.rps, totals };
   } finally {
