@@ -68,44 +68,67 @@ function categorize(frame) {
   return CATEGORIES.find(([, test]) => test(frame))[0];
 }
 
-/** Microseconds of self time per category for the samples in [fromUs, toUs] (profile clock). */
-function selfTimes(profile, fromUs, toUs) {
+/** Calls `visit(node, µs)` for every sample taken in [fromUs, toUs] (profile clock). */
+function eachSample(profile, fromUs, toUs, visit) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const totals = new Map();
   let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i];
-    if (t < fromUs || t > toUs) continue;
-    const delta = profile.timeDeltas[i + 1] ?? 0;
-    const category = categorize(byId.get(profile.samples[i]).callFrame);
-    totals.set(category, (totals.get(category) ?? 0) + delta);
+    if (t >= fromUs && t <= toUs) visit(byId.get(profile.samples[i]), profile.timeDeltas[i + 1] ?? 0);
   }
+}
+
+/** Each profile node's caller. */
+function callersOf(profile) {
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+  return parent;
+}
+
+const frameName = (frame) =>
+  `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*(node_modules|dist)\//, '$1/')}:${frame.lineNumber + 1}`;
+
+/** Adds `µs` to `key` in `totals`. */
+const add = (totals, key, us) => totals.set(key, (totals.get(key) ?? 0) + us);
+
+/** Microseconds of self time per category for the samples in [fromUs, toUs] (profile clock). */
+function selfTimes(profile, fromUs, toUs) {
+  const totals = new Map();
+  eachSample(profile, fromUs, toUs, (node, us) => add(totals, categorize(node.callFrame), us));
   return totals;
 }
 
 /** µs per function for the samples in [fromUs, toUs]; a builtin's time goes to its nearest scripted caller. */
 function topFunctions(profile, fromUs, toUs) {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
-  const name = (frame) => `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*(node_modules|dist)\//, '$1/')}:${frame.lineNumber + 1}`;
+  const parent = callersOf(profile);
   const totals = new Map();
-  let t = profile.startTime;
-  for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i];
-    if (t < fromUs || t > toUs) continue;
-    const delta = profile.timeDeltas[i + 1] ?? 0;
-    let node = byId.get(profile.samples[i]);
-    if (node.callFrame.functionName === '(idle)') continue;
-    let key = name(node.callFrame);
+  eachSample(profile, fromUs, toUs, (sampled, us) => {
+    let node = sampled;
+    if (node.callFrame.functionName === '(idle)') return;
+    let key = frameName(node.callFrame);
     if (!node.callFrame.url && !node.callFrame.functionName.startsWith('(')) {
       const builtin = node.callFrame.functionName;
       while (node && !node.callFrame.url) node = parent.get(node.id);
-      key = `[${builtin}] ← ${node ? name(node.callFrame) : '(root)'}`;
+      key = `[${builtin}] ← ${node ? frameName(node.callFrame) : '(root)'}`;
     }
-    totals.set(key, (totals.get(key) ?? 0) + delta);
-  }
+    add(totals, key, us);
+  });
   return totals;
+}
+
+/** µs per call path (five callers up) of the samples in functions named `name`, inclusive. */
+function callPaths(profile, fromUs, toUs, name) {
+  const parent = callersOf(profile);
+  const paths = new Map();
+  eachSample(profile, fromUs, toUs, (sampled, us) => {
+    let node = sampled;
+    while (node && node.callFrame.functionName !== name) node = parent.get(node.id);
+    if (!node) return;
+    const frames = [];
+    for (let up = parent.get(node.id); up && frames.length < 5; up = parent.get(up.id)) frames.push(frameName(up.callFrame));
+    add(paths, frames.join(' ← '), us);
+  });
+  return paths;
 }
 
 async function profileRoute(db, route, mix, body) {
@@ -141,24 +164,7 @@ async function profileRoute(db, route, mix, body) {
       for (const [fn, us] of functions) log(`${(us / result.total).toFixed(1).padStart(7)}  ${fn}`);
     }
     if (args.callers) {
-      const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-      const parent = new Map();
-      for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
-      const paths = new Map();
-      let t = profile.startTime;
-      for (let i = 0; i < profile.samples.length; i++) {
-        t += profile.timeDeltas[i];
-        if (t < window[0] || t > window[1]) continue;
-        let node = byId.get(profile.samples[i]);
-        while (node && node.callFrame.functionName !== args.callers) node = parent.get(node.id);
-        if (!node) continue;
-        const frames = [];
-        for (let up = parent.get(node.id); up && frames.length < 5; up = parent.get(up.id)) {
-          frames.push(`${up.callFrame.functionName || '(anonymous)'} ${up.callFrame.url.replace(/^.*(node_modules|dist)\//, '$1/')}:${up.callFrame.lineNumber + 1}`);
-        }
-        const key = frames.join(' ← ');
-        paths.set(key, (paths.get(key) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
-      }
+      const paths = callPaths(profile, ...window, args.callers);
       log(`\n${route}: where ${args.callers} is called from (µs per request, inclusive)`);
       for (const [path, us] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, 8)) log(`${(us / result.total).toFixed(1).padStart(7)}  ${path}`);
     }
