@@ -11,6 +11,7 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { getMetadataStorage } from 'class-validator';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import {
@@ -78,31 +79,54 @@ type ArgumentSource = (
 const QUERY_MEMO_SIZE = 256;
 
 /**
+ * Validators whose values come from a closed set (numbers, booleans, enumerations): a remembered
+ * query made only of these tells nobody anything about another caller's free text.
+ */
+const CLOSED_CONSTRAINTS = new Set(['isIn', 'isEnum', 'isInt', 'isNumber', 'isBoolean']);
+
+/** A shallow copy of `dto`, of the same class. */
+function copyOf(dto: object): object {
+  return Object.assign(Object.create(Object.getPrototypeOf(dto) as object) as object, dto);
+}
+
+/**
  * The validated query DTOs of one route, by query string. Validation (class-transformer, then
  * class-validator under the global ValidationPipe) is a pure function of the query string, and
  * costs more than the rest of a cached read's own work; most requests repeat a few query
- * strings. Only successes are remembered, and only DTOs whose values are all primitives: each
- * request gets its own shallow copy, so a handler cannot change what the next one sees.
+ * strings. Only successes are remembered, and only DTOs whose set values are all of properties
+ * with a closed validator (a page size, a sort order, a role filter; not a search text or a
+ * cursor): a faster answer then reveals no other caller's search. Each request gets its own
+ * shallow copy, so a handler cannot change what the next one sees.
  */
-class QueryMemo {
+export class QueryMemo {
   private readonly known = new Map<string, object>();
+  private readonly closed: ReadonlySet<string>;
+
+  constructor(dtoClass: Type<unknown>) {
+    this.closed = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(dtoClass, '', true, false)
+        .filter((rule) => rule.name !== undefined && CLOSED_CONSTRAINTS.has(rule.name))
+        .map((rule) => rule.propertyName),
+    );
+  }
 
   /** A fresh copy of the DTO validated for `key`, or undefined. */
   get(key: string): object | undefined {
     const dto = this.known.get(key);
-    return dto && Object.assign(Object.create(Object.getPrototypeOf(dto) as object) as object, dto);
+    return dto && copyOf(dto);
   }
 
   remember(key: string, dto: unknown): void {
     if (typeof dto !== 'object' || dto === null) return;
-    if (Object.values(dto).some((value) => typeof value === 'object' && value !== null)) return;
+    for (const [name, value] of Object.entries(dto)) {
+      if (value === undefined) continue;
+      if (!this.closed.has(name) || (typeof value === 'object' && value !== null)) return;
+    }
     if (this.known.size >= QUERY_MEMO_SIZE)
       this.known.delete(this.known.keys().next().value as string);
     // A copy, so the handler's own (mutable) instance is not the remembered one.
-    this.known.set(
-      key,
-      Object.assign(Object.create(Object.getPrototypeOf(dto) as object) as object, dto),
-    );
+    this.known.set(key, copyOf(dto));
   }
 }
 
@@ -280,7 +304,7 @@ function argumentSource(
       // The whole query as a DTO class, with no pipes of its own: remembered per query string.
       const memo =
         data === undefined && pipes.length === 0 && isDtoClass(metatype)
-          ? new QueryMemo()
+          ? new QueryMemo(metatype as Type<unknown>)
           : undefined;
       return (request, _reply, { pipe, pure }) => {
         const query = request.query as Record<string, unknown>;

@@ -119,10 +119,11 @@ export class ProbeServer implements OnApplicationBootstrap, OnApplicationShutdow
     this.beat();
     try {
       const { status, body } = await this.readiness.current();
-      const message = JSON.stringify({ status, body: JSON.stringify(body) });
-      if (message === this.published) return;
-      this.published = message;
-      this.worker?.postMessage({ status, body: JSON.stringify(body) });
+      const message = { status, body: JSON.stringify(body) };
+      const text = `${status} ${message.body}`;
+      if (text === this.published) return;
+      this.published = text;
+      this.worker?.postMessage(message);
     } catch (err) {
       this.logger.debug(`readiness not published: ${(err as Error).message}`);
     }
