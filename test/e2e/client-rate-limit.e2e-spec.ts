@@ -16,6 +16,16 @@ import { createTestDatabase, type TestDatabase } from 'test/support/test-databas
 
 const REFUSALS = 20;
 const REQUESTS = 60;
+const WINDOW_MS = 60_000;
+
+/**
+ * The limits count in fixed one-minute windows: a test whose requests straddle a window's end
+ * would see its counts start again. A test begins in a window with at least `needMs` left.
+ */
+async function startOfUsableWindow(needMs = 15_000): Promise<void> {
+  const left = WINDOW_MS - (Date.now() % WINDOW_MS);
+  if (left < needMs) await new Promise((done) => setTimeout(done, left + 50));
+}
 
 describeWithPostgres('the per-client limit before authentication', () => {
   let db: TestDatabase;
@@ -91,6 +101,7 @@ describeWithPostgres('the per-client limit before authentication', () => {
   });
 
   it('counts 401, 403 and 404; past the limit the address gets 429 for everything, others are served', async () => {
+    await startOfUsableWindow();
     const attacker = '203.0.113.66';
     const statuses: number[] = [];
     for (let i = 0; i < REFUSALS; i++) statuses.push((await refusal(first, attacker, i)).status);
@@ -118,6 +129,7 @@ describeWithPostgres('the per-client limit before authentication', () => {
   });
 
   it('a flood past the limit costs the database nothing; the same refusals from fresh addresses do', async () => {
+    await startOfUsableWindow();
     const flooder = '198.51.100.9';
     for (let i = 0; i < REFUSALS; i++) await refusal(first, flooder, 2);
     const beforeFlood = transactionsStarted();
@@ -138,17 +150,34 @@ describeWithPostgres('the per-client limit before authentication', () => {
   }, 30_000);
 
   it('two replicas on one Redis limit the address by its total', async () => {
+    await startOfUsableWindow();
     const spreader = '192.0.2.44';
     const half = REFUSALS / 2;
     for (let i = 0; i < half; i++) {
       expect((await refusal(first, spreader, 2)).status).toBe(404);
       expect((await refusal(second, spreader, 2)).status).toBe(404);
     }
-    // Each replica alone has seen half the limit; after a sync both know the total.
-    await new Promise((done) => setTimeout(done, 500));
+    // Each replica alone has seen half the limit; a sync (every 200 ms) tells both the total.
+    // A valid request is served until then and refused after; it is not a refusal itself, so
+    // waiting for the sync this way does not move the refusal count (at most 2 × 15 requests
+    // count against the overall limit of 60, with the 20 above).
+    const heldBack = async (app: RunningApp): Promise<Reply<Record<string, unknown>>> => {
+      let reply = await callFrom(app, spreader, 'GET', `/api/boards/${boardId}`);
+      for (let polls = 1; reply.status === 200 && polls < 15; polls++) {
+        await new Promise((done) => setTimeout(done, 200));
+        reply = await callFrom(app, spreader, 'GET', `/api/boards/${boardId}`);
+      }
+      return reply;
+    };
+    for (const app of [first, second]) {
+      const reply = await heldBack(app);
+      expect(reply.status).toBe(429);
+      expect(reply.body.code).toBe('client_rate_limited');
+    }
+    // Refusals now are answered 429 on both, before the board lookup.
     expect((await refusal(first, spreader, 2)).status).toBe(429);
     expect((await refusal(second, spreader, 2)).status).toBe(429);
-  });
+  }, 30_000);
 
   it('429s of the limits after authentication count as refusals: a client that keeps on is held back before them', async () => {
     const strict = await startApp(
@@ -163,6 +192,7 @@ describeWithPostgres('the per-client limit before authentication', () => {
       db.embedded ? { databaseTarget: db.target } : {},
     );
     try {
+      await startOfUsableWindow();
       const insistent = '192.0.2.77';
       const replies: Reply<Record<string, unknown>>[] = [];
       for (let i = 0; i < 5 + REFUSALS + 1; i++) {
@@ -183,6 +213,7 @@ describeWithPostgres('the per-client limit before authentication', () => {
   });
 
   it('every request counts against the overall limit, whatever its outcome', async () => {
+    await startOfUsableWindow();
     const busy = '192.0.2.200';
     const statuses: number[] = [];
     for (let i = 0; i < REQUESTS + 1; i++) {
