@@ -1,8 +1,10 @@
-import { Pool, type QueryConfig } from 'pg';
+import { randomUUID } from 'node:crypto';
+import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import {
   destroyConnectionSocket,
   discardConnection,
+  holdTransactionOpen,
   markTransactionOpen,
   pipelined,
   runtimePgPool,
@@ -236,5 +238,165 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
       delete connection.describe;
       client.release();
     }
+  });
+
+  describe('holdTransactionOpen: the open goes with the first statement', () => {
+    const tenant = randomUUID();
+    const open = [
+      'START TRANSACTION',
+      `SET LOCAL app.tenant_id = '${tenant}'`,
+      "SET LOCAL statement_timeout = '4321'",
+    ];
+    /** A statement that cannot open (an invalid setting) after START TRANSACTION. */
+    const failingOpen = ['START TRANSACTION', "SET LOCAL statement_timeout = 'not a duration'"];
+    const hasOwnQuery = (client: PoolClient) =>
+      Object.prototype.hasOwnProperty.call(client, 'query');
+
+    /** Socket flushes and ReadyForQuery answers on `client`, in order, until the returned stop. */
+    const recordRoundTrips = (client: PoolClient, events: string[]) => {
+      const connection = (
+        client as unknown as {
+          connection: NodeJS.EventEmitter & { stream: Record<string, unknown> };
+        }
+      ).connection;
+      const { stream } = connection;
+      const originals = { _write: stream._write, _writev: stream._writev };
+      for (const key of ['_write', '_writev'] as const) {
+        const original = originals[key] as ((...args: unknown[]) => unknown) | undefined;
+        if (!original) continue;
+        stream[key] = function (this: unknown, ...args: unknown[]) {
+          events.push('flush');
+          return original.apply(this, args);
+        };
+      }
+      const onReady = () => events.push('ready');
+      connection.on('readyForQuery', onReady);
+      return () => {
+        Object.assign(stream, originals);
+        connection.off('readyForQuery', onReady);
+      };
+    };
+
+    /**
+     * A temporary sequence of the session: nextval() is not undone by a rollback, so `is_called`
+     * tells whether a statement that calls it ran at all.
+     */
+    const probe = async (client: PoolClient) => {
+      await client.query('CREATE TEMP SEQUENCE IF NOT EXISTS held_probe');
+      await client.query('ALTER SEQUENCE held_probe RESTART');
+      return async () =>
+        (await client.query<{ ran: boolean }>('SELECT is_called AS ran FROM held_probe')).rows[0]
+          .ran;
+    };
+
+    it('sends nothing until the first statement, then both in one write and one answer', async () => {
+      const client = await pool.connect();
+      const events: string[] = [];
+      const stop = recordRoundTrips(client, events);
+      try {
+        const held = holdTransactionOpen(client, open);
+        expect(held.sent).toBe(false);
+        expect(hasOwnQuery(client)).toBe(true);
+        await new Promise((done) => setImmediate(done));
+        expect(events).toEqual([]);
+        // With parameters (extended protocol).
+        const result = await client.query(
+          `SELECT current_setting('app.tenant_id') AS tenant, current_setting($1) AS timeout,
+             current_setting('transaction_read_only') AS read_only`,
+          ['statement_timeout'],
+        );
+        expect(events).toEqual(['flush', 'ready']);
+        expect(result.rows).toEqual([{ tenant, timeout: '4321ms', read_only: 'off' }]);
+        expect(result.command).toBe('SELECT');
+        expect(held.sent).toBe(true);
+        // The hold is gone: the next statement is an ordinary one, in the same transaction.
+        expect(hasOwnQuery(client)).toBe(false);
+        expect(client.getTransactionStatus()).toBe('T');
+        const again = await client.query(`SELECT current_setting('app.tenant_id') AS tenant`);
+        expect(again.rows).toEqual([{ tenant }]);
+        await client.query('ROLLBACK');
+        const after = await client.query(`SELECT current_setting('app.tenant_id', true) AS tenant`);
+        expect(after.rows[0].tenant ?? '').toBe('');
+      } finally {
+        stop();
+        client.release();
+      }
+    });
+
+    it("without parameters (simple protocol) the result is the statement's own", async () => {
+      const client = await pool.connect();
+      try {
+        holdTransactionOpen(client, open);
+        const result = await client.query(`SELECT current_setting('app.tenant_id') AS tenant`);
+        expect(Array.isArray(result)).toBe(false);
+        expect(result.rows).toEqual([{ tenant }]);
+        expect(result.command).toBe('SELECT');
+        expect(client.getTransactionStatus()).toBe('T');
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+    });
+
+    it.each([
+      ['with parameters', 'SELECT nextval($1) AS n', ['held_probe']],
+      ['without parameters', "SELECT nextval('held_probe') AS n", undefined],
+    ])('a statement behind an open that fails never runs (%s)', async (_, text, values) => {
+      const client = await pool.connect();
+      try {
+        const ran = await probe(client);
+        // The probe itself: behind an open that succeeds, the statement runs.
+        holdTransactionOpen(client, open);
+        await client.query(text, values);
+        expect(await ran()).toBe(true);
+        await client.query('ROLLBACK');
+        await client.query('ALTER SEQUENCE held_probe RESTART');
+
+        holdTransactionOpen(client, failingOpen);
+        await expect(client.query(text, values)).rejects.toMatchObject({ code: '22023' });
+        // START TRANSACTION ran, so the transaction is open and failed until rolled back.
+        await expect(client.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
+        await client.query('ROLLBACK');
+        expect(await ran()).toBe(false);
+      } finally {
+        client.release();
+      }
+    });
+
+    it('a failing first statement leaves the opened transaction failed, to be rolled back', async () => {
+      const client = await pool.connect();
+      try {
+        holdTransactionOpen(client, open);
+        await expect(client.query('SELECT 1 / $1::int AS n', [0])).rejects.toMatchObject({
+          code: '22012',
+        });
+        await expect(client.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
+        await client.query('ROLLBACK');
+        expect(client.getTransactionStatus()).toBe('I');
+      } finally {
+        client.release();
+      }
+    });
+
+    it('cancel removes an unused hold; another first call than (text, values) is refused', async () => {
+      const client = await pool.connect();
+      try {
+        const held = holdTransactionOpen(client, open);
+        held.cancel();
+        expect(hasOwnQuery(client)).toBe(false);
+        expect(held.sent).toBe(false);
+        await client.query('SELECT 1');
+        expect(client.getTransactionStatus()).toBe('I');
+
+        holdTransactionOpen(client, open);
+        await expect(
+          (client.query as (config: QueryConfig) => Promise<unknown>)({ text: 'SELECT 1' }),
+        ).rejects.toThrow(/first call/);
+        expect(hasOwnQuery(client)).toBe(false);
+        expect(client.getTransactionStatus()).toBe('I');
+      } finally {
+        client.release();
+      }
+    });
   });
 });

@@ -308,6 +308,125 @@ export function pipelined(
   });
 }
 
+/**
+ * node-postgres' Query for the first statement of a transaction, sent in the same round trip as
+ * the statements that open it (`open`: START TRANSACTION and its SET LOCALs). With parameters (the
+ * extended protocol), each `open` statement goes as its own Parse, Bind and Execute, and one Sync
+ * follows the statement: after an error PostgreSQL skips every message until that Sync, so the
+ * statement never runs unless every `open` statement succeeded. Without parameters (the simple
+ * protocol), `open` and the statement are one query string, in which an error ends the string
+ * there. Either way the answers to `open` (one CommandComplete each) are not part of the result.
+ */
+class OpenedQuery extends Query {
+  /** CommandComplete messages of `open` still to come. */
+  private openAnswers: number;
+
+  constructor(
+    private readonly open: readonly string[],
+    text: string,
+    values: unknown[] | undefined,
+  ) {
+    super(text, values);
+    this.openAnswers = open.length;
+    const self = this as unknown as { text: string };
+    // The simple protocol sends `text` as it is: `open` goes first in the same string.
+    if (!this.requiresPreparation()) self.text = `${open.join('; ')};\n${text}`;
+  }
+
+  prepare(connection: PgConnection & OpenConnection): void {
+    for (const statement of this.open) {
+      connection.parse({ text: statement, name: '', types: [] });
+      connection.bind({ portal: '', statement: '', values: [], valueMapper: prepareValue });
+      connection.execute({ portal: '', rows: 0 });
+    }
+    (Query.prototype as unknown as { prepare(c: PgConnection): void }).prepare.call(
+      this,
+      connection,
+    );
+  }
+
+  handleCommandComplete(message: unknown, connection: unknown): void {
+    if (this.openAnswers > 0) {
+      this.openAnswers--;
+      return;
+    }
+    (
+      Query.prototype as unknown as { handleCommandComplete(m: unknown, c: unknown): void }
+    ).handleCommandComplete.call(this, message, connection);
+  }
+
+  private requiresPreparation(): boolean {
+    return (
+      Query.prototype as unknown as { requiresPreparation(this: Query): boolean }
+    ).requiresPreparation.call(this);
+  }
+}
+
+/** The Connection writes OpenedQuery adds to those of PgConnection. */
+interface OpenConnection {
+  parse(config: { text: string; name: string; types: unknown[] }): void;
+  execute(config: { portal: string; rows: number }): void;
+}
+
+/** A transaction open held back until the first statement (holdTransactionOpen). */
+export interface HeldOpen {
+  /** Whether the open went out (with the first statement); false: nothing was sent. */
+  readonly sent: boolean;
+  /** Removes the hold if it is still in place. Call before the connection goes back to the pool. */
+  cancel(): void;
+}
+
+/**
+ * Holds back the statements that open a transaction on a checked-out pg client (`open`: START
+ * TRANSACTION and its SET LOCALs) until its first statement, and sends both in one round trip
+ * (OpenedQuery): the first statement never runs unless the open succeeded. Works by giving the
+ * client an own `query` for one call (TypeORM's PostgresQueryRunner.query calls
+ * `client.query(text, parameters)`), which then removes itself. Any other first call (a config
+ * object, a stream) is refused. A transaction whose work sends nothing sends nothing.
+ */
+export function holdTransactionOpen(client: PoolClient, open: readonly string[]): HeldOpen {
+  const target = client as unknown as Record<string, unknown>;
+  let sent = false;
+  const cancel = () => {
+    if (Object.prototype.hasOwnProperty.call(target, 'query') && target.query === held) {
+      delete target.query;
+    }
+  };
+  function held(text: unknown, values?: unknown, callback?: unknown): Promise<QueryResult> {
+    cancel();
+    sent = true;
+    if (
+      typeof text !== 'string' ||
+      (values !== undefined && !Array.isArray(values)) ||
+      callback !== undefined
+    ) {
+      return Promise.reject(
+        new Error('a held transaction open needs client.query(text, values) as its first call'),
+      );
+    }
+    const query = new OpenedQuery(open, text, values as unknown[] | undefined);
+    return new Promise((resolve, reject) => {
+      (client.query as (query: unknown, callback: QueryCallback) => void)(query, (err, result) =>
+        err ? reject(err) : resolve(result),
+      );
+    });
+  }
+  target.query = held;
+  return {
+    get sent() {
+      return sent;
+    },
+    cancel,
+  };
+}
+
+/** Tells TypeORM the runner's transaction is over without a statement (nothing was opened). */
+export function markTransactionClosed(runner: QueryRunner): void {
+  const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+  state.isTransactionActive = false;
+  state.transactionDepth = 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Node
 // ---------------------------------------------------------------------------------------------

@@ -1,15 +1,18 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { CLS_REQ, ClsService } from 'nestjs-cls';
-import type { Pool, QueryConfig, QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-error';
 import {
   discardConnection,
+  holdTransactionOpen,
+  markTransactionClosed,
   markTransactionOpen,
   pipelined,
   runtimePgPool,
+  type HeldOpen,
 } from './driver-internals';
 import { FAST_TYPES } from './fast-timestamptz';
 import { TenantRouter } from './tenant-router';
@@ -24,6 +27,7 @@ import {
   quotaSettingLiteral,
   routeClassOf,
   routeClassSettings,
+  routeClassStatements,
   type RequestShape,
 } from './transaction-settings';
 
@@ -287,15 +291,28 @@ export class TenantTransactions {
   }
 
   /**
-   * `; SET LOCAL boards.quota = …` when the request's resolved tenant is this one: its
-   * writes are held to its quotas by the usage triggers. Work without a resolved tenant (the
-   * platform admin's routes, CLI, import) is not.
+   * `SET LOCAL boards.quota = …` when the request's resolved tenant is this one: its writes are
+   * held to its quotas by the usage triggers. Work without a resolved tenant (the platform
+   * admin's routes, CLI, import) is not.
    */
-  private quotaSetting(tenantId: string): string {
-    if (!this.config || !this.cls.isActive()) return '';
+  private quotaStatements(tenantId: string): string[] {
+    if (!this.config || !this.cls.isActive()) return [];
     const tenant = this.cls.get('resolvedTenant') as TenantContextStore['resolvedTenant'];
-    if (tenant?.id !== tenantId) return '';
-    return `; SET LOCAL boards.quota = ${quotaSettingLiteral(this.config, tenant)}`;
+    if (tenant?.id !== tenantId) return [];
+    return [`SET LOCAL boards.quota = ${quotaSettingLiteral(this.config, tenant)}`];
+  }
+
+  /**
+   * The statements that open a tenant transaction, one by one: START TRANSACTION, the tenant (a
+   * UUID checked by the caller, so safe as a literal), the route class's settings and the quota.
+   */
+  private openStatements(tenantId: string, readOnly: boolean): string[] {
+    return [
+      `START TRANSACTION${readOnly ? ' READ ONLY' : ''}`,
+      `SET LOCAL app.tenant_id = '${tenantId}'`,
+      ...(this.config ? routeClassStatements(this.config, this.routeClass()) : []),
+      ...this.quotaStatements(tenantId),
+    ];
   }
 
   /**
@@ -450,23 +467,36 @@ export class TenantTransactions {
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
     const runner = dataSource.createQueryRunner();
-    await runner.connect();
+    const client = (await runner.connect()) as unknown;
     const previousTenant: unknown = this.cls.get('tenantId');
+    const open = this.openStatements(tenantId, readOnly);
+    let held: HeldOpen | undefined;
     let broken: Error | undefined;
     try {
-      // One round trip opens the transaction and binds it to the tenant. The id is a UUID checked
-      // above, so it is safe as a literal (a parameter would need the extended protocol, which
-      // takes one statement per message).
-      await runner.query(
-        `START TRANSACTION${readOnly ? ' READ ONLY' : ''}; SET LOCAL app.tenant_id = '${tenantId}'${this.timeoutSetting()}${this.quotaSetting(tenantId)}`,
-      );
+      if (poolOf(dataSource)) {
+        // On a server, the open waits for the first statement and goes in its round trip
+        // (holdTransactionOpen): a write transaction costs two round trips, the statement with
+        // its open and the COMMIT; the statement never runs unless the open succeeded.
+        held = holdTransactionOpen(client as PoolClient, open);
+      } else {
+        // The embedded database: one round trip opens the transaction and binds it.
+        await runner.query(open.join('; '));
+      }
       markTransactionOpen(runner);
       this.cls.set('tenantId', tenantId);
       this.cls.set('entityManager', runner.manager);
       const result = await work(runner.manager);
-      await runner.commitTransaction();
+      if (held && !held.sent) {
+        // No statement ran: there is no transaction to commit.
+        held.cancel();
+        markTransactionClosed(runner);
+      } else {
+        await runner.commitTransaction();
+      }
       return result;
     } catch (err) {
+      held?.cancel();
+      if (held && !held.sent) markTransactionClosed(runner);
       if (runner.isTransactionActive) {
         await runner.rollbackTransaction().catch((rollbackError: unknown) => {
           broken = asError(rollbackError);
@@ -474,6 +504,8 @@ export class TenantTransactions {
       }
       throw err;
     } finally {
+      // The hold never outlives the transaction: the connection goes back without it.
+      held?.cancel();
       this.cls.set('entityManager', undefined);
       this.cls.set('tenantId', previousTenant);
       // A connection whose rollback failed may still be inside the transaction, with the tenant

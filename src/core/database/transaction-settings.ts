@@ -55,10 +55,17 @@ function classify(request: RequestShape): RouteClass {
  * the plan.
  */
 export function routeClassSettings(config: BoardsConfig, routeClass: RouteClass): string {
-  const timeout = `; SET LOCAL statement_timeout = '${config.database.statementTimeouts[routeClass]}'`;
+  return routeClassStatements(config, routeClass)
+    .map((statement) => `; ${statement}`)
+    .join('');
+}
+
+/** routeClassSettings as a list of single statements (each `SET LOCAL …`). */
+export function routeClassStatements(config: BoardsConfig, routeClass: RouteClass): string[] {
+  const timeout = `SET LOCAL statement_timeout = '${config.database.statementTimeouts[routeClass]}'`;
   return routeClass === 'search'
-    ? `${timeout}; SET LOCAL enable_seqscan = off; SET LOCAL cpu_operator_cost = 0.25`
-    : timeout;
+    ? [timeout, 'SET LOCAL enable_seqscan = off', 'SET LOCAL cpu_operator_cost = 0.25']
+    : [timeout];
 }
 
 /** A tenant's effective quotas: the configured defaults, each replaced by its override if set. */

@@ -1,0 +1,219 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ClsService } from 'nestjs-cls';
+import { Client, type Pool, type PoolClient } from 'pg';
+import { QueryFailedError, type DataSource } from 'typeorm';
+import { loadConfig } from 'src/core/config/boards-config';
+import { runtimePgPool } from 'src/core/database/driver-internals';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
+import {
+  createTenant,
+  inTenant,
+  insertUser,
+  uniqueMarker,
+  type SeededTenant,
+} from 'test/factories/seed';
+import { describeWithPostgres } from 'test/support/environment';
+import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
+
+/**
+ * A write transaction of TenantTransactions.run on the real server: the statements that open it
+ * (START TRANSACTION, the tenant, the statement timeout) wait for its first statement and go in
+ * the same round trip, so a one-statement write costs two round trips (the statement with its
+ * open, then COMMIT), not three. The statement still runs bound to its tenant, under row-level
+ * security, in the transaction that commits or rolls back with the rest; work that sends nothing
+ * sends nothing; and the connection always goes back to the pool idle, without a tenant.
+ */
+
+const INSERT_BOARD = `INSERT INTO boards (owner_id, title) VALUES ($1, $2)
+  RETURNING id::text AS id, tenant_id::text AS tenant_id,
+    (SELECT setting FROM pg_settings WHERE name = 'statement_timeout') AS timeout`;
+
+interface InsertedRow {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly timeout: string;
+}
+
+describeWithPostgres('TenantTransactions.run: a write opens with its first statement', () => {
+  let db: TestDatabase;
+  let single: DataSource;
+  let pool: Pool;
+  let admin: Client;
+  let tenant: SeededTenant;
+  let other: SeededTenant;
+  let ownerId: string;
+  let transactions: TenantTransactions;
+
+  /** The superuser's view (no RLS) of the boards with `title`: their tenants. */
+  const boardsTitled = async (title: string): Promise<string[]> => {
+    const { rows } = await admin.query<{ tenant_id: string }>(
+      'SELECT tenant_id::text AS tenant_id FROM boards WHERE title = $1',
+      [title],
+    );
+    return rows.map((row) => row.tenant_id);
+  };
+
+  /**
+   * Socket flushes and ReadyForQuery answers on the pool's one connection while `work` runs: each
+   * round trip is a flush followed by the answers it asked for.
+   */
+  const roundTripsOf = async (work: () => Promise<unknown>): Promise<string[]> => {
+    const client = await pool.connect();
+    const connection = (
+      client as unknown as {
+        connection: NodeJS.EventEmitter & { stream: Record<string, unknown> };
+      }
+    ).connection;
+    const { stream } = connection;
+    const originals = { _write: stream._write, _writev: stream._writev };
+    const events: string[] = [];
+    client.release();
+    for (const key of ['_write', '_writev'] as const) {
+      const original = originals[key] as ((...args: unknown[]) => unknown) | undefined;
+      if (!original) continue;
+      stream[key] = function (this: unknown, ...args: unknown[]) {
+        events.push('flush');
+        return original.apply(this, args);
+      };
+    }
+    const onReady = () => events.push('ready');
+    connection.on('readyForQuery', onReady);
+    try {
+      await work();
+    } finally {
+      Object.assign(stream, originals);
+      connection.off('readyForQuery', onReady);
+    }
+    const again = await pool.connect();
+    try {
+      // The one connection was the one instrumented.
+      expect(again).toBe(client);
+    } finally {
+      again.release();
+    }
+    return events;
+  };
+
+  /** The pool's one connection: idle, outside a transaction, without a tenant. */
+  const expectCleanConnection = async () => {
+    const client: PoolClient = await pool.connect();
+    try {
+      expect(client.getTransactionStatus()).toBe('I');
+      const { rows } = await client.query<{ tenant: string | null }>(
+        `SELECT current_setting('app.tenant_id', true) AS tenant`,
+      );
+      expect(rows[0].tenant ?? '').toBe('');
+    } finally {
+      client.release();
+    }
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    tenant = await createTenant(db.owner, uniqueMarker('writes'));
+    other = await createTenant(db.owner, uniqueMarker('writes-other'));
+    ownerId = await inTenant(db.runtime, tenant.id, (runner) => insertUser(runner, 'writer'));
+    single = await db.target.connect('runtime', { poolSize: 1 });
+    const found = runtimePgPool(single);
+    if (!found) throw new Error('the runtime data source has no pg pool');
+    pool = found;
+    transactions = new TenantTransactions(
+      single,
+      new ClsService(new AsyncLocalStorage()),
+      loadConfig({}),
+    );
+    admin = new Client({ connectionString: adminUrlOf(db) });
+    await admin.connect();
+    // Warm: the pool's connection exists.
+    await transactions.run(tenant.id, (manager) => manager.query('SELECT 1'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await admin?.end();
+    await single?.destroy();
+    await db?.drop();
+  });
+
+  it('a one-statement write takes two round trips: the statement with its open, then COMMIT', async () => {
+    const title = uniqueMarker('two-trips');
+    let inserted: InsertedRow[] = [];
+    const events = await roundTripsOf(async () => {
+      inserted = await transactions.run(tenant.id, (manager) =>
+        manager.query(INSERT_BOARD, [ownerId, title]),
+      );
+    });
+    expect(events).toEqual(['flush', 'ready', 'flush', 'ready']);
+    // Bound to the tenant (the column's default is the setting) and under the route's timeout.
+    expect(inserted).toEqual([
+      {
+        id: expect.any(String) as string,
+        tenant_id: tenant.id,
+        timeout: String(loadConfig({}).database.statementTimeouts.admin),
+      },
+    ]);
+    expect(await boardsTitled(title)).toEqual([tenant.id]);
+    await expectCleanConnection();
+  });
+
+  it('every statement after the first runs in the same transaction', async () => {
+    const title = uniqueMarker('same-transaction');
+    const [first, second] = await transactions.run(tenant.id, async (manager) => {
+      const rows = (await manager.query('SELECT txid_current()::text AS txid, $1::text AS step', [
+        'first',
+      ])) as { txid: string }[];
+      await manager.query(INSERT_BOARD, [ownerId, title]);
+      const after = (await manager.query('SELECT txid_current()::text AS txid')) as {
+        txid: string;
+      }[];
+      return [rows[0].txid, after[0].txid];
+    });
+    expect(second).toBe(first);
+    expect(await boardsTitled(title)).toEqual([tenant.id]);
+  });
+
+  it('work that sends no statement sends nothing, and the connection stays clean', async () => {
+    const events = await roundTripsOf(() => transactions.run(tenant.id, () => Promise.resolve(7)));
+    expect(events).toEqual([]);
+    await expectCleanConnection();
+  });
+
+  it('work that fails after its first statement rolls it back', async () => {
+    const title = uniqueMarker('rolled-back');
+    await expect(
+      transactions.run(tenant.id, async (manager) => {
+        await manager.query(INSERT_BOARD, [ownerId, title]);
+        throw new Error('after the insert');
+      }),
+    ).rejects.toThrow('after the insert');
+    expect(await boardsTitled(title)).toEqual([]);
+    await expectCleanConnection();
+  });
+
+  it('a first statement that fails rejects with its own error; nothing is written', async () => {
+    const title = uniqueMarker('refused');
+    const failure = await transactions
+      .run(tenant.id, (manager) =>
+        manager.query(INSERT_BOARD, ['00000000-0000-0000-0000-000000000000', title]),
+      )
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    // The owner does not exist: the foreign key refuses the row.
+    expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe('23503');
+    expect(await boardsTitled(title)).toEqual([]);
+    await expectCleanConnection();
+  });
+
+  it("the first statement belongs to the transaction's tenant: another tenant's user cannot own its row", async () => {
+    // The owner is a user of `tenant`. In `other`'s transaction the row's tenant_id is `other`
+    // (the column's default is the setting), and the composite foreign key (tenant_id, owner_id)
+    // finds no such user there.
+    const title = uniqueMarker('cross');
+    const failure = await transactions
+      .run(other.id, (manager) => manager.query(INSERT_BOARD, [ownerId, title]))
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe('23503');
+    expect(await boardsTitled(title)).toEqual([]);
+    await expectCleanConnection();
+  });
+});
