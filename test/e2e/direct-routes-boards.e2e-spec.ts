@@ -7,7 +7,7 @@ import { call, startApp, type RunningApp } from 'test/support/http';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
- * The hot board reads are @DirectRoute handlers. The same application with the dispatcher off
+ * The hot board routes (two reads and the create) are @DirectRoute handlers. The same application with the dispatcher off
  * (BOARDS_API_DIRECT_ROUTES=false: every route through Nest's router) must answer every request
  * alike: status, body (but its request id), ETag and the headers clients read.
  */
@@ -43,10 +43,11 @@ describeWithPostgres('board reads with and without the direct dispatcher', () =>
     await db?.drop();
   });
 
-  it('the dispatcher serves exactly the two declared reads, and only when on', () => {
+  it('the dispatcher serves exactly the declared routes, and only when on', () => {
     expect(directRoutesOf(direct.app).sort()).toEqual([
       'GET /api/boards',
       'GET /api/boards/:board_id',
+      'POST /api/boards',
     ]);
     expect(directRoutesOf(nest.app)).toEqual([]);
   });
@@ -86,5 +87,125 @@ describeWithPostgres('board reads with and without the direct dispatcher', () =>
       ]);
     }
     expect(viaDirect.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  /** What two creates may differ in: the new board's id, times, ETag and the request id. */
+  const comparable = (body: unknown) => {
+    if (body === null || typeof body !== 'object') return body;
+    const {
+      request_id: _request,
+      id: _id,
+      created_at: _created,
+      updated_at: _updated,
+      ...rest
+    } = body as Record<string, unknown>;
+    return rest;
+  };
+
+  const writes: [
+    string,
+    Record<string, unknown> | string | undefined,
+    () => string | undefined,
+    Record<string, string>,
+  ][] = [
+    [
+      'a board',
+      { title: 'created both ways', settings: { a: 1 }, is_public: true },
+      () => owner,
+      {},
+    ],
+    ['a title too long', { title: 'x'.repeat(500) }, () => owner, {}],
+    ['an unknown field', { title: 'ok', tenant_id: randomUUID() }, () => owner, {}],
+    ['a body that is not an object', '[1,2]', () => owner, {}],
+    ['malformed JSON', '{"title":', () => owner, {}],
+    ['no token', { title: 'anonymous' }, () => undefined, {}],
+    [
+      'a malformed Idempotency-Key',
+      { title: 'keyed' },
+      () => owner,
+      { 'idempotency-key': 'bad key' },
+    ],
+  ];
+
+  it.each(writes)('POST %s: the same answer', async (_name, body, token, headers) => {
+    const send = (app: RunningApp) =>
+      call(app, 'POST', '/api/boards', {
+        token: token(),
+        headers: { 'content-type': 'application/json', ...headers },
+        ...(typeof body === 'string' ? {} : { body }),
+      });
+    const raw = (app: RunningApp) =>
+      fetch(`${app.baseUrl}/api/boards`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token() ? { authorization: `Bearer ${token()}` } : {}),
+          ...headers,
+        },
+        body: body as string,
+      }).then(async (response) => ({
+        status: response.status,
+        headers: response.headers,
+        body: JSON.parse(await response.text()) as unknown,
+      }));
+    const viaDirect = typeof body === 'string' ? await raw(direct) : await send(direct);
+    const viaNest = typeof body === 'string' ? await raw(nest) : await send(nest);
+    expect(viaDirect.status).toBe(viaNest.status);
+    expect(comparable(viaDirect.body)).toEqual(comparable(viaNest.body));
+    for (const header of ['content-type', 'cache-control', 'retry-after']) {
+      expect([header, viaDirect.headers.get(header)]).toEqual([
+        header,
+        viaNest.headers.get(header),
+      ]);
+    }
+    // A created board has its own Location and ETag, of the same form both ways.
+    const form = (value: string | null) => value?.replace(/[0-9a-f-]{36}|"[^"]*"/g, '…') ?? null;
+    for (const header of ['location', 'etag']) {
+      expect([header, form(viaDirect.headers.get(header))]).toEqual([
+        header,
+        form(viaNest.headers.get(header)),
+      ]);
+    }
+  });
+
+  it('POST with an Idempotency-Key: created once, replayed by either dispatcher', async () => {
+    const key = `direct-${randomUUID()}`;
+    const body = { title: `idempotent ${key}` };
+    const first = await call(direct, 'POST', '/api/boards', {
+      token: owner,
+      body,
+      headers: { 'idempotency-key': key },
+    });
+    expect(first.status).toBe(201);
+    const again = await call(nest, 'POST', '/api/boards', {
+      token: owner,
+      body,
+      headers: { 'idempotency-key': key },
+    });
+    const replayed = await call(direct, 'POST', '/api/boards', {
+      token: owner,
+      body,
+      headers: { 'idempotency-key': key },
+    });
+    for (const reply of [again, replayed]) {
+      expect(reply.status).toBe(201);
+      expect(reply.headers.get('idempotent-replayed')).toBe('true');
+      expect(reply.body).toEqual(first.body);
+      expect(reply.headers.get('location')).toBe(first.headers.get('location'));
+    }
+    const other = await call(direct, 'POST', '/api/boards', {
+      token: owner,
+      body: { title: 'another' },
+      headers: { 'idempotency-key': key },
+    });
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('idempotency_key_reused');
+    const listed = await call<{ items: { title: string }[] }>(
+      direct,
+      'GET',
+      `/api/boards?q=${encodeURIComponent(key)}`,
+      { token: owner },
+    );
+    expect(listed.body.items.map((item) => item.title)).toEqual([body.title]);
   });
 });

@@ -1,4 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
+  Body,
   Controller,
   Get,
   Header,
@@ -7,6 +9,8 @@ import {
   Module,
   Param,
   ParseIntPipe,
+  Post,
+  Put,
   Query,
   Req,
   Res,
@@ -21,10 +25,10 @@ import {
 } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { Type } from 'class-transformer';
 import type { FastifyReply } from 'fastify';
-import type { Observable } from 'rxjs';
+import { map, type Observable } from 'rxjs';
 import { ReadOnlyRoute } from 'src/core/database/tenant-transaction.interceptor';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { DirectRoute, directRoutesOf, installDirectRoutes } from 'src/core/http/direct-routes';
@@ -228,6 +232,168 @@ describe('the direct dispatcher', () => {
   });
 });
 
+class NoteBody {
+  @IsString()
+  @MaxLength(20)
+  text!: string;
+}
+
+/** The async context an interceptor opens around the rest of the chain. */
+const requestScope = new AsyncLocalStorage<string>();
+
+/** Records the order interceptors and handlers run in, per request (`x-trace` names it). */
+const traces = new Map<string, string[]>();
+const trace = (context: ExecutionContext, step: string) => {
+  const request = context.switchToHttp().getRequest<{ headers: Record<string, string> }>();
+  const id = request.headers['x-trace'];
+  if (id) traces.set(id, [...(traces.get(id) ?? []), step]);
+};
+
+/** A global interceptor: runs the rest of the chain inside its own async context. */
+class ScopeInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    trace(context, `global:${context.getClass().name}.${context.getHandler().name}`);
+    return requestScope.run('scoped', () => next.handle());
+  }
+}
+
+@Injectable()
+class ControllerInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    trace(context, 'controller');
+    return next.handle().pipe(map((value) => ({ wrapped: value })));
+  }
+}
+
+@Injectable()
+class HandlerInterceptor implements NestInterceptor {
+  intercept(
+    context: ExecutionContext,
+    next: CallHandler,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
+    trace(context, 'handler');
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string> }>();
+    if (request.headers['x-refuse'] !== undefined) throw new Error('refused by an interceptor');
+    // Resolves later, as an interceptor that looks something up first would.
+    return new Promise((resolve) => setImmediate(() => resolve(next.handle())));
+  }
+}
+
+@Controller('notes')
+@UseInterceptors(ControllerInterceptor)
+class NotesController {
+  @Post()
+  @DirectRoute()
+  @UseInterceptors(HandlerInterceptor)
+  create(
+    @Body() body: NoteBody,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ text: string; isDto: boolean; scope: string | undefined }> {
+    void reply.header('location', `/notes/${body.text}`);
+    return Promise.resolve({
+      text: body.text,
+      isDto: body instanceof NoteBody,
+      scope: requestScope.getStore(),
+    });
+  }
+
+  @Post('accepted')
+  @HttpCode(202)
+  @DirectRoute()
+  accept(@Body('text') text: string): { text: string } {
+    if (text === 'boom') throw new Error('secret write detail');
+    return { text };
+  }
+}
+
+@Module({
+  controllers: [NotesController],
+  providers: [
+    Reflector,
+    ControllerInterceptor,
+    HandlerInterceptor,
+    { provide: APP_GUARD, useClass: DenyGuard },
+    { provide: APP_INTERCEPTOR, useClass: ScopeInterceptor },
+  ],
+})
+class NotesModule {}
+
+describe('the direct dispatcher for a write (POST)', () => {
+  let app: NestFastifyApplication;
+  let nest: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await appOf(NotesModule, true);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    nest = await appOf(NotesModule, false);
+    await nest.init();
+    await nest.getHttpAdapter().getInstance().ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nest?.close();
+  });
+
+  const post = (
+    target: NestFastifyApplication,
+    url: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    target
+      .getHttpAdapter()
+      .getInstance()
+      .inject({
+        method: 'POST',
+        url,
+        payload: typeof body === 'string' ? body : JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+
+  it('is installed for the POST handlers, with a global interceptor (which a direct read refuses)', () => {
+    expect(directRoutesOf(app).sort()).toEqual(['POST /notes', 'POST /notes/accepted']);
+  });
+
+  it('runs the global, controller and handler interceptors in order, the handler in their async context', async () => {
+    const response = await post(app, '/notes', { text: 'hello' }, { 'x-trace': 'direct' });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toEqual({ wrapped: { text: 'hello', isDto: true, scope: 'scoped' } });
+    expect(response.headers.location).toBe('/notes/hello');
+    await post(nest, '/notes', { text: 'hello' }, { 'x-trace': 'nest' });
+    expect(traces.get('direct')).toEqual([
+      'global:NotesController.create',
+      'controller',
+      'handler',
+    ]);
+    expect(traces.get('direct')).toEqual(traces.get('nest'));
+  });
+
+  it.each([
+    ['a valid body', '/notes', { text: 'hello' }, {}],
+    ['a body that fails validation', '/notes', { text: 'x'.repeat(21) }, {}],
+    ['an unknown field', '/notes', { text: 'a', tenant_id: 'b' }, {}],
+    ['no body', '/notes', '', {}],
+    ['malformed JSON', '/notes', '{"text":', {}],
+    ['a guard that says no', '/notes', { text: 'a' }, { 'x-deny': '1' }],
+    ['an interceptor that throws', '/notes', { text: 'a' }, { 'x-refuse': '1' }],
+    ['@HttpCode and @Body by key', '/notes/accepted', { text: 'later' }, {}],
+    ['a handler that throws', '/notes/accepted', { text: 'boom' }, {}],
+  ] as const)('answers %s exactly as Nest does', async (_name, url, body, headers) => {
+    const direct = await post(app, url, body, headers);
+    const viaNest = await post(nest, url, body, headers);
+    expect(direct.statusCode).toBe(viaNest.statusCode);
+    const strip = (text: string) => {
+      const { request_id: _id, ...rest } = JSON.parse(text) as Record<string, unknown>;
+      return rest;
+    };
+    expect(strip(direct.body)).toEqual(strip(viaNest.body));
+    expect(direct.headers.location).toBe(viaNest.headers.location);
+    expect(direct.body).not.toContain('secret write detail');
+  });
+});
+
 /** A one-handler module whose handler is declared direct and has what is named. */
 function moduleWith(decorate: (target: object, key: string) => void): ClassType<unknown> {
   @Controller('probe')
@@ -288,7 +454,7 @@ describe('start-up refuses a @DirectRoute it could not honour', () => {
       methodDecorator(UseInterceptors(CountingInterceptor)),
       '__interceptors__',
     ],
-    ['@Req()', parameterDecorator(Req()), 'only @Query, @Param and @Res'],
+    ['@Req()', parameterDecorator(Req()), 'only @Query, @Param, @Body and @Res'],
     ['@Res() without passthrough', parameterDecorator(Res()), 'passthrough'],
     ['a pipe class', parameterDecorator(Param('id', ParseIntPipe)), 'only pipe instances'],
   ] as const)('%s', async (_name, decorate, message) => {
@@ -307,6 +473,33 @@ describe('start-up refuses a @DirectRoute it could not honour', () => {
     @Module({ controllers: [WritingController] })
     class WritingModule {}
     await expect(appOf(WritingModule, true)).rejects.toThrow('not @ReadOnlyRoute()');
+  });
+
+  it('a POST that is @ReadOnlyRoute, and a method other than GET and POST', async () => {
+    @Controller('probe')
+    class ReadingPostController {
+      @Post()
+      @ReadOnlyRoute()
+      @DirectRoute()
+      probe(): string {
+        return 'probe';
+      }
+    }
+    @Module({ controllers: [ReadingPostController] })
+    class ReadingPostModule {}
+    await expect(appOf(ReadingPostModule, true)).rejects.toThrow('a POST is a write');
+
+    @Controller('probe')
+    class PuttingController {
+      @Put()
+      @DirectRoute()
+      probe(): string {
+        return 'probe';
+      }
+    }
+    @Module({ controllers: [PuttingController] })
+    class PuttingModule {}
+    await expect(appOf(PuttingModule, true)).rejects.toThrow('not a GET or a POST');
   });
 
   it('a global interceptor the dispatcher would skip', async () => {

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import {
   ForbiddenException,
   RequestMethod,
@@ -14,6 +15,16 @@ import { ModulesContainer } from '@nestjs/core';
 import { getMetadataStorage } from 'class-validator';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import {
+  defer,
+  from,
+  isObservable,
+  lastValueFrom,
+  mergeAll,
+  mergeMap,
+  of,
+  type Observable,
+} from 'rxjs';
 import {
   EXCEPTION_FILTERS_METADATA,
   globalEnhancersOf,
@@ -43,14 +54,19 @@ import {
 export const DIRECT_ROUTE_KEY = 'boards:direct-route';
 
 /**
- * Declares a hot GET handler dispatched directly (docs/adr/0001-direct-routes.md): the same global
+ * Declares a hot handler dispatched directly (docs/adr/0001-direct-routes.md): the same global
  * guards (in Nest's order), global and parameter pipes, handler and exception filter, without
- * Nest's per-request router machinery (observables, interceptor chain, parameter factories). Its
- * arguments come from Nest's own parameter metadata (@Query, @Param with pipe instances,
- * @Res({ passthrough: true })). At start, installDirectRoutes refuses any such handler that is not
- * a @ReadOnlyRoute GET, or that has what the dispatcher would not honour: parameter decorators of
- * other kinds, @Header, @HttpCode, @Redirect, @Render, @Sse, route-level guards, interceptors,
- * pipes or filters, or a global interceptor other than the pass-through ones.
+ * Nest's per-request router machinery (its observables and subjects, parameter factories). Its
+ * arguments come from Nest's own parameter metadata (@Query, @Param with pipe instances, @Body,
+ * @Res({ passthrough: true })). Two kinds:
+ * - a @ReadOnlyRoute GET, which runs no interceptor: start-up refuses a global interceptor other
+ *   than the pass-through ones, and any interceptor of its own;
+ * - a POST (a write, not @ReadOnlyRoute), whose interceptors run as Nest runs them: the global
+ *   ones, then the controller's, then the handler's, each `next.handle()` in the async context it
+ *   was called in; its status is @HttpCode's or 201, set before the interceptors run.
+ * At start, installDirectRoutes refuses any other method, and what the dispatcher would not
+ * honour: parameter decorators of other kinds, @Header, @Redirect, @Render, @Sse, @HttpCode on a
+ * GET, route-level guards, pipes or filters.
  */
 export const DirectRoute = (): MethodDecorator => SetMetadata(DIRECT_ROUTE_KEY, true);
 
@@ -58,6 +74,8 @@ type Pipe = (value: unknown, metadata: ArgumentMetadata) => Promise<unknown>;
 
 interface Enhancers {
   readonly guards: CanActivate[];
+  /** The global interceptors, in order (run for write routes only). */
+  readonly interceptors: NestInterceptor[];
   /** The global pipes in order, as one function. */
   readonly pipe: Pipe;
   /**
@@ -137,7 +155,13 @@ function queryStringOf(url: string | undefined): string {
 }
 
 interface DirectHandler {
-  readonly method: 'GET';
+  readonly method: 'GET' | 'POST';
+  /** A @ReadOnlyRoute GET (no interceptors) or a write (interceptors run). */
+  readonly readOnly: boolean;
+  /** The status a write answers with unless an interceptor or the handler sets another. */
+  readonly status: number;
+  /** The write's own interceptors (controller's, then handler's): classes or instances. */
+  readonly interceptors: readonly (Type<NestInterceptor> | NestInterceptor)[];
   /** The route as Fastify registers it, global prefix included: `/api/boards/:board_id`. */
   readonly url: string;
   readonly controller: Type<unknown>;
@@ -166,10 +190,11 @@ export function installDirectRoutes(app: NestFastifyApplication): void {
   let enhancers: Enhancers | undefined;
   const resolveEnhancers = (): Enhancers => {
     if (enhancers) return enhancers;
-    const { guards, pipes, filters } = globalEnhancersOf(app);
+    const { guards, interceptors, pipes, filters } = globalEnhancersOf(app);
     if (filters.length !== 1) throw new Error('direct routes expect exactly one global filter');
     enhancers = {
       guards,
+      interceptors,
       pipe: chain(pipes),
       pure: pipes.every((pipe) => pipe instanceof ValidationPipe),
       filter: filters[0],
@@ -232,14 +257,17 @@ function describeHandler(
   const refuse = (why: string): never => {
     throw new Error(`${label}: ${why}`);
   };
-  if (Reflect.getMetadata(METHOD_METADATA, handler) !== RequestMethod.GET) refuse('not a GET');
-  if (!isReadOnlyRoute(handler)) refuse('the handler is not @ReadOnlyRoute()');
+  const verb = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+  if (verb !== RequestMethod.GET && verb !== RequestMethod.POST) refuse('not a GET or a POST');
+  const readOnly = isReadOnlyRoute(handler);
+  if (verb === RequestMethod.GET && !readOnly) refuse('the handler is not @ReadOnlyRoute()');
+  if (verb === RequestMethod.POST && readOnly) refuse('a POST is a write, not @ReadOnlyRoute()');
   for (const [key, what] of [
     [HEADERS_METADATA, '@Header'],
-    [HTTP_CODE_METADATA, '@HttpCode'],
     [REDIRECT_METADATA, '@Redirect'],
     [RENDER_METADATA, '@Render'],
     [SSE_METADATA, '@Sse'],
+    ...(readOnly ? ([[HTTP_CODE_METADATA, '@HttpCode']] as const) : []),
   ] as const) {
     const value = Reflect.getMetadata(key, handler) as unknown;
     if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
@@ -248,7 +276,7 @@ function describeHandler(
   }
   for (const key of [
     GUARDS_METADATA,
-    INTERCEPTORS_METADATA,
+    ...(readOnly ? [INTERCEPTORS_METADATA] : []),
     PIPES_METADATA,
     EXCEPTION_FILTERS_METADATA,
   ]) {
@@ -257,19 +285,33 @@ function describeHandler(
       if (own && own.length > 0) refuse(`has ${key} the dispatcher would skip`);
     }
   }
+  const interceptors = readOnly
+    ? []
+    : [controller, handler].flatMap(
+        (target) =>
+          (Reflect.getMetadata(INTERCEPTORS_METADATA, target) ?? []) as (
+            Type<NestInterceptor> | NestInterceptor
+          )[],
+      );
   const types = (Reflect.getMetadata('design:paramtypes', controller.prototype as object, name) ??
     []) as unknown[];
   const declared = routeArgumentsOf(controller, name);
   if (declared.length !== (handler as (...args: unknown[]) => unknown).length) {
-    refuse('every parameter needs a decorator the dispatcher can derive (@Query, @Param, @Res)');
+    refuse(
+      'every parameter needs a decorator the dispatcher can derive (@Query, @Param, @Body, @Res)',
+    );
   }
   const passthrough = Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, name) === true;
   const args: ArgumentSource[] = [];
   for (const argument of declared) {
     args[argument.index] = argumentSource(argument, types[argument.index], passthrough, refuse);
   }
+  const httpCode = Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined;
   return {
-    method: 'GET',
+    method: verb === RequestMethod.GET ? 'GET' : 'POST',
+    readOnly,
+    status: httpCode ?? (verb === RequestMethod.POST ? 201 : 200),
+    interceptors,
     url: joinPath(prefix, ...pathsOf(controller), ...pathsOf(handler)),
     controller,
     name,
@@ -290,7 +332,7 @@ function argumentSource(
       : refuse(`parameter ${argument.index}: only pipe instances are supported, not classes`),
   );
   const data = argument.data as string | undefined;
-  const piped = (type: 'query' | 'param') => {
+  const piped = (type: 'query' | 'param' | 'body') => {
     const metadata: ArgumentMetadata = { type, metatype: metatype as Type<unknown>, data };
     return async (value: unknown, pipe: Pipe) => {
       let result = await pipe(value, metadata);
@@ -325,6 +367,13 @@ function argumentSource(
         return run(data === undefined ? params : params[data], pipe);
       };
     }
+    case RouteParamtypes.BODY: {
+      const run = piped('body');
+      return (request, _reply, { pipe }) => {
+        const body = request.body as Record<string, unknown> | undefined;
+        return run(data === undefined ? body : body?.[data], pipe);
+      };
+    }
     case RouteParamtypes.RESPONSE:
       if (!passthrough) return refuse('@Res() needs { passthrough: true }');
       if (pipes.length > 0) return refuse('@Res() with pipes');
@@ -332,7 +381,7 @@ function argumentSource(
     case 'custom':
     default:
       return refuse(
-        `parameter ${argument.index}: only @Query, @Param and @Res({ passthrough: true }) are derived`,
+        `parameter ${argument.index}: only @Query, @Param, @Body and @Res({ passthrough: true }) are derived`,
       );
   }
 }
@@ -370,17 +419,18 @@ function chain(pipes: readonly PipeTransform[]): Pipe {
 }
 
 /**
- * The dispatcher skips the interceptor chain: only the interceptors that do nothing for a
- * @ReadOnlyRoute handler may be installed globally.
+ * The read dispatcher skips the interceptor chain: only the interceptors that do nothing for a
+ * @ReadOnlyRoute handler may be installed globally while there is a direct read.
  */
 function checkGlobalInterceptors(
   app: NestFastifyApplication,
   handlers: readonly DirectHandler[],
 ): void {
-  if (handlers.length === 0) return;
+  const reads = handlers.filter((handler) => handler.readOnly);
+  if (reads.length === 0) return;
   const interceptors = globalEnhancersOf(app).interceptors;
   if (interceptors.some((interceptor) => !passesThrough(interceptor))) {
-    const names = handlers.map((handler) => `${handler.method} ${handler.url}`).join(', ');
+    const names = reads.map((handler) => `${handler.method} ${handler.url}`).join(', ');
     throw new Error(`direct routes ${names}: a global interceptor the dispatcher would skip`);
   }
 }
@@ -400,34 +450,144 @@ function dispatcher(
   route: DirectHandler,
   enhancers: () => Enhancers,
 ): RouteOptions['handler'] {
+  return route.readOnly
+    ? readDispatcher(app, route, enhancers)
+    : writeDispatcher(app, route, enhancers);
+}
+
+/** Runs the guards in order; Nest's own answer to one that says no. Awaits only promises. */
+function passGuards(
+  guards: readonly CanActivate[],
+  context: ReturnType<typeof httpExecutionContext>,
+): Promise<void> | undefined {
+  for (let index = 0; index < guards.length; index++) {
+    const verdict = guards[index].canActivate(context);
+    if (verdict instanceof Promise || isObservable(verdict)) {
+      return (async () => {
+        const allowed = isObservable(verdict) ? await lastValueFrom(verdict) : await verdict;
+        if (!allowed) throw new ForbiddenException('Forbidden resource');
+        await passGuards(guards.slice(index + 1), context);
+      })();
+    }
+    if (!verdict) throw new ForbiddenException('Forbidden resource');
+  }
+  return undefined;
+}
+
+/** The handler's arguments, in order; awaits only the sources that return a promise. */
+async function argumentsOf(
+  route: DirectHandler,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  enhancers: Enhancers,
+): Promise<unknown[]> {
+  const args: unknown[] = [];
+  for (const source of route.args) {
+    // Not `await` on every value: the reply is a thenable that settles when it is sent.
+    const value = source(request, reply, enhancers);
+    args.push(value instanceof Promise ? await value : value);
+  }
+  return args;
+}
+
+function readDispatcher(
+  app: NestFastifyApplication,
+  route: DirectHandler,
+  enhancers: () => Enhancers,
+): RouteOptions['handler'] {
   let controller: unknown;
   const method = (route.controller.prototype as Record<string, (...args: unknown[]) => unknown>)[
     route.name
   ];
   return async function direct(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const resolved = enhancers();
-    const { guards, filter } = resolved;
     const context = httpExecutionContext(request, reply, route.controller, method);
     try {
-      for (const guard of guards) {
-        // A guard that answers at once costs no await. Nest's own answer to one that says no.
-        const verdict = guard.canActivate(context);
-        const allowed = verdict instanceof Promise ? await verdict : verdict;
-        if (!allowed) throw new ForbiddenException('Forbidden resource');
-      }
+      const guarded = passGuards(resolved.guards, context);
+      if (guarded) await guarded;
       controller ??= app.get(route.controller, { strict: false });
-      const args: unknown[] = [];
-      for (const source of route.args) {
-        // Not `await` on every value: the reply is a thenable that settles when it is sent.
-        const value = source(request, reply, resolved);
-        args.push(value instanceof Promise ? await value : value);
-      }
-      const result = await method.apply(controller, args);
+      const result = await method.apply(
+        controller,
+        await argumentsOf(route, request, reply, resolved),
+      );
       // Sent, not awaited: Fastify needs no answer from a handler that has sent its reply, and
       // awaiting the reply would hold this handler until the socket has taken the response.
       if (!reply.sent) reply.status(200).send(result);
     } catch (err) {
-      filter.catch(err, context);
+      resolved.filter.catch(err, context);
     }
   };
+}
+
+/**
+ * A write route, as Nest's router runs it: guards, the status (@HttpCode or 201), then the
+ * interceptors around the pipes and the handler, then the reply with whatever status is set.
+ */
+function writeDispatcher(
+  app: NestFastifyApplication,
+  route: DirectHandler,
+  enhancers: () => Enhancers,
+): RouteOptions['handler'] {
+  let controller: unknown;
+  let interceptors: NestInterceptor[] | undefined;
+  const method = (route.controller.prototype as Record<string, (...args: unknown[]) => unknown>)[
+    route.name
+  ];
+  return async function directWrite(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const resolved = enhancers();
+    const context = httpExecutionContext(request, reply, route.controller, method);
+    try {
+      const guarded = passGuards(resolved.guards, context);
+      if (guarded) await guarded;
+      controller ??= app.get(route.controller, { strict: false });
+      interceptors ??= [
+        ...resolved.interceptors,
+        ...route.interceptors.map((interceptor) =>
+          typeof interceptor === 'function'
+            ? app.get<NestInterceptor>(interceptor, { strict: false })
+            : interceptor,
+        ),
+      ];
+      void reply.status(route.status);
+      const handle = async () =>
+        method.apply(controller, await argumentsOf(route, request, reply, resolved));
+      const result = await intercepted(interceptors, context, handle);
+      if (!reply.sent) reply.send(result);
+    } catch (err) {
+      resolved.filter.catch(err, context);
+    }
+  };
+}
+
+/**
+ * `handle` inside `interceptors`, as Nest's InterceptorsConsumer chains them: each gets a
+ * `next.handle()` that runs the rest of the chain, on subscription, in the async context
+ * `handle()` was called in. Nest binds that context with AsyncResource.bind, which on Node 20
+ * also builds two deprecation wrappers per call; an AsyncResource of our own does the same
+ * binding without them.
+ */
+function intercepted(
+  interceptors: readonly NestInterceptor[],
+  context: ReturnType<typeof httpExecutionContext>,
+  handle: () => Promise<unknown>,
+): Promise<unknown> {
+  if (interceptors.length === 0) return handle();
+  const nextFn = async (index: number): Promise<Observable<unknown>> => {
+    if (index >= interceptors.length) {
+      // The handler too runs, on subscription, in the context this step was reached in.
+      const scope = new AsyncResource('boards:direct-route');
+      return defer(() =>
+        scope.runInAsyncScope(() =>
+          from(handle()).pipe(mergeMap((value) => (isObservable(value) ? value : of(value)))),
+        ),
+      );
+    }
+    return interceptors[index].intercept(context, {
+      handle: () => {
+        const scope = new AsyncResource('boards:direct-route');
+        return defer(() => scope.runInAsyncScope(() => nextFn(index + 1))).pipe(mergeAll());
+      },
+    });
+  };
+  return lastValueFrom(defer(() => nextFn(0)).pipe(mergeAll()));
 }

@@ -55,6 +55,7 @@ export class BoardsController {
 
   @Post()
   @IdempotentWrite()
+  @DirectRoute()
   @ApiOperation({ summary: 'Create a board owned by the caller', operationId: 'createBoard' })
   @ApiCreatedResponse({
     type: BoardResponse,
