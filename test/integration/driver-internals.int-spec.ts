@@ -323,20 +323,46 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
       }
     });
 
-    it("without parameters (simple protocol) the result is the statement's own", async () => {
+    it("without parameters (simple protocol) the open goes first on its own; the result is the statement's", async () => {
       const client = await pool.connect();
+      const events: string[] = [];
+      const stop = recordRoundTrips(client, events);
       try {
         holdTransactionOpen(client, open);
         const result = await client.query(`SELECT current_setting('app.tenant_id') AS tenant`);
+        expect(events).toEqual(['flush', 'ready', 'flush', 'ready']);
         expect(Array.isArray(result)).toBe(false);
         expect(result.rows).toEqual([{ tenant }]);
         expect(result.command).toBe('SELECT');
         expect(client.getTransactionStatus()).toBe('T');
         await client.query('ROLLBACK');
       } finally {
+        stop();
         client.release();
       }
     });
+
+    it.each([
+      ['with parameters', 'SELEC $1::int', [1]],
+      ['without parameters', 'SELEC 1', undefined],
+    ])(
+      'a first statement that does not parse leaves the transaction open and failed, never autocommit (%s)',
+      async (_, text, values) => {
+        const client = await pool.connect();
+        try {
+          holdTransactionOpen(client, open);
+          await expect(client.query(text, values)).rejects.toMatchObject({ code: '42601' });
+          // The next statement is refused: it cannot run outside the tenant transaction.
+          await expect(
+            client.query(`SELECT current_setting('app.tenant_id', true) AS tenant`),
+          ).rejects.toMatchObject({ code: '25P02' });
+          await client.query('ROLLBACK');
+          expect(client.getTransactionStatus()).toBe('I');
+        } finally {
+          client.release();
+        }
+      },
+    );
 
     it.each([
       ['with parameters', 'SELECT nextval($1) AS n', ['held_probe']],
@@ -388,12 +414,17 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
         await client.query('SELECT 1');
         expect(client.getTransactionStatus()).toBe('I');
 
-        holdTransactionOpen(client, open);
+        // A refused first call sends nothing and leaves the hold for the statement after it.
+        const again = holdTransactionOpen(client, open);
         await expect(
           (client.query as (config: QueryConfig) => Promise<unknown>)({ text: 'SELECT 1' }),
         ).rejects.toThrow(/first call/);
-        expect(hasOwnQuery(client)).toBe(false);
-        expect(client.getTransactionStatus()).toBe('I');
+        expect(again.sent).toBe(false);
+        expect(hasOwnQuery(client)).toBe(true);
+        const result = await client.query(`SELECT current_setting('app.tenant_id') AS tenant`);
+        expect(result.rows).toEqual([{ tenant }]);
+        expect(again.sent).toBe(true);
+        await client.query('ROLLBACK');
       } finally {
         client.release();
       }

@@ -216,4 +216,54 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
     expect(await boardsTitled(title)).toEqual([]);
     await expectCleanConnection();
   });
+
+  it('work that fails before its first statement sends nothing and leaves a connection every kind of read can use', async () => {
+    const events = await roundTripsOf(() =>
+      transactions
+        .run(tenant.id, () => Promise.reject(new Error('refused before any statement')))
+        .catch((err: unknown) => err),
+    );
+    expect(events).toEqual([]);
+    await expectCleanConnection();
+    // A one-round-trip read and a plain query on the same (only) connection.
+    const [row] = await transactions.read<{ tenant: string }>(
+      tenant.id,
+      `SELECT current_setting('app.tenant_id') AS tenant`,
+      [],
+    );
+    expect(row.tenant).toBe(tenant.id);
+    expect(await single.query('SELECT 2 AS two')).toEqual([{ two: 2 }]);
+    await expectCleanConnection();
+  });
+
+  it('a statement still on its way when the work fails runs inside the transaction, then rolls back', async () => {
+    const title = uniqueMarker('on-its-way');
+    let stray: Promise<unknown> | undefined;
+    await expect(
+      transactions.run(tenant.id, (manager) => {
+        // TypeORM reaches the client only after a few promise jobs; the work fails before that.
+        stray = manager.query(`${INSERT_BOARD}`, [ownerId, title]);
+        return Promise.reject(new Error('failed at once'));
+      }),
+    ).rejects.toThrow('failed at once');
+    const rows = (await stray) as InsertedRow[];
+    // It ran in the tenant's transaction (bound to the tenant), which then rolled back.
+    expect(rows[0].tenant_id).toBe(tenant.id);
+    expect(await boardsTitled(title)).toEqual([]);
+    await expectCleanConnection();
+  });
+
+  it('a first statement without parameters that does not parse fails the transaction: nothing after it runs unbound', async () => {
+    const seen: string[] = [];
+    const failure = await transactions
+      .run(tenant.id, async (manager) => {
+        await manager.query('SELEC 1').catch(() => seen.push('parse error'));
+        return manager.query(`SELECT current_setting('app.tenant_id', true) AS tenant`);
+      })
+      .catch((err: unknown) => err);
+    expect(seen).toEqual(['parse error']);
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe('25P02');
+    await expectCleanConnection();
+  });
 });

@@ -309,13 +309,13 @@ export function pipelined(
 }
 
 /**
- * node-postgres' Query for the first statement of a transaction, sent in the same round trip as
- * the statements that open it (`open`: START TRANSACTION and its SET LOCALs). With parameters (the
- * extended protocol), each `open` statement goes as its own Parse, Bind and Execute, and one Sync
- * follows the statement: after an error PostgreSQL skips every message until that Sync, so the
- * statement never runs unless every `open` statement succeeded. Without parameters (the simple
- * protocol), `open` and the statement are one query string, in which an error ends the string
- * there. Either way the answers to `open` (one CommandComplete each) are not part of the result.
+ * node-postgres' Query for the first statement of a transaction when it has parameters (the
+ * extended protocol), sent in the same round trip as the statements that open it (`open`: START
+ * TRANSACTION and its SET LOCALs): each `open` statement goes as its own Parse, Bind and Execute,
+ * and one Sync follows the statement. After an error PostgreSQL skips every message until that
+ * Sync, so the statement never runs unless every `open` statement succeeded; and since START
+ * TRANSACTION runs first, a statement that fails leaves the transaction open and failed (never
+ * autocommit). The answers to `open` (one CommandComplete each) are not part of the result.
  */
 class OpenedQuery extends Query {
   /** CommandComplete messages of `open` still to come. */
@@ -324,13 +324,11 @@ class OpenedQuery extends Query {
   constructor(
     private readonly open: readonly string[],
     text: string,
-    values: unknown[] | undefined,
+    values: unknown[],
   ) {
     super(text, values);
     this.openAnswers = open.length;
-    const self = this as unknown as { text: string };
-    // The simple protocol sends `text` as it is: `open` goes first in the same string.
-    if (!this.requiresPreparation()) self.text = `${open.join('; ')};\n${text}`;
+    if (!this.requiresPreparation()) throw new Error('OpenedQuery takes parameters');
   }
 
   prepare(connection: PgConnection & OpenConnection): void {
@@ -378,14 +376,22 @@ export interface HeldOpen {
 
 /**
  * Holds back the statements that open a transaction on a checked-out pg client (`open`: START
- * TRANSACTION and its SET LOCALs) until its first statement, and sends both in one round trip
- * (OpenedQuery): the first statement never runs unless the open succeeded. Works by giving the
- * client an own `query` for one call (TypeORM's PostgresQueryRunner.query calls
- * `client.query(text, parameters)`), which then removes itself. Any other first call (a config
- * object, a stream) is refused. A transaction whose work sends nothing sends nothing.
+ * TRANSACTION and its SET LOCALs) until its first statement. Works by giving the client an own
+ * `query` for one call (TypeORM's PostgresQueryRunner.query calls `client.query(text,
+ * parameters)`), which then removes itself:
+ * - a statement with parameters goes with the open in one round trip (OpenedQuery), and never
+ *   runs unless the open succeeded;
+ * - one without parameters may hold several statements (the simple protocol), and one that does
+ *   not parse would stop an open sent in the same string from running too: the open is sent
+ *   first, on its own, and the statement only after it succeeded.
+ * Any other first call (a config object, a stream) is refused, and the hold stays. A transaction
+ * whose work sends nothing sends nothing.
  */
 export function holdTransactionOpen(client: PoolClient, open: readonly string[]): HeldOpen {
   const target = client as unknown as Record<string, unknown>;
+  // node-postgres' own query (GuardedPgClient's on the server pools): a promise without a
+  // callback, undefined with one.
+  const send = client.query as (...args: unknown[]) => unknown;
   let sent = false;
   const cancel = () => {
     if (Object.prototype.hasOwnProperty.call(target, 'query') && target.query === held) {
@@ -393,8 +399,6 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
     }
   };
   function held(text: unknown, values?: unknown, callback?: unknown): Promise<QueryResult> {
-    cancel();
-    sent = true;
     if (
       typeof text !== 'string' ||
       (values !== undefined && !Array.isArray(values)) ||
@@ -404,9 +408,17 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
         new Error('a held transaction open needs client.query(text, values) as its first call'),
       );
     }
-    const query = new OpenedQuery(open, text, values as unknown[] | undefined);
+    cancel();
+    sent = true;
+    const parameters = values as unknown[] | undefined;
+    if (!parameters || parameters.length === 0) {
+      return (send.call(client, open.join('; ')) as Promise<QueryResult>).then(
+        () => send.call(client, text, parameters) as Promise<QueryResult>,
+      );
+    }
+    const query = new OpenedQuery(open, text, parameters);
     return new Promise((resolve, reject) => {
-      (client.query as (query: unknown, callback: QueryCallback) => void)(query, (err, result) =>
+      send.call(client, query, (err: Error | null, result: QueryResult) =>
         err ? reject(err) : resolve(result),
       );
     });
@@ -514,6 +526,11 @@ export interface GlobalEnhancers {
   readonly interceptors: NestInterceptor[];
   readonly pipes: PipeTransform[];
   readonly filters: ExceptionFilter[];
+  /**
+   * How many global enhancers are request-scoped (APP_* providers Nest builds per request): they
+   * are not in the lists above.
+   */
+  readonly requestScoped: number;
 }
 
 /**
@@ -527,6 +544,11 @@ export function globalEnhancersOf(app: INestApplicationContext): GlobalEnhancers
     interceptors: config.getGlobalInterceptors(),
     pipes: config.getGlobalPipes(),
     filters: config.getGlobalFilters(),
+    requestScoped:
+      config.getGlobalRequestGuards().length +
+      config.getGlobalRequestInterceptors().length +
+      config.getGlobalRequestPipes().length +
+      config.getGlobalRequestFilters().length,
   };
 }
 

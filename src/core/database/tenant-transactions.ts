@@ -469,10 +469,10 @@ export class TenantTransactions {
     const runner = dataSource.createQueryRunner();
     const client = (await runner.connect()) as unknown;
     const previousTenant: unknown = this.cls.get('tenantId');
-    const open = this.openStatements(tenantId, readOnly);
     let held: HeldOpen | undefined;
     let broken: Error | undefined;
     try {
+      const open = this.openStatements(tenantId, readOnly);
       if (poolOf(dataSource)) {
         // On a server, the open waits for the first statement and goes in its round trip
         // (holdTransactionOpen): a write transaction costs two round trips, the statement with
@@ -486,17 +486,15 @@ export class TenantTransactions {
       this.cls.set('tenantId', tenantId);
       this.cls.set('entityManager', runner.manager);
       const result = await work(runner.manager);
-      if (held && !held.sent) {
-        // No statement ran: there is no transaction to commit.
-        held.cancel();
+      if (held && !(await sentOrSettled(held))) {
+        // No statement went out: there is no transaction to commit.
         markTransactionClosed(runner);
       } else {
         await runner.commitTransaction();
       }
       return result;
     } catch (err) {
-      held?.cancel();
-      if (held && !held.sent) markTransactionClosed(runner);
+      if (held && !(await sentOrSettled(held))) markTransactionClosed(runner);
       if (runner.isTransactionActive) {
         await runner.rollbackTransaction().catch((rollbackError: unknown) => {
           broken = asError(rollbackError);
@@ -514,6 +512,22 @@ export class TenantTransactions {
       else await runner.release();
     }
   }
+}
+
+/**
+ * Whether the held open went out, once statements already on their way have reached the client:
+ * TypeORM's query() awaits the connection and its BeforeQuery subscribers (promise jobs) before it
+ * calls the client, so work that settles while one of its statements is on that way (a
+ * Promise.all that rejects early) would otherwise see nothing sent, release the connection, and
+ * let that statement run on it outside the transaction. Still unsent after a turn of the event
+ * loop, the hold is removed: nothing of this transaction can open one any more.
+ */
+async function sentOrSettled(held: HeldOpen): Promise<boolean> {
+  if (held.sent) return true;
+  await new Promise((resolve) => setImmediate(resolve));
+  if (held.sent) return true;
+  held.cancel();
+  return false;
 }
 
 /**
