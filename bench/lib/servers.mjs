@@ -2,9 +2,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+const DOCKERFILE = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
 /** The Node.js options of the production image (`ENV NODE_OPTIONS=` in the Dockerfile). */
-export const IMAGE_NODE_OPTIONS =
-  /^\s*NODE_OPTIONS=(\S+)/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))?.[1] ?? '';
+export const IMAGE_NODE_OPTIONS = /^\s*NODE_OPTIONS=(\S+)/m.exec(DOCKERFILE)?.[1] ?? '';
+/** glibc's malloc arenas in the production image (`ENV MALLOC_ARENA_MAX=`), if it sets them. */
+export const IMAGE_MALLOC_ARENA_MAX = /^\s*MALLOC_ARENA_MAX=(\d+)/m.exec(DOCKERFILE)?.[1];
 
 async function waitReady(url, child, timeoutMs) {
   const started = Date.now();
@@ -70,6 +72,7 @@ export function startProject({ cliPath, db, port, poolSize, secret, nodeOptions 
     ['serve'],
     {
       NODE_OPTIONS: nodeOptions,
+      ...(IMAGE_MALLOC_ARENA_MAX && { MALLOC_ARENA_MAX: IMAGE_MALLOC_ARENA_MAX }),
       BOARDS_ENVIRONMENT: 'production',
       BOARDS_AUTH_PROVIDER: 'jwt',
       BOARDS_JWT_SECRET: secret,
