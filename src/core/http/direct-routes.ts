@@ -450,14 +450,57 @@ function passesThrough(interceptor: NestInterceptor): boolean {
   );
 }
 
+/**
+ * The route's dispatcher. Both kinds run the guards (as Nest's GuardsConsumer), then:
+ * - a read: its arguments through the pipes, the handler, and the reply with 200;
+ * - a write, as Nest's router runs one: the status (@HttpCode or 201), then the interceptors
+ *   around the pipes and the handler, then the reply with whatever status is set by then.
+ * Errors go to the global exception filter.
+ */
 function dispatcher(
   app: NestFastifyApplication,
   route: DirectHandler,
   enhancers: () => Enhancers,
 ): RouteOptions['handler'] {
-  return route.readOnly
-    ? readDispatcher(app, route, enhancers)
-    : writeDispatcher(app, route, enhancers);
+  let controller: unknown;
+  let interceptors: NestInterceptor[] | undefined;
+  const method = (route.controller.prototype as Record<string, (...args: unknown[]) => unknown>)[
+    route.name
+  ];
+  const call = (args: unknown[]) => method.apply(controller, args);
+  return async function direct(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const resolved = enhancers();
+    const context = httpExecutionContext(request, reply, route.controller, method);
+    try {
+      const guarded = passGuards(resolved.guards, context);
+      if (guarded) await guarded;
+      controller ??= app.get(route.controller, { strict: false });
+      if (route.readOnly) {
+        const args = argumentsOf(route, request, reply, resolved);
+        const result = await call(args instanceof Promise ? await args : args);
+        // Sent, not awaited: Fastify needs no answer from a handler that has sent its reply, and
+        // awaiting the reply would hold this handler until the socket has taken the response.
+        if (!reply.sent) reply.status(200).send(result);
+        return;
+      }
+      interceptors ??= [
+        ...resolved.interceptors,
+        ...route.interceptors.map((interceptor) =>
+          typeof interceptor === 'function'
+            ? app.get<NestInterceptor>(interceptor, { strict: false })
+            : interceptor,
+        ),
+      ];
+      void reply.status(route.status);
+      const result = await intercepted(interceptors, context, async () => {
+        const args = argumentsOf(route, request, reply, resolved);
+        return call(args instanceof Promise ? await args : args);
+      });
+      if (!reply.sent) reply.send(result);
+    } catch (err) {
+      resolved.filter.catch(err, context);
+    }
+  };
 }
 
 /**
@@ -484,89 +527,22 @@ function passGuards(
   return undefined;
 }
 
-/** The handler's arguments, in order; awaits only the sources that return a promise. */
-async function argumentsOf(
+/**
+ * The handler's arguments, in order, their pipes run side by side as Nest runs them. At once when
+ * no source answers with a promise; only promises are awaited (the reply is a thenable that
+ * settles when it is sent).
+ */
+function argumentsOf(
   route: DirectHandler,
   request: FastifyRequest,
   reply: FastifyReply,
   enhancers: Enhancers,
-): Promise<unknown[]> {
-  const args: unknown[] = [];
-  for (const source of route.args) {
-    // Not `await` on every value: the reply is a thenable that settles when it is sent.
-    const value = source(request, reply, enhancers);
-    args.push(value instanceof Promise ? await value : value);
-  }
-  return args;
-}
-
-function readDispatcher(
-  app: NestFastifyApplication,
-  route: DirectHandler,
-  enhancers: () => Enhancers,
-): RouteOptions['handler'] {
-  let controller: unknown;
-  const method = (route.controller.prototype as Record<string, (...args: unknown[]) => unknown>)[
-    route.name
-  ];
-  return async function direct(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const resolved = enhancers();
-    const context = httpExecutionContext(request, reply, route.controller, method);
-    try {
-      const guarded = passGuards(resolved.guards, context);
-      if (guarded) await guarded;
-      controller ??= app.get(route.controller, { strict: false });
-      const result = await method.apply(
-        controller,
-        await argumentsOf(route, request, reply, resolved),
-      );
-      // Sent, not awaited: Fastify needs no answer from a handler that has sent its reply, and
-      // awaiting the reply would hold this handler until the socket has taken the response.
-      if (!reply.sent) reply.status(200).send(result);
-    } catch (err) {
-      resolved.filter.catch(err, context);
-    }
-  };
-}
-
-/**
- * A write route, as Nest's router runs it: guards, the status (@HttpCode or 201), then the
- * interceptors around the pipes and the handler, then the reply with whatever status is set.
- */
-function writeDispatcher(
-  app: NestFastifyApplication,
-  route: DirectHandler,
-  enhancers: () => Enhancers,
-): RouteOptions['handler'] {
-  let controller: unknown;
-  let interceptors: NestInterceptor[] | undefined;
-  const method = (route.controller.prototype as Record<string, (...args: unknown[]) => unknown>)[
-    route.name
-  ];
-  return async function directWrite(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const resolved = enhancers();
-    const context = httpExecutionContext(request, reply, route.controller, method);
-    try {
-      const guarded = passGuards(resolved.guards, context);
-      if (guarded) await guarded;
-      controller ??= app.get(route.controller, { strict: false });
-      interceptors ??= [
-        ...resolved.interceptors,
-        ...route.interceptors.map((interceptor) =>
-          typeof interceptor === 'function'
-            ? app.get<NestInterceptor>(interceptor, { strict: false })
-            : interceptor,
-        ),
-      ];
-      void reply.status(route.status);
-      const handle = async () =>
-        method.apply(controller, await argumentsOf(route, request, reply, resolved));
-      const result = await intercepted(interceptors, context, handle);
-      if (!reply.sent) reply.send(result);
-    } catch (err) {
-      resolved.filter.catch(err, context);
-    }
-  };
+): unknown[] | Promise<unknown[]> {
+  const values = route.args.map((source) => source(request, reply, enhancers));
+  if (!values.some((value) => value instanceof Promise)) return values;
+  return Promise.all(values.map((value) => (value instanceof Promise ? value : undefined))).then(
+    (settled) => values.map((value, index) => (value instanceof Promise ? settled[index] : value)),
+  );
 }
 
 /**
