@@ -131,6 +131,17 @@ async function appOf(
   return app;
 }
 
+/** `module`'s application started and ready, with the dispatcher (`direct`) or without. */
+async function started(
+  module: ClassType<unknown>,
+  direct: boolean,
+): Promise<NestFastifyApplication> {
+  const app = await appOf(module, direct);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
+
 class CountingInterceptor implements NestInterceptor {
   intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
     return next.handle();
@@ -142,13 +153,9 @@ describe('the direct dispatcher', () => {
   let nest: NestFastifyApplication;
 
   beforeAll(async () => {
-    app = await appOf(ThingsModule, true);
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await started(ThingsModule, true);
     // The same application without the dispatcher: every answer must be the same.
-    nest = await appOf(ThingsModule, false);
-    await nest.init();
-    await nest.getHttpAdapter().getInstance().ready();
+    nest = await started(ThingsModule, false);
   });
 
   afterAll(async () => {
@@ -340,12 +347,8 @@ describe('the direct dispatcher for a write (POST)', () => {
   let nest: NestFastifyApplication;
 
   beforeAll(async () => {
-    app = await appOf(NotesModule, true);
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-    nest = await appOf(NotesModule, false);
-    await nest.init();
-    await nest.getHttpAdapter().getInstance().ready();
+    app = await started(NotesModule, true);
+    nest = await started(NotesModule, false);
   });
 
   afterAll(async () => {
@@ -503,45 +506,26 @@ describe('start-up refuses a @DirectRoute it could not honour', () => {
     await expect(appOf(moduleWith(decorate), true)).rejects.toThrow(message);
   });
 
-  it('a handler that is not @ReadOnlyRoute', async () => {
+  it.each([
+    ['a GET that is not @ReadOnlyRoute', [Get(), DirectRoute()], 'not @ReadOnlyRoute()'],
+    [
+      'a POST that is @ReadOnlyRoute',
+      [Post(), ReadOnlyRoute(), DirectRoute()],
+      'a POST is a write',
+    ],
+    ['a method other than GET and POST', [Put(), DirectRoute()], 'not a GET or a POST'],
+  ] as const)('%s', async (_name, decorators, message) => {
     @Controller('probe')
-    class WritingController {
-      @Get()
-      @DirectRoute()
+    class ProbeController {
       probe(): string {
         return 'probe';
       }
     }
-    @Module({ controllers: [WritingController] })
-    class WritingModule {}
-    await expect(appOf(WritingModule, true)).rejects.toThrow('not @ReadOnlyRoute()');
-  });
-
-  it('a POST that is @ReadOnlyRoute, and a method other than GET and POST', async () => {
-    @Controller('probe')
-    class ReadingPostController {
-      @Post()
-      @ReadOnlyRoute()
-      @DirectRoute()
-      probe(): string {
-        return 'probe';
-      }
-    }
-    @Module({ controllers: [ReadingPostController] })
-    class ReadingPostModule {}
-    await expect(appOf(ReadingPostModule, true)).rejects.toThrow('a POST is a write');
-
-    @Controller('probe')
-    class PuttingController {
-      @Put()
-      @DirectRoute()
-      probe(): string {
-        return 'probe';
-      }
-    }
-    @Module({ controllers: [PuttingController] })
-    class PuttingModule {}
-    await expect(appOf(PuttingModule, true)).rejects.toThrow('not a GET or a POST');
+    const descriptor = Object.getOwnPropertyDescriptor(ProbeController.prototype, 'probe')!;
+    for (const decorator of decorators) decorator(ProbeController.prototype, 'probe', descriptor);
+    @Module({ controllers: [ProbeController] })
+    class ProbeModule {}
+    await expect(appOf(ProbeModule, true)).rejects.toThrow(message);
   });
 
   it('a request-scoped global enhancer (which it would not see)', async () => {

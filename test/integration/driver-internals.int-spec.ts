@@ -11,6 +11,7 @@ import {
 } from 'src/core/database/driver-internals';
 import { GuardedPgClient } from 'src/core/database/guarded-pg-client';
 import { describeWithPostgres } from 'test/support/environment';
+import { recordRoundTrips } from 'test/support/round-trips';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -251,31 +252,6 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
     const failingOpen = ['START TRANSACTION', "SET LOCAL statement_timeout = 'not a duration'"];
     const hasOwnQuery = (client: PoolClient) =>
       Object.prototype.hasOwnProperty.call(client, 'query');
-
-    /** Socket flushes and ReadyForQuery answers on `client`, in order, until the returned stop. */
-    const recordRoundTrips = (client: PoolClient, events: string[]) => {
-      const connection = (
-        client as unknown as {
-          connection: NodeJS.EventEmitter & { stream: Record<string, unknown> };
-        }
-      ).connection;
-      const { stream } = connection;
-      const originals = { _write: stream._write, _writev: stream._writev };
-      for (const key of ['_write', '_writev'] as const) {
-        const original = originals[key] as ((...args: unknown[]) => unknown) | undefined;
-        if (!original) continue;
-        stream[key] = function (this: unknown, ...args: unknown[]) {
-          events.push('flush');
-          return original.apply(this, args);
-        };
-      }
-      const onReady = () => events.push('ready');
-      connection.on('readyForQuery', onReady);
-      return () => {
-        Object.assign(stream, originals);
-        connection.off('readyForQuery', onReady);
-      };
-    };
 
     /**
      * A temporary sequence of the session: nextval() is not undone by a rollback, so `is_called`

@@ -13,6 +13,7 @@ import {
   type SeededTenant,
 } from 'test/factories/seed';
 import { describeWithPostgres } from 'test/support/environment';
+import { recordRoundTrips } from 'test/support/round-trips';
 import { adminUrlOf, createTestDatabase, type TestDatabase } from 'test/support/test-database';
 
 /**
@@ -59,30 +60,13 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
    */
   const roundTripsOf = async (work: () => Promise<unknown>): Promise<string[]> => {
     const client = await pool.connect();
-    const connection = (
-      client as unknown as {
-        connection: NodeJS.EventEmitter & { stream: Record<string, unknown> };
-      }
-    ).connection;
-    const { stream } = connection;
-    const originals = { _write: stream._write, _writev: stream._writev };
     const events: string[] = [];
+    const stop = recordRoundTrips(client, events);
     client.release();
-    for (const key of ['_write', '_writev'] as const) {
-      const original = originals[key] as ((...args: unknown[]) => unknown) | undefined;
-      if (!original) continue;
-      stream[key] = function (this: unknown, ...args: unknown[]) {
-        events.push('flush');
-        return original.apply(this, args);
-      };
-    }
-    const onReady = () => events.push('ready');
-    connection.on('readyForQuery', onReady);
     try {
       await work();
     } finally {
-      Object.assign(stream, originals);
-      connection.off('readyForQuery', onReady);
+      stop();
     }
     const again = await pool.connect();
     try {
