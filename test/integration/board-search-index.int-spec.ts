@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { searchUsesIndexes } from 'src/core/database/search-index';
-import { routeClassSettings } from 'src/core/database/transaction-settings';
+import { routeClassStatements } from 'src/core/database/transaction-settings';
 import {
   SEARCH_WINDOW,
   boardListStatement,
@@ -88,7 +88,7 @@ describeWithPostgres('board search through the trigram indexes', () => {
   /** The plan of the list statement with the pattern bound, as `runner` would run it. */
   async function planOf(runner: QueryRunner, search: string): Promise<PlanNode[]> {
     // The settings a search transaction opens with (statement timeout, no sequential scan).
-    await runner.query(`SELECT true${routeClassSettings(db.config(), 'search')}`);
+    await runner.query(`SELECT true; ${routeClassStatements(db.config(), 'search').join('; ')}`);
     const { sql, params } = boardListStatement(listQuery(search));
     const [row] = (await runner.query(`EXPLAIN (FORMAT JSON) ${sql}`, params)) as {
       'QUERY PLAN': [{ Plan: PlanNode }];
@@ -122,7 +122,7 @@ describeWithPostgres('board search through the trigram indexes', () => {
       await admin.query(`SET LOCAL ROLE ${db.runtimeRole}`);
       // A UUID the test made: safe as a literal.
       await admin.query(
-        `SET LOCAL app.tenant_id = '${tenantId}'${routeClassSettings(db.config(), 'search')}`,
+        `SET LOCAL app.tenant_id = '${tenantId}'; ${routeClassStatements(db.config(), 'search').join('; ')}`,
       );
       const { sql, params } = boardListStatement(listQuery('quokka'));
       const { rows } = await admin.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(

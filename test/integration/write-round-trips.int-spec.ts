@@ -92,6 +92,19 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
     }
   };
 
+  /** The SQLSTATE `work` in a tenant transaction of `tenantId` failed with (TypeORM's QueryFailedError). */
+  const failureCode = async (
+    tenantId: string,
+    work: Parameters<TenantTransactions['run']>[1],
+  ): Promise<string | undefined> => {
+    const failure = await transactions.run(tenantId, work).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    return (failure as QueryFailedError<Error & { code?: string }>).driverError.code;
+  };
+
   beforeAll(async () => {
     db = await createTestDatabase();
     tenant = await createTenant(db.owner, uniqueMarker('writes'));
@@ -175,14 +188,12 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
 
   it('a first statement that fails rejects with its own error; nothing is written', async () => {
     const title = uniqueMarker('refused');
-    const failure = await transactions
-      .run(tenant.id, (manager) =>
-        manager.query(INSERT_BOARD, ['00000000-0000-0000-0000-000000000000', title]),
-      )
-      .catch((err: unknown) => err);
-    expect(failure).toBeInstanceOf(QueryFailedError);
     // The owner does not exist: the foreign key refuses the row.
-    expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe('23503');
+    expect(
+      await failureCode(tenant.id, (manager) =>
+        manager.query(INSERT_BOARD, ['00000000-0000-0000-0000-000000000000', title]),
+      ),
+    ).toBe('23503');
     expect(await boardsTitled(title)).toEqual([]);
     await expectCleanConnection();
   });
@@ -192,11 +203,9 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
     // (the column's default is the setting), and the composite foreign key (tenant_id, owner_id)
     // finds no such user there.
     const title = uniqueMarker('cross');
-    const failure = await transactions
-      .run(other.id, (manager) => manager.query(INSERT_BOARD, [ownerId, title]))
-      .catch((err: unknown) => err);
-    expect(failure).toBeInstanceOf(QueryFailedError);
-    expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe('23503');
+    expect(
+      await failureCode(other.id, (manager) => manager.query(INSERT_BOARD, [ownerId, title])),
+    ).toBe('23503');
     expect(await boardsTitled(title)).toEqual([]);
     await expectCleanConnection();
   });
@@ -239,15 +248,12 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
 
   it('a first statement without parameters that does not parse fails the transaction: nothing after it runs unbound', async () => {
     const seen: string[] = [];
-    const failure = await transactions
-      .run(tenant.id, async (manager) => {
-        await manager.query('SELEC 1').catch(() => seen.push('parse error'));
-        return manager.query(`SELECT current_setting('app.tenant_id', true) AS tenant`);
-      })
-      .catch((err: unknown) => err);
+    const code = await failureCode(tenant.id, async (manager) => {
+      await manager.query('SELEC 1').catch(() => seen.push('parse error'));
+      return manager.query(`SELECT current_setting('app.tenant_id', true) AS tenant`);
+    });
     expect(seen).toEqual(['parse error']);
-    expect(failure).toBeInstanceOf(QueryFailedError);
-    expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe('25P02');
+    expect(code).toBe('25P02');
     await expectCleanConnection();
   });
 });

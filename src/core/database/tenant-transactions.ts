@@ -26,7 +26,6 @@ import {
 import {
   quotaSettingLiteral,
   routeClassOf,
-  routeClassSettings,
   routeClassStatements,
   type RequestShape,
 } from './transaction-settings';
@@ -228,7 +227,7 @@ export class TenantTransactions {
     };
     client.on('error', onError);
     // The id is a UUID checked by read(), so it is safe as a literal.
-    const begin = `START TRANSACTION READ ONLY; SET LOCAL app.tenant_id = '${tenantId}'${this.timeoutSetting()}`;
+    const begin = this.openStatements(tenantId, true, false).join('; ');
     try {
       const steps = await pipelined(client, [
         begin,
@@ -285,11 +284,6 @@ export class TenantTransactions {
     return routeClassOf(request);
   }
 
-  /** The request's route class settings (statement timeout; see routeClassSettings). */
-  private timeoutSetting(): string {
-    return this.config ? routeClassSettings(this.config, this.routeClass()) : '';
-  }
-
   /**
    * `SET LOCAL boards.quota = …` when the request's resolved tenant is this one: its writes are
    * held to its quotas by the usage triggers. Work without a resolved tenant (the platform
@@ -304,14 +298,15 @@ export class TenantTransactions {
 
   /**
    * The statements that open a tenant transaction, one by one: START TRANSACTION, the tenant (a
-   * UUID checked by the caller, so safe as a literal), the route class's settings and the quota.
+   * UUID checked by the caller, so safe as a literal), the route class's settings (statement
+   * timeout; see routeClassStatements) and, with `quota`, the quota (a read needs none).
    */
-  private openStatements(tenantId: string, readOnly: boolean): string[] {
+  private openStatements(tenantId: string, readOnly: boolean, quota: boolean): string[] {
     return [
       `START TRANSACTION${readOnly ? ' READ ONLY' : ''}`,
       `SET LOCAL app.tenant_id = '${tenantId}'`,
       ...(this.config ? routeClassStatements(this.config, this.routeClass()) : []),
-      ...this.quotaStatements(tenantId),
+      ...(quota ? this.quotaStatements(tenantId) : []),
     ];
   }
 
@@ -472,7 +467,7 @@ export class TenantTransactions {
     let held: HeldOpen | undefined;
     let broken: Error | undefined;
     try {
-      const open = this.openStatements(tenantId, readOnly);
+      const open = this.openStatements(tenantId, readOnly, true);
       if (poolOf(dataSource)) {
         // On a server, the open waits for the first statement and goes in its round trip
         // (holdTransactionOpen): a write transaction costs two round trips, the statement with

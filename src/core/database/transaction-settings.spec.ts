@@ -4,7 +4,7 @@ import {
   effectiveQuotas,
   quotaSettingLiteral,
   routeClassOf,
-  routeClassSettings,
+  routeClassStatements,
 } from './transaction-settings';
 
 const config = loadConfig({
@@ -54,13 +54,15 @@ describe('routeClassOf', () => {
   });
 });
 
-describe('routeClassSettings', () => {
+describe('routeClassStatements', () => {
   it('sets each class its statement timeout, and a search no sequential scan', () => {
-    expect(routeClassSettings(config, 'read')).toBe("; SET LOCAL statement_timeout = '1000'");
-    expect(routeClassSettings(config, 'admin')).toBe("; SET LOCAL statement_timeout = '4000'");
-    expect(routeClassSettings(config, 'search')).toMatch(
-      /^; SET LOCAL statement_timeout = '3000'; SET LOCAL enable_seqscan = off; SET LOCAL cpu_operator_cost = 0.25$/,
-    );
+    expect(routeClassStatements(config, 'read')).toEqual(["SET LOCAL statement_timeout = '1000'"]);
+    expect(routeClassStatements(config, 'admin')).toEqual(["SET LOCAL statement_timeout = '4000'"]);
+    expect(routeClassStatements(config, 'search')).toEqual([
+      "SET LOCAL statement_timeout = '3000'",
+      'SET LOCAL enable_seqscan = off',
+      'SET LOCAL cpu_operator_cost = 0.25',
+    ]);
   });
 });
 

@@ -45,22 +45,15 @@ function classify(request: RequestShape): RouteClass {
 }
 
 /**
- * The settings a tenant transaction of `routeClass` opens with, as `; SET LOCAL …` statements to
- * append to the statements that open it (utility statements: PostgreSQL neither plans them nor
- * answers them with a row, as it would a SELECT of set_config): the class's statement timeout; for a search also no sequential scan
- * and a hundredfold operator cost. The planner counts an ILIKE over a board as cheap as any
+ * The settings a tenant transaction of `routeClass` opens with, as `SET LOCAL …` statements, one
+ * per entry, that follow the statements opening it (utility statements: PostgreSQL neither plans
+ * them nor answers them with a row, as it would a SELECT of set_config): the class's statement
+ * timeout; for a search also no sequential scan and a hundredfold operator cost. The planner counts an ILIKE over a board as cheap as any
  * operator, not as the read of a TOASTed 10 KB description it is, so for a tenant of a few
  * thousand boards it would rather filter all of them (a sequential scan, or every board through
  * the tenant_id index) than use the trigram indexes; test/integration/board-search-index checks
  * the plan.
  */
-export function routeClassSettings(config: BoardsConfig, routeClass: RouteClass): string {
-  return routeClassStatements(config, routeClass)
-    .map((statement) => `; ${statement}`)
-    .join('');
-}
-
-/** routeClassSettings as a list of single statements (each `SET LOCAL …`). */
 export function routeClassStatements(config: BoardsConfig, routeClass: RouteClass): string[] {
   const timeout = `SET LOCAL statement_timeout = '${config.database.statementTimeouts[routeClass]}'`;
   return routeClass === 'search'

@@ -158,7 +158,10 @@ interface DirectHandler {
   readonly method: 'GET' | 'POST';
   /** A @ReadOnlyRoute GET (no interceptors) or a write (interceptors run). */
   readonly readOnly: boolean;
-  /** The status a write answers with unless an interceptor or the handler sets another. */
+  /**
+   * The status it answers with: 200 for a read; for a write @HttpCode's or 201, unless an
+   * interceptor or the handler sets another.
+   */
   readonly status: number;
   /** The write's own interceptors (controller's, then handler's): classes or instances. */
   readonly interceptors: readonly (Type<NestInterceptor> | NestInterceptor)[];
@@ -452,7 +455,7 @@ function passesThrough(interceptor: NestInterceptor): boolean {
 
 /**
  * The route's dispatcher. Both kinds run the guards (as Nest's GuardsConsumer), then:
- * - a read: its arguments through the pipes, the handler, and the reply with 200;
+ * - a read: its arguments through the pipes, the handler, and the reply with its status (200);
  * - a write, as Nest's router runs one: the status (@HttpCode or 201), then the interceptors
  *   around the pipes and the handler, then the reply with whatever status is set by then.
  * Errors go to the global exception filter.
@@ -480,7 +483,7 @@ function dispatcher(
         const result = await call(args instanceof Promise ? await args : args);
         // Sent, not awaited: Fastify needs no answer from a handler that has sent its reply, and
         // awaiting the reply would hold this handler until the socket has taken the response.
-        if (!reply.sent) reply.status(200).send(result);
+        if (!reply.sent) reply.status(route.status).send(result);
         return;
       }
       interceptors ??= [
