@@ -10,6 +10,7 @@ import {
   runtimePgPool,
 } from 'src/core/database/driver-internals';
 import { GuardedPgClient } from 'src/core/database/guarded-pg-client';
+import { preparedStatementName } from 'src/core/database/prepared-statements';
 import { describeWithPostgres } from 'test/support/environment';
 import { recordRoundTrips } from 'test/support/round-trips';
 import { createTestDatabase, type TestDatabase } from 'test/support/test-database';
@@ -403,6 +404,169 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
         await client.query('ROLLBACK');
       } finally {
         client.release();
+      }
+    });
+  });
+
+  describe('named prepared statements: a text with a prepared name goes by that name', () => {
+    const tenant = randomUUID();
+    const open = ['START TRANSACTION', `SET LOCAL app.tenant_id = '${tenant}'`];
+    const failingOpen = ['START TRANSACTION', "SET LOCAL statement_timeout = 'not a duration'"];
+    /** A statement text of its own (the names are kept per process), named as a write's. */
+    const namedText = (sql: string) => {
+      const text = `${sql} /* ${randomUUID()} */`;
+      const name = preparedStatementName(text, 'write');
+      if (!name) throw new Error('no prepared name left');
+      return { text, name };
+    };
+    /** The statement names of the Parse messages `client` sends while `work` runs ('' unnamed). */
+    const parsesOf = async (client: PoolClient, work: () => Promise<unknown>) => {
+      const connection = (
+        client as unknown as { connection: { parse(config: { name?: string }): void } }
+      ).connection;
+      const original = connection.parse;
+      const parses: string[] = [];
+      connection.parse = function (this: unknown, config: { name?: string }) {
+        parses.push(config.name ?? '');
+        return original.call(this, config);
+      };
+      try {
+        await work();
+      } finally {
+        connection.parse = original;
+      }
+      return parses;
+    };
+    /** Whether the session of `client` holds a prepared statement `name` (PostgreSQL's view). */
+    const prepared = async (client: PoolClient, name: string) =>
+      (
+        await client.query<{ held: boolean }>(
+          'SELECT count(*) = 1 AS held FROM pg_prepared_statements WHERE name = $1',
+          [name],
+        )
+      ).rows[0].held;
+
+    it("the server pools' client sends a named text by its name, parsed once per connection; other texts unnamed", async () => {
+      const { text, name } = namedText('SELECT $1::int + 1 AS n');
+      const client = await pool.connect();
+      try {
+        let rows: unknown[] = [];
+        expect(
+          await parsesOf(client, async () => ({ rows } = await client.query(text, [1]))),
+        ).toEqual([name]);
+        expect(rows).toEqual([{ n: 2 }]);
+        expect(
+          await parsesOf(client, async () => ({ rows } = await client.query(text, [41]))),
+        ).toEqual([]);
+        expect(rows).toEqual([{ n: 42 }]);
+        expect(await prepared(client, name)).toBe(true);
+        // A text without a name, and a named text without parameters, go unnamed.
+        const other = `SELECT $1::int AS n /* ${randomUUID()} */`;
+        expect(await parsesOf(client, () => client.query(other, [1]))).toEqual(['']);
+        const bare = namedText('SELECT 1 AS n');
+        expect(await parsesOf(client, () => client.query(bare.text))).toEqual([]);
+        expect(await prepared(client, bare.name)).toBe(false);
+      } finally {
+        client.release();
+      }
+    });
+
+    it("a held open sends a named first statement by its name, parsing it on the connection's first run only", async () => {
+      const { text, name } = namedText(
+        `SELECT current_setting('app.tenant_id') AS tenant, $1::int AS n`,
+      );
+      const client = await pool.connect();
+      try {
+        for (const [run, parses] of [
+          [1, ['', '', name]],
+          [2, ['', '']],
+        ] as const) {
+          holdTransactionOpen(client, open);
+          let rows: unknown[] = [];
+          expect(
+            await parsesOf(client, async () => ({ rows } = await client.query(text, [run]))),
+          ).toEqual(parses);
+          expect(rows).toEqual([{ tenant, n: run }]);
+          expect(client.getTransactionStatus()).toBe('T');
+          await client.query('ROLLBACK');
+        }
+        expect(await prepared(client, name)).toBe(true);
+      } finally {
+        client.release();
+      }
+    });
+
+    it('an open that fails leaves its named statement unparsed: the next run parses it', async () => {
+      const { text, name } = namedText(
+        `SELECT current_setting('app.tenant_id') AS tenant, $1::int AS n`,
+      );
+      const client = await pool.connect();
+      try {
+        holdTransactionOpen(client, failingOpen);
+        await expect(client.query(text, [1])).rejects.toMatchObject({ code: '22023' });
+        await client.query('ROLLBACK');
+        expect(await prepared(client, name)).toBe(false);
+        holdTransactionOpen(client, open);
+        let rows: unknown[] = [];
+        expect(
+          await parsesOf(client, async () => ({ rows } = await client.query(text, [2]))),
+        ).toEqual(['', '', name]);
+        expect(rows).toEqual([{ tenant, n: 2 }]);
+        await client.query('ROLLBACK');
+        expect(await prepared(client, name)).toBe(true);
+      } finally {
+        client.release();
+      }
+    });
+
+    it('a named statement that fails after it parsed stays parsed: its next run only binds', async () => {
+      const { text, name } = namedText('SELECT 1 / $1::int AS n');
+      const client = await pool.connect();
+      try {
+        holdTransactionOpen(client, open);
+        await expect(client.query(text, [0])).rejects.toMatchObject({ code: '22012' });
+        await client.query('ROLLBACK');
+        expect(await prepared(client, name)).toBe(true);
+        holdTransactionOpen(client, open);
+        let rows: unknown[] = [];
+        expect(
+          await parsesOf(client, async () => ({ rows } = await client.query(text, [1]))),
+        ).toEqual(['', '']);
+        expect(rows).toEqual([{ n: 1 }]);
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+    });
+
+    it('a connection whose named statement became unusable ends, and the pool replaces it', async () => {
+      const table = `prepared_probe_${randomUUID().replace(/-/g, '')}`;
+      const { text } = namedText(`SELECT * FROM pg_temp.${table} WHERE a = $1`);
+      const client = await pool.connect();
+      let failure: unknown;
+      try {
+        await client.query(`CREATE TEMP TABLE ${table} (a int)`);
+        await client.query(`INSERT INTO pg_temp.${table} VALUES (1)`);
+        expect((await client.query(text, [1])).rows).toEqual([{ a: 1 }]);
+        // What the statement returns changes under its cached plan.
+        await client.query(`ALTER TABLE pg_temp.${table} ADD COLUMN b int`);
+        failure = await client.query(text, [1]).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(failure).toMatchObject({ code: '0A000', routine: 'RevalidateCachedQuery' });
+        const stream = (client as unknown as { connection: { stream: { destroyed: boolean } } })
+          .connection.stream;
+        expect(stream.destroyed).toBe(true);
+      } finally {
+        client.release(failure instanceof Error ? failure : undefined);
+      }
+      const next = await pool.connect();
+      try {
+        expect(next).not.toBe(client);
+        expect((await next.query('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+      } finally {
+        next.release();
       }
     });
   });

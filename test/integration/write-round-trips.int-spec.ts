@@ -4,6 +4,7 @@ import { Client, type Pool, type PoolClient } from 'pg';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { loadConfig } from 'src/core/config/boards-config';
 import { runtimePgPool } from 'src/core/database/driver-internals';
+import { namedStatement } from 'src/core/database/prepared-statements';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import {
   createTenant,
@@ -255,5 +256,53 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
     expect(seen).toEqual(['parse error']);
     expect(code).toBe('25P02');
     await expectCleanConnection();
+  });
+
+  it("a repository's write runs as a named prepared statement, bound to each transaction's tenant under its cached plan", async () => {
+    const text = `${INSERT_BOARD} /* ${uniqueMarker('named')} */`;
+    transactions.prepareStatement(text);
+    const name = namedStatement(text);
+    expect(name).toMatch(/^boards_write_\d+$/);
+    // More runs than PostgreSQL's custom plans before it settles on the generic one.
+    const titles = Array.from({ length: 7 }, () => uniqueMarker('named-run'));
+    for (const title of titles) {
+      const [row] = await transactions.run(tenant.id, (manager) =>
+        manager.query(text, [ownerId, title]),
+      );
+      expect((row as InsertedRow).tenant_id).toBe(tenant.id);
+    }
+    for (const title of titles) expect(await boardsTitled(title)).toEqual([tenant.id]);
+    const held = await transactions.run(tenant.id, (manager) =>
+      manager.query('SELECT name FROM pg_prepared_statements WHERE statement = $1', [text]),
+    );
+    expect(held).toEqual([{ name }]);
+    // Under that plan another tenant's transaction still writes its own tenant's row: `tenant`'s
+    // user cannot own it there.
+    const cross = uniqueMarker('named-cross');
+    expect(await failureCode(other.id, (manager) => manager.query(text, [ownerId, cross]))).toBe(
+      '23503',
+    );
+    expect(await boardsTitled(cross)).toEqual([]);
+    await expectCleanConnection();
+  });
+
+  it('with BOARDS_DATABASE_PREPARED_STATEMENTS=false a write is not named', async () => {
+    const unprepared = new TenantTransactions(
+      single,
+      new ClsService(new AsyncLocalStorage()),
+      loadConfig({ BOARDS_DATABASE_PREPARED_STATEMENTS: 'false' }),
+    );
+    const text = `${INSERT_BOARD} /* ${uniqueMarker('unnamed')} */`;
+    unprepared.prepareStatement(text);
+    expect(namedStatement(text)).toBeUndefined();
+    const title = uniqueMarker('unnamed-run');
+    await unprepared.run(tenant.id, (manager) => manager.query(text, [ownerId, title]));
+    expect(await boardsTitled(title)).toEqual([tenant.id]);
+    const held = await unprepared.run(tenant.id, (manager) =>
+      manager.query('SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1', [
+        text,
+      ]),
+    );
+    expect(held).toEqual([{ n: 0 }]);
   });
 });

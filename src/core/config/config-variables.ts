@@ -320,7 +320,7 @@ export const CONFIG_VARIABLES = {
     kind: 'bool',
     default: true,
     description:
-      'Runs the hot reads (board list and get, user lookup) as named prepared statements, parsed and planned once per connection.',
+      "Runs the hot reads (board list and get, user lookup) and the repositories' writes (board create, memberships, invitations) as named prepared statements, parsed and planned once per connection.",
     details:
       'Set `false` behind a transaction-mode pooler that cannot carry them (PgBouncer before 1.21, or without `max_prepared_statements`).',
   },

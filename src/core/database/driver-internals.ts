@@ -37,6 +37,7 @@ import {
 } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { isEmbeddedPool } from './embedded-database';
+import { namedStatement } from './prepared-statements';
 
 /** The versions each function below was read against (see the header). */
 export const VERIFIED_AGAINST = {
@@ -320,15 +321,36 @@ export function pipelined(
 class OpenedQuery extends Query {
   /** CommandComplete messages of `open` still to come. */
   private openAnswers: number;
+  /** The statement's prepared name (namedStatement), if it has one; see `name`. */
+  private statementName: string | undefined;
+  /** Whether prepare() is writing the statement's own messages. */
+  private writing = false;
 
   constructor(
     private readonly open: readonly string[],
     text: string,
     values: unknown[],
+    name?: string,
   ) {
     super(text, values);
     this.openAnswers = open.length;
+    this.statementName = name;
     if (!this.requiresPreparation()) throw new Error('OpenedQuery takes parameters');
+  }
+
+  /**
+   * node-postgres reads a query's `name` to send its Parse only on the connection's first run,
+   * and, as answers come, to track it: a ParseComplete marks the name parsed on the connection,
+   * an error unmarks it as submitted. The open's own (unnamed) Parses answer first, so the name
+   * shows only while prepare() writes the statement and once the open's answers are in; an error
+   * during the open, which made PostgreSQL skip the statement's Parse, unmarks it in handleError.
+   */
+  get name(): string | undefined {
+    return this.writing || this.openAnswers === 0 ? this.statementName : undefined;
+  }
+
+  set name(_ignored: string | undefined) {
+    // Query's constructor assigns the (absent) name of its config; the constructor above sets it.
   }
 
   prepare(connection: PgConnection & OpenConnection): void {
@@ -337,10 +359,15 @@ class OpenedQuery extends Query {
       connection.bind({ portal: '', statement: '', values: [], valueMapper: prepareValue });
       connection.execute({ portal: '', rows: 0 });
     }
-    (Query.prototype as unknown as { prepare(c: PgConnection): void }).prepare.call(
-      this,
-      connection,
-    );
+    this.writing = true;
+    try {
+      (Query.prototype as unknown as { prepare(c: PgConnection): void }).prepare.call(
+        this,
+        connection,
+      );
+    } finally {
+      this.writing = false;
+    }
   }
 
   handleCommandComplete(message: unknown, connection: unknown): void {
@@ -351,6 +378,17 @@ class OpenedQuery extends Query {
     (
       Query.prototype as unknown as { handleCommandComplete(m: unknown, c: unknown): void }
     ).handleCommandComplete.call(this, message, connection);
+  }
+
+  handleError(err: unknown, connection: PgConnection & OpenConnection): void {
+    if (this.openAnswers > 0 && this.statementName !== undefined) {
+      delete connection.submittedNamedStatements[this.statementName];
+    }
+    (Query.prototype as unknown as { handleError(e: unknown, c: unknown): void }).handleError.call(
+      this,
+      err,
+      connection,
+    );
   }
 
   private requiresPreparation(): boolean {
@@ -364,6 +402,8 @@ class OpenedQuery extends Query {
 interface OpenConnection {
   parse(config: { text: string; name: string; types: unknown[] }): void;
   execute(config: { portal: string; rows: number }): void;
+  /** Named statements whose Parse went out and has not been answered (node-postgres 8.x). */
+  submittedNamedStatements: Record<string, string>;
 }
 
 /** A transaction open held back until the first statement (holdTransactionOpen). */
@@ -380,7 +420,8 @@ export interface HeldOpen {
  * `query` for one call (TypeORM's PostgresQueryRunner.query calls `client.query(text,
  * parameters)`), which then removes itself:
  * - a statement with parameters goes with the open in one round trip (OpenedQuery), and never
- *   runs unless the open succeeded;
+ *   runs unless the open succeeded; a text with a prepared name (namedStatement) goes as that
+ *   named statement, parsed on the connection's first run only;
  * - one without parameters may hold several statements (the simple protocol), and one that does
  *   not parse would stop an open sent in the same string from running too: the open is sent
  *   first, on its own, and the statement only after it succeeded.
@@ -416,7 +457,7 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
         () => send.call(client, text, parameters) as Promise<QueryResult>,
       );
     }
-    const query = new OpenedQuery(open, text, parameters);
+    const query = new OpenedQuery(open, text, parameters, namedStatement(text));
     return new Promise((resolve, reject) => {
       send.call(client, query, (err: Error | null, result: QueryResult) =>
         err ? reject(err) : resolve(result),

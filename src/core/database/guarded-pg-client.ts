@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client, Query } from 'pg';
 import { destroyConnectionSocket } from './driver-internals';
+import { hasUnusableStatement, namedStatement } from './prepared-statements';
 
 /** node-postgres' error when a query got no answer within `query_timeout`. */
 export const QUERY_READ_TIMEOUT_MESSAGE = 'Query read timeout';
@@ -30,6 +31,10 @@ export function readTimeoutFor(ms: number): number {
  * - A connection lost while it is checked out emits 'error' on the client; pg-pool listens only
  *   while it is idle, so without a listener here that would be an uncaught exception. The query
  *   in flight rejects as well, which is what callers act on.
+ * - A statement with parameters whose text was given a prepared name (namedStatement: the
+ *   repositories' writes, TenantTransactions.prepareStatement) goes as that named prepared
+ *   statement. A connection whose prepared copy turns out unusable (hasUnusableStatement: a
+ *   migration changed what it returns) ends, as above: a fresh one prepares it anew.
  */
 export class GuardedPgClient extends Client {
   constructor(config?: ConstructorParameters<typeof Client>[0]) {
@@ -39,6 +44,10 @@ export class GuardedPgClient extends Client {
 
   // node-postgres' overloads (promise, callback, submittable) are passed through unchanged.
   override query(...args: unknown[]): never {
+    if (typeof args[0] === 'string' && Array.isArray(args[1]) && args[1].length > 0) {
+      const name = namedStatement(args[0]);
+      if (name !== undefined) args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
+    }
     const scoped = queryReadTimeout.getStore();
     if (scoped !== undefined) {
       if (typeof args[0] === 'string') {
@@ -54,19 +63,23 @@ export class GuardedPgClient extends Client {
     if (typeof args[last] === 'function') {
       const callback = args[last] as (err: unknown, result: unknown) => void;
       args[last] = (err: unknown, result: unknown) => {
-        this.dropIfTimedOut(err);
+        this.dropIfUnusable(err);
         callback(err, result);
       };
     }
     const result = (super.query as (...queryArgs: unknown[]) => unknown)(...args);
     if (result instanceof Promise) {
-      result.catch((err: unknown) => this.dropIfTimedOut(err));
+      result.catch((err: unknown) => this.dropIfUnusable(err));
     }
     return result as never;
   }
 
-  private dropIfTimedOut(err: unknown): void {
-    if (err instanceof Error && err.message === QUERY_READ_TIMEOUT_MESSAGE) {
+  /** Ends the connection after a read timeout or on an unusable prepared statement. */
+  private dropIfUnusable(err: unknown): void {
+    if (
+      (err instanceof Error && err.message === QUERY_READ_TIMEOUT_MESSAGE) ||
+      hasUnusableStatement(err)
+    ) {
       destroyConnectionSocket(this);
     }
   }

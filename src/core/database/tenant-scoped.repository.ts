@@ -60,13 +60,16 @@ export abstract class TenantScopedRepository {
   /**
    * A write or lock in the open tenant transaction. Rows it returns (RETURNING) are checked as
    * reads are when `returning` names their table and tenant. TypeORM answers an UPDATE or DELETE
-   * with `[rows, affected]`.
+   * with `[rows, affected]`. With parameters it runs as a named prepared statement on a PostgreSQL
+   * server (TenantTransactions.prepareStatement), so `sql` must be a text of the code, never one
+   * built from values.
    */
   protected async execute<R = unknown>(
     sql: string,
     params: readonly unknown[],
     returning?: { readonly table: string; readonly tenantId: string },
   ): Promise<R> {
+    this.transactions.prepareStatement(sql);
     const result = (await this.manager.query(sql, params as unknown[])) as unknown;
     if (returning) {
       const rows = Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result;

@@ -15,6 +15,7 @@ import {
   type HeldOpen,
 } from './driver-internals';
 import { FAST_TYPES } from './fast-timestamptz';
+import { hasUnusableStatement, preparedStatementName } from './prepared-statements';
 import { TenantRouter } from './tenant-router';
 import { queryReadTimeout, readTimeoutFor } from './guarded-pg-client';
 import {
@@ -42,7 +43,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 @Injectable()
 export class TenantTransactions {
-  /** Whether read() prepares its statements by name (BOARDS_DATABASE_PREPARED_STATEMENTS). */
+  /**
+   * Whether read() and the repositories' writes (prepareStatement) run as named prepared
+   * statements (BOARDS_DATABASE_PREPARED_STATEMENTS).
+   */
   private readonly prepares: boolean;
   /** One tenant's most connections at once (BOARDS_DATABASE_TENANT_POOL_PERCENT of the pool). */
   readonly share: TenantPoolShare | undefined;
@@ -334,6 +338,18 @@ export class TenantTransactions {
   }
 
   /**
+   * Names `sql`, a write or lock statement of a repository (TenantScopedRepository.execute), so
+   * that on a PostgreSQL server it runs as a named prepared statement of its connection (see
+   * preparedStatementName): PostgreSQL then parses it, applies row-level security to it and plans
+   * it once per connection instead of on every request. The server pools' client sends it by that
+   * name (GuardedPgClient, holdTransactionOpen). Nothing with BOARDS_DATABASE_PREPARED_STATEMENTS
+   * false.
+   */
+  prepareStatement(sql: string): void {
+    if (this.prepares) preparedStatementName(sql, 'write');
+  }
+
+  /**
    * Runs `work` in a transaction bound to `tenantId`. Called again inside an open transaction of
    * the same tenant, it reuses it; for another tenant it refuses.
    */
@@ -593,25 +609,6 @@ function poolOf(dataSource: DataSource): Pool | undefined {
   return pools.get(dataSource);
 }
 
-/** How many distinct statements read() prepares by name; any further ones run unnamed. */
-export const MAX_PREPARED_STATEMENTS = 200;
-const preparedStatementNames = new Map<string, string>();
-
-/**
- * The name `sql` is prepared under on every connection that runs it: one per distinct text, so the
- * same text always gets the same name (node-postgres parses a name once per connection and then
- * only binds). Statements are written in the code, so there are few; past
- * MAX_PREPARED_STATEMENTS a text gets no name and is parsed and planned on every run.
- */
-export function preparedStatementName(sql: string): string | undefined {
-  let name = preparedStatementNames.get(sql);
-  if (name === undefined && preparedStatementNames.size < MAX_PREPARED_STATEMENTS) {
-    name = `boards_read_${preparedStatementNames.size + 1}`;
-    preparedStatementNames.set(sql, name);
-  }
-  return name;
-}
-
 /** A failed step of a pipelined read: the statement text it sent and the driver's error. */
 class ReadStepError extends Error {
   constructor(
@@ -620,21 +617,6 @@ class ReadStepError extends Error {
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
-}
-
-/**
- * The connection's copy of a prepared statement cannot run: PostgreSQL refuses a statement whose
- * result columns changed under it (0A000 from RevalidateCachedQuery, "cached plan must not change
- * result type", after a migration altered a column it reads), or pg believes a statement prepared
- * that the server dropped (26000, after pg closed it on a failed bind). Matched by code and
- * source routine, which stay the same whatever the server's lc_messages language.
- */
-function hasUnusableStatement(err: unknown): boolean {
-  const error = err as { code?: unknown; routine?: unknown } | undefined;
-  return (
-    (error?.code === '0A000' && error.routine === 'RevalidateCachedQuery') ||
-    error?.code === '26000'
-  );
 }
 
 /** A server error carries a SQLSTATE; a failure inside the driver (a value it cannot send) does not. */
