@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     routes: { type: 'string', default: 'list,get,create' },
     // `--callers deprecate`: also print the call paths (5 frames up) that reach functions of this name.
     callers: { type: 'string' },
+    // `--long-tasks 3`: also print the stretches of 3 ms or more the main thread spent without going idle.
+    'long-tasks': { type: 'string' },
     // `--node-options=--max-semi-space-size=16`: instead of the production image's NODE_OPTIONS.
     'node-options': { type: 'string' },
   },
@@ -42,22 +44,80 @@ const CATEGORIES = [
   ['GC', (f) => f.functionName === '(garbage collector)'],
   ['idle', (f) => f.functionName === '(idle)'],
   ['V8 and native (program)', (f) => f.functionName === '(program)'],
-  ['JSON (serialization, parsing)', (f) => !f.url && /^(stringify|parse|JSONStringify|JsonStringify)/.test(f.functionName)],
-  ['Fastify (routing, hooks, reply)', (f) => /node_modules\/(fastify|find-my-way|avvio|@fastify|fast-json-stringify|light-my-request|secure-json-parse|abstract-logging)\//.test(f.url)],
-  ['Nest (router, pipes, interceptors, DI)', (f) => /node_modules\/(@nestjs\/(core|common|platform-fastify)|rxjs|reflect-metadata)\//.test(f.url)],
-  ['validation (class-validator, class-transformer)', (f) => /node_modules\/(class-validator|class-transformer|validator)\//.test(f.url)],
-  ['guards: authentication and tenant (ours + passport, jose)', (f) => /dist\/src\/modules\/auth\/|node_modules\/(passport|passport-jwt|passport-strategy|jsonwebtoken|jws|jwa|jose|@nestjs\/passport)\//.test(f.url)],
-  ['context (AsyncLocalStorage, nestjs-cls)', (f) => /dist\/src\/core\/context\/|node_modules\/nestjs-cls\//.test(f.url) || /^(AsyncLocalStorage|run|enterWith)$/.test(f.functionName) && /async_hooks|async_local_storage/.test(f.url)],
-  ['logging (pino)', (f) => /dist\/src\/core\/logging\/|node_modules\/(pino|pino-http|nestjs-pino|pino-std-serializers|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|on-exit-leak-free)\//.test(f.url)],
-  ['metrics (prom-client)', (f) => /dist\/src\/(core|modules)\/metrics\/|node_modules\/(prom-client|tdigest|bintrees)\//.test(f.url)],
-  ['rate limits (throttler, Redis)', (f) => /dist\/src\/core\/rate-limit\/|dist\/src\/core\/redis\/|node_modules\/(@nestjs\/throttler|@nest-lab|ioredis|redis-parser|cluster-key-slot|denque)\//.test(f.url)],
+  [
+    'JSON (serialization, parsing)',
+    (f) => !f.url && /^(stringify|parse|JSONStringify|JsonStringify)/.test(f.functionName),
+  ],
+  [
+    'Fastify (routing, hooks, reply)',
+    (f) =>
+      /node_modules\/(fastify|find-my-way|avvio|@fastify|fast-json-stringify|light-my-request|secure-json-parse|abstract-logging)\//.test(
+        f.url,
+      ),
+  ],
+  [
+    'Nest (router, pipes, interceptors, DI)',
+    (f) =>
+      /node_modules\/(@nestjs\/(core|common|platform-fastify)|rxjs|reflect-metadata)\//.test(f.url),
+  ],
+  [
+    'validation (class-validator, class-transformer)',
+    (f) => /node_modules\/(class-validator|class-transformer|validator)\//.test(f.url),
+  ],
+  [
+    'guards: authentication and tenant (ours + passport, jose)',
+    (f) =>
+      /dist\/src\/modules\/auth\/|node_modules\/(passport|passport-jwt|passport-strategy|jsonwebtoken|jws|jwa|jose|@nestjs\/passport)\//.test(
+        f.url,
+      ),
+  ],
+  [
+    'context (AsyncLocalStorage, nestjs-cls)',
+    (f) =>
+      /dist\/src\/core\/context\/|node_modules\/nestjs-cls\//.test(f.url) ||
+      (/^(AsyncLocalStorage|run|enterWith)$/.test(f.functionName) &&
+        /async_hooks|async_local_storage/.test(f.url)),
+  ],
+  [
+    'logging (pino)',
+    (f) =>
+      /dist\/src\/core\/logging\/|node_modules\/(pino|pino-http|nestjs-pino|pino-std-serializers|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|on-exit-leak-free)\//.test(
+        f.url,
+      ),
+  ],
+  [
+    'metrics (prom-client)',
+    (f) =>
+      /dist\/src\/(core|modules)\/metrics\/|node_modules\/(prom-client|tdigest|bintrees)\//.test(
+        f.url,
+      ),
+  ],
+  [
+    'rate limits (throttler, Redis)',
+    (f) =>
+      /dist\/src\/core\/rate-limit\/|dist\/src\/core\/redis\/|node_modules\/(@nestjs\/throttler|@nest-lab|ioredis|redis-parser|cluster-key-slot|denque)\//.test(
+        f.url,
+      ),
+  ],
   ['cache (tenants, users)', (f) => /dist\/src\/core\/cache\//.test(f.url)],
-  ['HTTP hardening and direct routes (ours)', (f) => /dist\/src\/core\/http\/|node_modules\/helmet\//.test(f.url)],
+  [
+    'HTTP hardening and direct routes (ours)',
+    (f) => /dist\/src\/core\/http\/|node_modules\/helmet\//.test(f.url),
+  ],
   ['tenant transactions and repositories (ours)', (f) => /dist\/src\/core\/database\//.test(f.url)],
   ['ORM (TypeORM)', (f) => /node_modules\/typeorm\//.test(f.url)],
-  ['driver (pg)', (f) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|pg-connection-string|postgres-array|postgres-date|postgres-interval|postgres-bytea|buffer-writer|packet-reader)\//.test(f.url)],
+  [
+    'driver (pg)',
+    (f) =>
+      /node_modules\/(pg|pg-protocol|pg-pool|pg-types|pg-connection-string|postgres-array|postgres-date|postgres-interval|postgres-bytea|buffer-writer|packet-reader)\//.test(
+        f.url,
+      ),
+  ],
   ['errors (filter)', (f) => /dist\/src\/core\/errors\//.test(f.url)],
-  ['handlers and services (boards)', (f) => /dist\/src\/modules\/boards\/|dist\/src\/common\//.test(f.url)],
+  [
+    'handlers and services (boards)',
+    (f) => /dist\/src\/modules\/boards\/|dist\/src\/common\//.test(f.url),
+  ],
   ['other application code', (f) => /dist\/src\//.test(f.url)],
   ['Node.js (http, net, streams, timers)', (f) => f.url.startsWith('node:')],
   ['other libraries', (f) => /node_modules\//.test(f.url)],
@@ -74,14 +134,16 @@ function eachSample(profile, fromUs, toUs, visit) {
   let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i];
-    if (t >= fromUs && t <= toUs) visit(byId.get(profile.samples[i]), profile.timeDeltas[i + 1] ?? 0);
+    if (t >= fromUs && t <= toUs)
+      visit(byId.get(profile.samples[i]), profile.timeDeltas[i + 1] ?? 0);
   }
 }
 
 /** Each profile node's caller. */
 function callersOf(profile) {
   const parent = new Map();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node);
   return parent;
 }
 
@@ -116,6 +178,41 @@ function topFunctions(profile, fromUs, toUs) {
   return totals;
 }
 
+/**
+ * Stretches of at least `minMs` in which the main thread never went idle (no request is answered
+ * during one, so they set the tail latency), longest first: how long, the share of GC, and the
+ * outermost scripted frames and the functions that took their samples.
+ */
+function longTasks(profile, fromUs, toUs, minMs) {
+  const parent = callersOf(profile);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const outermost = (node) => {
+    let found;
+    for (let up = node; up; up = parent.get(up.id)) if (up.callFrame.url) found = up;
+    return found ? frameName(found.callFrame) : node.callFrame.functionName;
+  };
+  const tasks = [];
+  let task;
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i];
+    if (t < fromUs || t > toUs) continue;
+    const node = byId.get(profile.samples[i]);
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    if (node.callFrame.functionName === '(idle)') {
+      if (task && task.us >= minMs * 1000) tasks.push(task);
+      task = undefined;
+      continue;
+    }
+    task ??= { us: 0, gc: 0, roots: new Map(), own: new Map() };
+    task.us += us;
+    if (node.callFrame.functionName === '(garbage collector)') task.gc += us;
+    add(task.roots, outermost(node), us);
+    add(task.own, frameName(node.callFrame), us);
+  }
+  return tasks.sort((a, b) => b.us - a.us);
+}
+
 /** µs per call path (five callers up) of the samples in functions named `name`, inclusive. */
 function callPaths(profile, fromUs, toUs, name) {
   const parent = callersOf(profile);
@@ -125,7 +222,8 @@ function callPaths(profile, fromUs, toUs, name) {
     while (node && node.callFrame.functionName !== name) node = parent.get(node.id);
     if (!node) return;
     const frames = [];
-    for (let up = parent.get(node.id); up && frames.length < 5; up = parent.get(up.id)) frames.push(frameName(up.callFrame));
+    for (let up = parent.get(node.id); up && frames.length < 5; up = parent.get(up.id))
+      frames.push(frameName(up.callFrame));
     add(paths, frames.join(' ← '), us);
   });
   return paths;
@@ -140,12 +238,23 @@ async function profileRoute(db, route, mix, body) {
     poolSize: 10,
     secret: SECRET,
     nodeOptions: args['node-options'] ?? IMAGE_NODE_OPTIONS,
-    execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    execArgv: [
+      '--cpu-prof',
+      `--cpu-prof-dir=${dir}`,
+      ...(args['long-tasks'] ? ['--cpu-prof-interval=100'] : []),
+    ],
   });
   const spawnedAt = performance.now();
   try {
     await project.ready(60_000);
-    const load = (extra) => measure({ baseUrl: project.baseUrl, mix, connections: Number(args.connections), ...body, ...extra });
+    const load = (extra) =>
+      measure({
+        baseUrl: project.baseUrl,
+        mix,
+        connections: Number(args.connections),
+        ...body,
+        ...extra,
+      });
     await load({ amount: mix.length });
     await load({ duration: 3 });
     const from = performance.now() - spawnedAt;
@@ -159,14 +268,35 @@ async function profileRoute(db, route, mix, body) {
     const totals = selfTimes(profile, ...window);
     const top = Number(args.top);
     if (top > 0) {
-      const functions = [...topFunctions(profile, ...window)].sort((a, b) => b[1] - a[1]).slice(0, top);
+      const functions = [...topFunctions(profile, ...window)]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top);
       log(`\n${route}: the ${top} costliest functions, µs per request`);
       for (const [fn, us] of functions) log(`${(us / result.total).toFixed(1).padStart(7)}  ${fn}`);
+    }
+    if (args['long-tasks']) {
+      const tasks = longTasks(profile, ...window, Number(args['long-tasks']));
+      const seconds = (to - from) / 1000;
+      log(
+        `\n${route}: ${tasks.length} stretches of ${args['long-tasks']} ms or more without going idle in ${seconds.toFixed(0)} s; the longest:`,
+      );
+      const top3 = (map) =>
+        [...map]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([name, us]) => `${name} ${(us / 1000).toFixed(1)}`)
+          .join('; ');
+      for (const task of tasks.slice(0, 12)) {
+        log(
+          `  ${(task.us / 1000).toFixed(1)} ms (GC ${(task.gc / 1000).toFixed(1)}): from ${top3(task.roots)}\n      own: ${top3(task.own)}`,
+        );
+      }
     }
     if (args.callers) {
       const paths = callPaths(profile, ...window, args.callers);
       log(`\n${route}: where ${args.callers} is called from (µs per request, inclusive)`);
-      for (const [path, us] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, 8)) log(`${(us / result.total).toFixed(1).padStart(7)}  ${path}`);
+      for (const [path, us] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, 8))
+        log(`${(us / result.total).toFixed(1).padStart(7)}  ${path}`);
     }
     return { route, requests: result.total, rps: result.rps, totals };
   } finally {
@@ -184,11 +314,18 @@ try {
   const spread = everyone.filter((_, i) => i % 2 === 0);
   const routes = [
     ['GET /api/boards', spread.map((u) => ({ token: u.token, path: '/api/boards' })), {}],
-    ['GET /api/boards/{id}', spread.map((u) => ({ token: u.token, path: `/api/boards/${u.boardId}` })), {}],
+    [
+      'GET /api/boards/{id}',
+      spread.map((u) => ({ token: u.token, path: `/api/boards/${u.boardId}` })),
+      {},
+    ],
     [
       'POST /api/boards',
       spread.map((u) => ({ token: u.token, path: '/api/boards' })),
-      { method: 'POST', body: (n) => ({ title: `Profiled board ${n}`, description: 'created under load' }) },
+      {
+        method: 'POST',
+        body: (n) => ({ title: `Profiled board ${n}`, description: 'created under load' }),
+      },
     ],
   ];
   const wanted = new Set(args.routes.split(','));
@@ -198,17 +335,23 @@ try {
     log(`profiling ${route}…`);
     results.push(await profileRoute(db, route, mix, body));
   }
-  const categories = [...new Set(results.flatMap((r) => [...r.totals.keys()]))].filter((c) => c !== 'idle');
+  const categories = [...new Set(results.flatMap((r) => [...r.totals.keys()]))].filter(
+    (c) => c !== 'idle',
+  );
   const perRequest = (r, c) => (r.totals.get(c) ?? 0) / r.requests;
   categories.sort((a, b) => perRequest(results[0], b) - perRequest(results[0], a));
   console.log(`| µs of server CPU per request | ${results.map((r) => r.route).join(' | ')} |`);
   console.log(`|---|${results.map(() => '---').join('|')}|`);
   for (const category of categories) {
-    console.log(`| ${category} | ${results.map((r) => perRequest(r, category).toFixed(0)).join(' | ')} |`);
+    console.log(
+      `| ${category} | ${results.map((r) => perRequest(r, category).toFixed(0)).join(' | ')} |`,
+    );
   }
   const busy = (r) => categories.reduce((sum, c) => sum + perRequest(r, c), 0);
   console.log(`| **total CPU** | ${results.map((r) => `**${busy(r).toFixed(0)}**`).join(' | ')} |`);
-  console.log(`| requests measured (req/s) | ${results.map((r) => `${r.requests} (${r.rps.toFixed(0)})`).join(' | ')} |`);
+  console.log(
+    `| requests measured (req/s) | ${results.map((r) => `${r.requests} (${r.rps.toFixed(0)})`).join(' | ')} |`,
+  );
 } finally {
   await db.drop();
 }
