@@ -10,6 +10,7 @@ import { AppModule, type AppOptions } from 'src/app.module';
 import type { BoardsConfig } from 'src/core/config/boards-config';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
 import { installClientRateLimit } from 'src/core/rate-limit/client-rate-limit.hook';
+import { installLightAsyncResourceBind } from 'src/core/http/async-resource-bind';
 import { applyHttpHardening } from 'src/core/http/http-hardening';
 import { clientErrorHandler, frameworkErrorHandler } from 'src/core/http/framework-errors';
 import { parseJsonBody } from 'src/core/http/json-body.parser';
@@ -42,6 +43,7 @@ export async function createApp(
   config: BoardsConfig,
   options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
+  installLightAsyncResourceBind();
   const adapter = new FastifyAdapter({
     bodyLimit: config.api.bodyLimitBytes,
     genReqId: requestIdFor,

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { directRoutesOf } from 'src/core/http/direct-routes';
 import { createTenant } from 'test/factories/seed';
@@ -50,6 +51,10 @@ describeWithPostgres('board reads with and without the direct dispatcher', () =>
       'POST /api/boards',
     ]);
     expect(directRoutesOf(nest.app)).toEqual([]);
+  });
+
+  it('createApp puts the light AsyncResource bind in place (Fastify binds one per request body)', () => {
+    expect(AsyncResource.prototype.bind.name).toBe('lightBind');
   });
 
   const cases: [string, () => string, () => string | undefined][] = [
