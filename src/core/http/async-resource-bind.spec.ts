@@ -27,7 +27,13 @@ describe.each([
     const target = { name: 'target' };
     const bound = resource.bind(own);
     expect(bound.call(target, 1, 2)).toEqual({ self: target, sum: 3 });
-    const fixed = resource.bind(own, { name: 'fixed' });
+    // Node's thisArg, which @types/node leaves out of bind's signature.
+    const bindWith = resource.bind as unknown as (
+      this: AsyncResource,
+      fn: typeof own,
+      thisArg: unknown,
+    ) => typeof own;
+    const fixed = bindWith.call(resource, own, { name: 'fixed' });
     expect(fixed.call(target, 2, 3)).toEqual({ self: { name: 'fixed' }, sum: 5 });
     expect(bound.length).toBe(2);
     const failing = resource.bind(() => {
