@@ -539,6 +539,42 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
       }
     });
 
+    it.each([
+      ['sent by the pool client', false],
+      ['the first statement of a held open', true],
+    ])(
+      'a named statement with a value the driver cannot send ends its connection (%s)',
+      async (_, heldOpen) => {
+        const { text } = namedText('SELECT $1::text AS v');
+        const circular: Record<string, unknown> = {};
+        circular.self = circular;
+        const client = await pool.connect();
+        let failure: unknown;
+        try {
+          // Known to the connection first, so pg counts it as parsed when the Close goes out.
+          await client.query(text, ['known']);
+          if (heldOpen) holdTransactionOpen(client, open);
+          failure = await client.query(text, [circular]).then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          expect(failure).toBeInstanceOf(TypeError);
+          const stream = (client as unknown as { connection: { stream: { destroyed: boolean } } })
+            .connection.stream;
+          expect(stream.destroyed).toBe(true);
+        } finally {
+          client.release(failure instanceof Error ? failure : undefined);
+        }
+        const next = await pool.connect();
+        try {
+          expect(next).not.toBe(client);
+          expect((await next.query(text, ['fresh'])).rows).toEqual([{ v: 'fresh' }]);
+        } finally {
+          next.release();
+        }
+      },
+    );
+
     it('a connection whose named statement became unusable ends, and the pool replaces it', async () => {
       const table = `prepared_probe_${randomUUID().replace(/-/g, '')}`;
       const { text } = namedText(`SELECT * FROM pg_temp.${table} WHERE a = $1`);

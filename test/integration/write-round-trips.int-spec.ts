@@ -258,32 +258,79 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
     await expectCleanConnection();
   });
 
-  it("a repository's write runs as a named prepared statement, bound to each transaction's tenant under its cached plan", async () => {
+  it("a repository's write runs as a named prepared statement, bound to each transaction's tenant under its generic plan", async () => {
     const text = `${INSERT_BOARD} /* ${uniqueMarker('named')} */`;
     transactions.prepareStatement(text);
     const name = namedStatement(text);
     expect(name).toMatch(/^boards_write_\d+$/);
-    // More runs than PostgreSQL's custom plans before it settles on the generic one.
-    const titles = Array.from({ length: 7 }, () => uniqueMarker('named-run'));
-    for (const title of titles) {
-      const [row] = await transactions.run(tenant.id, (manager) =>
-        manager.query(text, [ownerId, title]),
+    const plans = async () =>
+      (
+        (await transactions.run(tenant.id, (manager) =>
+          manager.query(
+            'SELECT name, generic_plans::int AS generic FROM pg_prepared_statements WHERE statement = $1',
+            [text],
+          ),
+        )) as { name: string; generic: number }[]
+      )[0];
+    // The pool's one session plans every prepared statement generically: the plan is cached
+    // once and reused, whichever tenant's transaction runs it.
+    await transactions.run(tenant.id, (manager) =>
+      manager.query('SET plan_cache_mode = force_generic_plan'),
+    );
+    try {
+      const titles = Array.from({ length: 3 }, () => uniqueMarker('named-run'));
+      for (const title of titles) {
+        const [row] = await transactions.run(tenant.id, (manager) =>
+          manager.query(text, [ownerId, title]),
+        );
+        expect((row as InsertedRow).tenant_id).toBe(tenant.id);
+      }
+      for (const title of titles) expect(await boardsTitled(title)).toEqual([tenant.id]);
+      expect(await plans()).toEqual({ name, generic: 3 });
+      // Under that plan another tenant's transaction still writes its own tenant's row:
+      // `tenant`'s user cannot own it there.
+      const cross = uniqueMarker('named-cross');
+      expect(await failureCode(other.id, (manager) => manager.query(text, [ownerId, cross]))).toBe(
+        '23503',
       );
-      expect((row as InsertedRow).tenant_id).toBe(tenant.id);
+      expect(await boardsTitled(cross)).toEqual([]);
+      expect(await plans()).toEqual({ name, generic: 4 });
+    } finally {
+      await transactions.run(tenant.id, (manager) => manager.query('RESET plan_cache_mode'));
     }
-    for (const title of titles) expect(await boardsTitled(title)).toEqual([tenant.id]);
-    const held = await transactions.run(tenant.id, (manager) =>
-      manager.query('SELECT name FROM pg_prepared_statements WHERE statement = $1', [text]),
-    );
-    expect(held).toEqual([{ name }]);
-    // Under that plan another tenant's transaction still writes its own tenant's row: `tenant`'s
-    // user cannot own it there.
-    const cross = uniqueMarker('named-cross');
-    expect(await failureCode(other.id, (manager) => manager.query(text, [ownerId, cross]))).toBe(
-      '23503',
-    );
-    expect(await boardsTitled(cross)).toEqual([]);
     await expectCleanConnection();
+  });
+
+  it('a write whose prepared copy became unusable fails once; its connection is replaced and the next write runs', async () => {
+    const table = `prepared_write_${uniqueMarker('t').replace(/[^a-z0-9]/gi, '_')}`;
+    const text = `SELECT * FROM pg_temp.${table} WHERE a = $1`;
+    transactions.prepareStatement(text);
+    const pid = async () =>
+      (
+        (await transactions.run(tenant.id, (manager) =>
+          manager.query('SELECT pg_backend_pid() AS pid'),
+        )) as { pid: number }[]
+      )[0].pid;
+    const before = await pid();
+    // A table of the pool's one session, and the statement prepared on it.
+    await transactions.run(tenant.id, async (manager) => {
+      await manager.query(`CREATE TEMP TABLE ${table} (a int)`);
+      await manager.query(`INSERT INTO pg_temp.${table} VALUES (1)`);
+    });
+    expect(await transactions.run(tenant.id, (manager) => manager.query(text, [1]))).toEqual([
+      { a: 1 },
+    ]);
+    // What the statement returns changes under its cached plan.
+    await transactions.run(tenant.id, (manager) =>
+      manager.query(`ALTER TABLE pg_temp.${table} ADD COLUMN b int`),
+    );
+    expect(await failureCode(tenant.id, (manager) => manager.query(text, [1]))).toBe('0A000');
+    // The pool's one connection was ended and replaced: a new session, clean, that writes.
+    expect(await pid()).not.toBe(before);
+    await expectCleanConnection();
+    const title = uniqueMarker('after-unusable');
+    await transactions.run(tenant.id, (manager) => manager.query(INSERT_BOARD, [ownerId, title]));
+    expect(await boardsTitled(title)).toEqual([tenant.id]);
   });
 
   it('with BOARDS_DATABASE_PREPARED_STATEMENTS=false a write is not named', async () => {

@@ -37,7 +37,7 @@ import {
 } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { isEmbeddedPool } from './embedded-database';
-import { namedStatement } from './prepared-statements';
+import { namedStatement, unsureOfPrepared } from './prepared-statements';
 
 /** The versions each function below was read against (see the header). */
 export const VERIFIED_AGAINST = {
@@ -421,7 +421,8 @@ export interface HeldOpen {
  * parameters)`), which then removes itself:
  * - a statement with parameters goes with the open in one round trip (OpenedQuery), and never
  *   runs unless the open succeeded; a text with a prepared name (namedStatement) goes as that
- *   named statement, parsed on the connection's first run only;
+ *   named statement, parsed on the connection's first run only (and the connection ends when it
+ *   fails in a way that leaves pg unsure of what the connection holds, unsureOfPrepared);
  * - one without parameters may hold several statements (the simple protocol), and one that does
  *   not parse would stop an open sent in the same string from running too: the open is sent
  *   first, on its own, and the statement only after it succeeded.
@@ -457,11 +458,17 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
         () => send.call(client, text, parameters) as Promise<QueryResult>,
       );
     }
-    const query = new OpenedQuery(open, text, parameters, namedStatement(text));
+    const name = namedStatement(text);
+    const query = new OpenedQuery(open, text, parameters, name);
     return new Promise((resolve, reject) => {
-      send.call(client, query, (err: Error | null, result: QueryResult) =>
-        err ? reject(err) : resolve(result),
-      );
+      send.call(client, query, (err: Error | null, result: QueryResult) => {
+        if (!err) return resolve(result);
+        // As GuardedPgClient does for the statements it names.
+        if (name !== undefined && unsureOfPrepared(err)) {
+          destroyConnectionSocket(client);
+        }
+        reject(err);
+      });
     });
   }
   target.query = held;

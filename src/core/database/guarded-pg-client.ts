@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client, Query } from 'pg';
 import { destroyConnectionSocket } from './driver-internals';
-import { hasUnusableStatement, namedStatement } from './prepared-statements';
+import { namedStatement, unsureOfPrepared } from './prepared-statements';
 
 /** node-postgres' error when a query got no answer within `query_timeout`. */
 export const QUERY_READ_TIMEOUT_MESSAGE = 'Query read timeout';
@@ -33,8 +33,9 @@ export function readTimeoutFor(ms: number): number {
  *   in flight rejects as well, which is what callers act on.
  * - A statement with parameters whose text was given a prepared name (namedStatement: the
  *   repositories' writes, TenantTransactions.prepareStatement) goes as that named prepared
- *   statement. A connection whose prepared copy turns out unusable (hasUnusableStatement: a
- *   migration changed what it returns) ends, as above: a fresh one prepares it anew.
+ *   statement. When it fails in a way that leaves pg unsure of what the connection holds
+ *   (unsureOfPrepared: a migration changed what it returns, or the driver could not send a value
+ *   after writing the Parse), the connection ends, as above: a fresh one prepares it anew.
  */
 export class GuardedPgClient extends Client {
   constructor(config?: ConstructorParameters<typeof Client>[0]) {
@@ -44,9 +45,13 @@ export class GuardedPgClient extends Client {
 
   // node-postgres' overloads (promise, callback, submittable) are passed through unchanged.
   override query(...args: unknown[]): never {
+    let named = false;
     if (typeof args[0] === 'string' && Array.isArray(args[1]) && args[1].length > 0) {
       const name = namedStatement(args[0]);
-      if (name !== undefined) args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
+      if (name !== undefined) {
+        args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
+        named = true;
+      }
     }
     const scoped = queryReadTimeout.getStore();
     if (scoped !== undefined) {
@@ -63,22 +68,25 @@ export class GuardedPgClient extends Client {
     if (typeof args[last] === 'function') {
       const callback = args[last] as (err: unknown, result: unknown) => void;
       args[last] = (err: unknown, result: unknown) => {
-        this.dropIfUnusable(err);
+        this.dropIfUnusable(err, named);
         callback(err, result);
       };
     }
     const result = (super.query as (...queryArgs: unknown[]) => unknown)(...args);
     if (result instanceof Promise) {
-      result.catch((err: unknown) => this.dropIfUnusable(err));
+      result.catch((err: unknown) => this.dropIfUnusable(err, named));
     }
     return result as never;
   }
 
-  /** Ends the connection after a read timeout or on an unusable prepared statement. */
-  private dropIfUnusable(err: unknown): void {
+  /**
+   * Ends the connection after a read timeout, or when a statement it named failed in a way that
+   * leaves pg unsure of the connection's prepared statements (unsureOfPrepared).
+   */
+  private dropIfUnusable(err: unknown, named: boolean): void {
     if (
       (err instanceof Error && err.message === QUERY_READ_TIMEOUT_MESSAGE) ||
-      hasUnusableStatement(err)
+      (named && err != null && unsureOfPrepared(err))
     ) {
       destroyConnectionSocket(this);
     }

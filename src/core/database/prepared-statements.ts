@@ -46,3 +46,18 @@ export function hasUnusableStatement(err: unknown): boolean {
     error?.code === '26000'
   );
 }
+
+/** A server error carries a SQLSTATE; a failure inside the driver (a value it cannot send) does not. */
+export function hasSqlState(err: unknown): boolean {
+  return typeof (err as { code?: unknown } | undefined)?.code === 'string';
+}
+
+/**
+ * Whether a named statement that failed with `err` leaves node-postgres unsure of what the
+ * connection holds: when the driver cannot send a value (no SQLSTATE) it has already written the
+ * statement's Parse and answers with a Close of the name, so the server drops a statement pg may
+ * still count as prepared. Such a connection is dropped, as one with an unusable statement is.
+ */
+export function unsureOfPrepared(err: unknown): boolean {
+  return hasUnusableStatement(err) || !hasSqlState(err);
+}

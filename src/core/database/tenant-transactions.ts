@@ -15,7 +15,7 @@ import {
   type HeldOpen,
 } from './driver-internals';
 import { FAST_TYPES } from './fast-timestamptz';
-import { hasUnusableStatement, preparedStatementName } from './prepared-statements';
+import { hasSqlState, hasUnusableStatement, preparedStatementName } from './prepared-statements';
 import { TenantRouter } from './tenant-router';
 import { queryReadTimeout, readTimeoutFor } from './guarded-pg-client';
 import {
@@ -617,11 +617,6 @@ class ReadStepError extends Error {
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
-}
-
-/** A server error carries a SQLSTATE; a failure inside the driver (a value it cannot send) does not. */
-function hasSqlState(err: unknown): boolean {
-  return typeof (err as { code?: unknown } | undefined)?.code === 'string';
 }
 
 function asError(value: unknown): Error {

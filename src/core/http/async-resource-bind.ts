@@ -1,6 +1,12 @@
 import { AsyncResource } from 'node:async_hooks';
 
-const nodeBind = AsyncResource.prototype.bind;
+type Bind = typeof AsyncResource.prototype.bind;
+const NODE_BIND = Symbol.for('boards.nodeAsyncResourceBind');
+const prototype = AsyncResource.prototype as AsyncResource & { [NODE_BIND]?: Bind };
+// Node's own bind, kept on the prototype when first replaced: every copy of this module (a test
+// runner loads one per test file, all sharing node:async_hooks) finds the same one.
+prototype[NODE_BIND] ??= prototype.bind;
+const nodeBind: Bind = prototype[NODE_BIND];
 
 /**
  * A lighter `AsyncResource.prototype.bind`, installed for the whole process by createApp.
@@ -16,8 +22,8 @@ const nodeBind = AsyncResource.prototype.bind;
  * Anything that is not a function goes to Node's own bind, which refuses it as Node does.
  */
 export function installLightAsyncResourceBind(): void {
-  if (AsyncResource.prototype.bind !== nodeBind) return;
-  AsyncResource.prototype.bind = lightBind as typeof nodeBind;
+  if (prototype.bind !== nodeBind) return;
+  prototype.bind = lightBind as Bind;
 }
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -48,5 +54,5 @@ function boundTo(resource: AsyncResource, fn: AnyFunction, thisArg: unknown): An
 
 /** Node's own bind back in place (tests). */
 export function restoreNodeAsyncResourceBind(): void {
-  AsyncResource.prototype.bind = nodeBind;
+  prototype.bind = nodeBind;
 }
