@@ -437,6 +437,52 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
       }
       return parses;
     };
+    const TENANT_AND_N = `SELECT current_setting('app.tenant_id') AS tenant, $1::int AS n`;
+    /** `work` on a connection of the pool, given back after. */
+    const withClient = async (work: (client: PoolClient) => Promise<void>) => {
+      const client = await pool.connect();
+      try {
+        await work(client);
+      } finally {
+        client.release();
+      }
+    };
+    /**
+     * `setup`, then `failing`, on one connection: what `failing` rejected with, once it is checked
+     * that the connection was ended and that the pool hands out another one, which works.
+     */
+    const failureThatEnds = async (
+      setup: (client: PoolClient) => Promise<void>,
+      failing: (client: PoolClient) => Promise<unknown>,
+    ): Promise<unknown> => {
+      const client = await pool.connect();
+      let failure: unknown;
+      try {
+        await setup(client);
+        failure = await failing(client).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        const stream = (client as unknown as { connection: { stream: { destroyed: boolean } } })
+          .connection.stream;
+        expect(stream.destroyed).toBe(true);
+      } finally {
+        client.release(failure instanceof Error ? failure : undefined);
+      }
+      await withClient(async (next) => {
+        expect(next).not.toBe(client);
+        expect((await next.query('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+      });
+      return failure;
+    };
+    /** Runs `text` on `client`: the Parse messages it sent and the rows it answered. */
+    const sent = async (client: PoolClient, text: string, values: unknown[]) => {
+      let rows: unknown[] = [];
+      const parses = await parsesOf(client, async () => {
+        ({ rows } = await client.query(text, values));
+      });
+      return { parses, rows };
+    };
     /** Whether the session of `client` holds a prepared statement `name` (PostgreSQL's view). */
     const prepared = async (client: PoolClient, name: string) =>
       (
@@ -448,17 +494,15 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
 
     it("the server pools' client sends a named text by its name, parsed once per connection; other texts unnamed", async () => {
       const { text, name } = namedText('SELECT $1::int + 1 AS n');
-      const client = await pool.connect();
-      try {
-        let rows: unknown[] = [];
-        expect(
-          await parsesOf(client, async () => ({ rows } = await client.query(text, [1]))),
-        ).toEqual([name]);
-        expect(rows).toEqual([{ n: 2 }]);
-        expect(
-          await parsesOf(client, async () => ({ rows } = await client.query(text, [41]))),
-        ).toEqual([]);
-        expect(rows).toEqual([{ n: 42 }]);
+      await withClient(async (client) => {
+        expect(await sent(client, text, [1])).toEqual({
+          parses: [name],
+          rows: [{ n: 2 }],
+        });
+        expect(await sent(client, text, [41])).toEqual({
+          parses: [],
+          rows: [{ n: 42 }],
+        });
         expect(await prepared(client, name)).toBe(true);
         // A text without a name, and a named text without parameters, go unnamed.
         const other = `SELECT $1::int AS n /* ${randomUUID()} */`;
@@ -466,77 +510,59 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
         const bare = namedText('SELECT 1 AS n');
         expect(await parsesOf(client, () => client.query(bare.text))).toEqual([]);
         expect(await prepared(client, bare.name)).toBe(false);
-      } finally {
-        client.release();
-      }
+      });
     });
 
     it("a held open sends a named first statement by its name, parsing it on the connection's first run only", async () => {
-      const { text, name } = namedText(
-        `SELECT current_setting('app.tenant_id') AS tenant, $1::int AS n`,
-      );
-      const client = await pool.connect();
-      try {
+      const { text, name } = namedText(TENANT_AND_N);
+      await withClient(async (client) => {
         for (const [run, parses] of [
           [1, ['', '', name]],
           [2, ['', '']],
         ] as const) {
           holdTransactionOpen(client, open);
-          let rows: unknown[] = [];
-          expect(
-            await parsesOf(client, async () => ({ rows } = await client.query(text, [run]))),
-          ).toEqual(parses);
-          expect(rows).toEqual([{ tenant, n: run }]);
+          expect(await sent(client, text, [run])).toEqual({
+            parses: parses,
+            rows: [{ tenant, n: run }],
+          });
           expect(client.getTransactionStatus()).toBe('T');
           await client.query('ROLLBACK');
         }
         expect(await prepared(client, name)).toBe(true);
-      } finally {
-        client.release();
-      }
+      });
     });
 
     it('an open that fails leaves its named statement unparsed: the next run parses it', async () => {
-      const { text, name } = namedText(
-        `SELECT current_setting('app.tenant_id') AS tenant, $1::int AS n`,
-      );
-      const client = await pool.connect();
-      try {
+      const { text, name } = namedText(TENANT_AND_N);
+      await withClient(async (client) => {
         holdTransactionOpen(client, failingOpen);
         await expect(client.query(text, [1])).rejects.toMatchObject({ code: '22023' });
         await client.query('ROLLBACK');
         expect(await prepared(client, name)).toBe(false);
         holdTransactionOpen(client, open);
-        let rows: unknown[] = [];
-        expect(
-          await parsesOf(client, async () => ({ rows } = await client.query(text, [2]))),
-        ).toEqual(['', '', name]);
-        expect(rows).toEqual([{ tenant, n: 2 }]);
+        expect(await sent(client, text, [2])).toEqual({
+          parses: ['', '', name],
+          rows: [{ tenant, n: 2 }],
+        });
         await client.query('ROLLBACK');
         expect(await prepared(client, name)).toBe(true);
-      } finally {
-        client.release();
-      }
+      });
     });
 
     it('a named statement that fails after it parsed stays parsed: its next run only binds', async () => {
       const { text, name } = namedText('SELECT 1 / $1::int AS n');
-      const client = await pool.connect();
-      try {
+      await withClient(async (client) => {
         holdTransactionOpen(client, open);
         await expect(client.query(text, [0])).rejects.toMatchObject({ code: '22012' });
         await client.query('ROLLBACK');
         expect(await prepared(client, name)).toBe(true);
         holdTransactionOpen(client, open);
-        let rows: unknown[] = [];
-        expect(
-          await parsesOf(client, async () => ({ rows } = await client.query(text, [1]))),
-        ).toEqual(['', '']);
-        expect(rows).toEqual([{ n: 1 }]);
+        expect(await sent(client, text, [1])).toEqual({
+          parses: ['', ''],
+          rows: [{ n: 1 }],
+        });
         await client.query('ROLLBACK');
-      } finally {
-        client.release();
-      }
+      });
     });
 
     it.each([
@@ -548,62 +574,32 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
         const { text } = namedText('SELECT $1::text AS v');
         const circular: Record<string, unknown> = {};
         circular.self = circular;
-        const client = await pool.connect();
-        let failure: unknown;
-        try {
-          // Known to the connection first, so pg counts it as parsed when the Close goes out.
-          await client.query(text, ['known']);
-          if (heldOpen) holdTransactionOpen(client, open);
-          failure = await client.query(text, [circular]).then(
-            () => undefined,
-            (err: unknown) => err,
-          );
-          expect(failure).toBeInstanceOf(TypeError);
-          const stream = (client as unknown as { connection: { stream: { destroyed: boolean } } })
-            .connection.stream;
-          expect(stream.destroyed).toBe(true);
-        } finally {
-          client.release(failure instanceof Error ? failure : undefined);
-        }
-        const next = await pool.connect();
-        try {
-          expect(next).not.toBe(client);
-          expect((await next.query(text, ['fresh'])).rows).toEqual([{ v: 'fresh' }]);
-        } finally {
-          next.release();
-        }
+        const failure = await failureThatEnds(
+          async (client) => {
+            // Known to the connection first, so pg counts it as parsed when the Close goes out.
+            await client.query(text, ['known']);
+            if (heldOpen) holdTransactionOpen(client, open);
+          },
+          (client) => client.query(text, [circular]),
+        );
+        expect(failure).toBeInstanceOf(TypeError);
       },
     );
 
     it('a connection whose named statement became unusable ends, and the pool replaces it', async () => {
       const table = `prepared_probe_${randomUUID().replace(/-/g, '')}`;
       const { text } = namedText(`SELECT * FROM pg_temp.${table} WHERE a = $1`);
-      const client = await pool.connect();
-      let failure: unknown;
-      try {
-        await client.query(`CREATE TEMP TABLE ${table} (a int)`);
-        await client.query(`INSERT INTO pg_temp.${table} VALUES (1)`);
-        expect((await client.query(text, [1])).rows).toEqual([{ a: 1 }]);
-        // What the statement returns changes under its cached plan.
-        await client.query(`ALTER TABLE pg_temp.${table} ADD COLUMN b int`);
-        failure = await client.query(text, [1]).then(
-          () => undefined,
-          (err: unknown) => err,
-        );
-        expect(failure).toMatchObject({ code: '0A000', routine: 'RevalidateCachedQuery' });
-        const stream = (client as unknown as { connection: { stream: { destroyed: boolean } } })
-          .connection.stream;
-        expect(stream.destroyed).toBe(true);
-      } finally {
-        client.release(failure instanceof Error ? failure : undefined);
-      }
-      const next = await pool.connect();
-      try {
-        expect(next).not.toBe(client);
-        expect((await next.query('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
-      } finally {
-        next.release();
-      }
+      const failure = await failureThatEnds(
+        async (client) => {
+          await client.query(`CREATE TEMP TABLE ${table} (a int)`);
+          await client.query(`INSERT INTO pg_temp.${table} VALUES (1)`);
+          expect((await client.query(text, [1])).rows).toEqual([{ a: 1 }]);
+          // What the statement returns changes under its cached plan.
+          await client.query(`ALTER TABLE pg_temp.${table} ADD COLUMN b int`);
+        },
+        (client) => client.query(text, [1]),
+      );
+      expect(failure).toMatchObject({ code: '0A000', routine: 'RevalidateCachedQuery' });
     });
   });
 });
