@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
   },
 });
 const log = (message) => process.stderr.write(`${message}\n`);
+const PROBE_PORT = 8996;
 const tenants = Number(args.tenants);
 
 /** Self size and count per node kind of a V8 heap snapshot. */
@@ -93,7 +94,7 @@ try {
     secret: BENCH_SECRET,
     nodeOptions: IMAGE_NODE_OPTIONS,
     extraEnv: {
-      BOARDS_HEALTH_PORT: '8996',
+      BOARDS_HEALTH_PORT: String(PROBE_PORT),
       BOARDS_LIST_BYTES_PER_SECOND: '1000000000',
       ...Object.fromEntries(args.env.map((pair) => pair.split(/=(.*)/s, 2))),
     },
@@ -106,7 +107,7 @@ try {
     // The list load with the readiness probe beside it, as the bench runs them (the probe thread's memory counts).
     await Promise.all([
       measure({ baseUrl: project.baseUrl, mix, connections: 20, duration: 10 }),
-      probe({ url: 'http://127.0.0.1:8996/health/ready', duration: 10 }),
+      probe({ url: `http://127.0.0.1:${PROBE_PORT}/health/ready`, duration: 10 }),
     ]);
     const status = readFileSync(`/proc/${project.child.pid}/status`, 'utf8');
     // V8's spaces as prom-client reports them: what each holds against what it has taken.
@@ -119,20 +120,8 @@ try {
     }
     const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
     const mb = (bytes) => (bytes / 1048576).toFixed(1);
-    const printSpaces = () => {
-      console.log('| V8 space | used MB | taken MB |');
-      console.log('|---|---|---|');
-      for (const [space, { used, total }] of spaces)
-        console.log(`| ${space} | ${mb(used)} | ${mb(total)} |`);
-    };
-    if (args['rss-only']) {
-      console.log(`| ${tenants} tenants, after first contact and 10 s of list load | MB |`);
-      console.log('|---|---|');
-      console.log(`| resident set now (VmRSS) | ${mb(kb('VmRSS') * 1024)} |`);
-      console.log(`| resident set peak (VmHWM) | ${mb(kb('VmHWM') * 1024)} |`);
-      console.log('');
-      printSpaces();
-    } else {
+    /** The objects of a heap snapshot taken now, by kind (--rss-only: none taken). */
+    const snapshotTotals = async () => {
       log('taking a heap snapshot…');
       project.child.kill('SIGUSR2');
       let file;
@@ -151,19 +140,24 @@ try {
       }
       if (!file) throw new Error('no heap snapshot within 2 minutes');
       if (args.save) copyFileSync(join(dir, file), args.save);
-      const snapshot = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-      const { totals, all } = bySelfSize(snapshot);
-      console.log(`| ${tenants} tenants, after first contact and 10 s of list load | MB |`);
-      console.log('|---|---|');
-      console.log(`| resident set now (VmRSS) | ${mb(kb('VmRSS') * 1024)} |`);
-      console.log(`| resident set peak (VmHWM) | ${mb(kb('VmHWM') * 1024)} |`);
-      console.log(`| live JavaScript objects (heap snapshot) | ${mb(all)} |`);
-      console.log('');
-      printSpaces();
+      return bySelfSize(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    };
+    const objects = args['rss-only'] ? undefined : await snapshotTotals();
+    console.log(`| ${tenants} tenants, after first contact and 10 s of list load | MB |`);
+    console.log('|---|---|');
+    console.log(`| resident set now (VmRSS) | ${mb(kb('VmRSS') * 1024)} |`);
+    console.log(`| resident set peak (VmHWM) | ${mb(kb('VmHWM') * 1024)} |`);
+    if (objects) console.log(`| live JavaScript objects (heap snapshot) | ${mb(objects.all)} |`);
+    console.log('');
+    console.log('| V8 space | used MB | taken MB |');
+    console.log('|---|---|---|');
+    for (const [space, { used, total }] of spaces)
+      console.log(`| ${space} | ${mb(used)} | ${mb(total)} |`);
+    if (objects) {
       console.log('');
       console.log('| kind of object | MB | count | bytes each |');
       console.log('|---|---|---|---|');
-      for (const [name, { size, count }] of [...totals]
+      for (const [name, { size, count }] of [...objects.totals]
         .sort((a, b) => b[1].size - a[1].size)
         .slice(0, Number(args.top))) {
         console.log(
