@@ -4,7 +4,8 @@
  * types are what core/ knows of them.
  */
 
-export type TenantRole = 'admin' | 'member';
+export const TENANT_ROLES = ['admin', 'member'] as const;
+export type TenantRole = (typeof TENANT_ROLES)[number];
 
 /**
  * How a user row became a member of its tenant (DESIGN.md §2 "Admission"):
@@ -58,6 +59,17 @@ export const TENANT_STATUSES = [
   'moving',
 ] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+/**
+ * The list's own copy of `value`, or `value` itself when the list does not hold it. The driver
+ * gives every row a fresh string; a cached record that keeps the list's copy instead holds no
+ * string of its own for a status, role or source (10,000 cached tenants and users kept about
+ * 30,000 copies of a handful of words).
+ */
+export function sharedWord<T extends string>(values: readonly T[], value: T): T {
+  for (const known of values) if (known === value) return known;
+  return value;
+}
 
 /** What a request needs to know about its tenant. */
 export interface TenantRecord {

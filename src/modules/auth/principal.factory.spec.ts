@@ -125,6 +125,20 @@ describe('buildPrincipal', () => {
     expect(Object.isFrozen(principal.claims)).toBe(true);
   });
 
+  it('keeps a frozen copy of the claims, a __proto__ claim as a plain property', () => {
+    const claims = JSON.parse(
+      '{"sub":"s","tenant":"acme","roles":["a"],"__proto__":{"isPlatformAdmin":true}}',
+    ) as Record<string, unknown> & { sub: string };
+    const principal = buildPrincipal('jwt', claims, auth());
+    expect(principal.claims).not.toBe(claims);
+    expect(principal.claims).toEqual(claims);
+    expect(Object.isFrozen(principal.claims)).toBe(true);
+    expect(Object.getPrototypeOf(principal.claims)).toBe(Object.prototype);
+    expect(Object.hasOwn(principal.claims, '__proto__')).toBe(true);
+    expect((principal.claims as { isPlatformAdmin?: unknown }).isPlatformAdmin).toBeUndefined();
+    expect(principal.isPlatformAdmin).toBe(false);
+  });
+
   it('the development principal follows the same platform-admin rule', () => {
     expect(developmentPrincipal(auth()).isPlatformAdmin).toBe(false);
     expect(

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { MembershipSource, TenantRole } from 'src/core/context/tenant-context';
 import { TenantScopedRepository } from 'src/core/database/tenant-scoped.repository';
-import type { UserRecord } from 'src/core/context/records';
+import {
+  MEMBERSHIP_SOURCES,
+  sharedWord,
+  TENANT_ROLES,
+  type UserRecord,
+} from 'src/core/context/records';
 
 export interface UserIdentity {
   readonly provider: string;
@@ -156,8 +161,8 @@ export function profileFillsGaps(user: UserRecord, profile: UserProfile): boolea
 function toRecord(row: UserRow): UserRecord {
   return {
     id: row.id,
-    tenantRole: row.tenant_role,
-    membershipSource: row.membership_source,
+    tenantRole: sharedWord(TENANT_ROLES, row.tenant_role),
+    membershipSource: sharedWord(MEMBERSHIP_SOURCES, row.membership_source),
     email: row.email,
     displayName: row.display_name,
     avatarUrl: row.avatar_url,

@@ -1,8 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import type { TenantRecord } from 'src/core/context/records';
 import { RegistryRepository, type RegistrySession } from 'src/core/database/registry.repository';
 import type { ReservedTenant } from 'src/core/database/tenant-databases';
-import type { TenantQuotaOverrides, TenantStatus } from 'src/core/context/records';
+import {
+  sharedWord,
+  TENANT_STATUSES,
+  type TenantQuotaOverrides,
+  type TenantRecord,
+  type TenantStatus,
+} from 'src/core/context/records';
 import { Tenant } from './tenant.entity';
 
 /** Who changes the registry, for platform_audit_events: `provider:subject` (or `cli`), request id. */
@@ -43,8 +48,17 @@ export class TenantsRepository extends RegistryRepository {
       quotas: TenantQuotaOverrides;
     })[];
     if (!row) return undefined;
-    const { allowed_issuers: allowedIssuers, claims_admit: claimsAdmit, ...rest } = row;
-    return { ...rest, allowedIssuers, claimsAdmit };
+    // Every key named in one literal: all cached records share one hidden class. A rest-and-spread
+    // copy gave each record a hidden class of its own (about 300 bytes per cached tenant).
+    return {
+      id: row.id,
+      slug: row.slug,
+      name: row.name,
+      status: sharedWord(TENANT_STATUSES, row.status),
+      allowedIssuers: row.allowed_issuers,
+      claimsAdmit: row.claims_admit,
+      quotas: row.quotas,
+    };
   }
 
   async findById(id: string): Promise<Tenant | null> {
