@@ -30,6 +30,16 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     limit: number,
     blockDuration: number,
   ): Promise<ThrottlerStorageRecord> {
+    return this.incrementNow(key, ttl, limit, blockDuration);
+  }
+
+  /** `increment` without a promise (the rate-limit guard counts in memory without one). */
+  incrementNow(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): ThrottlerStorageRecord {
     const now = this.now();
     let window = this.windows.get(key);
     if (!window || (window.expiresAt <= now && window.blockedUntil <= now)) {

@@ -8,6 +8,7 @@ import { ErrorCode } from 'src/core/errors/error-code';
 import { MetricsService } from 'src/core/metrics/metrics.service';
 import { MemoryThrottlerStorage } from './memory-throttler.storage';
 import { RateLimitGuard } from './rate-limit.guard';
+import { ResilientThrottlerStorage } from './resilient-throttler.storage';
 import { ROUTE_LIMIT_KEY } from './route-limit.decorator';
 
 /**
@@ -133,6 +134,61 @@ describe('RateLimitGuard', () => {
         ErrorCode.RateLimited,
       ]);
     });
+  });
+
+  it('answers at once, without a promise, while the counts are kept in memory', async () => {
+    const guard = await guardWith(2);
+    expect(guard.canActivate(context(Controller.prototype.plain, 'ada'))).toBe(true);
+    expect(headers).toMatchObject({ 'x-ratelimit-limit': 2, 'x-ratelimit-remaining': 1 });
+    expect(guard.canActivate(context(Controller.prototype.plain, 'ada'))).toBe(true);
+    const refused = guard.canActivate(context(Controller.prototype.plain, 'ada'));
+    expect(refused).toBeInstanceOf(Promise);
+    await expect(refused).rejects.toMatchObject({ code: ErrorCode.RateLimited });
+    expect(headers).toMatchObject({ 'retry-after': 60, 'x-ratelimit-remaining': 0 });
+  });
+
+  it('counts through a shared store with a promise, with the same answers and headers', async () => {
+    const shared = new MemoryThrottlerStorage();
+    const increment = jest.spyOn(shared, 'increment');
+    storage = new ResilientThrottlerStorage(shared, () => undefined) as never;
+    const guard = await guardWith(2);
+    const first = guard.canActivate(context(Controller.prototype.plain, 'ada'));
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toBe(true);
+    expect(headers).toMatchObject({ 'x-ratelimit-limit': 2, 'x-ratelimit-remaining': 1 });
+    expect(await calls(guard, Controller.prototype.plain, 'ada', 2)).toEqual([
+      200,
+      ErrorCode.RateLimited,
+    ]);
+    expect(increment).toHaveBeenCalledTimes(3);
+    shared.onApplicationShutdown();
+  });
+
+  it('takes the promise path for a tracker that answers with a promise', async () => {
+    const guard = new RateLimitGuard(
+      {
+        throttlers: [
+          {
+            name: 'default',
+            ttl: 60_000,
+            limit: 1,
+            getTracker: (req: Record<string, unknown>) =>
+              Promise.resolve(`user:${String(req.caller)}`),
+          },
+        ],
+      },
+      storage,
+      new Reflector(),
+      new MetricsService(config),
+      config,
+    );
+    await guard.onModuleInit();
+    const first = guard.canActivate(context(Controller.prototype.plain, 'ada'));
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toBe(true);
+    expect(await calls(guard, Controller.prototype.plain, 'ada', 1)).toEqual([
+      ErrorCode.RateLimited,
+    ]);
   });
 
   it("reads a route's metadata on its first call only when its limits are plain values", async () => {

@@ -18,6 +18,7 @@ import {
   THROTTLER_SKIP,
   THROTTLER_TRACKER,
   THROTTLER_TTL,
+  type ThrottlerStorageRecord,
 } from 'src/core/database/driver-internals';
 import type { FastifyReply } from 'fastify';
 import { BoardsConfig } from 'src/core/config/boards-config';
@@ -51,16 +52,103 @@ export class RateLimitGuard extends ThrottlerGuard {
    * Same decisions as ThrottlerGuard.canActivate, without reading six metadata keys per throttler
    * and awaiting each static value on every request: a route whose limits are plain values (all
    * of this service's) has them resolved once. Anything given as a function goes the generic way.
+   * While the counts are kept in this replica's memory (no Redis) and the trackers answer at once,
+   * the answer is `true` at once, with no promise (a refusal is a rejected promise, as before).
    */
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  // @ts-expect-error Nest's CanActivate allows a boolean; ThrottlerGuard declares only a promise.
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const { plan } = this.routeOf(context);
+    // A subclass's own shouldSkip (which may await) takes the promise path.
+    if (!plan || this.shouldSkip !== RateLimitGuard.prototype.shouldSkip) {
+      return this.canActivateLater(context, plan);
+    }
+    return this.countFrom(context, plan, 0);
+  }
+
+  private async canActivateLater(
+    context: ExecutionContext,
+    plan: RoutePlan | null,
+  ): Promise<boolean> {
     if (!plan) return super.canActivate(context);
     if (await this.shouldSkip(context)) return true;
-    for (const step of plan) {
+    return this.countFrom(context, plan, 0);
+  }
+
+  /** Counts the plan's throttlers from `first` on: at once until one needs a promise. */
+  private countFrom(
+    context: ExecutionContext,
+    plan: RoutePlan,
+    first: number,
+  ): boolean | Promise<boolean> {
+    for (let index = first; index < plan.length; index++) {
+      const step = plan[index];
       if (step.skip || step.skipIf?.(context)) continue;
-      await this.handleRequest({ context, ...step.request });
+      let counted: true | Promise<unknown>;
+      try {
+        counted = this.count(context, step.request);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      if (counted !== true) return counted.then(() => this.countFrom(context, plan, index + 1));
     }
     return true;
+  }
+
+  /**
+   * ThrottlerGuard.handleRequest for one resolved throttler, the same steps and headers: `true`
+   * when it was counted at once, else a promise of the count.
+   */
+  private count(context: ExecutionContext, request: ResolvedThrottler): true | Promise<unknown> {
+    const { req, res } = this.getRequestResponse(context);
+    const ignoreUserAgents =
+      request.throttler.ignoreUserAgents ?? this.commonOptions.ignoreUserAgents;
+    if (Array.isArray(ignoreUserAgents)) {
+      const agent = (req.headers as Record<string, string>)['user-agent'];
+      for (const pattern of ignoreUserAgents) if (pattern.test(agent)) return true;
+    }
+    const tracker = request.getTracker(req, context);
+    if (typeof tracker !== 'string') {
+      return Promise.resolve(tracker).then((value) => this.countFor(context, request, res, value));
+    }
+    return this.countFor(context, request, res, tracker);
+  }
+
+  private countFor(
+    context: ExecutionContext,
+    request: ResolvedThrottler,
+    res: Record<string, unknown>,
+    tracker: string,
+  ): true | Promise<unknown> {
+    const { throttler, ttl, limit, blockDuration } = request;
+    const key = request.generateKey(context, tracker, throttler.name!);
+    const storage = this.storageService as ThrottlerStorage & Partial<CountsInMemory>;
+    const record = storage.incrementNow?.(key, ttl, limit, blockDuration, throttler.name!);
+    const answer = (counted: ThrottlerStorageRecord) => {
+      const setHeaders = throttler.setHeaders ?? this.commonOptions.setHeaders ?? true;
+      const suffix = throttler.name === 'default' ? '' : `-${throttler.name}`;
+      const headers = () => {
+        if (!setHeaders) return true as const;
+        this.setResponseHeader(res, `${this.headerPrefix}-Limit${suffix}`, limit);
+        this.setResponseHeader(
+          res,
+          `${this.headerPrefix}-Remaining${suffix}`,
+          Math.max(0, limit - counted.totalHits),
+        );
+        this.setResponseHeader(res, `${this.headerPrefix}-Reset${suffix}`, counted.timeToExpire);
+        return true as const;
+      };
+      if (!counted.isBlocked) return headers();
+      if (setHeaders) {
+        this.setResponseHeader(res, `Retry-After${suffix}`, counted.timeToBlockExpire);
+      }
+      return this.throwThrottlingException(context, { limit, ttl, key, tracker, ...counted }).then(
+        headers,
+      );
+    };
+    if (record) return answer(record);
+    return this.storageService
+      .increment(key, ttl, limit, blockDuration, throttler.name!)
+      .then(answer);
   }
 
   private routeOf(context: ExecutionContext): RouteInfo {
@@ -158,16 +246,30 @@ interface RouteInfo {
   routeLimit: string | undefined;
 }
 
-/** A route's throttlers with their limits resolved (ThrottlerGuard.handleRequest's input). */
+/** A throttler with its limits resolved (ThrottlerGuard.handleRequest's input). */
+interface ResolvedThrottler {
+  limit: number;
+  ttl: number;
+  blockDuration: number;
+  throttler: ThrottlerOptions;
+  getTracker: ThrottlerGetTrackerFunction;
+  generateKey: ThrottlerGenerateKeyFunction;
+}
+
+/** A route's throttlers with their limits resolved. */
 type RoutePlan = {
   skip: boolean;
   skipIf: ThrottlerOptions['skipIf'];
-  request: {
-    limit: number;
-    ttl: number;
-    blockDuration: number;
-    throttler: ThrottlerOptions;
-    getTracker: ThrottlerGetTrackerFunction;
-    generateKey: ThrottlerGenerateKeyFunction;
-  };
+  request: ResolvedThrottler;
 }[];
+
+/** A storage that can count in memory without a promise (undefined: it must go to Redis). */
+interface CountsInMemory {
+  incrementNow(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    name: string,
+  ): ThrottlerStorageRecord | undefined;
+}

@@ -42,6 +42,19 @@ export class ResilientThrottlerStorage implements ThrottlerStorage {
     return this.memory.increment(key, ttl, limit, blockDuration);
   }
 
+  /**
+   * The count at once when it is kept in this replica's memory (no shared store configured);
+   * undefined when it must go to the shared store (`increment`).
+   */
+  incrementNow(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): ThrottlerStorageRecord | undefined {
+    return this.shared ? undefined : this.memory.incrementNow(key, ttl, limit, blockDuration);
+  }
+
   onApplicationShutdown(): void {
     this.memory.onApplicationShutdown();
   }
