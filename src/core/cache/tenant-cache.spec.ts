@@ -43,6 +43,37 @@ describe('TenantCache (in-process tier, no Redis)', () => {
     expect(await cache.getTenant('acme')).toBeUndefined();
   });
 
+  it('answers cachedTenant and cachedUser from this process only, as the read-through would', async () => {
+    const tenant = {
+      id: 't9',
+      slug: 'held',
+      name: 'Held',
+      status: 'active' as const,
+      allowedIssuers: [],
+      claimsAdmit: true,
+    };
+    const identity = { provider: 'jwt', subject: 'ann' };
+    const user = {
+      id: 'u9',
+      tenantRole: 'member' as const,
+      membershipSource: 'invitation' as const,
+      email: null,
+      displayName: null,
+      avatarUrl: null,
+    };
+    expect(cache.cachedTenant('held')).toBeUndefined();
+    expect(cache.cachedUser('t9', identity)).toBeUndefined();
+    await cache.setTenant(tenant);
+    await cache.setUser('t9', 'jwt', 'ann', user);
+    expect(cache.cachedTenant('held')).toBe(tenant);
+    expect(cache.cachedUser('t9', identity)).toBe(user);
+    expect(cache.cachedUser('t9', { provider: 'oidc:idp.test', subject: 'ann' })).toBeUndefined();
+    await cache.forgetUser('t9', 'jwt', 'ann');
+    await cache.forgetTenant('held');
+    expect(cache.cachedTenant('held')).toBeUndefined();
+    expect(cache.cachedUser('t9', identity)).toBeUndefined();
+  });
+
   it('drops exactly the users whose cache-key digest the change log names', async () => {
     const user = (id: string) => ({
       id,

@@ -133,6 +133,26 @@ export class TenantCache {
     return user;
   }
 
+  /**
+   * The tenant named `slug` when this process holds it; undefined otherwise, and then `tenant()`
+   * looks further (Redis, the database). Counted as a hit; a miss is counted by `tenant()`.
+   */
+  cachedTenant(slug: string): TenantRecord | undefined {
+    return this.held(this.tenants, 'tenant', TenantCache.tenantKey(slug));
+  }
+
+  /** The user of `identity` in `tenantId` when this process holds it, as for cachedTenant. */
+  cachedUser(
+    tenantId: string,
+    identity: { readonly provider: string; readonly subject: string },
+  ): UserRecord | undefined {
+    return this.held(
+      this.users,
+      'user',
+      TenantCache.userKey(tenantId, identity.provider, identity.subject),
+    );
+  }
+
   getTenant(slug: string): Promise<TenantRecord | undefined> {
     return this.get(this.tenants, 'tenant', TenantCache.tenantKey(slug));
   }
@@ -256,12 +276,16 @@ export class TenantCache {
     this.missingTenants.clear();
   }
 
-  private async get<V>(local: LruTtlCache<V>, name: string, key: string): Promise<V | undefined> {
+  /** The in-process tier's entry (renewed while the registry checks are recent), counted as a hit. */
+  private held<V>(local: LruTtlCache<V>, name: string, key: string): V | undefined {
     const hit = local.get(key, Date.now() - this.confirmedAt <= CONFIRMATION_MAX_AGE_MS);
-    if (hit !== undefined) {
-      this.metrics.cacheRequests.inc({ cache: name, result: 'hit' });
-      return hit;
-    }
+    if (hit !== undefined) this.metrics.cacheRequests.inc({ cache: name, result: 'hit' });
+    return hit;
+  }
+
+  private async get<V>(local: LruTtlCache<V>, name: string, key: string): Promise<V | undefined> {
+    const hit = this.held(local, name, key);
+    if (hit !== undefined) return hit;
     const client = this.redis.client;
     if (client) {
       try {

@@ -86,8 +86,12 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
   let app: NestFastifyApplication;
   const directory = {
     findBySlug: jest.fn(async (slug: string) => (slug === 'acme' ? ACME : undefined)),
+    cached: jest.fn((_slug: string): TenantRecord | undefined => undefined),
   };
-  const provisioning = { admit: jest.fn(async () => USER) };
+  const provisioning = {
+    admit: jest.fn(async () => USER),
+    cachedMember: jest.fn((): UserRecord | undefined => undefined),
+  };
   const member = hs256Token({ sub: 'ann', tenant: 'acme' });
   const admin = hs256Token({ sub: PLATFORM_ADMIN_SUBJECT });
 
@@ -118,7 +122,9 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
 
   beforeEach(() => {
     directory.findBySlug.mockClear();
+    directory.cached.mockReset().mockReturnValue(undefined);
     provisioning.admit.mockClear();
+    provisioning.cachedMember.mockReset().mockReturnValue(undefined);
   });
 
   async function get(path: string, token?: string) {
@@ -176,6 +182,51 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
       { mayWrite: true },
     );
   });
+
+  it('a tenant and a member cached in this process are admitted without a lookup', async () => {
+    directory.cached.mockReturnValue(ACME);
+    provisioning.cachedMember.mockReturnValue(USER);
+    expect(await get('/probe/tenant', member)).toEqual({
+      status: 200,
+      body: { subject: 'ann', tenant: 'acme', user: USER.id, role: 'member' },
+    });
+    expect(provisioning.cachedMember).toHaveBeenCalledWith(
+      ACME,
+      expect.objectContaining({ subject: 'ann' }),
+      { claimed: true, everyone: false },
+    );
+    expect(directory.findBySlug).not.toHaveBeenCalled();
+    expect(provisioning.admit).not.toHaveBeenCalled();
+  });
+
+  it('a cached tenant without a cached member goes through admission', async () => {
+    directory.cached.mockReturnValue(ACME);
+    expect((await get('/probe/tenant', member)).status).toBe(200);
+    expect(directory.findBySlug).not.toHaveBeenCalled();
+    expect(provisioning.admit).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    ['suspended', 403, 'tenant_not_active'],
+    ['provisioning', 403, 'not_a_member'],
+  ] as const)(
+    'a cached %s tenant refuses its cached member as an uncached one does',
+    async (status, code, reason) => {
+      const tenant = { ...ACME, status };
+      directory.cached.mockReturnValue(tenant);
+      provisioning.cachedMember.mockReturnValue(USER);
+      const cachedAnswer = await get('/probe/tenant', member);
+      directory.cached.mockReturnValue(undefined);
+      provisioning.cachedMember.mockReturnValue(undefined);
+      directory.findBySlug.mockResolvedValueOnce(tenant);
+      const lookedUp = await get('/probe/tenant', member);
+      expect(cachedAnswer).toMatchObject({ status: code, body: { code: reason } });
+      expect({ ...lookedUp, body: { ...lookedUp.body, request_id: undefined } }).toEqual({
+        ...cachedAnswer,
+        body: { ...cachedAnswer.body, request_id: undefined },
+      });
+    },
+  );
 
   it('unknown routes are 404 before any guard', async () => {
     expect((await get('/probe/nothing')).status).toBe(404);

@@ -6,7 +6,7 @@ import { PLATFORM_ADMIN_KEY } from 'src/common/decorators/platform-admin.decorat
 import { IS_PUBLIC_KEY } from 'src/common/decorators/public.decorator';
 import { TenantContext, type Principal } from 'src/core/context/tenant-context';
 import { platformAdminRequired } from './auth.errors';
-import { AuthProviderChain } from './auth-provider.chain';
+import { AuthProviderChain, type PendingToken } from './auth-provider.chain';
 import { AUTH_STRATEGIES, attachBearer, type AuthStrategy } from './auth-strategies';
 
 /**
@@ -29,18 +29,31 @@ export class AuthenticationGuard extends AuthGuard() {
     super({ defaultStrategy: strategies.map((strategy) => strategy.strategyName), session: false });
   }
 
-  override async canActivate(execution: ExecutionContext): Promise<boolean> {
-    const targets = [execution.getHandler(), execution.getClass()];
+  /** True at once for a public route or a token verified recently (cached); else a promise. */
+  override canActivate(execution: ExecutionContext): boolean | Promise<boolean> {
+    const targets: GuardTargets = [execution.getHandler(), execution.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
     const request = execution.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
-    let principal = this.chain.begin(request.headers.authorization);
-    if ('token' in principal) {
-      const pending = principal;
-      attachBearer(request, pending);
-      await super.canActivate(execution);
-      principal = request.user as Principal;
-      this.chain.accept(pending, principal);
-    }
+    const principal = this.chain.begin(request.headers.authorization);
+    if ('token' in principal) return this.verify(execution, request, principal, targets);
+    return this.admit(principal, targets);
+  }
+
+  /** A token the cache does not know: passport's strategies verify it. */
+  private async verify(
+    execution: ExecutionContext,
+    request: FastifyRequest & { user?: Principal },
+    pending: PendingToken,
+    targets: GuardTargets,
+  ): Promise<boolean> {
+    attachBearer(request, pending);
+    await super.canActivate(execution);
+    const principal = request.user as Principal;
+    this.chain.accept(pending, principal);
+    return this.admit(principal, targets);
+  }
+
+  private admit(principal: Principal, targets: GuardTargets): true {
     this.context.setPrincipal(principal);
     if (
       this.reflector.getAllAndOverride<boolean>(PLATFORM_ADMIN_KEY, targets) &&
@@ -57,3 +70,9 @@ export class AuthenticationGuard extends AuthGuard() {
     throw this.chain.refuse(err, info);
   }
 }
+
+/** The handler and its controller class, where route metadata is read. */
+type GuardTargets = [
+  ReturnType<ExecutionContext['getHandler']>,
+  ReturnType<ExecutionContext['getClass']>,
+];

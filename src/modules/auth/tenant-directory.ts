@@ -11,6 +11,11 @@ export class TenantDirectory {
     private readonly cache: TenantCache,
   ) {}
 
+  /** The tenant when this process has it cached; undefined means "ask findBySlug". */
+  cached(slug: string): TenantRecord | undefined {
+    return this.cache.cachedTenant(slug);
+  }
+
   findBySlug(slug: string): Promise<TenantRecord | undefined> {
     return this.cache.tenant(slug, () => this.tenants.findRecordBySlug(slug));
   }

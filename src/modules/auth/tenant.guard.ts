@@ -3,11 +3,11 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { NO_TENANT_KEY } from 'src/common/decorators/no-tenant.decorator';
 import { IS_PUBLIC_KEY } from 'src/common/decorators/public.decorator';
-import type { TenantRecord } from 'src/core/context/records';
+import type { TenantRecord, UserRecord } from 'src/core/context/records';
 import { TenantContext, type Principal } from 'src/core/context/tenant-context';
 import { missingCredentials, notAMember, tenantNotActive } from './auth.errors';
 import { TenantDirectory } from './tenant-directory';
-import { TenantResolver } from './tenant-resolver';
+import { TenantResolver, type TenantSelection } from './tenant-resolver';
 import { UserProvisioningService } from './user-provisioning.service';
 
 /**
@@ -32,7 +32,8 @@ export class TenantGuard implements CanActivate {
     private readonly provisioning: UserProvisioningService,
   ) {}
 
-  async canActivate(execution: ExecutionContext): Promise<boolean> {
+  /** True at once when tenant and user are cached in this process and admit as they are. */
+  canActivate(execution: ExecutionContext): boolean | Promise<boolean> {
     const targets = [execution.getHandler(), execution.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
     if (this.reflector.getAllAndOverride<boolean>(NO_TENANT_KEY, targets)) return true;
@@ -43,7 +44,19 @@ export class TenantGuard implements CanActivate {
       claims: principal.claims,
       header: request.headers['x-tenant'],
     });
-    const tenant = await this.directory.findBySlug(selection.slug);
+    const cached = this.directory.cached(selection.slug);
+    if (cached) return this.admitTo(cached, principal, selection);
+    return this.directory
+      .findBySlug(selection.slug)
+      .then((tenant) => this.admitTo(tenant, principal, selection));
+  }
+
+  /** Admission to the selected tenant: at once when the caller's cached user admits as it is. */
+  private admitTo(
+    tenant: TenantRecord | undefined,
+    principal: Principal,
+    selection: TenantSelection,
+  ): true | Promise<true> {
     // A tenant still being provisioned does not exist yet for anyone (nor its database, maybe).
     if (!tenant || tenant.status === 'provisioning' || !acceptsIssuer(tenant, principal)) {
       throw notAMember(selection.slug);
@@ -55,18 +68,18 @@ export class TenantGuard implements CanActivate {
     // The claim counts only in a tenant that accepts the identity provider's word (every tenant a
     // platform admin made; a self-registered one whose registrant's own claim listed it).
     const claimed = selection.claimed && tenant.claimsAdmit !== false;
-    const user = await this.provisioning.admit(
-      tenant,
-      principal,
-      { claimed, everyone: selection.isDefault || principal.provider === 'none' },
-      { mayWrite: active },
-    );
-    // The identity provider's word makes a claim holder a member before any row exists.
-    const member = user !== undefined || claimed || selection.isDefault;
-    if (!serving && member) throw tenantNotActive(tenant.slug, tenant.status);
-    if (!user) throw notAMember(selection.slug);
-    this.context.setResolved(tenant, user);
-    return true;
+    const facts = { claimed, everyone: selection.isDefault || principal.provider === 'none' };
+    const admitted = (user: UserRecord | undefined): true => {
+      // The identity provider's word makes a claim holder a member before any row exists.
+      const member = user !== undefined || claimed || selection.isDefault;
+      if (!serving && member) throw tenantNotActive(tenant.slug, tenant.status);
+      if (!user) throw notAMember(selection.slug);
+      this.context.setResolved(tenant, user);
+      return true;
+    };
+    const cached = this.provisioning.cachedMember(tenant, principal, facts);
+    if (cached) return admitted(cached);
+    return this.provisioning.admit(tenant, principal, facts, { mayWrite: active }).then(admitted);
   }
 }
 

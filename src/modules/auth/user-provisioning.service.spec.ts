@@ -118,6 +118,7 @@ function setup(options: {
   // TenantCache.user's contract (its own spec covers it): a cached row the service finds usable
   // is the answer; otherwise load, given the cached row. Empty unless `cached` is given.
   const cache = strictMock<TenantCache>({
+    cachedUser: jest.fn(() => options.cached),
     user: jest.fn(
       async (
         _tenantId: string,
@@ -276,6 +277,32 @@ describe('UserProvisioningService.admit: paths without a write, and the audit ev
     expect(await admit(service, {}, NOTHING)).toEqual(user('invitation', 'admin'));
     expect(calls).toEqual([]);
     expect(audit).not.toHaveBeenCalled();
+  });
+
+  it('cachedMember answers at once exactly when admit answers with the cached row untouched', async () => {
+    const sources = ['claim', 'invitation', 'registration', 'email_domain', 'removed', 'system'];
+    let atOnce = 0;
+    for (const source of sources as MembershipSource[]) {
+      for (const facts of [NOTHING, CLAIMED]) {
+        for (const claims of [{}, { email: 'ann@acme.example' }]) {
+          const cached = user(source);
+          const quick = setup({ cached }).service.cachedMember(TENANT, principal(claims), facts);
+          const full = setup({ cached });
+          const answer = await admit(full.service, claims, facts);
+          if (quick) {
+            atOnce++;
+            expect(quick).toBe(cached);
+            expect(answer).toBe(cached);
+            expect(full.calls).toEqual([]);
+          } else {
+            expect(answer === cached && full.calls.length === 0).toBe(false);
+          }
+        }
+      }
+    }
+    // claim with the claim; invitation and registration with or without it; never with an e-mail to add
+    expect(atOnce).toBe(5);
+    expect(setup({}).service.cachedMember(TENANT, principal({}), CLAIMED)).toBeUndefined();
   });
 
   it('a cached row that no longer admits is decided again without a second read', async () => {

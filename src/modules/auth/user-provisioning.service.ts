@@ -75,6 +75,20 @@ export class UserProvisioningService {
     private readonly cache: TenantCache,
   ) {}
 
+  /**
+   * What admit() answers at once: the caller's user as this process has it cached, when its row
+   * admits the caller under `facts` and the token has nothing to add to its profile. Undefined
+   * means "ask admit()".
+   */
+  cachedMember(
+    tenant: TenantRecord,
+    principal: Principal,
+    facts: AdmissionFacts,
+  ): UserRecord | undefined {
+    const user = this.cache.cachedUser(tenant.id, principal);
+    return user !== undefined && admitsAsIs(user, facts, profileOf(principal)) ? user : undefined;
+  }
+
   /** The caller's user in `tenant`, or undefined when the caller is not (and cannot become) a member. */
   async admit(
     tenant: TenantRecord,
@@ -85,9 +99,7 @@ export class UserProvisioningService {
     const identity = { provider: principal.provider, subject: principal.subject };
     const profile = profileOf(principal);
     const quick = (user: UserRecord | undefined) =>
-      user !== undefined &&
-      rowAdmits(user.membershipSource, facts) &&
-      !profileFillsGaps(user, profile);
+      user !== undefined && admitsAsIs(user, facts, profile);
     return this.cache.user(tenant.id, identity, quick, async (cached) => {
       const stored = cached ?? (await this.users.read(tenant.id, identity));
       if (
@@ -200,6 +212,11 @@ export class UserProvisioningService {
       details: { membership_source: user.membershipSource, role: user.tenantRole, ...details },
     });
   }
+}
+
+/** A cached or stored row that admit() hands back as it is: it admits, and the token adds nothing. */
+function admitsAsIs(user: UserRecord, facts: AdmissionFacts, profile: UserProfile): boolean {
+  return rowAdmits(user.membershipSource, facts) && !profileFillsGaps(user, profile);
 }
 
 export function profileOf(principal: Principal): UserProfile {
