@@ -1,6 +1,8 @@
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { TenantTransactionInterceptor } from 'src/core/database/tenant-transaction.interceptor';
 import { directRoutesOf } from 'src/core/http/direct-routes';
+import { IdempotencyInterceptor } from 'src/modules/boards/idempotency.interceptor';
 import { createTenant } from 'test/factories/seed';
 import { hs256Token, jwtAuthEnv } from 'test/factories/tokens';
 import { describeWithPostgres } from 'test/support/environment';
@@ -55,6 +57,30 @@ describeWithPostgres('board reads with and without the direct dispatcher', () =>
 
   it('createApp puts the light AsyncResource bind in place (Fastify binds one per request body)', () => {
     expect(AsyncResource.prototype.bind.name).toBe('lightBind');
+  });
+
+  it('the create route runs its interceptors around a promise, not through observables', async () => {
+    const around = jest.spyOn(TenantTransactionInterceptor.prototype, 'around');
+    const intercept = jest.spyOn(TenantTransactionInterceptor.prototype, 'intercept');
+    const keyedAround = jest.spyOn(IdempotencyInterceptor.prototype, 'around');
+    try {
+      const created = await call(direct, 'POST', '/api/boards', {
+        token: owner,
+        body: { title: 'around' },
+        headers: { 'idempotency-key': randomUUID() },
+      });
+      expect(created.status).toBe(201);
+      expect(around).toHaveBeenCalledTimes(1);
+      expect(keyedAround).toHaveBeenCalledTimes(1);
+      expect(intercept).not.toHaveBeenCalled();
+      await call(nest, 'POST', '/api/boards', { token: owner, body: { title: 'through Nest' } });
+      expect(intercept).toHaveBeenCalledTimes(1);
+      expect(around).toHaveBeenCalledTimes(1);
+    } finally {
+      around.mockRestore();
+      intercept.mockRestore();
+      keyedAround.mockRestore();
+    }
   });
 
   const cases: [string, () => string, () => string | undefined][] = [

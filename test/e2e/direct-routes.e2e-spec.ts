@@ -31,6 +31,7 @@ import type { FastifyReply } from 'fastify';
 import { map, of, type Observable } from 'rxjs';
 import { ReadOnlyRoute } from 'src/core/database/tenant-transaction.interceptor';
 import { HttpExceptionFilter } from 'src/core/errors/http-exception.filter';
+import type { AroundInterceptor } from 'src/core/http/around-interceptor';
 import { DirectRoute, directRoutesOf, installDirectRoutes } from 'src/core/http/direct-routes';
 
 /**
@@ -435,6 +436,117 @@ describe('the direct dispatcher for a write (POST)', () => {
     };
     expect(strip(direct.body)).toEqual(strip(viaNest.body));
     expect(direct.headers.location).toBe(viaNest.headers.location);
+    expect(direct.body).not.toContain('secret write detail');
+  });
+});
+
+/** How often each way of an AroundInterceptor ran (direct: `around`; Nest's router: `intercept`). */
+const aroundCalls = { around: 0, intercept: 0 };
+
+/** A global interceptor with both ways: the rest of the chain inside its own async context. */
+class ScopeAround implements AroundInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    aroundCalls.intercept++;
+    trace(context, 'global');
+    return requestScope.run('around-scope', () => next.handle());
+  }
+
+  around(context: ExecutionContext, proceed: () => Promise<unknown>): Promise<unknown> {
+    aroundCalls.around++;
+    trace(context, 'global');
+    return requestScope.run('around-scope', proceed);
+  }
+}
+
+/** A handler interceptor with both ways: wraps the answer, or refuses at once (x-refuse). */
+@Injectable()
+class WrapAround implements AroundInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    this.check(context);
+    return next.handle().pipe(map((value) => ({ wrapped: value })));
+  }
+
+  async around(context: ExecutionContext, proceed: () => Promise<unknown>): Promise<unknown> {
+    this.check(context);
+    return { wrapped: await proceed() };
+  }
+
+  private check(context: ExecutionContext): void {
+    trace(context, 'handler');
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string> }>();
+    if (request.headers['x-refuse'] !== undefined) throw new Error('refused by an interceptor');
+  }
+}
+
+@Controller('around')
+class AroundController {
+  @Post()
+  @DirectRoute()
+  @UseInterceptors(WrapAround)
+  create(@Body() body: NoteBody): { text: string; scope: string | undefined } {
+    if (body.text === 'boom') throw new Error('secret write detail');
+    return { text: body.text, scope: requestScope.getStore() };
+  }
+}
+
+@Module({
+  controllers: [AroundController],
+  providers: [Reflector, WrapAround, { provide: APP_INTERCEPTOR, useClass: ScopeAround }],
+})
+class AroundModule {}
+
+describe('the direct dispatcher with interceptors that run around a promise', () => {
+  let app: NestFastifyApplication;
+  let nest: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await started(AroundModule, true);
+    nest = await started(AroundModule, false);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nest?.close();
+  });
+
+  const post = (target: NestFastifyApplication, body: unknown, headers = {}) =>
+    target
+      .getHttpAdapter()
+      .getInstance()
+      .inject({
+        method: 'POST',
+        url: '/around',
+        payload: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+
+  it('calls `around`, in the same order and async context as Nest calls `intercept`', async () => {
+    aroundCalls.around = aroundCalls.intercept = 0;
+    const direct = await post(app, { text: 'hi' }, { 'x-trace': 'around-direct' });
+    expect(aroundCalls).toEqual({ around: 1, intercept: 0 });
+    const viaNest = await post(nest, { text: 'hi' }, { 'x-trace': 'around-nest' });
+    expect(aroundCalls).toEqual({ around: 1, intercept: 1 });
+    expect(direct.statusCode).toBe(201);
+    expect(direct.json()).toEqual({ wrapped: { text: 'hi', scope: 'around-scope' } });
+    expect(direct.json()).toEqual(viaNest.json());
+    expect(traces.get('around-direct')).toEqual(['global', 'handler']);
+    expect(traces.get('around-direct')).toEqual(traces.get('around-nest'));
+  });
+
+  it.each([
+    ['a body that fails validation', { text: 'x'.repeat(21) }, {}],
+    ['an interceptor that throws', { text: 'a' }, { 'x-refuse': '1' }],
+    ['a handler that throws', { text: 'boom' }, {}],
+  ] as const)('answers %s exactly as Nest does', async (_name, body, headers) => {
+    const direct = await post(app, body, headers);
+    const viaNest = await post(nest, body, headers);
+    expect(direct.statusCode).toBe(viaNest.statusCode);
+    expect(direct.statusCode).toBeGreaterThanOrEqual(400);
+    const strip = (text: string) => {
+      const { request_id: _id, ...rest } = JSON.parse(text) as Record<string, unknown>;
+      return rest;
+    };
+    expect(strip(direct.body)).toEqual(strip(viaNest.body));
     expect(direct.body).not.toContain('secret write detail');
   });
 });

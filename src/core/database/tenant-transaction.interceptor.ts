@@ -1,12 +1,7 @@
-import {
-  Injectable,
-  SetMetadata,
-  type CallHandler,
-  type ExecutionContext,
-  type NestInterceptor,
-} from '@nestjs/common';
+import { Injectable, SetMetadata, type CallHandler, type ExecutionContext } from '@nestjs/common';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { TenantContext } from 'src/core/context/tenant-context';
+import type { AroundInterceptor } from 'src/core/http/around-interceptor';
 import { TenantTransactions } from './tenant-transactions';
 
 const READ_ONLY_ROUTE = 'boards:read-only-route';
@@ -25,20 +20,31 @@ export const ReadOnlyRoute = (): MethodDecorator => SetMetadata(READ_ONLY_ROUTE,
  * and @ReadOnlyRoute handlers pass through untouched.
  */
 @Injectable()
-export class TenantTransactionInterceptor implements NestInterceptor {
+export class TenantTransactionInterceptor implements AroundInterceptor {
   constructor(
     private readonly context: TenantContext,
     private readonly transactions: TenantTransactions,
   ) {}
 
   intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const tenantId = this.context.optionalTenantId;
-    if (!tenantId || isReadOnlyRoute(execution.getHandler())) return next.handle();
+    const tenantId = this.transactionTenant(execution);
+    if (!tenantId) return next.handle();
     return from(
       this.transactions.run(tenantId, () =>
         lastValueFrom(next.handle(), { defaultValue: undefined }),
       ),
     );
+  }
+
+  around(execution: ExecutionContext, proceed: () => Promise<unknown>): Promise<unknown> {
+    const tenantId = this.transactionTenant(execution);
+    return tenantId ? this.transactions.run(tenantId, proceed) : proceed();
+  }
+
+  /** The tenant whose transaction wraps this request; undefined: none is opened. */
+  private transactionTenant(execution: ExecutionContext): string | undefined {
+    const tenantId = this.context.optionalTenantId;
+    return tenantId && !isReadOnlyRoute(execution.getHandler()) ? tenantId : undefined;
   }
 }
 

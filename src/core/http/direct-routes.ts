@@ -51,6 +51,8 @@ import {
   TenantTransactionInterceptor,
 } from 'src/core/database/tenant-transaction.interceptor';
 
+import { runsAround, type AroundInterceptor } from './around-interceptor';
+
 export const DIRECT_ROUTE_KEY = 'boards:direct-route';
 
 /**
@@ -486,6 +488,8 @@ function dispatcher(
         if (!reply.sent) reply.status(route.status).send(result);
         return;
       }
+      // nestjs-cls's pass-through interceptor (`(_, next) => next.handle()`) changes nothing in
+      // the chain; left out, it does not keep a chain of AroundInterceptors on observables.
       interceptors ??= [
         ...resolved.interceptors,
         ...route.interceptors.map((interceptor) =>
@@ -493,7 +497,7 @@ function dispatcher(
             ? app.get<NestInterceptor>(interceptor, { strict: false })
             : interceptor,
         ),
-      ];
+      ].filter((interceptor) => !isClsPassThroughInterceptor(interceptor));
       void reply.status(route.status);
       const result = await intercepted(interceptors, context, async () => {
         const args = argumentsOf(route, request, reply, resolved);
@@ -549,6 +553,31 @@ function argumentsOf(
 }
 
 /**
+ * `handle` inside interceptors that all run around a promise (AroundInterceptor), in the same
+ * order; a handler's observable answers with its last value, as through the observable chain.
+ * A step that throws at once answers with a rejected promise, as a step of the chain would.
+ */
+function around(
+  interceptors: readonly AroundInterceptor[],
+  context: ReturnType<typeof httpExecutionContext>,
+  handle: () => Promise<unknown>,
+): Promise<unknown> {
+  const step = (index: number): Promise<unknown> => {
+    try {
+      if (index < interceptors.length) {
+        return interceptors[index].around(context, () => step(index + 1));
+      }
+      return handle().then((value) =>
+        isObservable(value) ? lastValueFrom(value, { defaultValue: undefined }) : value,
+      );
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
+  return step(0);
+}
+
+/**
  * `handle` inside `interceptors`, as Nest's InterceptorsConsumer chains them: each gets a
  * `next.handle()` that runs the rest of the chain, on subscription, in the async context
  * `handle()` was called in. Nest binds that context with AsyncResource.bind, which on Node 20
@@ -561,6 +590,7 @@ function intercepted(
   handle: () => Promise<unknown>,
 ): Promise<unknown> {
   if (interceptors.length === 0) return handle();
+  if (interceptors.every(runsAround)) return around(interceptors, context, handle);
   const nextFn = async (index: number): Promise<Observable<unknown>> => {
     if (index >= interceptors.length) {
       // The handler too runs, on subscription, in the context this step was reached in.

@@ -1,15 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  HttpStatus,
-  Injectable,
-  type CallHandler,
-  type ExecutionContext,
-  type NestInterceptor,
-} from '@nestjs/common';
+import { HttpStatus, Injectable, type CallHandler, type ExecutionContext } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from 'src/core/database/driver-internals';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, type Observable, lastValueFrom } from 'rxjs';
 import { TenantContext } from 'src/core/context/tenant-context';
+import type { AroundInterceptor } from 'src/core/http/around-interceptor';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import { IdempotencyRepository, type IdempotencyScope } from './idempotency.repository';
@@ -30,16 +25,30 @@ const REPLAYED_HEADERS = ['location', 'etag'] as const;
  * while the first is still running is 409. Keys are scoped to tenant and user.
  */
 @Injectable()
-export class IdempotencyInterceptor implements NestInterceptor {
+export class IdempotencyInterceptor implements AroundInterceptor {
   constructor(
     private readonly context: TenantContext,
     private readonly records: IdempotencyRepository,
   ) {}
 
   intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const keyed = this.keyed(execution);
+    if (!keyed) return next.handle();
+    return from(
+      this.handle(keyed, () => lastValueFrom(next.handle(), { defaultValue: undefined })),
+    );
+  }
+
+  around(execution: ExecutionContext, proceed: () => Promise<unknown>): Promise<unknown> {
+    const keyed = this.keyed(execution);
+    return keyed ? this.handle(keyed, proceed) : proceed();
+  }
+
+  /** The request's Idempotency-Key with what is stored beside it; undefined without the header. */
+  private keyed(execution: ExecutionContext): KeyedRequest | undefined {
     const request = execution.switchToHttp().getRequest<FastifyRequest>();
     const header = request.headers['idempotency-key'];
-    if (header === undefined) return next.handle();
+    if (header === undefined) return undefined;
     const key = Array.isArray(header) ? header[0] : header;
     if (!KEY_PATTERN.test(key)) {
       throw new DomainError(
@@ -61,16 +70,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const requestHash = createHash('sha256')
       .update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`)
       .digest('hex');
-    return from(
-      this.handle(scope, { method: request.method, path, requestHash, status }, reply, next),
-    );
+    return { scope, request: { method: request.method, path, requestHash, status }, reply };
   }
 
   private async handle(
-    scope: IdempotencyScope,
-    request: { method: string; path: string; requestHash: string; status: number },
-    reply: FastifyReply,
-    next: CallHandler,
+    { scope, request, reply }: KeyedRequest,
+    proceed: () => Promise<unknown>,
   ): Promise<unknown> {
     if (!(await this.records.tryLock(scope))) {
       throw new DomainError(
@@ -93,7 +98,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       void reply.header('idempotent-replayed', 'true');
       return stored.responseBody;
     }
-    const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
+    const body = await proceed();
     const headers: Record<string, string> = {};
     for (const name of REPLAYED_HEADERS) {
       const value = reply.getHeader(name);
@@ -102,4 +107,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     await this.records.save(scope, { ...request, body: body ?? null, headers });
     return body;
   }
+}
+
+/** A request with an Idempotency-Key: its scope, what its record holds, and its reply. */
+interface KeyedRequest {
+  scope: IdempotencyScope;
+  request: { method: string; path: string; requestHash: string; status: number };
+  reply: FastifyReply;
 }
