@@ -532,6 +532,47 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
       });
     });
 
+    it("a held open's named first statement is described on the connection's first run only", async () => {
+      const { text } = namedText(
+        `SELECT current_setting('app.tenant_id') AS tenant, $1::int AS n, now() AS at`,
+      );
+      await withClient(async (client) => {
+        const connection = (client as unknown as { connection: Record<string, unknown> })
+          .connection;
+        const describe = connection.describe as (...args: unknown[]) => void;
+        let describes = 0;
+        connection.describe = function (this: unknown, ...args: unknown[]) {
+          describes++;
+          describe.apply(this, args);
+        };
+        try {
+          for (let run = 1; run <= 3; run++) {
+            holdTransactionOpen(client, open);
+            const { rows, fields } = await client.query(text, [run]);
+            // Columns, names and parsed values as on the first run, which alone was described.
+            expect(rows).toEqual([{ tenant, n: run, at: expect.any(Date) }]);
+            expect(fields.map((field) => field.name)).toEqual(['tenant', 'n', 'at']);
+            expect(describes).toBe(1);
+            await client.query('ROLLBACK');
+          }
+          // A value the server refuses fails the run and leaves the description in use.
+          holdTransactionOpen(client, open);
+          await expect(client.query(text, ['not a number'])).rejects.toMatchObject({
+            code: '22P02',
+          });
+          await client.query('ROLLBACK');
+          holdTransactionOpen(client, open);
+          expect((await client.query(text, [9])).rows).toEqual([
+            { tenant, n: 9, at: expect.any(Date) },
+          ]);
+          await client.query('ROLLBACK');
+          expect(describes).toBe(1);
+        } finally {
+          delete connection.describe;
+        }
+      });
+    });
+
     it('an open that fails leaves its named statement unparsed: the next run parses it', async () => {
       const { text, name } = namedText(TENANT_AND_N);
       await withClient(async (client) => {

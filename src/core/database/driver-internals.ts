@@ -181,9 +181,9 @@ class DescribedOnceQuery extends Query {
     const self = this as unknown as QueryInternals;
     const shape =
       self.name !== undefined && self.hasBeenParsed(connection)
-        ? rowShapes.get(connection)?.get(self.name)
+        ? describedShape(connection, self.name, self.types)
         : undefined;
-    if (!shape || shape.types !== self.types) {
+    if (!shape) {
       this.preparedOn = connection;
       (Query.prototype as unknown as { prepare(c: PgConnection): void }).prepare.call(
         this,
@@ -191,28 +191,7 @@ class DescribedOnceQuery extends Query {
       );
       return;
     }
-    // Query.prepare without Parse (done) and Describe (known): Bind, then Execute and Sync.
-    try {
-      connection.bind({
-        portal: self.portal,
-        statement: self.name,
-        values: self.values,
-        binary: self.binary,
-        valueMapper: prepareValue,
-      });
-    } catch (err) {
-      connection.close({ type: 'S', name: self.name });
-      connection.sync();
-      self.handleError(err as Error, connection);
-      return;
-    }
-    // What handleRowDescription would have set from the answer.
-    const result = self._result;
-    result.fields = shape.fields;
-    result._parsers = shape.parsers;
-    result._prebuiltEmptyResultObject = shape.empty;
-    self._accumulateRows = true;
-    self._getRows(connection, self.rows);
+    bindDescribed(self, connection, self.name!, shape);
   }
 
   handleRowDescription(message: unknown): void {
@@ -220,18 +199,67 @@ class DescribedOnceQuery extends Query {
       Query.prototype as unknown as { handleRowDescription(m: unknown): void }
     ).handleRowDescription.call(this, message);
     const self = this as unknown as QueryInternals;
-    const connection = this.preparedOn;
-    if (self.name === undefined || !connection) return;
-    let shapes = rowShapes.get(connection);
-    if (!shapes) rowShapes.set(connection, (shapes = new Map()));
-    const result = self._result;
-    shapes.set(self.name, {
-      types: self.types,
-      fields: result.fields,
-      parsers: result._parsers ?? [],
-      empty: result._prebuiltEmptyResultObject ?? {},
-    });
+    if (self.name !== undefined && this.preparedOn) {
+      rememberShape(this.preparedOn, self.name, self);
+    }
   }
+}
+
+/** The description kept for the prepared statement `name` on `connection`, if `types` match. */
+function describedShape(
+  connection: PgConnection,
+  name: string,
+  types: unknown,
+): RowShape | undefined {
+  const shape = rowShapes.get(connection)?.get(name);
+  return shape && shape.types === types ? shape : undefined;
+}
+
+/** Keeps the description `query` was just answered with for its prepared statement `name`. */
+function rememberShape(connection: PgConnection, name: string, query: QueryInternals): void {
+  let shapes = rowShapes.get(connection);
+  if (!shapes) rowShapes.set(connection, (shapes = new Map()));
+  const result = query._result;
+  shapes.set(name, {
+    types: query.types,
+    fields: result.fields,
+    parsers: result._parsers ?? [],
+    empty: result._prebuiltEmptyResultObject ?? {},
+  });
+}
+
+/**
+ * Query.prepare for the prepared statement `name` whose description is known: without Parse
+ * (done) and Describe (known), so Bind, then Execute and Sync, the result set up as
+ * handleRowDescription would have set it from the answer. A value the driver cannot send ends
+ * as in Query.prepare (the statement closed, the query failed).
+ */
+function bindDescribed(
+  query: QueryInternals,
+  connection: PgConnection,
+  name: string,
+  shape: RowShape,
+): void {
+  try {
+    connection.bind({
+      portal: query.portal,
+      statement: name,
+      values: query.values,
+      binary: query.binary,
+      valueMapper: prepareValue,
+    });
+  } catch (err) {
+    connection.close({ type: 'S', name });
+    connection.sync();
+    query.handleError(err as Error, connection);
+    return;
+  }
+  const result = query._result;
+  result.fields = shape.fields;
+  result._parsers = shape.parsers;
+  result._prebuiltEmptyResultObject = shape.empty;
+  query._accumulateRows = true;
+  query._getRows(connection, query.rows);
 }
 
 /**
@@ -317,6 +345,8 @@ export function pipelined(
  * Sync, so the statement never runs unless every `open` statement succeeded; and since START
  * TRANSACTION runs first, a statement that fails leaves the transaction open and failed (never
  * autocommit). The answers to `open` (one CommandComplete each) are not part of the result.
+ * A named statement already parsed and described on the connection is not described again (as
+ * DescribedOnceQuery): Bind, Execute and Sync after the open.
  */
 class OpenedQuery extends Query {
   /** CommandComplete messages of `open` still to come. */
@@ -325,6 +355,8 @@ class OpenedQuery extends Query {
   private statementName: string | undefined;
   /** Whether prepare() is writing the statement's own messages. */
   private writing = false;
+  /** The connection the statement was described on (its description is kept for the next run). */
+  private preparedOn: PgConnection | undefined;
 
   constructor(
     private readonly open: readonly string[],
@@ -359,6 +391,18 @@ class OpenedQuery extends Query {
       connection.bind({ portal: '', statement: '', values: [], valueMapper: prepareValue });
       connection.execute({ portal: '', rows: 0 });
     }
+    // A named statement already parsed and described on this connection: Bind, Execute, Sync.
+    const name = this.statementName;
+    const self = this as unknown as QueryInternals;
+    const shape =
+      name !== undefined && connection.parsedStatements[name] !== undefined
+        ? describedShape(connection, name, self.types)
+        : undefined;
+    if (shape) {
+      bindDescribed(self, connection, name!, shape);
+      return;
+    }
+    this.preparedOn = connection;
     this.writing = true;
     try {
       (Query.prototype as unknown as { prepare(c: PgConnection): void }).prepare.call(
@@ -367,6 +411,15 @@ class OpenedQuery extends Query {
       );
     } finally {
       this.writing = false;
+    }
+  }
+
+  handleRowDescription(message: unknown): void {
+    (
+      Query.prototype as unknown as { handleRowDescription(m: unknown): void }
+    ).handleRowDescription.call(this, message);
+    if (this.statementName !== undefined && this.preparedOn) {
+      rememberShape(this.preparedOn, this.statementName, this as unknown as QueryInternals);
     }
   }
 
@@ -404,6 +457,8 @@ interface OpenConnection {
   execute(config: { portal: string; rows: number }): void;
   /** Named statements whose Parse went out and has not been answered (node-postgres 8.x). */
   submittedNamedStatements: Record<string, string>;
+  /** Named statements PostgreSQL has parsed on this connection (node-postgres 8.x). */
+  parsedStatements: Record<string, string>;
 }
 
 /** A transaction open held back until the first statement (holdTransactionOpen). */
