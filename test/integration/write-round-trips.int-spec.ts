@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ClsService } from 'nestjs-cls';
 import { Client, type Pool, type PoolClient } from 'pg';
 import { QueryFailedError, type DataSource } from 'typeorm';
+import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { loadConfig } from 'src/core/config/boards-config';
 import { runtimePgPool } from 'src/core/database/driver-internals';
 import { namedStatement } from 'src/core/database/prepared-statements';
@@ -151,6 +152,32 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
     ]);
     expect(await boardsTitled(title)).toEqual([tenant.id]);
     await expectCleanConnection();
+  });
+
+  it("commits without TypeORM's commitTransaction (no subscriber listens); a failed COMMIT is TypeORM's QueryFailedError", async () => {
+    const typeormCommit = jest.spyOn(PostgresQueryRunner.prototype, 'commitTransaction');
+    try {
+      const title = uniqueMarker('quiet-commit');
+      await transactions.run(tenant.id, (manager) => manager.query(INSERT_BOARD, [ownerId, title]));
+      expect(await boardsTitled(title)).toEqual([tenant.id]);
+      expect(typeormCommit).not.toHaveBeenCalled();
+      // A deferred unique constraint is checked at COMMIT, which fails: nothing is written.
+      const refused = uniqueMarker('refused-at-commit');
+      expect(
+        await failureCode(tenant.id, async (manager) => {
+          await manager.query(INSERT_BOARD, [ownerId, refused]);
+          await manager.query(
+            'CREATE TEMP TABLE commit_check (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP',
+          );
+          await manager.query('INSERT INTO commit_check VALUES (1), (1)');
+        }),
+      ).toBe('23505');
+      expect(await boardsTitled(refused)).toEqual([]);
+      expect(typeormCommit).not.toHaveBeenCalled();
+      await expectCleanConnection();
+    } finally {
+      typeormCommit.mockRestore();
+    }
   });
 
   it('every statement after the first runs in the same transaction', async () => {

@@ -35,7 +35,7 @@ import {
   type QueryConfig,
   type QueryResult,
 } from 'pg';
-import type { DataSource, QueryRunner } from 'typeorm';
+import { QueryFailedError, type DataSource, type QueryRunner } from 'typeorm';
 import { isEmbeddedPool } from './embedded-database';
 import { namedStatement, unsureOfPrepared } from './prepared-statements';
 
@@ -533,6 +533,65 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
     },
     cancel,
   };
+}
+
+/** Subscriber methods that make TypeORM's query and commit broadcasts do something. */
+const QUERY_AND_COMMIT_EVENTS = [
+  'beforeQuery',
+  'afterQuery',
+  'beforeTransactionCommit',
+  'afterTransactionCommit',
+] as const;
+
+const quietSources = new WeakMap<DataSource, boolean>();
+
+/**
+ * PostgresQueryRunner.commitTransaction for the outermost transaction of a server pool's runner:
+ * the same COMMIT, the same error (QueryFailedError around the driver's) and the same state
+ * after it (no transaction, depth 0), without TypeORM's broadcasts to subscribers, its query log
+ * and its QueryResult: about ten promises per write. Taken only when the data source has no
+ * subscriber for query or commit events and no slow-query threshold (its logger is silent, see
+ * data-sources.ts); anything else goes to TypeORM's own commitTransaction.
+ */
+export async function commitTransaction(runner: QueryRunner): Promise<void> {
+  const state = runner as unknown as {
+    isTransactionActive: boolean;
+    transactionDepth: number;
+    isReleased: boolean;
+    databaseConnection?: { query(text: string): Promise<unknown> };
+  };
+  const client = state.databaseConnection;
+  if (
+    !state.isTransactionActive ||
+    state.transactionDepth !== 1 ||
+    state.isReleased ||
+    typeof client?.query !== 'function' ||
+    !quietCommits(runner.connection)
+  ) {
+    return runner.commitTransaction();
+  }
+  try {
+    await client.query('COMMIT');
+  } catch (err) {
+    throw new QueryFailedError('COMMIT', undefined, err as Error);
+  }
+  state.isTransactionActive = false;
+  state.transactionDepth = 0;
+}
+
+function quietCommits(dataSource: DataSource): boolean {
+  let quiet = quietSources.get(dataSource);
+  if (quiet === undefined) {
+    quiet =
+      !dataSource.options.maxQueryExecutionTime &&
+      dataSource.subscribers.every((subscriber) =>
+        QUERY_AND_COMMIT_EVENTS.every(
+          (event) => typeof (subscriber as Record<string, unknown>)[event] !== 'function',
+        ),
+      );
+    quietSources.set(dataSource, quiet);
+  }
+  return quiet;
 }
 
 /** Tells TypeORM the runner's transaction is over without a statement (nothing was opened). */

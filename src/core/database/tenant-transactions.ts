@@ -6,6 +6,7 @@ import { BoardsConfig } from 'src/core/config/boards-config';
 import type { TenantContextStore } from 'src/core/context/tenant-context';
 import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-error';
 import {
+  commitTransaction,
   discardConnection,
   holdTransactionOpen,
   markTransactionClosed,
@@ -500,6 +501,8 @@ export class TenantTransactions {
       if (held && !(await sentOrSettled(held))) {
         // No statement went out: there is no transaction to commit.
         markTransactionClosed(runner);
+      } else if (held) {
+        await commitTransaction(runner);
       } else {
         await runner.commitTransaction();
       }
