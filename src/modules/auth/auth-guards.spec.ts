@@ -73,6 +73,16 @@ const ACME: TenantRecord = {
   allowedIssuers: [],
   claimsAdmit: true,
 };
+/** What /probe/tenant answers the member `ann` of `acme`. */
+const ANN_IN_ACME = {
+  status: 200,
+  body: {
+    subject: 'ann',
+    tenant: 'acme',
+    user: '00000000-0000-4000-8000-0000000000aa',
+    role: 'member',
+  },
+};
 const USER: UserRecord = {
   id: '00000000-0000-4000-8000-0000000000aa',
   tenantRole: 'member',
@@ -171,10 +181,7 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
   it('undecorated routes get principal, tenant and user; authentication runs first', async () => {
     expect((await get('/probe/tenant')).status).toBe(401);
     expect(directory.findBySlug).not.toHaveBeenCalled();
-    expect(await get('/probe/tenant', member)).toEqual({
-      status: 200,
-      body: { subject: 'ann', tenant: 'acme', user: USER.id, role: 'member' },
-    });
+    expect(await get('/probe/tenant', member)).toEqual(ANN_IN_ACME);
     expect(provisioning.admit).toHaveBeenCalledWith(
       ACME,
       expect.objectContaining({ subject: 'ann' }),
@@ -186,10 +193,7 @@ describe('AuthenticationGuard + TenantGuard with @Public, @NoTenant, @PlatformAd
   it('a tenant and a member cached in this process are admitted without a lookup', async () => {
     directory.cached.mockReturnValue(ACME);
     provisioning.cachedMember.mockReturnValue(USER);
-    expect(await get('/probe/tenant', member)).toEqual({
-      status: 200,
-      body: { subject: 'ann', tenant: 'acme', user: USER.id, role: 'member' },
-    });
+    expect(await get('/probe/tenant', member)).toEqual(ANN_IN_ACME);
     expect(provisioning.cachedMember).toHaveBeenCalledWith(
       ACME,
       expect.objectContaining({ subject: 'ann' }),
