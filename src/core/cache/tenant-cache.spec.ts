@@ -15,11 +15,13 @@ describe('TenantCache (in-process tier, no Redis)', () => {
     redisKeyPrefix: 'test',
     observability: { advancedMetrics: false },
   } as BoardsConfig;
-  const cache = new TenantCache(
-    { client: undefined } as RedisConnection,
-    new MetricsService(config),
-    config,
-  );
+  const metrics = new MetricsService(config);
+  const cache = new TenantCache({ client: undefined } as RedisConnection, metrics, config);
+  /** The cache's `user` hits counted so far. */
+  const userHits = async () =>
+    (await metrics.cacheRequests.get()).values.find(
+      (value) => value.labels.cache === 'user' && value.labels.result === 'hit',
+    )?.value ?? 0;
 
   it('remembers slugs that named no tenant until the tenant is forgotten (created or changed)', async () => {
     expect(cache.knownMissing('ghost')).toBe(false);
@@ -61,17 +63,26 @@ describe('TenantCache (in-process tier, no Redis)', () => {
       displayName: null,
       avatarUrl: null,
     };
+    const any = () => true;
     expect(cache.cachedTenant('held')).toBeUndefined();
-    expect(cache.cachedUser('t9', identity)).toBeUndefined();
+    expect(cache.cachedUser('t9', identity, any)).toBeUndefined();
     await cache.setTenant(tenant);
     await cache.setUser('t9', 'jwt', 'ann', user);
     expect(cache.cachedTenant('held')).toBe(tenant);
-    expect(cache.cachedUser('t9', identity)).toBe(user);
-    expect(cache.cachedUser('t9', { provider: 'oidc:idp.test', subject: 'ann' })).toBeUndefined();
+    const hits = await userHits();
+    expect(cache.cachedUser('t9', identity, any)).toBe(user);
+    expect(await userHits()).toBe(hits + 1);
+    // A cached user `usable` refuses is not the answer, and not counted: user() will look again.
+    expect(cache.cachedUser('t9', identity, () => false)).toBeUndefined();
+    expect(await userHits()).toBe(hits + 1);
+    expect(
+      cache.cachedUser('t9', { provider: 'oidc:idp.test', subject: 'ann' }, any),
+    ).toBeUndefined();
+    expect(cache.cachedUser('t8', identity, any)).toBeUndefined();
     await cache.forgetUser('t9', 'jwt', 'ann');
     await cache.forgetTenant('held');
     expect(cache.cachedTenant('held')).toBeUndefined();
-    expect(cache.cachedUser('t9', identity)).toBeUndefined();
+    expect(cache.cachedUser('t9', identity, any)).toBeUndefined();
   });
 
   it('drops exactly the users whose cache-key digest the change log names', async () => {

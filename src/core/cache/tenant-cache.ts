@@ -141,16 +141,20 @@ export class TenantCache {
     return this.held(this.tenants, 'tenant', TenantCache.tenantKey(slug));
   }
 
-  /** The user of `identity` in `tenantId` when this process holds it, as for cachedTenant. */
+  /**
+   * The user of `identity` in `tenantId` when this process holds it and `usable` accepts it, as
+   * `user()` would answer at once; undefined otherwise (then `user()` looks, and counts, itself).
+   */
   cachedUser(
     tenantId: string,
     identity: { readonly provider: string; readonly subject: string },
+    usable: (cached: UserRecord) => boolean,
   ): UserRecord | undefined {
-    return this.held(
-      this.users,
-      'user',
-      TenantCache.userKey(tenantId, identity.provider, identity.subject),
-    );
+    const key = TenantCache.userKey(tenantId, identity.provider, identity.subject);
+    const hit = this.users.get(key, this.renewing());
+    if (hit === undefined || !usable(hit)) return undefined;
+    this.metrics.cacheRequests.inc({ cache: 'user', result: 'hit' });
+    return hit;
   }
 
   getTenant(slug: string): Promise<TenantRecord | undefined> {
@@ -276,9 +280,14 @@ export class TenantCache {
     this.missingTenants.clear();
   }
 
+  /** Whether a read renews its entry: while the registry checks are recent. */
+  private renewing(): boolean {
+    return Date.now() - this.confirmedAt <= CONFIRMATION_MAX_AGE_MS;
+  }
+
   /** The in-process tier's entry (renewed while the registry checks are recent), counted as a hit. */
   private held<V>(local: LruTtlCache<V>, name: string, key: string): V | undefined {
-    const hit = local.get(key, Date.now() - this.confirmedAt <= CONFIRMATION_MAX_AGE_MS);
+    const hit = local.get(key, this.renewing());
     if (hit !== undefined) this.metrics.cacheRequests.inc({ cache: name, result: 'hit' });
     return hit;
   }

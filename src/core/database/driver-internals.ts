@@ -550,8 +550,9 @@ const quietSources = new WeakMap<DataSource, boolean>();
  * the same COMMIT, the same error (QueryFailedError around the driver's) and the same state
  * after it (no transaction, depth 0), without TypeORM's broadcasts to subscribers, its query log
  * and its QueryResult: about ten promises per write. Taken only when the data source has no
- * subscriber for query or commit events and no slow-query threshold (its logger is silent, see
- * data-sources.ts); anything else goes to TypeORM's own commitTransaction.
+ * subscriber for query or commit events, no query logging and no slow-query threshold (all
+ * fixed when the data source is built, see data-sources.ts); anything else goes to TypeORM's own
+ * commitTransaction.
  */
 export async function commitTransaction(runner: QueryRunner): Promise<void> {
   const state = runner as unknown as {
@@ -584,6 +585,7 @@ function quietCommits(dataSource: DataSource): boolean {
   if (quiet === undefined) {
     quiet =
       !dataSource.options.maxQueryExecutionTime &&
+      !dataSource.options.logging &&
       dataSource.subscribers.every((subscriber) =>
         QUERY_AND_COMMIT_EVENTS.every(
           (event) => typeof (subscriber as Record<string, unknown>)[event] !== 'function',

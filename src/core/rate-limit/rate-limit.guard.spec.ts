@@ -12,9 +12,10 @@ import { ResilientThrottlerStorage } from './resilient-throttler.storage';
 import { ROUTE_LIMIT_KEY } from './route-limit.decorator';
 
 /**
- * RateLimitGuard resolves a route's limits once and then counts with ThrottlerGuard's own
- * handleRequest; limits given as functions take ThrottlerGuard's generic path. Both must answer
- * the same: counts per caller, the route's own limit and counter, skipped throttlers not counted.
+ * RateLimitGuard resolves a route's limits once and then counts as ThrottlerGuard's handleRequest
+ * does (at once, without a promise, while the counts are in memory); limits given as functions
+ * take ThrottlerGuard's generic path. Both must answer the same: counts per caller, the route's
+ * own limit and counter, skipped throttlers not counted.
  */
 describe('RateLimitGuard', () => {
   const config = {
@@ -162,6 +163,30 @@ describe('RateLimitGuard', () => {
     ]);
     expect(increment).toHaveBeenCalledTimes(3);
     shared.onApplicationShutdown();
+  });
+
+  it("a subclass's own handleRequest is called, on the promise path", async () => {
+    class Counting extends RateLimitGuard {
+      handled = 0;
+      protected override handleRequest(
+        ...args: Parameters<RateLimitGuard['handleRequest']>
+      ): Promise<boolean> {
+        this.handled++;
+        return super.handleRequest(...args);
+      }
+    }
+    const guard = new Counting(
+      { throttlers: [{ name: 'default', ttl: 60_000, limit: 5 }] },
+      storage,
+      new Reflector(),
+      new MetricsService(config),
+      config,
+    );
+    await guard.onModuleInit();
+    const answer = guard.canActivate(context(Controller.prototype.plain, 'ada'));
+    expect(answer).toBeInstanceOf(Promise);
+    expect(await answer).toBe(true);
+    expect(guard.handled).toBe(1);
   });
 
   it('takes the promise path for a tracker that answers with a promise', async () => {

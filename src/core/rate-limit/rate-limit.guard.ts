@@ -58,8 +58,12 @@ export class RateLimitGuard extends ThrottlerGuard {
   // @ts-expect-error Nest's CanActivate allows a boolean; ThrottlerGuard declares only a promise.
   override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const { plan } = this.routeOf(context);
-    // A subclass's own shouldSkip (which may await) takes the promise path.
-    if (!plan || this.shouldSkip !== RateLimitGuard.prototype.shouldSkip) {
+    // A subclass's own shouldSkip or handleRequest takes ThrottlerGuard's steps, with promises.
+    if (
+      !plan ||
+      this.shouldSkip !== RateLimitGuard.prototype.shouldSkip ||
+      this.handleRequest !== RateLimitGuard.prototype.handleRequest
+    ) {
       return this.canActivateLater(context, plan);
     }
     return this.countFrom(context, plan, 0);
@@ -71,7 +75,11 @@ export class RateLimitGuard extends ThrottlerGuard {
   ): Promise<boolean> {
     if (!plan) return super.canActivate(context);
     if (await this.shouldSkip(context)) return true;
-    return this.countFrom(context, plan, 0);
+    for (const step of plan) {
+      if (step.skip || step.skipIf?.(context)) continue;
+      await this.handleRequest({ context, ...step.request });
+    }
+    return true;
   }
 
   /** Counts the plan's throttlers from `first` on: at once until one needs a promise. */

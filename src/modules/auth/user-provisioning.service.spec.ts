@@ -118,7 +118,21 @@ function setup(options: {
   // TenantCache.user's contract (its own spec covers it): a cached row the service finds usable
   // is the answer; otherwise load, given the cached row. Empty unless `cached` is given.
   const cache = strictMock<TenantCache>({
-    cachedUser: jest.fn(() => options.cached),
+    // As TenantCache.cachedUser: the cached row of this tenant's caller, if `usable` takes it.
+    cachedUser: jest.fn(
+      (
+        tenantId: string,
+        identity: { provider: string; subject: string },
+        usable: (cached: UserRecord) => boolean,
+      ) =>
+        tenantId === TENANT.id &&
+        identity.provider === 'jwt' &&
+        identity.subject === 'ann' &&
+        options.cached &&
+        usable(options.cached)
+          ? options.cached
+          : undefined,
+    ),
     user: jest.fn(
       async (
         _tenantId: string,

@@ -85,8 +85,8 @@ export class UserProvisioningService {
     principal: Principal,
     facts: AdmissionFacts,
   ): UserRecord | undefined {
-    const user = this.cache.cachedUser(tenant.id, principal);
-    return user !== undefined && admitsAsIs(user, facts, profileOf(principal)) ? user : undefined;
+    const profile = profileOf(principal);
+    return this.cache.cachedUser(tenant.id, principal, (user) => admitsAsIs(user, facts, profile));
   }
 
   /** The caller's user in `tenant`, or undefined when the caller is not (and cannot become) a member. */
