@@ -151,10 +151,7 @@ export class TenantCache {
     usable: (cached: UserRecord) => boolean,
   ): UserRecord | undefined {
     const key = TenantCache.userKey(tenantId, identity.provider, identity.subject);
-    const hit = this.users.get(key, this.renewing());
-    if (hit === undefined || !usable(hit)) return undefined;
-    this.metrics.cacheRequests.inc({ cache: 'user', result: 'hit' });
-    return hit;
+    return this.held(this.users, 'user', key, usable);
   }
 
   getTenant(slug: string): Promise<TenantRecord | undefined> {
@@ -280,15 +277,19 @@ export class TenantCache {
     this.missingTenants.clear();
   }
 
-  /** Whether a read renews its entry: while the registry checks are recent. */
-  private renewing(): boolean {
-    return Date.now() - this.confirmedAt <= CONFIRMATION_MAX_AGE_MS;
-  }
-
-  /** The in-process tier's entry (renewed while the registry checks are recent), counted as a hit. */
-  private held<V>(local: LruTtlCache<V>, name: string, key: string): V | undefined {
-    const hit = local.get(key, this.renewing());
-    if (hit !== undefined) this.metrics.cacheRequests.inc({ cache: name, result: 'hit' });
+  /**
+   * The in-process tier's entry (renewed while the registry checks are recent) when `usable`
+   * takes it, counted as a hit; undefined, and not counted, otherwise.
+   */
+  private held<V>(
+    local: LruTtlCache<V>,
+    name: string,
+    key: string,
+    usable: (value: V) => boolean = () => true,
+  ): V | undefined {
+    const hit = local.get(key, Date.now() - this.confirmedAt <= CONFIRMATION_MAX_AGE_MS);
+    if (hit === undefined || !usable(hit)) return undefined;
+    this.metrics.cacheRequests.inc({ cache: name, result: 'hit' });
     return hit;
   }
 

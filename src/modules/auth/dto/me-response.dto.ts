@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { TENANT_STATUSES, type TenantStatus } from 'src/core/context/records';
+import { TENANT_ROLES, TENANT_STATUSES, type TenantStatus } from 'src/core/context/records';
 import {
   MEMBERSHIP_SOURCES,
   type MembershipSource,
@@ -38,7 +38,7 @@ export class MeUserDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
-  @ApiProperty({ enum: ['admin', 'member'] })
+  @ApiProperty({ enum: TENANT_ROLES })
   tenant_role: TenantRole;
 
   @ApiProperty({

@@ -1,3 +1,4 @@
+import { TENANT_ROLES } from 'src/core/context/records';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, Max, Min } from 'class-validator';
@@ -13,7 +14,7 @@ export class CreateInvitationDto {
   })
   email: string;
 
-  @OptionalEnumField(['admin', 'member'], { default: 'member' })
+  @OptionalEnumField(TENANT_ROLES, { default: 'member' })
   role?: TenantRole;
 
   @ApiPropertyOptional({

@@ -1,3 +1,4 @@
+import { TENANT_ROLES } from 'src/core/context/records';
 import { ApiProperty } from '@nestjs/swagger';
 import { CursorPageQuery } from 'src/common/cursor-page.query';
 import { EnumFilter } from 'src/common/decorators/dto-fields.decorator';
@@ -15,7 +16,7 @@ export class InvitationResponse {
   @ApiProperty({ example: 'ada@acme.example' })
   email: string;
 
-  @ApiProperty({ enum: ['admin', 'member'] })
+  @ApiProperty({ enum: TENANT_ROLES })
   role: TenantRole;
 
   @ApiProperty({ enum: INVITATION_STATUSES })

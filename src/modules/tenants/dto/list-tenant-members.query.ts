@@ -1,3 +1,4 @@
+import { TENANT_ROLES } from 'src/core/context/records';
 import { CursorPageQuery } from 'src/common/cursor-page.query';
 import { EnumFilter } from 'src/common/decorators/dto-fields.decorator';
 import {
@@ -7,7 +8,7 @@ import {
 } from 'src/core/context/tenant-context';
 
 export class ListTenantMembersQuery extends CursorPageQuery {
-  @EnumFilter(['admin', 'member'])
+  @EnumFilter(TENANT_ROLES)
   role?: TenantRole;
 
   @EnumFilter(MEMBERSHIP_SOURCES.filter((s) => s !== 'removed' && s !== 'system'))

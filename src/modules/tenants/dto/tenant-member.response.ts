@@ -1,3 +1,4 @@
+import { TENANT_ROLES } from 'src/core/context/records';
 import { ApiProperty } from '@nestjs/swagger';
 import { MEMBERSHIP_SOURCES, type MembershipSource } from 'src/core/context/tenant-context';
 import type { TenantRole } from 'src/core/context/tenant-context';
@@ -17,7 +18,7 @@ export class TenantMemberResponse {
   @ApiProperty({ type: String, nullable: true })
   avatar_url: string | null;
 
-  @ApiProperty({ enum: ['admin', 'member'] })
+  @ApiProperty({ enum: TENANT_ROLES })
   tenant_role: TenantRole;
 
   @ApiProperty({
