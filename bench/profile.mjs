@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     routes: { type: 'string', default: 'list,get,create' },
     // `--callers deprecate`: also print the call paths (5 frames up) that reach functions of this name.
     callers: { type: 'string' },
+    // `--depth 12`: how many callers up `--callers` prints (5 unless told).
+    depth: { type: 'string', default: '5' },
     // `--long-tasks 3`: also print the stretches of 3 ms or more the main thread spent without going idle.
     'long-tasks': { type: 'string' },
     // `--node-options=--max-semi-space-size=16`: instead of the production image's NODE_OPTIONS.
@@ -213,7 +215,7 @@ function longTasks(profile, fromUs, toUs, minMs) {
   return tasks.sort((a, b) => b.us - a.us);
 }
 
-/** µs per call path (five callers up) of the samples in functions named `name`, inclusive. */
+/** µs per call path (`--depth` callers up) of the samples in functions named `name`, inclusive. */
 function callPaths(profile, fromUs, toUs, name) {
   const parent = callersOf(profile);
   const paths = new Map();
@@ -222,7 +224,7 @@ function callPaths(profile, fromUs, toUs, name) {
     while (node && node.callFrame.functionName !== name) node = parent.get(node.id);
     if (!node) return;
     const frames = [];
-    for (let up = parent.get(node.id); up && frames.length < 5; up = parent.get(up.id))
+    for (let up = parent.get(node.id); up && frames.length < Number(args.depth); up = parent.get(up.id))
       frames.push(frameName(up.callFrame));
     add(paths, frames.join(' ← '), us);
   });

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: loads Nest with its logger's date formatters deferred (about 5 MB of resident memory).
+import 'src/core/runtime/deferred-nest-formatters';
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';

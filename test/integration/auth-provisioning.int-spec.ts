@@ -4,7 +4,8 @@ import type { Principal } from 'src/core/context/tenant-context';
 import { TenantRegistryWatcher } from 'src/core/cache/tenant-registry.watcher';
 import { createApp } from 'src/main';
 import { TenantCache } from 'src/core/cache/tenant-cache';
-import type { TenantRecord } from 'src/core/context/records';
+import { NO_ISSUERS, NO_QUOTA_OVERRIDES, type TenantRecord } from 'src/core/context/records';
+import { TenantsRepository } from 'src/modules/tenants/tenants.repository';
 import {
   UserProvisioningService,
   type AdmissionFacts,
@@ -252,5 +253,35 @@ describeWithPostgres('auth: just-in-time user provisioning', () => {
       writes.mockRestore();
       await watcher.onApplicationBootstrap();
     }
+  });
+
+  it('reads tenant records for the cache as their rows, sharing one empty issuer list and one empty set of quotas', async () => {
+    const tenants = app.get(TenantsRepository);
+    const [plain, other, bound] = await Promise.all(
+      ['plain', 'other', 'bound'].map((name) => createTenant(db.owner, uniqueMarker(name))),
+    );
+    await superuser.query(
+      `UPDATE tenants SET allowed_issuers = ARRAY['https://id.acme.test'], quotas = '{"boards": 7}' WHERE id = $1`,
+      [bound.id],
+    );
+    const [a, b, c] = await Promise.all(
+      [plain, other, bound].map((t) => tenants.findRecordBySlug(t.slug)),
+    );
+    expect(a).toEqual({
+      id: plain.id,
+      slug: plain.slug,
+      name: plain.slug,
+      status: 'active',
+      allowedIssuers: [],
+      claimsAdmit: true,
+      quotas: {},
+    });
+    expect([a?.allowedIssuers, b?.allowedIssuers]).toEqual([NO_ISSUERS, NO_ISSUERS]);
+    expect(a?.allowedIssuers).toBe(b?.allowedIssuers);
+    expect(a?.quotas).toBe(NO_QUOTA_OVERRIDES);
+    expect(b?.quotas).toBe(NO_QUOTA_OVERRIDES);
+    expect(c).toMatchObject({ allowedIssuers: ['https://id.acme.test'], quotas: { boards: 7 } });
+    expect(Object.isFrozen(c?.quotas)).toBe(false);
+    expect(await tenants.findRecordBySlug(uniqueMarker('nobody'))).toBeUndefined();
   });
 });

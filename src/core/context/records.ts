@@ -71,6 +71,29 @@ export function sharedWord<T extends string>(values: readonly T[], value: T): T 
   return value;
 }
 
+/** The one empty issuer list cached tenant records share (frozen: no record can add to it). */
+export const NO_ISSUERS: readonly string[] = Object.freeze([]);
+
+/** The one empty set of quota overrides cached tenant records share (frozen, like NO_ISSUERS). */
+export const NO_QUOTA_OVERRIDES: TenantQuotaOverrides = Object.freeze({});
+
+/**
+ * `issuers`, or the shared NO_ISSUERS when it is empty: most tenants bind no issuer, and the
+ * driver gives every row an array of its own (10,000 cached tenants held 10,000 empty arrays and
+ * 10,000 empty quota objects, about 0.9 MB).
+ */
+export function sharedIssuers(issuers: readonly string[] | null | undefined): readonly string[] {
+  return issuers && issuers.length > 0 ? issuers : NO_ISSUERS;
+}
+
+/** `quotas`, or the shared NO_QUOTA_OVERRIDES when it overrides nothing (see sharedIssuers). */
+export function sharedQuotas(
+  quotas: TenantQuotaOverrides | null | undefined,
+): TenantQuotaOverrides {
+  if (quotas) for (const _ in quotas) return quotas;
+  return NO_QUOTA_OVERRIDES;
+}
+
 /** What a request needs to know about its tenant. */
 export interface TenantRecord {
   readonly id: string;

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { RegistryRepository, type RegistrySession } from 'src/core/database/registry.repository';
 import type { ReservedTenant } from 'src/core/database/tenant-databases';
 import {
+  sharedIssuers,
+  sharedQuotas,
   sharedWord,
   TENANT_STATUSES,
   type TenantQuotaOverrides,
@@ -50,14 +52,15 @@ export class TenantsRepository extends RegistryRepository {
     if (!row) return undefined;
     // Every key named in one literal: all cached records share one hidden class. A rest-and-spread
     // copy gave each record a hidden class of its own (about 300 bytes per cached tenant).
+    // The cache keeps the slug it was asked for as its key; the record holds that same string.
     return {
       id: row.id,
-      slug: row.slug,
+      slug: row.slug === slug ? slug : row.slug,
       name: row.name,
       status: sharedWord(TENANT_STATUSES, row.status),
-      allowedIssuers: row.allowed_issuers,
+      allowedIssuers: sharedIssuers(row.allowed_issuers),
       claimsAdmit: row.claims_admit,
-      quotas: row.quotas,
+      quotas: sharedQuotas(row.quotas),
     };
   }
 
