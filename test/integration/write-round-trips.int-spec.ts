@@ -4,7 +4,7 @@ import { Client, type Pool, type PoolClient } from 'pg';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { loadConfig } from 'src/core/config/boards-config';
-import { runtimePgPool } from 'src/core/database/driver-internals';
+import { queryQuietly, runtimePgPool } from 'src/core/database/driver-internals';
 import { namedStatement } from 'src/core/database/prepared-statements';
 import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import {
@@ -177,6 +177,69 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
       await expectCleanConnection();
     } finally {
       typeormCommit.mockRestore();
+    }
+  });
+
+  it("a repository's statement answers as TypeORM's query does, without it: rows, [rows, count] for UPDATE and DELETE, QueryFailedError", async () => {
+    const typeormQuery = jest.spyOn(PostgresQueryRunner.prototype, 'query');
+    const title = uniqueMarker('quiet-query');
+    try {
+      const answers = await transactions.run(tenant.id, async (manager) => {
+        const inserted = await queryQuietly(manager, INSERT_BOARD, [ownerId, title]);
+        const updated = await queryQuietly(
+          manager,
+          'UPDATE boards SET description = $2 WHERE title = $1 RETURNING title, description',
+          [title, 'quiet'],
+        );
+        const none = await queryQuietly(manager, 'DELETE FROM boards WHERE title = $1', [
+          uniqueMarker('nothing'),
+        ]);
+        const txids = await queryQuietly(
+          manager,
+          'SELECT txid_current()::text AS txid, $1::int AS n',
+          [1],
+        );
+        return { inserted, updated, none, txids };
+      });
+      expect(typeormQuery).not.toHaveBeenCalled();
+      expect(answers.inserted).toEqual([expect.objectContaining({ tenant_id: tenant.id })]);
+      expect(answers.updated).toEqual([[{ title, description: 'quiet' }], 1]);
+      expect(answers.none).toEqual([[], 0]);
+      expect(answers.txids).toEqual([{ txid: expect.stringMatching(/^\d+$/), n: 1 }]);
+      // TypeORM's own query answers the same shapes.
+      const viaTypeorm = await transactions.run(tenant.id, async (manager) => [
+        await manager.query(
+          'UPDATE boards SET description = $2 WHERE title = $1 RETURNING title, description',
+          [title, 'quiet'],
+        ),
+        await manager.query('DELETE FROM boards WHERE title = $1', [uniqueMarker('nothing')]),
+      ]);
+      expect(viaTypeorm).toEqual([answers.updated, answers.none]);
+      typeormQuery.mockClear();
+      // A failing statement rejects with TypeORM's error around the driver's, and rolls back.
+      const refused = uniqueMarker('quiet-refused');
+      const failure = await transactions
+        .run(tenant.id, async (manager) => {
+          await queryQuietly(manager, INSERT_BOARD, [ownerId, refused]);
+          await queryQuietly(manager, 'SELECT 1 / $1::int AS never', [0]);
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(failure).toBeInstanceOf(QueryFailedError);
+      expect(failure).toMatchObject({
+        query: 'SELECT 1 / $1::int AS never',
+        parameters: [0],
+        driverError: expect.objectContaining({ code: '22012' }),
+      });
+      // Only the rollback went through TypeORM.
+      expect(typeormQuery.mock.calls.map(([text]) => text)).toEqual(['ROLLBACK']);
+      expect(await boardsTitled(refused)).toEqual([]);
+      expect(await boardsTitled(title)).toEqual([tenant.id]);
+      await expectCleanConnection();
+    } finally {
+      typeormQuery.mockRestore();
     }
   });
 

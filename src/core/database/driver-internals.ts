@@ -35,7 +35,7 @@ import {
   type QueryConfig,
   type QueryResult,
 } from 'pg';
-import { QueryFailedError, type DataSource, type QueryRunner } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { isEmbeddedPool } from './embedded-database';
 import { namedStatement, unsureOfPrepared } from './prepared-statements';
 
@@ -578,6 +578,58 @@ export async function commitTransaction(runner: QueryRunner): Promise<void> {
   }
   state.isTransactionActive = false;
   state.transactionDepth = 0;
+}
+
+/**
+ * PostgresQueryRunner.query(sql, params) on a server pool's runner in an open transaction (the
+ * manager's own runner): the same statement on the same client, the same answer (the rows; `[rows,
+ * rowCount]` for UPDATE and DELETE) and the same error (QueryFailedError around the driver's),
+ * without TypeORM's query broadcasts, its query log and its QueryResult; the same conditions as
+ * commitTransaction, on a PostgreSQL server's pool. Anything else (no runner of its own, a released one, a data source with
+ * query subscribers or logging) goes to `manager.query`.
+ */
+export async function queryQuietly(
+  manager: EntityManager,
+  sql: string,
+  params: unknown[],
+): Promise<unknown> {
+  const runner = manager.queryRunner;
+  const state = runner as unknown as
+    | {
+        isTransactionActive: boolean;
+        isReleased: boolean;
+        databaseConnection?: { query(text: string, values: unknown[]): Promise<QueryResult> };
+      }
+    | undefined;
+  const client = state?.databaseConnection;
+  if (
+    !runner ||
+    !state?.isTransactionActive ||
+    state.isReleased ||
+    typeof client?.query !== 'function' ||
+    !quietServer(runner.connection)
+  ) {
+    return manager.query(sql, params);
+  }
+  let raw: QueryResult;
+  try {
+    raw = await client.query(sql, params);
+  } catch (err) {
+    throw new QueryFailedError(sql, params, err as Error);
+  }
+  return raw.command === 'UPDATE' || raw.command === 'DELETE' ? [raw.rows, raw.rowCount] : raw.rows;
+}
+
+const quietServers = new WeakMap<DataSource, boolean>();
+
+/** quietCommits on a PostgreSQL server's pool (node-postgres' answers; not the embedded one). */
+function quietServer(dataSource: DataSource): boolean {
+  let quiet = quietServers.get(dataSource);
+  if (quiet === undefined) {
+    quiet = runtimePgPool(dataSource) !== undefined && quietCommits(dataSource);
+    quietServers.set(dataSource, quiet);
+  }
+  return quiet;
 }
 
 function quietCommits(dataSource: DataSource): boolean {

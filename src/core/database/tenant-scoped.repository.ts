@@ -6,6 +6,7 @@ import type {
   Repository,
   SelectQueryBuilder,
 } from 'typeorm';
+import { queryQuietly } from './driver-internals';
 import { TenantEntitySubscriber } from './tenant-entity.subscriber';
 import { TenantTransactions, type ReadOptions } from './tenant-transactions';
 
@@ -70,7 +71,7 @@ export abstract class TenantScopedRepository {
     returning?: { readonly table: string; readonly tenantId: string },
   ): Promise<R> {
     this.transactions.prepareStatement(sql);
-    const result = (await this.manager.query(sql, params as unknown[])) as unknown;
+    const result = await queryQuietly(this.manager, sql, params as unknown[]);
     if (returning) {
       const rows = Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result;
       if (Array.isArray(rows))

@@ -12,6 +12,7 @@ import {
   markTransactionClosed,
   markTransactionOpen,
   pipelined,
+  queryQuietly,
   runtimePgPool,
   type HeldOpen,
 } from './driver-internals';
@@ -172,7 +173,10 @@ export class TenantTransactions {
     options: ReadOptions,
   ): Promise<R[]> {
     if (this.inTransaction || !pool) {
-      return this.run(tenantId, (manager) => manager.query(sql, params as unknown[]));
+      return this.run(
+        tenantId,
+        (manager) => queryQuietly(manager, sql, params as unknown[]) as Promise<R[]>,
+      );
     }
     // A connection whose copy of the prepared statement is unusable is destroyed and the read
     // runs again on another: at most once per pooled connection (after a migration every one of
