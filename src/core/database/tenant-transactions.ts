@@ -3,7 +3,7 @@ import { CLS_REQ, ClsService } from 'nestjs-cls';
 import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import { BoardsConfig } from 'src/core/config/boards-config';
-import type { TenantContextStore } from 'src/core/context/tenant-context';
+import { contextStoreOf, writableStoreOf } from 'src/core/context/tenant-context';
 import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-error';
 import {
   commitTransaction,
@@ -128,9 +128,7 @@ export class TenantTransactions {
 
   /** The open tenant transaction's manager. Fails closed outside one. */
   get manager(): EntityManager {
-    const manager = this.cls.isActive()
-      ? (this.cls.get('entityManager') as TenantContextStore['entityManager'])
-      : undefined;
+    const manager = contextStoreOf(this.cls)?.entityManager;
     if (!manager) throw new TenantContextMissingError('the tenant transaction');
     return manager;
   }
@@ -287,10 +285,7 @@ export class TenantTransactions {
 
   /** The request's route class (admin outside a request: CLI and background work). */
   private routeClass() {
-    const request = this.cls.isActive()
-      ? (this.cls.get(CLS_REQ) as RequestShape | undefined)
-      : undefined;
-    return routeClassOf(request);
+    return routeClassOf(contextStoreOf(this.cls)?.[CLS_REQ] as RequestShape | undefined);
   }
 
   /**
@@ -299,8 +294,8 @@ export class TenantTransactions {
    * admin's routes, CLI, import) is not.
    */
   private quotaStatements(tenantId: string): string[] {
-    if (!this.config || !this.cls.isActive()) return [];
-    const tenant = this.cls.get('resolvedTenant') as TenantContextStore['resolvedTenant'];
+    if (!this.config) return [];
+    const tenant = contextStoreOf(this.cls)?.resolvedTenant;
     if (tenant?.id !== tenantId) return [];
     return [`SET LOCAL boards.quota = ${quotaSettingLiteral(this.config, tenant)}`];
   }
@@ -325,8 +320,9 @@ export class TenantTransactions {
    * was read (a write is refused with SQLSTATE 25006, answered 503 tenant_moving).
    */
   private moving(tenantId: string): boolean | undefined {
-    if (!this.cls.isActive()) return undefined;
-    const tenant = this.cls.get('resolvedTenant') as TenantContextStore['resolvedTenant'];
+    const store = contextStoreOf(this.cls);
+    if (!store) return undefined;
+    const tenant = store.resolvedTenant;
     return tenant?.id === tenantId ? tenant.status === 'moving' : undefined;
   }
 
@@ -339,7 +335,7 @@ export class TenantTransactions {
   }
 
   get inTransaction(): boolean {
-    return this.cls.isActive() && this.cls.get('entityManager') !== undefined;
+    return contextStoreOf(this.cls)?.entityManager !== undefined;
   }
 
   /**
@@ -361,7 +357,7 @@ export class TenantTransactions {
   async run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
     if (this.inTransaction) {
-      if (this.cls.get('tenantId') !== tenantId) {
+      if (contextStoreOf(this.cls)?.tenantId !== tenantId) {
         throw new TenantContextMissingError('a second tenant inside an open tenant transaction');
       }
       return work(this.manager);
@@ -423,12 +419,13 @@ export class TenantTransactions {
     work: (registry: RegistryTransaction) => Promise<T>,
   ): Promise<T> {
     const registry = new RegistryTransaction(this.dataSource, tenantId);
-    const previous = this.cls.get('registryTransaction') as unknown;
-    this.cls.set('registryTransaction', registry);
+    const store = writableStoreOf(this.cls);
+    const previous = store.registryTransaction;
+    store.registryTransaction = registry;
     try {
       return await work(registry);
     } finally {
-      this.cls.set('registryTransaction', previous);
+      store.registryTransaction = previous;
       await registry.end();
     }
   }
@@ -458,9 +455,8 @@ export class TenantTransactions {
    */
   async registryManager(): Promise<EntityManager> {
     if (!this.router) return this.manager;
-    const registry = this.cls.isActive()
-      ? (this.cls.get('registryTransaction') as RegistryTransaction | undefined)
-      : undefined;
+    const registry = contextStoreOf(this.cls)?.registryTransaction as
+      RegistryTransaction | undefined;
     if (!registry) throw new TenantContextMissingError('the tenant transaction');
     return registry.manager();
   }
@@ -468,7 +464,7 @@ export class TenantTransactions {
   /** Whether registry statements have a transaction to run in (see registryManager). */
   get inRegistryTransaction(): boolean {
     if (!this.router) return this.inTransaction;
-    return this.cls.isActive() && this.cls.get('registryTransaction') !== undefined;
+    return contextStoreOf(this.cls)?.registryTransaction !== undefined;
   }
 
   /** Whether tenants live in databases of their own (BOARDS_TENANT_ISOLATION=database). */
@@ -484,7 +480,8 @@ export class TenantTransactions {
   ): Promise<T> {
     const runner = dataSource.createQueryRunner();
     const client = (await runner.connect()) as unknown;
-    const previousTenant: unknown = this.cls.get('tenantId');
+    const store = writableStoreOf(this.cls);
+    const previousTenant = store.tenantId;
     let held: HeldOpen | undefined;
     let broken: Error | undefined;
     try {
@@ -499,8 +496,8 @@ export class TenantTransactions {
         await runner.query(open.join('; '));
       }
       markTransactionOpen(runner);
-      this.cls.set('tenantId', tenantId);
-      this.cls.set('entityManager', runner.manager);
+      store.tenantId = tenantId;
+      store.entityManager = runner.manager;
       const result = await work(runner.manager);
       if (held && !(await sentOrSettled(held))) {
         // No statement went out: there is no transaction to commit.
@@ -522,8 +519,8 @@ export class TenantTransactions {
     } finally {
       // The hold never outlives the transaction: the connection goes back without it.
       held?.cancel();
-      this.cls.set('entityManager', undefined);
-      this.cls.set('tenantId', previousTenant);
+      store.entityManager = undefined;
+      store.tenantId = previousTenant;
       // A connection whose rollback failed may still be inside the transaction, with the tenant
       // set: it is discarded, never handed to the next request.
       if (broken) await discardConnection(runner, broken);
