@@ -15,6 +15,7 @@ import { applyHttpHardening } from 'src/core/http/http-hardening';
 import { clientErrorHandler, frameworkErrorHandler } from 'src/core/http/framework-errors';
 import { parseJsonBody } from 'src/core/http/json-body.parser';
 import { installDirectRoutes } from 'src/core/http/direct-routes';
+import { VALIDATION_PIPE_OPTIONS } from 'src/core/http/validation-pipe-options';
 import { installGracefulShutdown, runAsClusterPrimary } from 'src/core/http/lifecycle';
 import { startupFailure } from 'src/core/database/startup-failure';
 import { annotateRequest } from 'src/core/logging/request-log-fields';
@@ -88,14 +89,7 @@ export async function createApp(
   );
   app.setGlobalPrefix('api', { exclude: UNPREFIXED_ROUTES });
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: false,
-    }),
-  );
+  app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);

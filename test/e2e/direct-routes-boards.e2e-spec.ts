@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { ValidationPipe } from '@nestjs/common';
 import { TenantTransactionInterceptor } from 'src/core/database/tenant-transaction.interceptor';
 import { directRoutesOf } from 'src/core/http/direct-routes';
 import { IdempotencyInterceptor } from 'src/modules/boards/idempotency.interceptor';
@@ -83,6 +84,29 @@ describeWithPostgres('board reads with and without the direct dispatcher', () =>
     }
   });
 
+  it('a create body the compiled check accepts skips the ValidationPipe; any other goes through it', async () => {
+    const transform = jest.spyOn(ValidationPipe.prototype, 'transform');
+    try {
+      const created = await call(direct, 'POST', '/api/boards', {
+        token: owner,
+        body: { title: 'checked', settings: { a: [1] } },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ title: 'checked', settings: { a: [1] } });
+      expect(transform).not.toHaveBeenCalled();
+      const refused = await call(direct, 'POST', '/api/boards', {
+        token: owner,
+        body: { title: 'checked', tenant_id: randomUUID() },
+      });
+      expect(refused.status).toBe(400);
+      expect(transform).toHaveBeenCalledTimes(1);
+      await call(nest, 'POST', '/api/boards', { token: owner, body: { title: 'through Nest' } });
+      expect(transform).toHaveBeenCalledTimes(2);
+    } finally {
+      transform.mockRestore();
+    }
+  });
+
   const cases: [string, () => string, () => string | undefined][] = [
     ['a page of boards', () => '/api/boards', () => owner],
     [
@@ -146,6 +170,19 @@ describeWithPostgres('board reads with and without the direct dispatcher', () =>
       {},
     ],
     ['a title too long', { title: 'x'.repeat(500) }, () => owner, {}],
+    [
+      'a title of 255 emoji (code points, not UTF-16 units)',
+      { title: '😀'.repeat(255) },
+      () => owner,
+      {},
+    ],
+    [
+      'settings with a key class-transformer drops',
+      { title: 'dropped key', settings: { toString: 1, kept: 2 } },
+      () => owner,
+      {},
+    ],
+    ['a blank title', { title: '   ' }, () => owner, {}],
     ['an unknown field', { title: 'ok', tenant_id: randomUUID() }, () => owner, {}],
     ['a body that is not an object', '[1,2]', () => owner, {}],
     ['malformed JSON', '{"title":', () => owner, {}],

@@ -51,6 +51,7 @@ import {
   TenantTransactionInterceptor,
 } from 'src/core/database/tenant-transaction.interceptor';
 
+import { checkableValidationPipe, compileBodyCheck } from './body-check';
 import { runsAround, type AroundInterceptor } from './around-interceptor';
 
 export const DIRECT_ROUTE_KEY = 'boards:direct-route';
@@ -85,6 +86,11 @@ interface Enhancers {
    * a function of the query string alone, and may be remembered (QueryMemo).
    */
   readonly pure: boolean;
+  /**
+   * Whether the global pipes are one ValidationPipe whose acceptance of a body compileBodyCheck
+   * reproduces: a body its check accepts skips the pipe.
+   */
+  readonly checkedBodies: boolean;
   readonly filter: ExceptionFilter;
 }
 
@@ -202,6 +208,7 @@ export function installDirectRoutes(app: NestFastifyApplication): void {
       interceptors,
       pipe: chain(pipes),
       pure: pipes.every((pipe) => pipe instanceof ValidationPipe),
+      checkedBodies: pipes.length === 1 && checkableValidationPipe(pipes[0]),
       filter: filters[0],
     };
     return enhancers;
@@ -379,8 +386,18 @@ function argumentSource(
     }
     case RouteParamtypes.BODY: {
       const run = piped('body');
-      return (request, _reply, { pipe }) => {
+      // The whole body as a DTO class, with no pipes of its own: checked without the pipe when
+      // the check is sure the pipe would accept it (compileBodyCheck).
+      const check =
+        data === undefined && pipes.length === 0 && isDtoClass(metatype)
+          ? compileBodyCheck(metatype as Type<unknown>)
+          : undefined;
+      return (request, _reply, { pipe, checkedBodies }) => {
         const body = request.body as Record<string, unknown> | undefined;
+        if (check && checkedBodies) {
+          const dto = check(body);
+          if (dto) return dto;
+        }
         return run(data === undefined ? body : body?.[data], pipe);
       };
     }
