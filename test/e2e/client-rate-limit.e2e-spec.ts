@@ -44,6 +44,9 @@ describeWithPostgres('the per-client limit before authentication', () => {
       BOARDS_RATE_LIMIT_PER_CLIENT_PER_MINUTE: String(REQUESTS),
       BOARDS_RATE_LIMIT_PER_USER_PER_MINUTE: '100000',
       BOARDS_RATE_LIMIT_PER_TENANT_PER_MINUTE: '100000',
+      // A hundred refusals at once wait for the tenant's share of the pool: on a busy machine
+      // past the default second (answered 429 tenant_busy), which is not what this suite counts.
+      BOARDS_DATABASE_TENANT_QUEUE_MS: '15000',
     });
     const options = db.embedded ? { databaseTarget: db.target } : {};
     first = await startApp(db.config(env), options);
@@ -143,7 +146,9 @@ describeWithPostgres('the per-client limit before authentication', () => {
     const fresh = await Promise.all(
       Array.from({ length: 100 }, (_, i) => refusal(first, `198.51.101.${i + 1}`, 3 * i + 2)),
     );
-    expect(fresh.every((reply) => reply.status === 404)).toBe(true);
+    expect(
+      fresh.filter((reply) => reply.status !== 404).map((reply) => [reply.status, reply.body]),
+    ).toEqual([]);
     const served = transactionsStarted() - beforeFresh;
     expect(served).toBeGreaterThanOrEqual(100);
     expect(flooded).toBe(0);

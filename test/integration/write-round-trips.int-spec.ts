@@ -243,6 +243,25 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
     }
   });
 
+  it('a logger that records queries sees every statement and the COMMIT: the quiet paths step aside for it', async () => {
+    const logged: string[] = [];
+    const { logger } = single;
+    const silent = logger.logQuery;
+    logger.logQuery = (query) => {
+      logged.push(query);
+    };
+    try {
+      const title = uniqueMarker('logged');
+      await transactions.run(tenant.id, (manager) =>
+        queryQuietly(manager, INSERT_BOARD, [ownerId, title]),
+      );
+      expect(logged).toEqual([INSERT_BOARD, 'COMMIT']);
+      expect(await boardsTitled(title)).toEqual([tenant.id]);
+    } finally {
+      logger.logQuery = silent;
+    }
+  });
+
   it('every statement after the first runs in the same transaction', async () => {
     const title = uniqueMarker('same-transaction');
     const [first, second] = await transactions.run(tenant.id, async (manager) => {

@@ -4,6 +4,7 @@ import { MIGRATIONS } from 'migrations/index';
 import type { BoardsConfig, DatabaseConfig } from 'src/core/config/boards-config';
 import { EmbeddedDatabase } from './embedded-database';
 import { GuardedPgClient, QUERY_READ_TIMEOUT_MARGIN_MS } from './guarded-pg-client';
+import { silentQueryLog } from './driver-internals';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 export type ConnectionPurpose = 'runtime' | 'owner';
@@ -13,8 +14,8 @@ export type ConnectionPurpose = 'runtime' | 'owner';
  * off): the callers report what matters once — the migrations applied, or one line for a failure.
  */
 const QUIET_TYPEORM_LOGGER: TypeOrmLogger = {
-  logQuery: () => undefined,
-  logQueryError: () => undefined,
+  logQuery: silentQueryLog,
+  logQueryError: silentQueryLog,
   logQuerySlow: () => undefined,
   logSchemaBuild: () => undefined,
   logMigration: () => undefined,

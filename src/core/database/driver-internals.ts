@@ -567,7 +567,8 @@ export async function commitTransaction(runner: QueryRunner): Promise<void> {
     state.transactionDepth !== 1 ||
     state.isReleased ||
     typeof client?.query !== 'function' ||
-    !quietCommits(runner.connection)
+    !quietCommits(runner.connection) ||
+    !silentlyLogged(runner.connection)
   ) {
     return runner.commitTransaction();
   }
@@ -607,7 +608,8 @@ export async function queryQuietly(
     !state?.isTransactionActive ||
     state.isReleased ||
     typeof client?.query !== 'function' ||
-    !quietServer(runner.connection)
+    !quietServer(runner.connection) ||
+    !silentlyLogged(runner.connection)
   ) {
     return manager.query(sql, params);
   }
@@ -618,6 +620,20 @@ export async function queryQuietly(
     throw new QueryFailedError(sql, params, err as Error);
   }
   return raw.command === 'UPDATE' || raw.command === 'DELETE' ? [raw.rows, raw.rowCount] : raw.rows;
+}
+
+/**
+ * What the data sources' TypeORM logger does with a query and a failed one (data-sources.ts):
+ * nothing. The quiet paths skip TypeORM's log calls only while the logger's are this one, so a
+ * logger that records queries (a test's, a debugging session's) still sees every statement.
+ */
+export function silentQueryLog(): void {
+  // Nothing: TypeORM's own lines stay silent (see data-sources.ts).
+}
+
+function silentlyLogged(dataSource: DataSource): boolean {
+  const { logger } = dataSource;
+  return logger.logQuery === silentQueryLog && logger.logQueryError === silentQueryLog;
 }
 
 const quietServers = new WeakMap<DataSource, boolean>();
