@@ -221,6 +221,9 @@ describe('compileBodyCheck against the global ValidationPipe', () => {
       ),
     ).toBe(false);
     expect(checkableValidationPipe({ transform: (value: unknown) => value })).toBe(false);
+    // A subclass may check more in its own transform().
+    class StricterPipe extends ValidationPipe {}
+    expect(checkableValidationPipe(new StricterPipe(VALIDATION_PIPE_OPTIONS))).toBe(false);
   });
 
   it.each(BODY_DTOS.map((dtoClass) => [dtoClass.name, dtoClass] as const))(
@@ -342,6 +345,10 @@ describe('compileBodyCheck against the global ValidationPipe', () => {
         return this.name.toUpperCase();
       }
     }
+    class WithRuleCondition {
+      @IsString({ validateIf: (object: { strict?: boolean }) => object.strict === true })
+      name!: string;
+    }
     class Plain {
       @IsString()
       name!: string;
@@ -354,6 +361,7 @@ describe('compileBodyCheck against the global ValidationPipe', () => {
       WithDefault,
       Child,
       WithMethod,
+      WithRuleCondition,
     ]) {
       expect([dtoClass.name, compileBodyCheck(dtoClass)]).toEqual([dtoClass.name, undefined]);
     }

@@ -585,9 +585,11 @@ export async function commitTransaction(runner: QueryRunner): Promise<void> {
  * PostgresQueryRunner.query(sql, params) on a server pool's runner in an open transaction (the
  * manager's own runner): the same statement on the same client, the same answer (the rows; `[rows,
  * rowCount]` for UPDATE and DELETE) and the same error (QueryFailedError around the driver's),
- * without TypeORM's query broadcasts, its query log and its QueryResult; the same conditions as
- * commitTransaction, on a PostgreSQL server's pool. Anything else (no runner of its own, a released one, a data source with
- * query subscribers or logging) goes to `manager.query`.
+ * without TypeORM's query broadcasts, its query log and its QueryResult. Taken on a PostgreSQL
+ * server's pool (not the embedded one), at any transaction depth, when the data source has no
+ * subscriber for query events, no query logging, no slow-query threshold and the silent logger;
+ * anything else (no runner of its own, a released one, no open transaction) goes to
+ * `manager.query`.
  */
 export async function queryQuietly(
   manager: EntityManager,

@@ -478,9 +478,10 @@ export class TenantTransactions {
     readOnly: boolean,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
+    // Before the connection is taken: outside a context this throws with nothing to release.
+    const store = writableStoreOf(this.cls);
     const runner = dataSource.createQueryRunner();
     const client = (await runner.connect()) as unknown;
-    const store = writableStoreOf(this.cls);
     const previousTenant = store.tenantId;
     let held: HeldOpen | undefined;
     let broken: Error | undefined;

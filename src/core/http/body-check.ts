@@ -22,7 +22,7 @@ import { getMetadataStorage, ValidationTypes, type ValidationArguments } from 'c
  *   (@IsOptional, @ValidateIf) do not hold is skipped, every other rule's validator must answer
  *   true, synchronously.
  * A class is checked only when all its rules are of those kinds (custom validators, conditions,
- * @IsDefined, @Allow), for no groups and no `each`, with synchronous validators, with no
+ * @IsDefined, @Allow), for no groups, no `each` and no per-rule `validateIf`, with synchronous validators, with no
  * class-transformer metadata (@Type, @Transform, @Expose, @Exclude), no parent class, no
  * accessors or methods, and fields that start undefined. Anything else gets no check.
  */
@@ -42,7 +42,16 @@ const KNOWN_VALIDATOR_OPTIONS = new Set([
 
 /** Whether `pipe` is a ValidationPipe whose acceptance the check reproduces. */
 export function checkableValidationPipe(pipe: unknown): pipe is ValidationPipe {
-  if (!(pipe instanceof ValidationPipe)) return false;
+  // Nest's own class only: a subclass may override transform() with checks of its own. (The
+  // check reads class-validator and class-transformer themselves, the packages the pipe loads
+  // unless it is given others: the app gives none.)
+  if (
+    typeof pipe !== 'object' ||
+    pipe === null ||
+    Object.getPrototypeOf(pipe) !== ValidationPipe.prototype
+  ) {
+    return false;
+  }
   const options = pipe as unknown as {
     isTransformEnabled: boolean;
     transformOptions?: object;
@@ -127,7 +136,12 @@ function rulesOf(dtoClass: Type<unknown>): Rule[] | undefined {
   >();
   for (const metadata of metadatas) {
     if (metadata.target !== dtoClass) return undefined;
-    if (metadata.each || (metadata.groups?.length ?? 0) > 0 || metadata.always !== undefined) {
+    if (
+      metadata.each ||
+      (metadata.groups?.length ?? 0) > 0 ||
+      metadata.always !== undefined ||
+      (metadata as { validateIf?: unknown }).validateIf !== undefined
+    ) {
       return undefined;
     }
     const property = metadata.propertyName;
@@ -157,11 +171,12 @@ function rulesOf(dtoClass: Type<unknown>): Rule[] | undefined {
         if (constraints.length === 0) return undefined;
         for (const constraint of constraints) {
           if (constraint.async) return undefined;
-          const instance = constraint.instance as {
-            validate: Rule['validators'][number]['validate'];
-          };
           rule.validators.push({
-            validate: (value, args) => instance.validate(value, args),
+            // The instance is looked up on each call, as class-validator does (its container).
+            validate: (value, args) =>
+              (
+                constraint.instance as { validate: Rule['validators'][number]['validate'] }
+              ).validate(value, args),
             constraints: metadata.constraints,
           });
         }
@@ -190,7 +205,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /**
  * A copy of a JSON value as class-transformer makes it (nested objects and arrays copied), or
  * UNSURE for anything else, and for an object with a key the pipe strips (`prototype`) or
- * class-transformer skips (the names of Object.prototype, `__proto__` among them).
+ * class-transformer skips (the names of Object.prototype, `__proto__` among them). Recursive:
+ * bodies come from the JSON body parser, which refuses nesting deeper than MAX_JSON_DEPTH.
  */
 function jsonCopy(value: unknown): unknown {
   if (typeof value === 'string' || typeof value === 'boolean') return value;

@@ -5,6 +5,10 @@
  * in ICU's locale data, about 5 MB of resident memory (measured in a server: 5.4 MB of the
  * binary's pages). `boards serve` logs through pino, so those formatters never format a date; the
  * CLI's console logger gets the same formatter, with the same options, on its first line.
+ * What the stand-in is not: an `instanceof Intl.DateTimeFormat`, a formatter whose `format` works
+ * detached from it, or one that refuses a bad locale before its first use. Nest calls
+ * `formatter.format(Date.now())` with fixed options, and only modules that load inside the window
+ * get stand-ins.
  */
 const RealDateTimeFormat = Intl.DateTimeFormat;
 type Args = ConstructorParameters<typeof Intl.DateTimeFormat>;
