@@ -549,10 +549,8 @@ const quietSources = new WeakMap<DataSource, boolean>();
  * PostgresQueryRunner.commitTransaction for the outermost transaction of a server pool's runner:
  * the same COMMIT, the same error (QueryFailedError around the driver's) and the same state
  * after it (no transaction, depth 0), without TypeORM's broadcasts to subscribers, its query log
- * and its QueryResult: about ten promises per write. Taken only when the data source has no
- * subscriber for query or commit events, no query logging and no slow-query threshold (all
- * fixed when the data source is built, see data-sources.ts); anything else goes to TypeORM's own
- * commitTransaction.
+ * and its QueryResult: about ten promises per write. Taken only where quietOn allows it;
+ * anything else goes to TypeORM's own commitTransaction.
  */
 export async function commitTransaction(runner: QueryRunner): Promise<void> {
   const state = runner as unknown as {
@@ -567,8 +565,7 @@ export async function commitTransaction(runner: QueryRunner): Promise<void> {
     state.transactionDepth !== 1 ||
     state.isReleased ||
     typeof client?.query !== 'function' ||
-    !quietCommits(runner.connection) ||
-    !silentlyLogged(runner.connection)
+    !quietOn(runner.connection)
   ) {
     return runner.commitTransaction();
   }
@@ -585,11 +582,9 @@ export async function commitTransaction(runner: QueryRunner): Promise<void> {
  * PostgresQueryRunner.query(sql, params) on a server pool's runner in an open transaction (the
  * manager's own runner): the same statement on the same client, the same answer (the rows; `[rows,
  * rowCount]` for UPDATE and DELETE) and the same error (QueryFailedError around the driver's),
- * without TypeORM's query broadcasts, its query log and its QueryResult. Taken on a PostgreSQL
- * server's pool (not the embedded one), at any transaction depth, when the data source has no
- * subscriber for query events, no query logging, no slow-query threshold and the silent logger;
- * anything else (no runner of its own, a released one, no open transaction) goes to
- * `manager.query`.
+ * without TypeORM's query broadcasts, its query log and its QueryResult. Taken at any
+ * transaction depth where quietOn allows it; anything else (no runner of its own, a released
+ * one, no open transaction) goes to `manager.query`.
  */
 export async function queryQuietly(
   manager: EntityManager,
@@ -610,8 +605,7 @@ export async function queryQuietly(
     !state?.isTransactionActive ||
     state.isReleased ||
     typeof client?.query !== 'function' ||
-    !quietServer(runner.connection) ||
-    !silentlyLogged(runner.connection)
+    !quietOn(runner.connection)
   ) {
     return manager.query(sql, params);
   }
@@ -633,27 +627,18 @@ export function silentQueryLog(): void {
   // Nothing: TypeORM's own lines stay silent (see data-sources.ts).
 }
 
-function silentlyLogged(dataSource: DataSource): boolean {
-  const { logger } = dataSource;
-  return logger.logQuery === silentQueryLog && logger.logQueryError === silentQueryLog;
-}
-
-const quietServers = new WeakMap<DataSource, boolean>();
-
-/** quietCommits on a PostgreSQL server's pool (node-postgres' answers; not the embedded one). */
-function quietServer(dataSource: DataSource): boolean {
-  let quiet = quietServers.get(dataSource);
-  if (quiet === undefined) {
-    quiet = runtimePgPool(dataSource) !== undefined && quietCommits(dataSource);
-    quietServers.set(dataSource, quiet);
-  }
-  return quiet;
-}
-
-function quietCommits(dataSource: DataSource): boolean {
+/**
+ * Whether the quiet paths (commitTransaction, queryQuietly) may skip TypeORM's query method on
+ * `dataSource`: a PostgreSQL server's pool (node-postgres' answers; not the embedded one) with no
+ * subscriber for query or commit events, no query logging and no slow-query threshold (all fixed
+ * when the data source is built, so remembered), and a logger that does nothing with a query
+ * (checked on every call, so a recorder put in place later sees every statement).
+ */
+function quietOn(dataSource: DataSource): boolean {
   let quiet = quietSources.get(dataSource);
   if (quiet === undefined) {
     quiet =
+      runtimePgPool(dataSource) !== undefined &&
       !dataSource.options.maxQueryExecutionTime &&
       !dataSource.options.logging &&
       dataSource.subscribers.every((subscriber) =>
@@ -663,7 +648,8 @@ function quietCommits(dataSource: DataSource): boolean {
       );
     quietSources.set(dataSource, quiet);
   }
-  return quiet;
+  const { logger } = dataSource;
+  return quiet && logger.logQuery === silentQueryLog && logger.logQueryError === silentQueryLog;
 }
 
 /** Tells TypeORM the runner's transaction is over without a statement (nothing was opened). */
