@@ -1,0 +1,85 @@
+/**
+ * Requires answered on first use. A library that loads modules it may never call still pays for
+ * them in every process: their source text stays in V8's heap (lazy functions compile from it)
+ * and their top-level code runs. While `withDeferredRequires` runs, a require that matches a rule
+ * gets an exports object that loads the real module, through Node's own loader with the same
+ * parent, the first time anything asks it for anything; every other require is untouched, and
+ * the loader is Node's again once `load` returns or throws.
+ *
+ * Safe only for a require whose exports the requiring module keeps and reads later (`mod.name`
+ * at call time, as TypeScript's and Babel's CommonJS output does), never calls as a function,
+ * and asks nothing at load time but `__esModule` (see `esModule`). The rules in
+ * deferred-libraries.ts are held to the installed libraries by deferred-requires.spec.ts.
+ */
+import Module from 'node:module';
+
+export interface DeferredRequire {
+  /** The requiring module: matched against its file name (forward slashes). */
+  readonly from: RegExp;
+  /** The requests of that module that wait for first use (the string it passes to require). */
+  readonly request: RegExp;
+  /**
+   * The module is compiled from an ES module (`exports.__esModule`) and the requiring module
+   * asks that when it loads (TypeScript's `__importDefault`): answered `true` without loading
+   * it. The first real load checks it and throws if the module is not one.
+   */
+  readonly esModule?: boolean;
+}
+
+/** Node's CommonJS loader entry (internal, stable since Node 0.x; what require calls). */
+type Load = (request: string, parent: NodeJS.Module | undefined, isMain: boolean) => unknown;
+const loader = Module as unknown as { _load: Load };
+
+/** An exports object that stands for `load()`'s and loads it when first asked anything. */
+function deferredExports(
+  load: () => unknown,
+  rule: DeferredRequire,
+  request: string,
+): Record<PropertyKey, unknown> {
+  let real: object | undefined;
+  const exports = (): object => {
+    if (real) return real;
+    const loaded = load();
+    if (loaded === null || (typeof loaded !== 'object' && typeof loaded !== 'function')) {
+      throw new TypeError(`deferred require '${request}': its exports are not an object`);
+    }
+    if (rule.esModule && (loaded as { __esModule?: unknown }).__esModule !== true) {
+      throw new TypeError(`deferred require '${request}': not an ES module's CommonJS output`);
+    }
+    return (real = loaded);
+  };
+  return new Proxy(Object.create(null) as Record<PropertyKey, unknown>, {
+    get: (_, key) =>
+      rule.esModule && key === '__esModule' && !real ? true : Reflect.get(exports(), key),
+    has: (_, key) => Reflect.has(exports(), key),
+    ownKeys: () => Reflect.ownKeys(exports()),
+    // Reported configurable: a proxy may not report a property its (empty) target lacks as fixed.
+    getOwnPropertyDescriptor: (_, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(exports(), key);
+      return descriptor && { ...descriptor, configurable: true };
+    },
+    set: (_, key, value) => Reflect.set(exports(), key, value),
+    deleteProperty: (_, key) => Reflect.deleteProperty(exports(), key),
+    defineProperty: (_, key, descriptor) => Reflect.defineProperty(exports(), key, descriptor),
+    getPrototypeOf: () => Reflect.getPrototypeOf(exports()),
+  });
+}
+
+/** Runs `load` with the requires `rules` name deferred to their first use (see above). */
+export function withDeferredRequires<T>(rules: readonly DeferredRequire[], load: () => T): T {
+  const original = loader._load;
+  const deferring: Load = function (this: unknown, request, parent, isMain) {
+    const from = parent?.filename?.replaceAll('\\', '/') ?? '';
+    const rule = rules.find(
+      (candidate) => candidate.from.test(from) && candidate.request.test(request),
+    );
+    if (!rule) return original.call(this, request, parent, isMain);
+    return deferredExports(() => original.call(Module, request, parent, isMain), rule, request);
+  };
+  loader._load = deferring;
+  try {
+    return load();
+  } finally {
+    loader._load = original;
+  }
+}
