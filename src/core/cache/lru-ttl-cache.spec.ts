@@ -24,6 +24,22 @@ describe('LruTtlCache', () => {
     expect(c.size).toBe(0);
   });
 
+  it('keeps time from when it was made, on a wall clock and past 2^31 ms of its life', () => {
+    now = Date.now();
+    const c = cache(3, 60_000);
+    now += 30 * 24 * 3_600_000;
+    c.set('a', 'A', 1_000);
+    c.set('b', 'B', undefined, true);
+    now += 999;
+    expect([c.get('a'), c.get('b', true)]).toEqual(['A', 'B']);
+    now += 1;
+    expect(c.get('a')).toBeUndefined();
+    now += 59_998; // 59,999 ms after the renewing read
+    expect(c.get('b')).toBe('B');
+    now += 1;
+    expect(c.get('b')).toBeUndefined();
+  });
+
   it('renews a renewable entry on a renewing read, never revives an expired one', () => {
     const c = cache();
     c.set('r', 'R', undefined, true);

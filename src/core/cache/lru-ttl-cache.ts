@@ -1,3 +1,5 @@
+import { compactMs } from 'src/core/runtime/compact-ms';
+
 /**
  * What a cache bounded by bytes needs: its budget and how to weigh one entry.
  */
@@ -18,6 +20,10 @@ export interface LruTtlCacheOptions<V> {
 
 interface Entry<V> {
   readonly value: V;
+  /**
+   * When it expires, in ms after the cache's `epoch` (compactMs: kept in the entry itself, where
+   * an absolute `Date.now()` would be a number box of its own per entry).
+   */
   expiresAt: number;
   readonly renewable: boolean;
   readonly bytes: number;
@@ -37,6 +43,8 @@ interface Entry<V> {
 export class LruTtlCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private readonly now: () => number;
+  /** The clock's reading when the cache was made: entries' expiry times count from it. */
+  private readonly epoch: number;
   private readonly maxBytes: number;
   private readonly maxEntryBytes: number;
   private readonly sizeOf: ((key: string, value: V) => number) | undefined;
@@ -51,6 +59,7 @@ export class LruTtlCache<V> {
   ) {
     if (maxEntries < 1) throw new RangeError('maxEntries must be at least 1');
     this.now = options.now ?? Date.now;
+    this.epoch = this.now();
     this.maxBytes = options.bytes?.maxBytes ?? Infinity;
     this.maxEntryBytes = Math.min(options.bytes?.maxEntryBytes ?? Infinity, this.maxBytes);
     this.sizeOf = options.bytes?.sizeOf;
@@ -73,12 +82,12 @@ export class LruTtlCache<V> {
   get(key: string, renew = false): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    const now = this.now();
+    const now = this.now() - this.epoch;
     if (entry.expiresAt <= now) {
       this.delete(key);
       return undefined;
     }
-    if (renew && entry.renewable) entry.expiresAt = now + this.ttlMs;
+    if (renew && entry.renewable) entry.expiresAt = compactMs(now + this.ttlMs);
     // Moved to the young end only once more entries than a quarter of the cache's size have been
     // placed after it: a hot entry is read far more often than the cache turns over, and moving
     // it costs two Map operations per read. Placed among the youngest quarter, it is still far
@@ -109,7 +118,7 @@ export class LruTtlCache<V> {
     }
     this.entries.set(key, {
       value,
-      expiresAt: this.now() + Math.min(ttlMs, this.ttlMs),
+      expiresAt: compactMs(this.now() - this.epoch + Math.min(ttlMs, this.ttlMs)),
       renewable,
       bytes,
       placed: ++this.placements,

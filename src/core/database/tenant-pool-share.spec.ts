@@ -127,4 +127,18 @@ describe('TenantTimeBudget', () => {
     charge();
     expect(budget.availableTo('a')).toBeCloseTo(800, 5);
   });
+
+  it('refills by the wall clock from its own start, also past 2^31 ms of its life', () => {
+    let now = Date.now();
+    const budget = new TenantTimeBudget(250, 1_000, () => now);
+    now += 30 * 24 * 3_600_000;
+    const charge = budget.start('a');
+    now += 1_400;
+    charge(); // 1,400 ms spent: 400 ms of debt
+    expect(budget.availableTo('a')).toBe(-400);
+    expect(() => budget.start('a')).toThrow(SearchBudgetError);
+    now += 1_600; // refilled at 250 ms a second
+    expect(budget.availableTo('a')).toBe(0);
+    expect(() => budget.start('a')).not.toThrow();
+  });
 });

@@ -1,5 +1,6 @@
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
+import { compactMs } from 'src/core/runtime/compact-ms';
 
 /** Seconds a client is told to wait when its tenant's share of the database is in use. */
 export const TENANT_BUSY_RETRY_AFTER_SECONDS = 1;
@@ -133,6 +134,7 @@ export class ListBudgetError extends DomainError<ErrorCode.RateLimited> {
 interface Bucket {
   /** Units left to spend (negative: in debt). */
   available: number;
+  /** When it was last refilled: ms after the budget's epoch, as compactMs keeps them. */
   at: number;
 }
 
@@ -145,13 +147,16 @@ interface Bucket {
  */
 export class TenantBudget {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly epoch: number;
 
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
     private readonly refusal: (retryAfterSeconds: number) => Error,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.epoch = now();
+  }
 
   /** Throws the refusal while the tenant is in debt. */
   check(tenantId: string): void {
@@ -171,7 +176,7 @@ export class TenantBudget {
   }
 
   private refilled(tenantId: string): Bucket {
-    const now = this.now();
+    const now = compactMs(this.now() - this.epoch);
     let bucket = this.buckets.get(tenantId);
     if (!bucket) {
       bucket = { available: this.burst, at: now };

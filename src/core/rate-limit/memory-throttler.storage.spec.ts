@@ -54,4 +54,34 @@ describe('MemoryThrottlerStorage', () => {
       timeToExpire: 1,
     });
   });
+
+  it('counts from when it was made: a month on, and with the clock set back before that', async () => {
+    clock = Date.now();
+    const wall = new MemoryThrottlerStorage(() => clock);
+    try {
+      clock += 30 * 24 * 3_600_000; // past 2^31 ms after the storage's epoch
+      await wall.increment('k', 1_000, 1, 5_000);
+      expect(await wall.increment('k', 1_000, 1, 5_000)).toMatchObject({
+        isBlocked: true,
+        timeToBlockExpire: 5,
+      });
+      clock += 5_000;
+      expect(await wall.increment('k', 1_000, 1, 5_000)).toMatchObject({
+        totalHits: 1,
+        isBlocked: false,
+      });
+
+      // A clock set back before the storage was made: a new key counts as unblocked.
+      clock -= 40 * 24 * 3_600_000;
+      expect(await wall.increment('new', 1_000, 1, 5_000)).toEqual({
+        totalHits: 1,
+        timeToExpire: 1,
+        isBlocked: false,
+        timeToBlockExpire: 0,
+      });
+      expect(await wall.increment('new', 1_000, 1, 5_000)).toMatchObject({ isBlocked: true });
+    } finally {
+      wall.onApplicationShutdown();
+    }
+  });
 });

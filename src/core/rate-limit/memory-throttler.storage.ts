@@ -1,6 +1,8 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
+import { compactMs } from 'src/core/runtime/compact-ms';
 import type { ThrottlerStorageRecord } from 'src/core/database/driver-internals';
 
+/** A key's window. Times are ms after the storage's `epoch`, as compactMs keeps them. */
 interface Window {
   hits: number;
   expiresAt: number;
@@ -18,8 +20,11 @@ const SWEEP_INTERVAL_MS = 60_000;
 export class MemoryThrottlerStorage implements ThrottlerStorage {
   private readonly windows = new Map<string, Window>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The clock's reading when the storage was made: windows' times count from it. */
+  private readonly epoch: number;
 
   constructor(private readonly now: () => number = Date.now) {
+    this.epoch = now();
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
@@ -40,15 +45,15 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     limit: number,
     blockDuration: number,
   ): ThrottlerStorageRecord {
-    const now = this.now();
+    const now = this.elapsed();
     let window = this.windows.get(key);
     if (!window || (window.expiresAt <= now && window.blockedUntil <= now)) {
-      window = { hits: 0, expiresAt: now + ttl, blockedUntil: 0 };
+      window = { hits: 0, expiresAt: compactMs(now + ttl), blockedUntil: 0 };
       this.windows.set(key, window);
     }
     if (window.blockedUntil <= now) {
       window.hits++;
-      if (window.hits > limit) window.blockedUntil = now + blockDuration;
+      if (window.hits > limit) window.blockedUntil = compactMs(now + blockDuration);
     }
     const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
     const isBlocked = window.blockedUntil > now;
@@ -64,8 +69,13 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     clearInterval(this.sweeper);
   }
 
+  /** ms since the epoch; a clock set back past it reads 0, so `blockedUntil: 0` stays unblocked. */
+  private elapsed(): number {
+    return Math.max(0, this.now() - this.epoch);
+  }
+
   private sweep(): void {
-    const now = this.now();
+    const now = this.elapsed();
     for (const [key, window] of this.windows) {
       if (window.expiresAt <= now && window.blockedUntil <= now) this.windows.delete(key);
     }
