@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // First: loads Nest with its logger's date formatters deferred (about 5 MB of resident memory),
 // then TypeORM and class-validator with the modules the service never calls deferred (unused
-// database drivers, phone-number metadata: about 1.9 MB of source text kept in the heap).
+// database drivers, phone-number metadata: about 1.7 MB of source text kept in the heap).
 import 'src/core/runtime/deferred-nest-formatters';
 import 'src/core/runtime/deferred-libraries';
 import 'reflect-metadata';

@@ -1,4 +1,4 @@
-import { compactMs } from 'src/core/runtime/compact-ms';
+import { CompactClock, compactMs } from 'src/core/runtime/compact-ms';
 
 /**
  * What a cache bounded by bytes needs: its budget and how to weigh one entry.
@@ -21,8 +21,8 @@ export interface LruTtlCacheOptions<V> {
 interface Entry<V> {
   readonly value: V;
   /**
-   * When it expires, in ms after the cache's `epoch` (compactMs: kept in the entry itself, where
-   * an absolute `Date.now()` would be a number box of its own per entry).
+   * When it expires, on the cache's CompactClock (kept in the entry itself, where an absolute
+   * `Date.now()` would be a number box of its own per entry).
    */
   expiresAt: number;
   readonly renewable: boolean;
@@ -42,9 +42,7 @@ interface Entry<V> {
  */
 export class LruTtlCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
-  private readonly now: () => number;
-  /** The clock's reading when the cache was made: entries' expiry times count from it. */
-  private readonly epoch: number;
+  private readonly clock: CompactClock;
   private readonly maxBytes: number;
   private readonly maxEntryBytes: number;
   private readonly sizeOf: ((key: string, value: V) => number) | undefined;
@@ -58,8 +56,10 @@ export class LruTtlCache<V> {
     options: LruTtlCacheOptions<V> = {},
   ) {
     if (maxEntries < 1) throw new RangeError('maxEntries must be at least 1');
-    this.now = options.now ?? Date.now;
-    this.epoch = this.now();
+    this.clock = new CompactClock(options.now ?? Date.now, (delta) => {
+      for (const entry of this.entries.values())
+        entry.expiresAt = compactMs(entry.expiresAt - delta);
+    });
     this.maxBytes = options.bytes?.maxBytes ?? Infinity;
     this.maxEntryBytes = Math.min(options.bytes?.maxEntryBytes ?? Infinity, this.maxBytes);
     this.sizeOf = options.bytes?.sizeOf;
@@ -82,7 +82,7 @@ export class LruTtlCache<V> {
   get(key: string, renew = false): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    const now = this.now() - this.epoch;
+    const now = this.clock.now();
     if (entry.expiresAt <= now) {
       this.delete(key);
       return undefined;
@@ -118,7 +118,7 @@ export class LruTtlCache<V> {
     }
     this.entries.set(key, {
       value,
-      expiresAt: compactMs(this.now() - this.epoch + Math.min(ttlMs, this.ttlMs)),
+      expiresAt: compactMs(this.clock.now() + Math.min(ttlMs, this.ttlMs)),
       renewable,
       bytes,
       placed: ++this.placements,

@@ -4,7 +4,9 @@
  * behind small named functions. Nothing else reaches past a library's public surface, with one
  * exception: Node's module loader (`Module._load`), which src/core/runtime/deferred-requires.ts
  * takes over while TypeORM loads, so before anything could import this file (which imports
- * TypeORM); its spec runs it on Node's real loader.
+ * TypeORM). The requires it defers (deferred-libraries.ts) are file names and require strings
+ * inside TypeORM and class-validator: deferred-requires.spec.ts holds them to the installed
+ * versions on Node's real loader.
  *
  * Verified against: pg 8.23.1 (pg-pool 3.14.0), typeorm 1.1.1, @nestjs/core 11.2.10,
  * @nestjs/common 11.2.10, @nestjs/throttler 6.7.1, nestjs-cls 6.3.1, @electric-sql/pglite 0.5.16,

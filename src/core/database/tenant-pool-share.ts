@@ -1,6 +1,6 @@
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
-import { compactMs } from 'src/core/runtime/compact-ms';
+import { CompactClock, compactMs } from 'src/core/runtime/compact-ms';
 
 /** Seconds a client is told to wait when its tenant's share of the database is in use. */
 export const TENANT_BUSY_RETRY_AFTER_SECONDS = 1;
@@ -134,7 +134,7 @@ export class ListBudgetError extends DomainError<ErrorCode.RateLimited> {
 interface Bucket {
   /** Units left to spend (negative: in debt). */
   available: number;
-  /** When it was last refilled: ms after the budget's epoch, as compactMs keeps them. */
+  /** When it was last refilled, on the budget's CompactClock. */
   at: number;
 }
 
@@ -147,15 +147,17 @@ interface Bucket {
  */
 export class TenantBudget {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly epoch: number;
+  private readonly clock: CompactClock;
 
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
     private readonly refusal: (retryAfterSeconds: number) => Error,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
-    this.epoch = now();
+    this.clock = new CompactClock(now, (delta) => {
+      for (const bucket of this.buckets.values()) bucket.at = compactMs(bucket.at - delta);
+    });
   }
 
   /** Throws the refusal while the tenant is in debt. */
@@ -176,7 +178,7 @@ export class TenantBudget {
   }
 
   private refilled(tenantId: string): Bucket {
-    const now = compactMs(this.now() - this.epoch);
+    const now = this.clock.now();
     let bucket = this.buckets.get(tenantId);
     if (!bucket) {
       bucket = { available: this.burst, at: now };

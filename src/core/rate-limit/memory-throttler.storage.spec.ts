@@ -55,11 +55,11 @@ describe('MemoryThrottlerStorage', () => {
     });
   });
 
-  it('counts from when it was made: a month on, and with the clock set back before that', async () => {
+  it('answers as absolute times would: a month on, across epoch moves, with the clock set back', async () => {
     clock = Date.now();
     const wall = new MemoryThrottlerStorage(() => clock);
     try {
-      clock += 30 * 24 * 3_600_000; // past 2^31 ms after the storage's epoch
+      clock += 30 * 24 * 3_600_000; // past two moves of the storage's epoch
       await wall.increment('k', 1_000, 1, 5_000);
       expect(await wall.increment('k', 1_000, 1, 5_000)).toMatchObject({
         isBlocked: true,
@@ -71,7 +71,8 @@ describe('MemoryThrottlerStorage', () => {
         isBlocked: false,
       });
 
-      // A clock set back before the storage was made: a new key counts as unblocked.
+      // A clock set back before the storage was made: a new key counts from the new reading,
+      // its window and its block last their full length, and end when they should.
       clock -= 40 * 24 * 3_600_000;
       expect(await wall.increment('new', 1_000, 1, 5_000)).toEqual({
         totalHits: 1,
@@ -79,7 +80,30 @@ describe('MemoryThrottlerStorage', () => {
         isBlocked: false,
         timeToBlockExpire: 0,
       });
-      expect(await wall.increment('new', 1_000, 1, 5_000)).toMatchObject({ isBlocked: true });
+      expect(await wall.increment('new', 1_000, 1, 5_000)).toMatchObject({
+        isBlocked: true,
+        timeToBlockExpire: 5,
+      });
+      clock += 4_999;
+      expect(await wall.increment('new', 1_000, 1, 5_000)).toMatchObject({
+        isBlocked: true,
+        timeToBlockExpire: 1,
+      });
+      clock += 1;
+      expect(await wall.increment('new', 1_000, 1, 5_000)).toEqual({
+        totalHits: 1,
+        timeToExpire: 1,
+        isBlocked: false,
+        timeToBlockExpire: 0,
+      });
+      // A key blocked before a smaller step back stays blocked as long as absolute times say.
+      await wall.increment('b', 60_000, 1, 10_000);
+      await wall.increment('b', 60_000, 1, 10_000);
+      clock -= 3_000;
+      expect(await wall.increment('b', 60_000, 1, 10_000)).toMatchObject({
+        isBlocked: true,
+        timeToBlockExpire: 13,
+      });
     } finally {
       wall.onApplicationShutdown();
     }

@@ -1,8 +1,8 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { compactMs } from 'src/core/runtime/compact-ms';
+import { CompactClock, compactMs } from 'src/core/runtime/compact-ms';
 import type { ThrottlerStorageRecord } from 'src/core/database/driver-internals';
 
-/** A key's window. Times are ms after the storage's `epoch`, as compactMs keeps them. */
+/** A key's window. Times are on the storage's CompactClock. */
 interface Window {
   hits: number;
   expiresAt: number;
@@ -10,6 +10,8 @@ interface Window {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+/** `blockedUntil` of a window never blocked: before any time the clock reads (int32 min). */
+const NEVER_BLOCKED = -0x80000000;
 
 /**
  * Per-replica rate-limit counters: one fixed window per key (a count and an expiry), O(1) per
@@ -20,11 +22,17 @@ const SWEEP_INTERVAL_MS = 60_000;
 export class MemoryThrottlerStorage implements ThrottlerStorage {
   private readonly windows = new Map<string, Window>();
   private readonly sweeper: NodeJS.Timeout;
-  /** The clock's reading when the storage was made: windows' times count from it. */
-  private readonly epoch: number;
+  private readonly clock: CompactClock;
 
-  constructor(private readonly now: () => number = Date.now) {
-    this.epoch = now();
+  constructor(now: () => number = Date.now) {
+    this.clock = new CompactClock(now, (delta) => {
+      for (const window of this.windows.values()) {
+        window.expiresAt = compactMs(window.expiresAt - delta);
+        if (window.blockedUntil !== NEVER_BLOCKED) {
+          window.blockedUntil = compactMs(window.blockedUntil - delta);
+        }
+      }
+    });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
@@ -45,10 +53,10 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     limit: number,
     blockDuration: number,
   ): ThrottlerStorageRecord {
-    const now = this.elapsed();
+    const now = this.clock.now();
     let window = this.windows.get(key);
     if (!window || (window.expiresAt <= now && window.blockedUntil <= now)) {
-      window = { hits: 0, expiresAt: compactMs(now + ttl), blockedUntil: 0 };
+      window = { hits: 0, expiresAt: compactMs(now + ttl), blockedUntil: NEVER_BLOCKED };
       this.windows.set(key, window);
     }
     if (window.blockedUntil <= now) {
@@ -69,13 +77,8 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     clearInterval(this.sweeper);
   }
 
-  /** ms since the epoch; a clock set back past it reads 0, so `blockedUntil: 0` stays unblocked. */
-  private elapsed(): number {
-    return Math.max(0, this.now() - this.epoch);
-  }
-
   private sweep(): void {
-    const now = this.elapsed();
+    const now = this.clock.now();
     for (const [key, window] of this.windows) {
       if (window.expiresAt <= now && window.blockedUntil <= now) this.windows.delete(key);
     }

@@ -1,7 +1,7 @@
 /**
  * Loads TypeORM and class-validator with the modules `boards serve` never calls deferred to their
  * first use (see deferred-requires.ts). The entry point imports this before anything else
- * imports either library; a later import gets the modules loaded here. About 1.9 MB of source
+ * imports either library; a later import gets the modules loaded here. About 1.7 MB of source
  * text, which V8 keeps in the heap of every process:
  * - TypeORM's DriverFactory requires all seventeen of its drivers (MySQL, SQL Server, Oracle,
  *   SAP HANA, Spanner, SQLite, MongoDB and the rest) to create one; the service runs on PostgreSQL

@@ -61,6 +61,8 @@ describe('withDeferredRequires', () => {
         `Object.defineProperty(exports, '__esModule', { value: true }); exports.default = () => 42;`,
       'node_modules/lib/light.js': record('light') + `exports.name = 'light';`,
       'node_modules/lib/plain.js': record('plain') + `exports.notAnEsModule = true;`,
+      'node_modules/lib/broken-user.js': `exports.broken = require('./broken');`,
+      'node_modules/lib/broken.js': record('broken') + `throw new Error('broken at load');`,
     };
     for (const [path, source] of Object.entries(files)) {
       mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -113,6 +115,21 @@ describe('withDeferredRequires', () => {
       root,
     );
     expect(seen.error).toBe("deferred require './plain': not an ES module's CommonJS output");
+  });
+
+  it('fails on first use when the module does not load, and with the same error after, once run', () => {
+    const seen = inNode<{ errors: string[]; runs: number }>(
+      `${prelude}
+      const lib = withDeferredRequires(
+        [{ from: /\\/node_modules\\/lib\\/broken-user\\.js$/, request: /^\\.\\/broken$/ }],
+        () => require('lib/broken-user'),
+      );
+      const errors = [];
+      for (let i = 0; i < 2; i++) { try { lib.broken.anything; } catch (err) { errors.push(err.message); } }
+      console.log(JSON.stringify({ errors, runs: loads().filter((name) => name === 'broken').length }));`,
+      root,
+    );
+    expect(seen).toEqual({ errors: ['broken at load', 'broken at load'], runs: 1 });
   });
 
   it("puts Node's loader back when the load throws; outside the window nothing waits", () => {

@@ -10,6 +10,12 @@
  * at call time, as TypeScript's and Babel's CommonJS output does), never calls as a function,
  * and asks nothing at load time but `__esModule` (see `esModule`). The rules in
  * deferred-libraries.ts are held to the installed libraries by deferred-requires.spec.ts.
+ *
+ * What the stand-in is not: the real exports object (`===`), a function, or an object that can
+ * be frozen, sealed or given a fixed property (those throw: a proxy's empty target cannot vouch
+ * for them); `Object.isExtensible`/`isFrozen` and `util.inspect` answer for the empty target. A
+ * module that fails to load fails when first used, not at start-up, and every later use throws
+ * the same error without running it again.
  */
 import Module from 'node:module';
 
@@ -37,9 +43,17 @@ function deferredExports(
   request: string,
 ): Record<PropertyKey, unknown> {
   let real: object | undefined;
+  let failure: { error: unknown } | undefined;
   const exports = (): object => {
     if (real) return real;
-    const loaded = load();
+    if (failure) throw failure.error;
+    let loaded: unknown;
+    try {
+      loaded = load();
+    } catch (error) {
+      failure = { error };
+      throw error;
+    }
     if (loaded === null || (typeof loaded !== 'object' && typeof loaded !== 'function')) {
       throw new TypeError(`deferred require '${request}': its exports are not an object`);
     }
