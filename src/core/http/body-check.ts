@@ -22,9 +22,10 @@ import { getMetadataStorage, ValidationTypes, type ValidationArguments } from 'c
  *   (@IsOptional, @ValidateIf) do not hold is skipped, every other rule's validator must answer
  *   true, synchronously.
  * A class is checked only when all its rules are of those kinds (custom validators, conditions,
- * @IsDefined, @Allow), for no groups, no `each` and no per-rule `validateIf`, with synchronous validators, with no
- * class-transformer metadata (@Type, @Transform, @Expose, @Exclude), no parent class, no
- * accessors or methods, and fields that start undefined. Anything else gets no check.
+ * @IsDefined, @Allow), for no groups, no `each` and no per-rule `validateIf`, with synchronous
+ * validators, with no class-transformer metadata (@Type, @Transform, @Expose, @Exclude), no
+ * parent class, no accessors or methods, and fields that start undefined. Anything else gets no
+ * check.
  */
 export type BodyCheck = (body: unknown) => object | undefined;
 

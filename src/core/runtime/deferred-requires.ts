@@ -8,7 +8,7 @@
  *
  * Safe only for a require whose exports the requiring module keeps and reads later (`mod.name`
  * at call time, as TypeScript's and Babel's CommonJS output does), never calls as a function,
- * and asks nothing at load time but `__esModule` (see `esModule`). The rules in
+ * and asks nothing at load time (not even `__esModule`, as `__importDefault` does). The rules in
  * deferred-libraries.ts are held to the installed libraries by deferred-requires.spec.ts.
  *
  * What the stand-in is not: the real exports object (`===`), a function, or an object that can
@@ -24,12 +24,6 @@ export interface DeferredRequire {
   readonly from: RegExp;
   /** The requests of that module that wait for first use (the string it passes to require). */
   readonly request: RegExp;
-  /**
-   * The module is compiled from an ES module (`exports.__esModule`) and the requiring module
-   * asks that when it loads (TypeScript's `__importDefault`): answered `true` without loading
-   * it. The first real load checks it and throws if the module is not one.
-   */
-  readonly esModule?: boolean;
 }
 
 /** Node's CommonJS loader entry (internal, stable since Node 0.x; what require calls). */
@@ -37,11 +31,7 @@ type Load = (request: string, parent: NodeJS.Module | undefined, isMain: boolean
 const loader = Module as unknown as { _load: Load };
 
 /** An exports object that stands for `load()`'s and loads it when first asked anything. */
-function deferredExports(
-  load: () => unknown,
-  rule: DeferredRequire,
-  request: string,
-): Record<PropertyKey, unknown> {
+function deferredExports(load: () => unknown, request: string): Record<PropertyKey, unknown> {
   let real: object | undefined;
   let failure: { error: unknown } | undefined;
   const exports = (): object => {
@@ -57,14 +47,10 @@ function deferredExports(
     if (loaded === null || (typeof loaded !== 'object' && typeof loaded !== 'function')) {
       throw new TypeError(`deferred require '${request}': its exports are not an object`);
     }
-    if (rule.esModule && (loaded as { __esModule?: unknown }).__esModule !== true) {
-      throw new TypeError(`deferred require '${request}': not an ES module's CommonJS output`);
-    }
     return (real = loaded);
   };
   return new Proxy(Object.create(null) as Record<PropertyKey, unknown>, {
-    get: (_, key) =>
-      rule.esModule && key === '__esModule' && !real ? true : Reflect.get(exports(), key),
+    get: (_, key) => Reflect.get(exports(), key),
     has: (_, key) => Reflect.has(exports(), key),
     ownKeys: () => Reflect.ownKeys(exports()),
     // Reported configurable: a proxy may not report a property its (empty) target lacks as fixed.
@@ -84,11 +70,9 @@ export function withDeferredRequires<T>(rules: readonly DeferredRequire[], load:
   const original = loader._load;
   const deferring: Load = function (this: unknown, request, parent, isMain) {
     const from = parent?.filename?.replaceAll('\\', '/') ?? '';
-    const rule = rules.find(
-      (candidate) => candidate.from.test(from) && candidate.request.test(request),
-    );
-    if (!rule) return original.call(this, request, parent, isMain);
-    return deferredExports(() => original.call(Module, request, parent, isMain), rule, request);
+    const deferred = rules.some((rule) => rule.from.test(from) && rule.request.test(request));
+    if (!deferred) return original.call(this, request, parent, isMain);
+    return deferredExports(() => original.call(Module, request, parent, isMain), request);
   };
   loader._load = deferring;
   try {
