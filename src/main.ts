@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
 import type { IncomingMessage } from 'node:http';
 import { Logger as NestLogger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -18,14 +17,12 @@ import { installDirectRoutes } from 'src/core/http/direct-routes';
 import { VALIDATION_PIPE_OPTIONS } from 'src/core/http/validation-pipe-options';
 import { installGracefulShutdown, runAsClusterPrimary } from 'src/core/http/lifecycle';
 import { startupFailure } from 'src/core/database/startup-failure';
+import { applyServerV8Flags } from 'src/core/runtime/v8-flags';
 import { annotateRequest } from 'src/core/logging/request-log-fields';
 import { ShutdownState } from 'src/modules/health/shutdown-state';
 import { mountOpenApi } from 'src/openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** How far V8 may grow the old generation between full collections (see serve()). */
-const HEAP_GROWING_PERCENT = 75;
 
 /** Routes served outside the /api prefix. */
 export const UNPREFIXED_ROUTES = ['health', 'health/live', 'health/ready', 'metrics'];
@@ -115,12 +112,7 @@ export async function createApp(
  * shutdown; with BOARDS_API_WORKERS > 1 this process only supervises the workers.
  */
 export async function serve(config: BoardsConfig): Promise<NestFastifyApplication | undefined> {
-  // Under load V8 lets the old generation grow to several times the live heap before a full
-  // collection (a server at ~45 MB live reached ~250 MB RSS). Growing it by at most 75 % keeps a
-  // server with 10,000 active tenants cached under ~190 MB (with the image's
-  // --max-semi-space-size=8) for a few per cent of CPU; NODE_OPTIONS=--max-old-space-size still
-  // sets the hard ceiling.
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  applyServerV8Flags(); // the old generation's growth, no pretenuring (v8-flags.ts)
   if (runAsClusterPrimary(config)) return undefined;
   let app: NestFastifyApplication;
   try {
