@@ -77,3 +77,27 @@ describeWithPostgres('boards API: Idempotency-Key', () => {
     expect(await listAll(tokens.alice, `/api/boards/${board.id}/generations`)).toHaveLength(1);
   });
 });
+
+/**
+ * Without audit events a create is one statement, which carries the request transaction's COMMIT
+ * on a PostgreSQL server; with an Idempotency-Key the record is written after it, in the same
+ * transaction, so the key keeps the transaction open until then.
+ */
+describeWithPostgres('boards API: Idempotency-Key without audit events', () => {
+  const suite = boardsApiSuite({ auditLogging: false });
+  const { tokens, createBoard, listAll } = suite;
+
+  it('a create without a key commits with its insert; with a key it is recorded and replayed', async () => {
+    const m = uniqueMarker('idem-last');
+    const plain = await createBoard(tokens.alice, { title: `${m} plain` });
+    expect(plain.status).toBe(201);
+    const key = `key-${m}`;
+    const body = { title: `${m} keyed` };
+    const first = await createBoard(tokens.alice, body, { 'idempotency-key': key });
+    const second = await createBoard(tokens.alice, body, { 'idempotency-key': key });
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.body).toEqual(first.body);
+    expect(await listAll(tokens.alice, `/api/boards?q=${m}`)).toHaveLength(2);
+  });
+});

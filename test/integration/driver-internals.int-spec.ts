@@ -4,6 +4,7 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import {
   destroyConnectionSocket,
   discardConnection,
+  finalStatementOn,
   holdTransactionOpen,
   markTransactionOpen,
   pipelined,
@@ -402,6 +403,75 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
         expect(result.rows).toEqual([{ tenant }]);
         expect(again.sent).toBe(true);
         await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+    });
+  });
+
+  describe("finalStatementOn: a transaction's last statement carries its COMMIT", () => {
+    const tenant = randomUUID();
+    const open = ['START TRANSACTION', `SET LOCAL app.tenant_id = '${tenant}'`];
+    const hasOwnQuery = (client: PoolClient) =>
+      Object.prototype.hasOwnProperty.call(client, 'query');
+
+    it('with the held open: one write, one answer, the rows, the transaction over; then the client refuses statements until release', async () => {
+      const client = await pool.connect();
+      const events: string[] = [];
+      const stop = recordRoundTrips(client, events);
+      try {
+        const final = finalStatementOn(client, holdTransactionOpen(client, open));
+        expect(final.committed).toBe(false);
+        const result = await final.send(
+          `SELECT current_setting('app.tenant_id') AS tenant, $1::int AS n`,
+          [5],
+        );
+        expect(events).toEqual(['flush', 'ready']);
+        expect(result.rows).toEqual([{ tenant, n: 5 }]);
+        expect(result.command).toBe('SELECT');
+        expect(final.committed).toBe(true);
+        expect(client.getTransactionStatus()).toBe('I');
+        // Anything after it would run outside the transaction: refused, nothing sent.
+        await expect(client.query('SELECT 1')).rejects.toThrow(/after the transaction's last one/);
+        await expect(final.send('SELECT $1::int AS n', [1])).rejects.toThrow(/last one/);
+        expect(events).toEqual(['flush', 'ready']);
+        final.release();
+        expect(hasOwnQuery(client)).toBe(false);
+        const after = await client.query(`SELECT current_setting('app.tenant_id', true) AS t`);
+        expect(after.rows[0].t ?? '').toBe('');
+      } finally {
+        stop();
+        client.release();
+      }
+    });
+
+    it('a statement without parameters goes as any other: the transaction stays open', async () => {
+      const client = await pool.connect();
+      try {
+        const final = finalStatementOn(client, holdTransactionOpen(client, open));
+        const result = await final.send(`SELECT current_setting('app.tenant_id') AS tenant`, []);
+        expect(result.rows).toEqual([{ tenant }]);
+        expect(final.committed).toBe(false);
+        expect(client.getTransactionStatus()).toBe('T');
+        await client.query('ROLLBACK');
+        final.release();
+      } finally {
+        client.release();
+      }
+    });
+
+    it('a last statement that fails leaves the transaction failed, the client usable for the rollback', async () => {
+      const client = await pool.connect();
+      try {
+        const final = finalStatementOn(client, holdTransactionOpen(client, open));
+        await expect(final.send('SELECT 1 / $1::int AS n', [0])).rejects.toMatchObject({
+          code: '22012',
+        });
+        expect(final.committed).toBe(false);
+        expect(hasOwnQuery(client)).toBe(false);
+        expect(client.getTransactionStatus()).toBe('E');
+        await client.query('ROLLBACK');
+        final.release();
       } finally {
         client.release();
       }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ClsService } from 'nestjs-cls';
 import { Client, type Pool, type PoolClient } from 'pg';
-import { QueryFailedError, type DataSource } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { loadConfig } from 'src/core/config/boards-config';
 import { queryQuietly, runtimePgPool } from 'src/core/database/driver-internals';
@@ -98,8 +98,9 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
   const failureCode = async (
     tenantId: string,
     work: Parameters<TenantTransactions['run']>[1],
+    options?: Parameters<TenantTransactions['run']>[2],
   ): Promise<string | undefined> => {
-    const failure = await transactions.run(tenantId, work).then(
+    const failure = await transactions.run(tenantId, work, options).then(
       () => undefined,
       (err: unknown) => err,
     );
@@ -460,5 +461,148 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
       ]),
     );
     expect(held).toEqual([{ n: 0 }]);
+  });
+  describe("a request's last statement carries the COMMIT (lastStatement)", () => {
+    const REQUEST = { lastStatementCommits: true } as const;
+
+    /** `sql` as the transaction's last statement, as TenantScopedRepository.execute sends it. */
+    const last = (manager: EntityManager, sql: string, params: unknown[]) =>
+      queryQuietly(manager, sql, params, transactions.lastStatement());
+
+    it('a request whose one statement is its last takes one round trip, bound to its tenant, committed', async () => {
+      const title = uniqueMarker('one-trip');
+      let inserted: InsertedRow[] = [];
+      const events = await roundTripsOf(async () => {
+        inserted = (await transactions.run(
+          tenant.id,
+          (manager) => last(manager, INSERT_BOARD, [ownerId, title]),
+          REQUEST,
+        )) as InsertedRow[];
+      });
+      expect(events).toEqual(['flush', 'ready']);
+      expect(inserted).toEqual([expect.objectContaining({ tenant_id: tenant.id })]);
+      expect(await boardsTitled(title)).toEqual([tenant.id]);
+      await expectCleanConnection();
+    });
+
+    it('a later statement carries it too: one round trip for it and the COMMIT', async () => {
+      const title = uniqueMarker('later-last');
+      const events = await roundTripsOf(() =>
+        transactions.run(
+          tenant.id,
+          async (manager) => {
+            await queryQuietly(manager, 'SELECT $1::int AS first', [1]);
+            return last(manager, INSERT_BOARD, [ownerId, title]);
+          },
+          REQUEST,
+        ),
+      );
+      expect(events).toEqual(['flush', 'ready', 'flush', 'ready']);
+      expect(await boardsTitled(title)).toEqual([tenant.id]);
+      await expectCleanConnection();
+    });
+
+    it('outside a request transaction (CLI, background work), or once statements follow the handler, the last statement goes as any other', async () => {
+      const plain = uniqueMarker('not-a-request');
+      const followed = uniqueMarker('statements-follow');
+      const withoutOption = await roundTripsOf(() =>
+        transactions.run(tenant.id, (manager) => last(manager, INSERT_BOARD, [ownerId, plain])),
+      );
+      const vetoed = await roundTripsOf(() =>
+        transactions.run(
+          tenant.id,
+          (manager) => {
+            transactions.statementsFollow();
+            return last(manager, INSERT_BOARD, [ownerId, followed]);
+          },
+          REQUEST,
+        ),
+      );
+      expect(withoutOption).toEqual(['flush', 'ready', 'flush', 'ready']);
+      expect(vetoed).toEqual(['flush', 'ready', 'flush', 'ready']);
+      expect(await boardsTitled(plain)).toEqual([tenant.id]);
+      expect(await boardsTitled(followed)).toEqual([tenant.id]);
+      await expectCleanConnection();
+    });
+
+    it('a statement after the last one fails and runs nowhere (not outside the transaction); the last one stays committed', async () => {
+      const committed = uniqueMarker('last-committed');
+      const stray = uniqueMarker('after-last');
+      const failure = await transactions
+        .run(
+          tenant.id,
+          async (manager) => {
+            await last(manager, INSERT_BOARD, [ownerId, committed]);
+            await manager.query(INSERT_BOARD, [ownerId, stray]);
+          },
+          REQUEST,
+        )
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(failure).toBeInstanceOf(QueryFailedError);
+      expect(String((failure as Error).message)).toMatch(/after the transaction's last one/);
+      expect(await boardsTitled(committed)).toEqual([tenant.id]);
+      expect(await boardsTitled(stray)).toEqual([]);
+      await expectCleanConnection();
+    });
+
+    it('a last statement that fails rolls the transaction back; nothing is written', async () => {
+      const first = uniqueMarker('before-failed-last');
+      expect(
+        await failureCode(
+          tenant.id,
+          async (manager) => {
+            await queryQuietly(manager, INSERT_BOARD, [ownerId, first]);
+            await last(manager, 'SELECT 1 / $1::int AS never', [0]);
+          },
+          REQUEST,
+        ),
+      ).toBe('22012');
+      expect(await boardsTitled(first)).toEqual([]);
+      await expectCleanConnection();
+    });
+
+    it('a COMMIT that fails fails the last statement: nothing of the transaction is written', async () => {
+      const title = uniqueMarker('failed-commit');
+      const failure = await transactions
+        .run(
+          tenant.id,
+          async (manager) => {
+            await queryQuietly(manager, INSERT_BOARD, [ownerId, title]);
+            await manager.query(
+              'CREATE TEMP TABLE last_commit_check (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP',
+            );
+            await queryQuietly(manager, 'INSERT INTO last_commit_check VALUES (1)', []);
+            // Checked at COMMIT, which goes with this statement.
+            await last(manager, 'INSERT INTO last_commit_check VALUES ($1)', [1]);
+          },
+          REQUEST,
+        )
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(failure).toBeInstanceOf(QueryFailedError);
+      expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe(
+        '23505',
+      );
+      expect(await boardsTitled(title)).toEqual([]);
+      await expectCleanConnection();
+    });
+
+    it("the last statement belongs to the transaction's tenant: another tenant's user cannot own its row", async () => {
+      const title = uniqueMarker('cross-last');
+      expect(
+        await failureCode(
+          other.id,
+          (manager) => last(manager, INSERT_BOARD, [ownerId, title]),
+          REQUEST,
+        ),
+      ).toBe('23503');
+      expect(await boardsTitled(title)).toEqual([]);
+      await expectCleanConnection();
+    });
   });
 });

@@ -71,6 +71,11 @@ export interface TenantContextStore extends ClsStore {
    * tenant transaction (registry writes); only core/database reads it.
    */
   registryTransaction?: unknown;
+  /**
+   * A request transaction's FinalStatement (its last statement may carry its COMMIT), until
+   * something in it says statements follow the handler's; only core/database reads it.
+   */
+  finalStatement?: unknown;
 }
 
 /** The caller within a tenant, handed explicitly to services: `boards.list(actor, query)`. */

@@ -352,10 +352,18 @@ export function pipelined(
  * autocommit). The answers to `open` (one CommandComplete each) are not part of the result.
  * A named statement already parsed and described on the connection is not described again (as
  * DescribedOnceQuery): Bind, Execute and Sync after the open.
+ * With `commit`, a COMMIT goes after the statement, before the Sync (a transaction's last
+ * statement, FinalStatement): it runs only if the open and the statement succeeded, and the query
+ * succeeds only if the COMMIT did too (its answer is not part of the result). `open` may then be
+ * empty (a transaction opened earlier).
  */
 class OpenedQuery extends Query {
   /** CommandComplete messages of `open` still to come. */
   private openAnswers: number;
+  /** Whether the statement's own CommandComplete came (a later one is the COMMIT's). */
+  private statementDone = false;
+  /** Whether the COMMIT sent with the statement answered CommandComplete. */
+  committed = false;
   /** The statement's prepared name (namedStatement), if it has one; see `name`. */
   private statementName: string | undefined;
   /** Whether prepare() is writing the statement's own messages. */
@@ -368,6 +376,7 @@ class OpenedQuery extends Query {
     text: string,
     values: unknown[],
     name?: string,
+    private readonly commit = false,
   ) {
     super(text, values);
     this.openAnswers = open.length;
@@ -391,11 +400,7 @@ class OpenedQuery extends Query {
   }
 
   prepare(connection: PgConnection & OpenConnection): void {
-    for (const statement of this.open) {
-      connection.parse({ text: statement, name: '', types: [] });
-      connection.bind({ portal: '', statement: '', values: [], valueMapper: prepareValue });
-      connection.execute({ portal: '', rows: 0 });
-    }
+    for (const statement of this.open) writeUnnamed(connection, statement);
     // A named statement already parsed and described on this connection: Bind, Execute, Sync.
     const name = this.statementName;
     const self = this as unknown as QueryInternals;
@@ -428,11 +433,28 @@ class OpenedQuery extends Query {
     }
   }
 
+  /** Query's Execute and Sync, with the COMMIT between them when `commit` is set. */
+  _getRows(connection: PgConnection & OpenConnection, rows: number | undefined): void {
+    const self = this as unknown as QueryInternals;
+    if (!this.commit || rows) {
+      (Query.prototype as unknown as QueryInternals)._getRows.call(this, connection, rows);
+      return;
+    }
+    connection.execute({ portal: self.portal, rows: 0 });
+    writeUnnamed(connection, 'COMMIT');
+    connection.sync();
+  }
+
   handleCommandComplete(message: unknown, connection: unknown): void {
     if (this.openAnswers > 0) {
       this.openAnswers--;
       return;
     }
+    if (this.statementDone) {
+      this.committed = true;
+      return;
+    }
+    this.statementDone = true;
     (
       Query.prototype as unknown as { handleCommandComplete(m: unknown, c: unknown): void }
     ).handleCommandComplete.call(this, message, connection);
@@ -456,6 +478,13 @@ class OpenedQuery extends Query {
   }
 }
 
+/** One statement without parameters as Parse, Bind and Execute of the unnamed statement. */
+function writeUnnamed(connection: PgConnection & OpenConnection, text: string): void {
+  connection.parse({ text, name: '', types: [] });
+  connection.bind({ portal: '', statement: '', values: [], valueMapper: prepareValue });
+  connection.execute({ portal: '', rows: 0 });
+}
+
 /** The Connection writes OpenedQuery adds to those of PgConnection. */
 interface OpenConnection {
   parse(config: { text: string; name: string; types: unknown[] }): void;
@@ -472,6 +501,13 @@ export interface HeldOpen {
   readonly sent: boolean;
   /** Removes the hold if it is still in place. Call before the connection goes back to the pool. */
   cancel(): void;
+  /**
+   * While the hold is in place: sends the open, the statement and a COMMIT in one round trip
+   * (OpenedQuery), answering the statement's result and whether the COMMIT ran (false: a
+   * statement without parameters, sent as a first statement is otherwise). Undefined once the
+   * open went out.
+   */
+  sendFinal(text: string, values: unknown[]): Promise<SentStatement> | undefined;
 }
 
 /**
@@ -510,26 +546,21 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
         new Error('a held transaction open needs client.query(text, values) as its first call'),
       );
     }
+    return first(text, values as unknown[] | undefined, false).then(({ result }) => result);
+  }
+  function first(
+    text: string,
+    parameters: unknown[] | undefined,
+    commit: boolean,
+  ): Promise<SentStatement> {
     cancel();
     sent = true;
-    const parameters = values as unknown[] | undefined;
     if (!parameters || parameters.length === 0) {
-      return (send.call(client, open.join('; ')) as Promise<QueryResult>).then(
-        () => send.call(client, text, parameters) as Promise<QueryResult>,
-      );
+      return (send.call(client, open.join('; ')) as Promise<QueryResult>)
+        .then(() => send.call(client, text, parameters) as Promise<QueryResult>)
+        .then((result) => ({ result, committed: false }));
     }
-    const name = namedStatement(text);
-    const query = new OpenedQuery(open, text, parameters, name);
-    return new Promise((resolve, reject) => {
-      send.call(client, query, (err: Error | null, result: QueryResult) => {
-        if (!err) return resolve(result);
-        // As GuardedPgClient does for the statements it names.
-        if (name !== undefined && unsureOfPrepared(err)) {
-          destroyConnectionSocket(client);
-        }
-        reject(err);
-      });
-    });
+    return sendOpened(client, send, open, text, parameters, commit);
   }
   target.query = held;
   return {
@@ -537,6 +568,97 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
       return sent;
     },
     cancel,
+    sendFinal(text, values) {
+      return sent ? undefined : first(text, values, true);
+    },
+  };
+}
+
+/** A statement's result, and whether a COMMIT sent with it ran. */
+interface SentStatement {
+  readonly result: QueryResult;
+  readonly committed: boolean;
+}
+
+/** node-postgres' query method (GuardedPgClient's on the server pools). */
+type Send = (...args: unknown[]) => unknown;
+
+/**
+ * `text` with `parameters` as an OpenedQuery on `client` through `send` (its own query): `open`
+ * before it, a COMMIT after it with `commit`. A named statement (namedStatement) that fails in a
+ * way that leaves pg unsure of what the connection holds ends the connection, as GuardedPgClient
+ * does for the statements it names.
+ */
+function sendOpened(
+  client: PoolClient,
+  send: Send,
+  open: readonly string[],
+  text: string,
+  parameters: unknown[],
+  commit: boolean,
+): Promise<SentStatement> {
+  const name = namedStatement(text);
+  const query = new OpenedQuery(open, text, parameters, name, commit);
+  return new Promise((resolve, reject) => {
+    send.call(client, query, (err: Error | null, result: QueryResult) => {
+      if (!err) return resolve({ result, committed: query.committed });
+      if (name !== undefined && unsureOfPrepared(err)) {
+        destroyConnectionSocket(client);
+      }
+      reject(err);
+    });
+  });
+}
+
+/**
+ * A request transaction's last statement sent with its COMMIT (ADR 0003): what
+ * TenantTransactions hands a repository's `execute(…, { last: true })` on a server pool. `send`
+ * runs the statement and a COMMIT in its round trip (with the held open when it is the first
+ * statement); once the COMMIT ran, `committed` is true and the client refuses every further
+ * statement (it would run outside the transaction) until `release`, which the transaction calls
+ * before the connection goes back to the pool.
+ */
+export interface FinalStatement {
+  readonly committed: boolean;
+  /** The statement and a COMMIT; answers the statement's rows (as queryQuietly). */
+  send(text: string, values: unknown[]): Promise<QueryResult>;
+  release(): void;
+}
+
+/** The FinalStatement of the transaction open on `client` (its held open, if still held). */
+export function finalStatementOn(client: PoolClient, held: HeldOpen | undefined): FinalStatement {
+  const target = client as unknown as Record<string, unknown>;
+  let committed = false;
+  const closed = (): Promise<never> =>
+    Promise.reject(
+      new Error("a statement after the transaction's last one (it committed with that statement)"),
+    );
+  return {
+    get committed() {
+      return committed;
+    },
+    async send(text, values) {
+      if (committed) return closed();
+      const sent =
+        held?.sendFinal(text, values) ??
+        (values.length === 0
+          ? (client.query(text) as Promise<QueryResult>).then((result) => ({
+              result,
+              committed: false,
+            }))
+          : sendOpened(client, client.query as Send, [], text, values, true));
+      const { result, committed: ran } = await sent;
+      if (ran) {
+        committed = true;
+        target.query = closed;
+      }
+      return result;
+    },
+    release() {
+      if (Object.prototype.hasOwnProperty.call(target, 'query') && target.query === closed) {
+        delete target.query;
+      }
+    },
   };
 }
 
@@ -589,12 +711,15 @@ export async function commitTransaction(runner: QueryRunner): Promise<void> {
  * rowCount]` for UPDATE and DELETE) and the same error (QueryFailedError around the driver's),
  * without TypeORM's query broadcasts, its query log and its QueryResult. Taken at any
  * transaction depth where quietOn allows it; anything else (no runner of its own, a released
- * one, no open transaction) goes to `manager.query`.
+ * one, no open transaction) goes to `manager.query`. With `last`, the statement goes with the
+ * transaction's COMMIT (FinalStatement) when it takes the quiet path; on `manager.query` the
+ * transaction commits as usual when its work returns.
  */
 export async function queryQuietly(
   manager: EntityManager,
   sql: string,
   params: unknown[],
+  last?: FinalStatement,
 ): Promise<unknown> {
   const runner = manager.queryRunner;
   const state = runner as unknown as
@@ -616,7 +741,7 @@ export async function queryQuietly(
   }
   let raw: QueryResult;
   try {
-    raw = await client.query(sql, params);
+    raw = await (last ? last.send(sql, params) : client.query(sql, params));
   } catch (err) {
     throw new QueryFailedError(sql, params, err as Error);
   }

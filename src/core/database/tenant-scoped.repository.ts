@@ -63,15 +63,19 @@ export abstract class TenantScopedRepository {
    * reads are when `returning` names their table and tenant. TypeORM answers an UPDATE or DELETE
    * with `[rows, affected]`. With parameters it runs as a named prepared statement on a PostgreSQL
    * server (TenantTransactions.prepareStatement), so `sql` must be a text of the code, never one
-   * built from values.
+   * built from values. With `last`, the caller says nothing follows this statement in the
+   * transaction: in a request's own transaction it may carry the COMMIT
+   * (TenantTransactions.lastStatement), and a statement after it fails.
    */
   protected async execute<R = unknown>(
     sql: string,
     params: readonly unknown[],
     returning?: { readonly table: string; readonly tenantId: string },
+    options?: { readonly last?: boolean },
   ): Promise<R> {
     this.transactions.prepareStatement(sql);
-    const result = await queryQuietly(this.manager, sql, params as unknown[]);
+    const last = options?.last === true ? this.transactions.lastStatement() : undefined;
+    const result = await queryQuietly(this.manager, sql, params as unknown[], last);
     if (returning) {
       const rows = Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result;
       if (Array.isArray(rows))

@@ -7,6 +7,12 @@ import { TenantTransactions } from './tenant-transactions';
 const READ_ONLY_ROUTE = 'boards:read-only-route';
 
 /**
+ * The request's own transaction: its work is the handler (and the interceptors inside this one),
+ * so a statement the handler marks as its last may carry the COMMIT (TenantTransactions.run).
+ */
+const REQUEST_TRANSACTION = { lastStatementCommits: true } as const;
+
+/**
  * Marks a handler that only reads, each read through TenantTransactions.read: the request opens no
  * transaction of its own, and every read runs in a read-only tenant transaction sent in one round
  * trip. The transaction manager stays unavailable to such a handler (it throws), so a write there
@@ -16,7 +22,8 @@ export const ReadOnlyRoute = (): MethodDecorator => SetMetadata(READ_ONLY_ROUTE,
 
 /**
  * Wraps a request that the tenant guard bound to a tenant in one tenant transaction: the handler's
- * database work commits together, or not at all. Requests without a tenant (health, setup status)
+ * database work commits together, or not at all (with its last statement when the handler marks
+ * one and no interceptor inside runs statements after it, TenantTransactions.lastStatement). Requests without a tenant (health, setup status)
  * and @ReadOnlyRoute handlers pass through untouched.
  */
 @Injectable()
@@ -30,15 +37,17 @@ export class TenantTransactionInterceptor implements AroundInterceptor {
     const tenantId = this.transactionTenant(execution);
     if (!tenantId) return next.handle();
     return from(
-      this.transactions.run(tenantId, () =>
-        lastValueFrom(next.handle(), { defaultValue: undefined }),
+      this.transactions.run(
+        tenantId,
+        () => lastValueFrom(next.handle(), { defaultValue: undefined }),
+        REQUEST_TRANSACTION,
       ),
     );
   }
 
   around(execution: ExecutionContext, proceed: () => Promise<unknown>): Promise<unknown> {
     const tenantId = this.transactionTenant(execution);
-    return tenantId ? this.transactions.run(tenantId, proceed) : proceed();
+    return tenantId ? this.transactions.run(tenantId, proceed, REQUEST_TRANSACTION) : proceed();
   }
 
   /** The tenant whose transaction wraps this request; undefined: none is opened. */

@@ -8,12 +8,14 @@ import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-e
 import {
   commitTransaction,
   discardConnection,
+  finalStatementOn,
   holdTransactionOpen,
   markTransactionClosed,
   markTransactionOpen,
   pipelined,
   queryQuietly,
   runtimePgPool,
+  type FinalStatement,
   type HeldOpen,
 } from './driver-internals';
 import { FAST_TYPES } from './fast-timestamptz';
@@ -352,9 +354,15 @@ export class TenantTransactions {
 
   /**
    * Runs `work` in a transaction bound to `tenantId`. Called again inside an open transaction of
-   * the same tenant, it reuses it; for another tenant it refuses.
+   * the same tenant, it reuses it; for another tenant it refuses. With `lastStatementCommits`
+   * (a request's own transaction, TenantTransactionInterceptor), a statement its work marks as
+   * the last (`lastStatement`) may carry the COMMIT.
    */
-  async run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  async run<T>(
+    tenantId: string,
+    work: (manager: EntityManager) => Promise<T>,
+    options?: { readonly lastStatementCommits?: boolean },
+  ): Promise<T> {
     if (!UUID.test(tenantId)) throw new TenantContextMissingError('a well-formed tenant id');
     if (this.inTransaction) {
       if (contextStoreOf(this.cls)?.tenantId !== tenantId) {
@@ -362,13 +370,37 @@ export class TenantTransactions {
       }
       return work(this.manager);
     }
-    const execute = () => this.transaction(tenantId, work);
+    const lastStatementCommits = options?.lastStatementCommits === true;
+    const execute = () => this.transaction(tenantId, work, lastStatementCommits);
     return this.cls.isActive() ? execute() : this.cls.run(execute);
+  }
+
+  /**
+   * For a repository statement its caller marks as the last of the open transaction
+   * (TenantScopedRepository.execute with `last`): the transaction's FinalStatement, which sends
+   * it with the COMMIT in one round trip. Undefined (the statement goes as any other, the
+   * transaction commits when its work returns) unless the transaction is a request's own on a
+   * PostgreSQL server in the shared layout and nothing in it said statements follow the
+   * handler's (statementsFollow). After that statement committed, any other statement in the
+   * transaction fails instead of running outside it.
+   */
+  lastStatement(): FinalStatement | undefined {
+    return contextStoreOf(this.cls)?.finalStatement as FinalStatement | undefined;
+  }
+
+  /**
+   * Says that the open transaction runs statements after its handler's (the Idempotency-Key
+   * record): no statement of the handler may carry its COMMIT. Call before the handler runs.
+   */
+  statementsFollow(): void {
+    const store = contextStoreOf(this.cls);
+    if (store) store.finalStatement = undefined;
   }
 
   private async transaction<T>(
     tenantId: string,
     work: (manager: EntityManager) => Promise<T>,
+    lastStatementCommits = false,
   ): Promise<T> {
     const release = await this.placesFor(tenantId);
     try {
@@ -377,9 +409,9 @@ export class TenantTransactions {
       return routeClass === 'admin' && this.config
         ? await queryReadTimeout.run(
             readTimeoutFor(this.config.database.statementTimeouts.admin),
-            () => this.transactionOn(tenantId, work),
+            () => this.transactionOn(tenantId, work, lastStatementCommits),
           )
-        : await this.transactionOn(tenantId, work);
+        : await this.transactionOn(tenantId, work, lastStatementCommits);
     } finally {
       release();
     }
@@ -388,8 +420,11 @@ export class TenantTransactions {
   private async transactionOn<T>(
     tenantId: string,
     work: (manager: EntityManager) => Promise<T>,
+    lastStatementCommits: boolean,
   ): Promise<T> {
-    if (!this.router) return this.transactionOnSource(this.dataSource, tenantId, false, work);
+    if (!this.router) {
+      return this.transactionOnSource(this.dataSource, tenantId, false, work, lastStatementCommits);
+    }
     // Work without the request's resolved tenant (platform admin routes, the CLI) asks the
     // registry whether the tenant is being moved; a request's tenant comes with its status.
     const readOnly = this.moving(tenantId) ?? (await this.movingInRegistry(tenantId));
@@ -398,6 +433,7 @@ export class TenantTransactions {
       // The registry lives in the control database: its writes (a status change, a deletion) go
       // to a transaction there, bound to the same tenant, opened on first use and committed just
       // before the tenant's own (so a failed registry commit rolls the tenant's work back too).
+      // So no statement of the work carries the tenant's COMMIT here (no lastStatementCommits).
       return await this.withRegistryTransaction(tenantId, (registry) =>
         this.transactionOnSource(route.dataSource, tenantId, readOnly, async (manager) => {
           const result = await work(manager);
@@ -477,21 +513,27 @@ export class TenantTransactions {
     tenantId: string,
     readOnly: boolean,
     work: (manager: EntityManager) => Promise<T>,
+    lastStatementCommits = false,
   ): Promise<T> {
     // Before the connection is taken: outside a context this throws with nothing to release.
     const store = writableStoreOf(this.cls);
     const runner = dataSource.createQueryRunner();
     const client = (await runner.connect()) as unknown;
     const previousTenant = store.tenantId;
+    const previousFinal = store.finalStatement;
     let held: HeldOpen | undefined;
+    let final: FinalStatement | undefined;
     let broken: Error | undefined;
     try {
       const open = this.openStatements(tenantId, readOnly, true);
       if (poolOf(dataSource)) {
         // On a server, the open waits for the first statement and goes in its round trip
         // (holdTransactionOpen): a write transaction costs two round trips, the statement with
-        // its open and the COMMIT; the statement never runs unless the open succeeded.
+        // its open and the COMMIT (one when its only statement is its last, lastStatement); the
+        // statement never runs unless the open succeeded.
         held = holdTransactionOpen(client as PoolClient, open);
+        // A request's last statement may carry the COMMIT too: one round trip (lastStatement).
+        if (lastStatementCommits) final = finalStatementOn(client as PoolClient, held);
       } else {
         // The embedded database: one round trip opens the transaction and binds it.
         await runner.query(open.join('; '));
@@ -499,8 +541,12 @@ export class TenantTransactions {
       markTransactionOpen(runner);
       store.tenantId = tenantId;
       store.entityManager = runner.manager;
+      store.finalStatement = final;
       const result = await work(runner.manager);
-      if (held && !(await sentOrSettled(held))) {
+      if (final?.committed) {
+        // The last statement carried the COMMIT.
+        markTransactionClosed(runner);
+      } else if (held && !(await sentOrSettled(held))) {
         // No statement went out: there is no transaction to commit.
         markTransactionClosed(runner);
       } else if (held) {
@@ -510,7 +556,9 @@ export class TenantTransactions {
       }
       return result;
     } catch (err) {
-      if (held && !(await sentOrSettled(held))) markTransactionClosed(runner);
+      // Committed with its last statement, then failed in code after it: nothing to roll back.
+      if (final?.committed) markTransactionClosed(runner);
+      else if (held && !(await sentOrSettled(held))) markTransactionClosed(runner);
       if (runner.isTransactionActive) {
         await runner.rollbackTransaction().catch((rollbackError: unknown) => {
           broken = asError(rollbackError);
@@ -520,7 +568,9 @@ export class TenantTransactions {
     } finally {
       // The hold never outlives the transaction: the connection goes back without it.
       held?.cancel();
+      final?.release();
       store.entityManager = undefined;
+      store.finalStatement = previousFinal;
       store.tenantId = previousTenant;
       // A connection whose rollback failed may still be inside the transaction, with the tenant
       // set: it is discarded, never handed to the next request.

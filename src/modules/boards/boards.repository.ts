@@ -193,8 +193,9 @@ export class BoardsRepository extends TenantScopedRepository {
    * create costs one round trip between opening and committing its transaction. The row names its
    * tenant, which row-level security checks against the transaction's setting, and the returned
    * row is checked like a read. $1 is the owner, who is also the caller the view is read for.
+   * With `last`, nothing follows it in the transaction (see TenantScopedRepository.execute).
    */
-  async insertView(board: NewBoard): Promise<BoardView> {
+  async insertView(board: NewBoard, options?: { readonly last?: boolean }): Promise<BoardView> {
     const rows = await this.execute<ViewRow[]>(
       `WITH inserted AS (INSERT INTO boards (tenant_id, owner_id, title, description, is_public, settings, metadata, version)
          VALUES ($2, $1, $3, $4, $5, $6, $7, 1) RETURNING *) ${viewOf('inserted')}`,
@@ -208,6 +209,7 @@ export class BoardsRepository extends TenantScopedRepository {
         board.metadata,
       ],
       { table: 'boards', tenantId: board.tenantId },
+      options,
     );
     return toView(rows[0]);
   }

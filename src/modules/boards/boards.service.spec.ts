@@ -42,6 +42,8 @@ const BAD_IF_MATCH = {
 };
 
 function setup(options: {
+  /** BOARDS_ENABLE_AUDIT_LOGGING (on unless told). */
+  auditing?: boolean;
   isPublic?: boolean;
   exists?: boolean;
   tenantUsers?: string[];
@@ -103,7 +105,7 @@ function setup(options: {
   const service = new BoardsService(
     strictMock<BoardsRepository>(boards),
     strictMock<BoardMembersRepository>(members),
-    strictMock<AuditService>({ record }),
+    strictMock<AuditService>({ record, enabled: options.auditing ?? true }),
     loadConfig({ BOARDS_LIST_PAGE_MAX_BYTES: String(options.listPageMaxBytes ?? 262_144) }),
     strictMock<TenantTransactions>({
       listBudget: options.budget === null ? undefined : strictMock<TenantBudget>(budget),
@@ -183,15 +185,19 @@ describe('BoardsService', () => {
     it('inserts the board owned by the caller with defaults, audits it and returns it', async () => {
       const { service, boards, record } = setup({});
       const created = await service.create(actor('editor'), { title: 'New' });
-      expect(boards.insertView).toHaveBeenCalledWith({
-        tenantId: TENANT,
-        ownerId: USER.editor,
-        title: 'New',
-        description: null,
-        isPublic: false,
-        settings: {},
-        metadata: {},
-      });
+      expect(boards.insertView).toHaveBeenCalledWith(
+        {
+          tenantId: TENANT,
+          ownerId: USER.editor,
+          title: 'New',
+          description: null,
+          isPublic: false,
+          settings: {},
+          metadata: {},
+        },
+        // The audit event follows it in the transaction: the insert is not the last statement.
+        { last: false },
+      );
       expect(record).toHaveBeenCalledTimes(1);
       expect(record).toHaveBeenCalledWith({
         tenantId: TENANT,
@@ -200,6 +206,15 @@ describe('BoardsService', () => {
         targetId: BOARD,
       });
       expect(created).toMatchObject({ id: BOARD, title: 'New', my_role: 'owner' });
+    });
+
+    it('without audit events the insert is the last statement (it may carry the COMMIT)', async () => {
+      const { service, boards } = setup({ auditing: false });
+      const created = await service.create(actor('editor'), { title: 'Alone' });
+      expect(boards.insertView).toHaveBeenCalledWith(expect.objectContaining({ title: 'Alone' }), {
+        last: true,
+      });
+      expect(created).toMatchObject({ id: BOARD, title: 'Alone', my_role: 'owner' });
     });
   });
 

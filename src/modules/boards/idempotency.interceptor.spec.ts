@@ -6,6 +6,7 @@ import { lastValueFrom, of, throwError, type Observable } from 'rxjs';
 import { refusal } from 'test/support/refusal';
 import { strictMock } from 'test/support/strict-mock';
 import { TenantContext } from 'src/core/context/tenant-context';
+import type { TenantTransactions } from 'src/core/database/tenant-transactions';
 import { DomainError, TenantContextMissingError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
 import { IdempotencyKey } from './idempotency-key.entity';
@@ -128,19 +129,46 @@ function request(interceptor: IdempotencyInterceptor, call: Call) {
   return { answer, reply, handle };
 }
 
+/** The transaction layer, told when statements follow the handler's (the record). */
+const statementsFollow = jest.fn();
+const transactions = strictMock<TenantTransactions>({ statementsFollow });
+beforeEach(() => statementsFollow.mockClear());
+
 describe('IdempotencyInterceptor', () => {
   it('without the header the handler answers as is and no key is read or written', async () => {
-    const interceptor = new IdempotencyInterceptor(context, strictMock<IdempotencyRepository>());
+    const interceptor = new IdempotencyInterceptor(
+      context,
+      strictMock<IdempotencyRepository>(),
+      transactions,
+    );
     const { answer, handle, reply } = request(interceptor, {});
     await expect(answer).resolves.toEqual({ id: 'b1' });
     expect(handle).toHaveBeenCalledTimes(1);
     expect(reply.sent.has('idempotent-replayed')).toBe(false);
+    // Nothing follows the handler: its last statement may carry the COMMIT.
+    expect(statementsFollow).not.toHaveBeenCalled();
+  });
+
+  it('with a key it tells the transaction that statements follow the handler, before it runs', async () => {
+    const { records } = memoryRecords();
+    const { answer, handle } = request(new IdempotencyInterceptor(context, records, transactions), {
+      key: 'k-follow',
+    });
+    await answer;
+    expect(statementsFollow).toHaveBeenCalledTimes(1);
+    expect(statementsFollow.mock.invocationCallOrder[0]).toBeLessThan(
+      handle.mock.invocationCallOrder[0],
+    );
   });
 
   it.each(['', 'with space', 'tab\tkey', 'ключ', 'x'.repeat(256)])(
     'a malformed key (%j) is a 400 and the handler does not run',
     async (key) => {
-      const interceptor = new IdempotencyInterceptor(context, strictMock<IdempotencyRepository>());
+      const interceptor = new IdempotencyInterceptor(
+        context,
+        strictMock<IdempotencyRepository>(),
+        transactions,
+      );
       const { answer, handle } = request(interceptor, { key });
       expect(await refusal(answer)).toMatchObject({
         code: ErrorCode.BadRequest,
@@ -152,13 +180,13 @@ describe('IdempotencyInterceptor', () => {
 
   it.each(['a', '!~', 'x'.repeat(255)])('a key of visible ASCII (%j) is accepted', async (key) => {
     const { records, save } = memoryRecords();
-    await request(new IdempotencyInterceptor(context, records), { key }).answer;
+    await request(new IdempotencyInterceptor(context, records, transactions), { key }).answer;
     expect(save).toHaveBeenCalledWith(expect.objectContaining({ key }), expect.anything());
   });
 
   it('the first request runs the handler and stores its answer, status and replayable headers', async () => {
     const { records, tryLock, find, save } = memoryRecords();
-    const { answer, handle } = request(new IdempotencyInterceptor(context, records), {
+    const { answer, handle } = request(new IdempotencyInterceptor(context, records, transactions), {
       key: 'k1',
       url: '/api/boards?x=1',
     });
@@ -179,7 +207,7 @@ describe('IdempotencyInterceptor', () => {
 
   it('stores the status the handler declares with @HttpCode', async () => {
     const { records, save } = memoryRecords();
-    await request(new IdempotencyInterceptor(context, records), {
+    await request(new IdempotencyInterceptor(context, records, transactions), {
       key: 'k1',
       handler: Handlers.prototype.cancel,
     }).answer;
@@ -191,7 +219,7 @@ describe('IdempotencyInterceptor', () => {
 
   it('the same key and request replay the stored answer and headers without running the handler', async () => {
     const { records, save } = memoryRecords();
-    const interceptor = new IdempotencyInterceptor(context, records);
+    const interceptor = new IdempotencyInterceptor(context, records, transactions);
     await request(interceptor, { key: 'k1' }).answer;
     const retry = request(interceptor, {
       key: 'k1',
@@ -213,7 +241,7 @@ describe('IdempotencyInterceptor', () => {
     ['another query', { url: '/api/boards?x=2' }],
   ])('the same key with %s is a 422 and the handler does not run', async (_what, changed) => {
     const { records, save } = memoryRecords();
-    const interceptor = new IdempotencyInterceptor(context, records);
+    const interceptor = new IdempotencyInterceptor(context, records, transactions);
     await request(interceptor, { key: 'k1', url: '/api/boards?x=1' }).answer;
     const reuse = request(interceptor, { key: 'k1', url: '/api/boards?x=1', ...changed });
     expect(await refusal(reuse.answer)).toMatchObject({
@@ -228,7 +256,7 @@ describe('IdempotencyInterceptor', () => {
 
   it('a duplicate while the first still runs (the key is locked) is a 409', async () => {
     const { records, find, save } = memoryRecords({ busy: true });
-    const { answer, handle } = request(new IdempotencyInterceptor(context, records), {
+    const { answer, handle } = request(new IdempotencyInterceptor(context, records, transactions), {
       key: 'k1',
     });
     expect(await refusal(answer)).toMatchObject({
@@ -242,7 +270,7 @@ describe('IdempotencyInterceptor', () => {
 
   it('keys belong to one user in one tenant: the same key elsewhere is a new request', async () => {
     const { records, save } = memoryRecords();
-    const interceptor = new IdempotencyInterceptor(context, records);
+    const interceptor = new IdempotencyInterceptor(context, records, transactions);
     await request(interceptor, { key: 'k1' }).answer;
     for (const caller of [
       { tenantId: TENANT, userId: BOB },
@@ -262,7 +290,7 @@ describe('IdempotencyInterceptor', () => {
 
   it('a handler that fails stores nothing, so a retry runs it again', async () => {
     const { records, save } = memoryRecords();
-    const interceptor = new IdempotencyInterceptor(context, records);
+    const interceptor = new IdempotencyInterceptor(context, records, transactions);
     const failure = new DomainError(ErrorCode.Forbidden, 'board_permission_denied', 'no');
     await expect(
       request(interceptor, { key: 'k1', respond: () => throwError(() => failure) }).answer,
@@ -276,7 +304,7 @@ describe('IdempotencyInterceptor', () => {
   it('a handler without a body stores null', async () => {
     const { records, save } = memoryRecords();
     await expect(
-      request(new IdempotencyInterceptor(context, records), {
+      request(new IdempotencyInterceptor(context, records, transactions), {
         key: 'k1',
         respond: () => of(undefined),
       }).answer,
@@ -289,12 +317,17 @@ describe('IdempotencyInterceptor', () => {
 
   it('a repeated header uses its first value as the key', async () => {
     const { records, tryLock } = memoryRecords();
-    await request(new IdempotencyInterceptor(context, records), { key: ['k1', 'k2'] }).answer;
+    await request(new IdempotencyInterceptor(context, records, transactions), { key: ['k1', 'k2'] })
+      .answer;
     expect(tryLock).toHaveBeenCalledWith({ tenantId: TENANT, userId: ANN, key: 'k1' });
   });
 
   it('outside a tenant context it fails closed before reading any key', async () => {
-    const interceptor = new IdempotencyInterceptor(context, strictMock<IdempotencyRepository>());
+    const interceptor = new IdempotencyInterceptor(
+      context,
+      strictMock<IdempotencyRepository>(),
+      transactions,
+    );
     const { answer, handle } = request(interceptor, { key: 'k1', caller: null });
     expect(await refusal(answer)).toBeInstanceOf(TenantContextMissingError);
     expect(handle).not.toHaveBeenCalled();

@@ -4,6 +4,7 @@ import { HTTP_CODE_METADATA } from 'src/core/database/driver-internals';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, type Observable, lastValueFrom } from 'rxjs';
 import { TenantContext } from 'src/core/context/tenant-context';
+import { TenantTransactions } from 'src/core/database/tenant-transactions';
 import type { AroundInterceptor } from 'src/core/http/around-interceptor';
 import { DomainError } from 'src/core/errors/domain-error';
 import { ErrorCode } from 'src/core/errors/error-code';
@@ -29,6 +30,7 @@ export class IdempotencyInterceptor implements AroundInterceptor {
   constructor(
     private readonly context: TenantContext,
     private readonly records: IdempotencyRepository,
+    private readonly transactions: TenantTransactions,
   ) {}
 
   intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -77,6 +79,9 @@ export class IdempotencyInterceptor implements AroundInterceptor {
     { scope, request, reply }: KeyedRequest,
     proceed: () => Promise<unknown>,
   ): Promise<unknown> {
+    // The record is written after the handler, in its transaction: no handler statement may
+    // carry the COMMIT.
+    this.transactions.statementsFollow();
     if (!(await this.records.tryLock(scope))) {
       throw new DomainError(
         ErrorCode.Conflict,
