@@ -429,7 +429,8 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
         expect(events).toEqual(['flush', 'ready']);
         expect(result.rows).toEqual([{ tenant, n: 5 }]);
         expect(result.command).toBe('SELECT');
-        expect(final.committed).toBe(true);
+        await final.settled();
+        expect(final).toMatchObject({ carried: true, committed: true, failure: undefined });
         expect(client.getTransactionStatus()).toBe('I');
         // Anything after it would run outside the transaction: refused, nothing sent.
         await expect(client.query('SELECT 1')).rejects.toThrow(/after the transaction's last one/);
@@ -460,16 +461,57 @@ describeWithPostgres('driver internals against PostgreSQL', () => {
       }
     });
 
-    it('a last statement that fails leaves the transaction failed, the client usable for the rollback', async () => {
+    it('a last statement that fails leaves the transaction failed; the client refuses statements until release, then rolls back', async () => {
       const client = await pool.connect();
       try {
         const final = finalStatementOn(client, holdTransactionOpen(client, open));
         await expect(final.send('SELECT 1 / $1::int AS n', [0])).rejects.toMatchObject({
           code: '22012',
         });
-        expect(final.committed).toBe(false);
-        expect(hasOwnQuery(client)).toBe(false);
+        await final.settled();
+        expect(final).toMatchObject({ carried: true, committed: false });
+        expect(final.failure).toMatchObject({ code: '22012' });
         expect(client.getTransactionStatus()).toBe('E');
+        await expect(client.query('SELECT 1')).rejects.toThrow(/last one/);
+        final.release();
+        await client.query('ROLLBACK');
+        expect(client.getTransactionStatus()).toBe('I');
+      } finally {
+        client.release();
+      }
+    });
+
+    it('the refusal starts as soon as the statement is queued, and answers every form of call', async () => {
+      const client = await pool.connect();
+      try {
+        const final = finalStatementOn(client, holdTransactionOpen(client, open));
+        const last = final.send('SELECT $1::int AS n', [1]);
+        // Sent before the answer came: it would run after the COMMIT, outside the transaction.
+        const behind = client.query('SELECT $1::int AS behind', [2]);
+        const viaCallback = new Promise<Error>((done) => {
+          client.query('SELECT 3', (err: Error) => done(err));
+        });
+        await expect(behind).rejects.toThrow(/last one/);
+        await expect(viaCallback).resolves.toThrow(/last one/);
+        expect((await last).rows).toEqual([{ n: 1 }]);
+        expect(final.committed).toBe(true);
+        final.release();
+      } finally {
+        client.release();
+      }
+    });
+
+    it('a later statement finding others still queued on the client goes as any other statement', async () => {
+      const client = await pool.connect();
+      try {
+        const held = holdTransactionOpen(client, open);
+        const final = finalStatementOn(client, held);
+        const first = client.query('SELECT pg_sleep(0.05), $1::int AS n', [1]);
+        const last = await final.send('SELECT $1::int AS n', [2]);
+        await first;
+        expect(last.rows).toEqual([{ n: 2 }]);
+        expect(final).toMatchObject({ carried: false, committed: false });
+        expect(client.getTransactionStatus()).toBe('T');
         await client.query('ROLLBACK');
         final.release();
       } finally {

@@ -80,6 +80,33 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
     return events;
   };
 
+  /**
+   * The texts the pool's one connection sends while `work` runs, in order: extended-protocol
+   * Parses (the open's statements, a statement, the COMMIT a last statement carries) and
+   * simple-protocol queries (TypeORM's ROLLBACK, a COMMIT sent on its own).
+   */
+  const textsSent = async (work: () => Promise<unknown>): Promise<string[]> => {
+    const client = await pool.connect();
+    const connection = (client as unknown as { connection: Record<string, unknown> }).connection;
+    client.release();
+    const texts: string[] = [];
+    const originals = { parse: connection.parse, query: connection.query };
+    for (const key of ['parse', 'query'] as const) {
+      const original = originals[key] as (...args: unknown[]) => unknown;
+      connection[key] = function (this: unknown, ...args: unknown[]) {
+        const [first] = args;
+        texts.push(typeof first === 'string' ? first : (first as { text: string }).text);
+        return original.apply(this, args);
+      };
+    }
+    try {
+      await work();
+    } finally {
+      Object.assign(connection, originals);
+    }
+    return texts.map((text) => text.replace(/\s+/g, ' ').slice(0, 40));
+  };
+
   /** The pool's one connection: idle, outside a transaction, without a tenant. */
   const expectCleanConnection = async () => {
     const client: PoolClient = await pool.connect();
@@ -550,40 +577,73 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
 
     it('a last statement that fails rolls the transaction back; nothing is written', async () => {
       const first = uniqueMarker('before-failed-last');
-      expect(
-        await failureCode(
+      let code: string | undefined;
+      const texts = await textsSent(async () => {
+        code = await failureCode(
           tenant.id,
           async (manager) => {
             await queryQuietly(manager, INSERT_BOARD, [ownerId, first]);
             await last(manager, 'SELECT 1 / $1::int AS never', [0]);
           },
           REQUEST,
-        ),
-      ).toBe('22012');
+        );
+      });
+      expect(code).toBe('22012');
+      // The last statement carried the COMMIT, which PostgreSQL skipped; then the ROLLBACK.
+      expect(texts.slice(-3)).toEqual(['SELECT 1 / $1::int AS never', 'COMMIT', 'ROLLBACK']);
+      expect(await boardsTitled(first)).toEqual([]);
+      await expectCleanConnection();
+    });
+
+    it("work that swallows its last statement's failure does not commit what came before it", async () => {
+      const first = uniqueMarker('swallowed-last');
+      const code = await failureCode(
+        tenant.id,
+        async (manager) => {
+          await queryQuietly(manager, INSERT_BOARD, [ownerId, first]);
+          await last(manager, 'SELECT 1 / $1::int AS never', [0]).catch(() => undefined);
+          // And what it tries after that is refused, not run outside the transaction.
+          await manager
+            .query(INSERT_BOARD, [ownerId, uniqueMarker('after-swallowed')])
+            .catch((err: Error) => expect(err.message).toMatch(/last one/));
+          return 'done';
+        },
+        REQUEST,
+      );
+      expect(code).toBe('22012');
       expect(await boardsTitled(first)).toEqual([]);
       await expectCleanConnection();
     });
 
     it('a COMMIT that fails fails the last statement: nothing of the transaction is written', async () => {
       const title = uniqueMarker('failed-commit');
-      const failure = await transactions
-        .run(
-          tenant.id,
-          async (manager) => {
-            await queryQuietly(manager, INSERT_BOARD, [ownerId, title]);
-            await manager.query(
-              'CREATE TEMP TABLE last_commit_check (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP',
-            );
-            await queryQuietly(manager, 'INSERT INTO last_commit_check VALUES (1)', []);
-            // Checked at COMMIT, which goes with this statement.
-            await last(manager, 'INSERT INTO last_commit_check VALUES ($1)', [1]);
-          },
-          REQUEST,
-        )
-        .then(
-          () => undefined,
-          (err: unknown) => err,
-        );
+      let failure: unknown;
+      const texts = await textsSent(async () => {
+        failure = await transactions
+          .run(
+            tenant.id,
+            async (manager) => {
+              await queryQuietly(manager, INSERT_BOARD, [ownerId, title]);
+              await manager.query(
+                'CREATE TEMP TABLE last_commit_check (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP',
+              );
+              await queryQuietly(manager, 'INSERT INTO last_commit_check VALUES (1)', []);
+              // Checked at COMMIT, which goes with this statement.
+              await last(manager, 'INSERT INTO last_commit_check VALUES ($1)', [1]);
+            },
+            REQUEST,
+          )
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+      });
+      // The COMMIT went with the last statement (and failed there), then the ROLLBACK.
+      expect(texts.slice(-3)).toEqual([
+        'INSERT INTO last_commit_check VALUES ($1',
+        'COMMIT',
+        'ROLLBACK',
+      ]);
       expect(failure).toBeInstanceOf(QueryFailedError);
       expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe(
         '23505',
@@ -592,15 +652,134 @@ describeWithPostgres('TenantTransactions.run: a write opens with its first state
       await expectCleanConnection();
     });
 
+    it('after a COMMIT that failed, what the work sends is refused (it would run outside any transaction)', async () => {
+      const refusedAfter = uniqueMarker('after-failed-commit');
+      let events: string[] = [];
+      const failure = await transactions
+        .run(
+          tenant.id,
+          async (manager) => {
+            await manager.query(
+              'CREATE TEMP TABLE last_commit_again (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP',
+            );
+            await queryQuietly(manager, 'INSERT INTO last_commit_again VALUES (1)', []);
+            const recorded: string[] = [];
+            events = recorded;
+            await last(manager, 'INSERT INTO last_commit_again VALUES ($1)', [1]).catch(
+              () => undefined,
+            );
+            // A "retry on conflict" after the failed COMMIT: refused, never autocommitted.
+            await manager
+              .query(INSERT_BOARD, [ownerId, refusedAfter])
+              .catch((err: Error) => recorded.push(err.message));
+          },
+          REQUEST,
+        )
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(events).toEqual([expect.stringMatching(/last one/)]);
+      expect((failure as QueryFailedError<Error & { code?: string }>).driverError.code).toBe(
+        '23505',
+      );
+      expect(await boardsTitled(refusedAfter)).toEqual([]);
+      await expectCleanConnection();
+    });
+
+    it('a statement sent beside the last one is refused; one queued before it sends the last one as any other', async () => {
+      const committed = uniqueMarker('beside-last');
+      const beside = uniqueMarker('beside-refused');
+      const outcomes = await transactions.run(
+        tenant.id,
+        async (manager) =>
+          Promise.allSettled([
+            last(manager, INSERT_BOARD, [ownerId, committed]),
+            manager.query(INSERT_BOARD, [ownerId, beside]),
+          ]),
+        REQUEST,
+      );
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected']);
+      expect(await boardsTitled(committed)).toEqual([tenant.id]);
+      expect(await boardsTitled(beside)).toEqual([]);
+      await expectCleanConnection();
+
+      const before = uniqueMarker('queued-before');
+      const after = uniqueMarker('then-last');
+      const events = await roundTripsOf(() =>
+        transactions.run(
+          tenant.id,
+          (manager) =>
+            Promise.all([
+              queryQuietly(manager, INSERT_BOARD, [ownerId, before]),
+              last(manager, INSERT_BOARD, [ownerId, after]),
+            ]),
+          REQUEST,
+        ),
+      );
+      // The first with its open, the second as any other, then the COMMIT.
+      expect(events.filter((event) => event === 'ready')).toHaveLength(3);
+      expect(await boardsTitled(before)).toEqual([tenant.id]);
+      expect(await boardsTitled(after)).toEqual([tenant.id]);
+      await expectCleanConnection();
+    });
+
+    it('work that fails while its last statement is out answers its error; the COMMIT on its way stands', async () => {
+      const title = uniqueMarker('failed-while-out');
+      let out: Promise<unknown> | undefined;
+      await expect(
+        transactions.run(
+          tenant.id,
+          (manager) => {
+            out = last(manager, INSERT_BOARD, [ownerId, title]);
+            return Promise.reject(new Error('failed while the last statement was out'));
+          },
+          REQUEST,
+        ),
+      ).rejects.toThrow('failed while the last statement was out');
+      await out;
+      expect(await boardsTitled(title)).toEqual([tenant.id]);
+      await expectCleanConnection();
+    });
+
+    it('a named (prepared) last statement: parsed and described on the first run, then bound and run with the COMMIT', async () => {
+      const text = `${INSERT_BOARD} /* ${uniqueMarker('named-last')} */`;
+      transactions.prepareStatement(text);
+      const titles = Array.from({ length: 3 }, () => uniqueMarker('named-last-run'));
+      for (const title of titles) {
+        const events = await roundTripsOf(() =>
+          transactions.run(tenant.id, (manager) => last(manager, text, [ownerId, title]), REQUEST),
+        );
+        expect(events).toEqual(['flush', 'ready']);
+      }
+      for (const title of titles) expect(await boardsTitled(title)).toEqual([tenant.id]);
+      const [prepared] = (await transactions.run(tenant.id, (manager) =>
+        manager.query(
+          'SELECT name, generic_plans + custom_plans AS runs FROM pg_prepared_statements WHERE statement = $1',
+          [text],
+        ),
+      )) as { name: string; runs: string }[];
+      expect(prepared).toEqual({ name: namedStatement(text), runs: expect.anything() });
+      await expectCleanConnection();
+    });
+
     it("the last statement belongs to the transaction's tenant: another tenant's user cannot own its row", async () => {
       const title = uniqueMarker('cross-last');
-      expect(
-        await failureCode(
+      let code: string | undefined;
+      const texts = await textsSent(async () => {
+        code = await failureCode(
           other.id,
           (manager) => last(manager, INSERT_BOARD, [ownerId, title]),
           REQUEST,
-        ),
-      ).toBe('23503');
+        );
+      });
+      expect(code).toBe('23503');
+      // The statement with its open and the COMMIT (refused, so the COMMIT skipped), the ROLLBACK.
+      expect(texts.slice(-3)).toEqual([
+        INSERT_BOARD.replace(/\s+/g, ' ').slice(0, 40),
+        'COMMIT',
+        'ROLLBACK',
+      ]);
       expect(await boardsTitled(title)).toEqual([]);
       await expectCleanConnection();
     });

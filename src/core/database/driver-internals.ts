@@ -451,7 +451,7 @@ class OpenedQuery extends Query {
       return;
     }
     if (this.statementDone) {
-      this.committed = true;
+      this.committed = (message as { text?: string }).text === 'COMMIT';
       return;
     }
     this.statementDone = true;
@@ -502,12 +502,11 @@ export interface HeldOpen {
   /** Removes the hold if it is still in place. Call before the connection goes back to the pool. */
   cancel(): void;
   /**
-   * While the hold is in place: sends the open, the statement and a COMMIT in one round trip
-   * (OpenedQuery), answering the statement's result and whether the COMMIT ran (false: a
-   * statement without parameters, sent as a first statement is otherwise). Undefined once the
+   * While the hold is in place: sends the open, the statement (with parameters) and a COMMIT in
+   * one round trip (OpenedQuery); the outcome says whether the COMMIT ran. Undefined once the
    * open went out.
    */
-  sendFinal(text: string, values: unknown[]): Promise<SentStatement> | undefined;
+  sendFinal(text: string, values: unknown[]): Promise<Outcome> | undefined;
 }
 
 /**
@@ -546,19 +545,24 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
         new Error('a held transaction open needs client.query(text, values) as its first call'),
       );
     }
-    return first(text, values as unknown[] | undefined, false).then(({ result }) => result);
+    return first(text, values as unknown[] | undefined, false).then((outcome) =>
+      outcome.ok ? outcome.result : Promise.reject(outcome.error),
+    );
   }
   function first(
     text: string,
     parameters: unknown[] | undefined,
     commit: boolean,
-  ): Promise<SentStatement> {
+  ): Promise<Outcome> {
     cancel();
     sent = true;
     if (!parameters || parameters.length === 0) {
       return (send.call(client, open.join('; ')) as Promise<QueryResult>)
         .then(() => send.call(client, text, parameters) as Promise<QueryResult>)
-        .then((result) => ({ result, committed: false }));
+        .then(
+          (result): Outcome => ({ ok: true, result, committed: false }),
+          (error: unknown): Outcome => ({ ok: false, error, committed: false }),
+        );
     }
     return sendOpened(client, send, open, text, parameters, commit);
   }
@@ -574,11 +578,14 @@ export function holdTransactionOpen(client: PoolClient, open: readonly string[])
   };
 }
 
-/** A statement's result, and whether a COMMIT sent with it ran. */
-interface SentStatement {
-  readonly result: QueryResult;
-  readonly committed: boolean;
-}
+/**
+ * How a statement sent with (or without) a COMMIT ended: its result or its error, and whether the
+ * COMMIT ran (PostgreSQL said COMMIT; an error that came after it, parsing a row say, leaves the
+ * transaction committed all the same). Never a rejection, so no answer goes unobserved.
+ */
+type Outcome =
+  | { readonly ok: true; readonly result: QueryResult; readonly committed: boolean }
+  | { readonly ok: false; readonly error: unknown; readonly committed: boolean };
 
 /** node-postgres' query method (GuardedPgClient's on the server pools). */
 type Send = (...args: unknown[]) => unknown;
@@ -596,16 +603,16 @@ function sendOpened(
   text: string,
   parameters: unknown[],
   commit: boolean,
-): Promise<SentStatement> {
+): Promise<Outcome> {
   const name = namedStatement(text);
   const query = new OpenedQuery(open, text, parameters, name, commit);
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     send.call(client, query, (err: Error | null, result: QueryResult) => {
-      if (!err) return resolve({ result, committed: query.committed });
+      if (!err) return resolve({ ok: true, result, committed: query.committed });
       if (name !== undefined && unsureOfPrepared(err)) {
         destroyConnectionSocket(client);
       }
-      reject(err);
+      resolve({ ok: false, error: err, committed: query.committed });
     });
   });
 }
@@ -614,51 +621,114 @@ function sendOpened(
  * A request transaction's last statement sent with its COMMIT (ADR 0003): what
  * TenantTransactions hands a repository's `execute(…, { last: true })` on a server pool. `send`
  * runs the statement and a COMMIT in its round trip (with the held open when it is the first
- * statement); once the COMMIT ran, `committed` is true and the client refuses every further
- * statement (it would run outside the transaction) until `release`, which the transaction calls
- * before the connection goes back to the pool.
+ * statement). From the moment it is queued the client refuses every other statement (behind the
+ * COMMIT it would run outside the transaction) until `release`, which the transaction calls
+ * once it has settled (`settled`): after a COMMIT that ran, when the connection goes back to the
+ * pool; after a failure, before its rollback. A statement without parameters, or one that finds
+ * other statements of the transaction still queued on the client, goes as any other statement
+ * (the transaction then commits when its work returns).
  */
 export interface FinalStatement {
+  /** Whether a statement went with a COMMIT (whatever its answer). */
+  readonly carried: boolean;
+  /** Whether that COMMIT ran: the transaction is over. */
   readonly committed: boolean;
+  /** The error the carrying statement failed with, if it did. */
+  readonly failure: unknown;
   /** The statement and a COMMIT; answers the statement's rows (as queryQuietly). */
   send(text: string, values: unknown[]): Promise<QueryResult>;
+  /** Resolves once the carrying statement was answered (at once if none went); never rejects. */
+  settled(): Promise<void>;
   release(): void;
 }
 
 /** The FinalStatement of the transaction open on `client` (its held open, if still held). */
 export function finalStatementOn(client: PoolClient, held: HeldOpen | undefined): FinalStatement {
   const target = client as unknown as Record<string, unknown>;
+  let carried = false;
   let committed = false;
-  const closed = (): Promise<never> =>
-    Promise.reject(
-      new Error("a statement after the transaction's last one (it committed with that statement)"),
-    );
+  let failure: unknown;
+  let answered: Promise<void> = Promise.resolve();
+  const refuse = refusalOf(client);
   return {
+    get carried() {
+      return carried;
+    },
     get committed() {
       return committed;
     },
-    async send(text, values) {
-      if (committed) return closed();
-      const sent =
-        held?.sendFinal(text, values) ??
-        (values.length === 0
-          ? (client.query(text) as Promise<QueryResult>).then((result) => ({
-              result,
-              committed: false,
-            }))
-          : sendOpened(client, client.query as Send, [], text, values, true));
-      const { result, committed: ran } = await sent;
-      if (ran) {
-        committed = true;
-        target.query = closed;
-      }
-      return result;
+    get failure() {
+      return failure;
     },
+    async send(text, values) {
+      if (carried) return refuse(text) as Promise<QueryResult>;
+      const heldInPlace = held !== undefined && !held.sent;
+      if (values.length === 0 || (!heldInPlace && clientBusy(client))) {
+        return client.query(text, values) as Promise<QueryResult>;
+      }
+      carried = true;
+      const pending = heldInPlace
+        ? held.sendFinal(text, values)!
+        : sendOpened(client, client.query as Send, [], text, values, true);
+      // Queued: anything sent from now on would follow the COMMIT.
+      target.query = refuse;
+      answered = pending.then((outcome) => {
+        committed = outcome.committed;
+        if (!outcome.ok) failure = outcome.error;
+      });
+      const outcome = await pending;
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    },
+    settled: () => answered,
     release() {
-      if (Object.prototype.hasOwnProperty.call(target, 'query') && target.query === closed) {
+      if (Object.prototype.hasOwnProperty.call(target, 'query') && target.query === refuse) {
         delete target.query;
       }
     },
+  };
+}
+
+/** Whether statements are queued or running on `client` (node-postgres 8.x's queues). */
+function clientBusy(client: PoolClient): boolean {
+  const state = client as unknown as {
+    _queryQueue: unknown[];
+    _sentQueryQueue?: unknown[];
+    _getActiveQuery(): unknown;
+  };
+  return (
+    state._queryQueue.length > 0 ||
+    (state._sentQueryQueue?.length ?? 0) > 0 ||
+    state._getActiveQuery() != null
+  );
+}
+
+/**
+ * A `query` for `client` that sends nothing and fails every call as its form expects: a promise
+ * that rejects, a callback called with the error, a submitted query told of it.
+ */
+function refusalOf(client: PoolClient): Send {
+  const connection = (client as unknown as { connection: unknown }).connection;
+  return function refuse(...args: unknown[]): unknown {
+    const error = new Error(
+      "a statement after the transaction's last one, which carries its COMMIT",
+    );
+    const [first] = args;
+    const submitted =
+      first !== null && typeof first === 'object'
+        ? (first as { callback?: unknown; handleError?: unknown })
+        : undefined;
+    const callback = args.find((arg) => typeof arg === 'function') ?? submitted?.callback;
+    if (typeof callback === 'function') {
+      process.nextTick(callback as (err: Error) => void, error);
+      return undefined;
+    }
+    if (typeof submitted?.handleError === 'function') {
+      const handleError = submitted.handleError as (err: Error, connection: unknown) => void;
+      process.nextTick(() => handleError.call(submitted, error, connection));
+      return submitted;
+    }
+    return Promise.reject(error);
   };
 }
 

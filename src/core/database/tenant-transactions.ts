@@ -543,8 +543,18 @@ export class TenantTransactions {
       store.entityManager = runner.manager;
       store.finalStatement = final;
       const result = await work(runner.manager);
-      if (final?.committed) {
-        // The last statement carried the COMMIT.
+      if (final?.carried) {
+        // The last statement carried the COMMIT: its answer ends the transaction. Work that
+        // swallowed that statement's failure does not commit what came before it.
+        await final.settled();
+        if (!final.committed) {
+          // As a COMMIT that fails (commitTransaction): TypeORM's error around the driver's.
+          throw new QueryFailedError(
+            'COMMIT',
+            undefined,
+            asError(final.failure ?? "the last statement's COMMIT did not commit"),
+          );
+        }
         markTransactionClosed(runner);
       } else if (held && !(await sentOrSettled(held))) {
         // No statement went out: there is no transaction to commit.
@@ -556,9 +566,14 @@ export class TenantTransactions {
       }
       return result;
     } catch (err) {
-      // Committed with its last statement, then failed in code after it: nothing to roll back.
-      if (final?.committed) markTransactionClosed(runner);
-      else if (held && !(await sentOrSettled(held))) markTransactionClosed(runner);
+      if (final?.carried) {
+        // A COMMIT on its way cannot be called back: wait for its answer. Committed (the work
+        // failed after its last statement, or while it was out), there is nothing to roll back;
+        // otherwise the rollback goes through.
+        await final.settled();
+        if (final.committed) markTransactionClosed(runner);
+        else final.release();
+      } else if (held && !(await sentOrSettled(held))) markTransactionClosed(runner);
       if (runner.isTransactionActive) {
         await runner.rollbackTransaction().catch((rollbackError: unknown) => {
           broken = asError(rollbackError);
@@ -568,6 +583,9 @@ export class TenantTransactions {
     } finally {
       // The hold never outlives the transaction: the connection goes back without it.
       held?.cancel();
+      // A statement of the work still on its way through TypeORM (which awaits before it calls
+      // the client) meets the refusal, not a connection back in the pool (see sentOrSettled).
+      if (final?.committed) await new Promise((resolve) => setImmediate(resolve));
       final?.release();
       store.entityManager = undefined;
       store.finalStatement = previousFinal;

@@ -184,7 +184,11 @@ describe('BoardsService', () => {
   describe('create', () => {
     it('inserts the board owned by the caller with defaults, audits it and returns it', async () => {
       const { service, boards, record } = setup({});
-      const created = await service.create(actor('editor'), { title: 'New' });
+      const created = await service.create(
+        actor('editor'),
+        { title: 'New' },
+        { endsRequest: true },
+      );
       expect(boards.insertView).toHaveBeenCalledWith(
         {
           tenantId: TENANT,
@@ -208,13 +212,24 @@ describe('BoardsService', () => {
       expect(created).toMatchObject({ id: BOARD, title: 'New', my_role: 'owner' });
     });
 
-    it('without audit events the insert is the last statement (it may carry the COMMIT)', async () => {
+    it('without audit events, for a caller that ends the request with it, the insert is the last statement (it may carry the COMMIT)', async () => {
       const { service, boards } = setup({ auditing: false });
-      const created = await service.create(actor('editor'), { title: 'Alone' });
-      expect(boards.insertView).toHaveBeenCalledWith(expect.objectContaining({ title: 'Alone' }), {
-        last: true,
-      });
+      const created = await service.create(
+        actor('editor'),
+        { title: 'Alone' },
+        { endsRequest: true },
+      );
+      expect(boards.insertView).toHaveBeenLastCalledWith(
+        expect.objectContaining({ title: 'Alone' }),
+        { last: true },
+      );
       expect(created).toMatchObject({ id: BOARD, title: 'Alone', my_role: 'owner' });
+      // A caller that may go on writing in the transaction: not the last.
+      await service.create(actor('editor'), { title: 'Then more' });
+      expect(boards.insertView).toHaveBeenLastCalledWith(
+        expect.objectContaining({ title: 'Then more' }),
+        { last: false },
+      );
     });
   });
 

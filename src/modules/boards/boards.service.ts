@@ -79,7 +79,17 @@ export class BoardsService {
     );
   }
 
-  async create(actor: Actor, dto: CreateBoardDto): Promise<BoardResponse> {
+  /**
+   * With `endsRequest`, the caller (the create route's handler) does nothing more in the
+   * request's transaction: without an audit event to write, the insert is then its last
+   * statement and carries the COMMIT (one round trip). A caller that goes on writing in the same
+   * transaction leaves it out.
+   */
+  async create(
+    actor: Actor,
+    dto: CreateBoardDto,
+    options?: { readonly endsRequest?: boolean },
+  ): Promise<BoardResponse> {
     const view = await this.boards.insertView(
       {
         tenantId: actor.tenantId,
@@ -90,9 +100,7 @@ export class BoardsService {
         settings: dto.settings ?? {},
         metadata: dto.metadata ?? {},
       },
-      // Without an audit event to write, the insert is the create's last statement: in the
-      // request's transaction it carries the COMMIT (one round trip).
-      { last: !this.audit.enabled },
+      { last: options?.endsRequest === true && !this.audit.enabled },
     );
     await this.audit.record({
       tenantId: actor.tenantId,
