@@ -23,8 +23,9 @@ export const ReadOnlyRoute = (): MethodDecorator => SetMetadata(READ_ONLY_ROUTE,
 /**
  * Wraps a request that the tenant guard bound to a tenant in one tenant transaction: the handler's
  * database work commits together, or not at all (with its last statement when the handler marks
- * one and no interceptor inside runs statements after it, TenantTransactions.lastStatement). Requests without a tenant (health, setup status)
- * and @ReadOnlyRoute handlers pass through untouched.
+ * one and no interceptor inside runs statements after it, TenantTransactions.lastStatement).
+ * Requests without a tenant (health, setup status) and @ReadOnlyRoute handlers pass through
+ * untouched.
  */
 @Injectable()
 export class TenantTransactionInterceptor implements AroundInterceptor {
